@@ -1,0 +1,228 @@
+package keyblob
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/keyblob/keyblob/internal/format"
+)
+
+// A KeyBlob is an exported session key (CryptExportKey's key blob): the
+// session key wrapped to one exchange key, with the key's serial and
+// algorithm, the time it was made, an optional description and an optional
+// signature over all of it. The layout is spec/blob.md.
+//
+// Every field before Wrapped is bound into the wrap (HPKE info, or OAEP
+// label), so none can be changed without the unwrap failing; the signature
+// covers every byte before it. A KeyBlob holds no secret. The zero value is
+// not a valid blob; use Export or ParseKeyBlob.
+type KeyBlob struct {
+	ExchangeAlg ExchangeAlg // how the key is wrapped
+	Recipient   Fingerprint // the exchange key it is wrapped to
+	SessionAlg  SessionAlg
+	Serial      Serial
+	Created     time.Time // whole seconds, UTC
+	Description string    // at most MaxDescription bytes of printable UTF-8
+	Wrapped     []byte
+
+	SignatureAlg SignatureAlg // SignatureNone if unsigned
+	Signer       Fingerprint  // the signature key, if signed
+	Signature    []byte
+}
+
+// MaxDescription is the longest description a blob may carry, in bytes.
+const MaxDescription = 1024
+
+// maxBlobSize bounds a whole blob, binary or armored.
+const maxBlobSize = 16 << 10
+
+// blobContext is the signature context of key blobs.
+const blobContext = "key blob"
+
+// wrapLabel is the prefix of the HPKE info and OAEP label of a wrap.
+const wrapLabel = "keyblob/v1 key blob\x00"
+
+// ErrMalformedBlob is returned for bytes that are not exactly one canonical
+// key blob.
+var ErrMalformedBlob = errors.New("keyblob: malformed key blob")
+
+// Signed reports whether the blob carries a signature.
+func (b *KeyBlob) Signed() bool { return b.SignatureAlg != SignatureNone }
+
+// header appends the fields bound into the wrap: everything before Wrapped.
+func (b *KeyBlob) header(c *cryptobyte.Builder) {
+	c.AddBytes(format.Prefix(format.TypeBlob))
+	c.AddUint8(uint8(b.ExchangeAlg))
+	c.AddBytes(b.Recipient[:])
+	c.AddUint8(uint8(b.SessionAlg))
+	c.AddBytes(b.Serial[:])
+	c.AddUint64(uint64(b.Created.Unix()))
+	c.AddUint16LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes([]byte(b.Description)) })
+}
+
+// signedPart appends everything the signature covers: the header, the
+// wrapped key, the signature algorithm and the signer.
+func (b *KeyBlob) signedPart(c *cryptobyte.Builder) {
+	b.header(c)
+	c.AddUint16LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(b.Wrapped) })
+	c.AddUint8(uint8(b.SignatureAlg))
+	if b.Signed() {
+		c.AddBytes(b.Signer[:])
+	}
+}
+
+// label returns the HPKE info / OAEP label that binds the header.
+func (b *KeyBlob) label() []byte {
+	var c cryptobyte.Builder
+	c.AddBytes([]byte(wrapLabel))
+	b.header(&c)
+	return c.BytesOrPanic()
+}
+
+func (b *KeyBlob) signedBytes() []byte {
+	var c cryptobyte.Builder
+	b.signedPart(&c)
+	return c.BytesOrPanic()
+}
+
+// Marshal returns the binary encoding of the blob. It panics if the blob
+// does not satisfy the limits that ParseKeyBlob enforces.
+func (b *KeyBlob) Marshal() []byte {
+	if err := b.check(); err != nil {
+		panic(err)
+	}
+	var c cryptobyte.Builder
+	b.signedPart(&c)
+	if b.Signed() {
+		c.AddUint16LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(b.Signature) })
+	}
+	return c.BytesOrPanic()
+}
+
+// MarshalPEM returns the blob armored as a "KEYBLOB KEY BLOB" PEM block.
+func (b *KeyBlob) MarshalPEM() []byte {
+	return format.Armor(format.PEMBlob, b.Marshal())
+}
+
+// ParseKeyBlob reads a key blob, binary or armored. It accepts only the
+// canonical encoding: known algorithms, exact sizes, a printable
+// description, and no trailing bytes.
+func ParseKeyBlob(data []byte) (*KeyBlob, error) {
+	if len(data) > maxBlobSize {
+		return nil, fmt.Errorf("%w: over %d bytes", ErrMalformedBlob, maxBlobSize)
+	}
+	if format.IsArmored(data) {
+		body, err := format.Unarmor(data, format.PEMBlob)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformedBlob, err)
+		}
+		data = body
+	}
+	if err := format.CheckPrefix(data, format.TypeBlob, "key blob"); err != nil {
+		return nil, fmt.Errorf("keyblob: %w", err)
+	}
+	b, err := decodeBlob(cryptobyte.String(data[format.HeaderSize:]))
+	if err != nil {
+		return nil, err
+	}
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func decodeBlob(s cryptobyte.String) (*KeyBlob, error) {
+	b := &KeyBlob{}
+	var exAlg, sessAlg, sigAlg uint8
+	var recipient, serial, desc, wrapped []byte
+	var created uint64
+	if !s.ReadUint8(&exAlg) || !s.ReadBytes(&recipient, 32) || !s.ReadUint8(&sessAlg) ||
+		!s.ReadBytes(&serial, 16) || !s.ReadUint64(&created) ||
+		!readVec16(&s, &desc) || !readVec16(&s, &wrapped) || !s.ReadUint8(&sigAlg) {
+		return nil, ErrMalformedBlob
+	}
+	if created > math.MaxInt64 {
+		return nil, fmt.Errorf("%w: creation time out of range", ErrMalformedBlob)
+	}
+	b.ExchangeAlg, b.SessionAlg, b.SignatureAlg = ExchangeAlg(exAlg), SessionAlg(sessAlg), SignatureAlg(sigAlg)
+	copy(b.Recipient[:], recipient)
+	copy(b.Serial[:], serial)
+	b.Created = time.Unix(int64(created), 0).UTC()
+	b.Description, b.Wrapped = string(desc), wrapped
+	if b.Signed() {
+		var signer []byte
+		if !s.ReadBytes(&signer, 32) || !readVec16(&s, &b.Signature) {
+			return nil, ErrMalformedBlob
+		}
+		copy(b.Signer[:], signer)
+	}
+	if !s.Empty() {
+		return nil, fmt.Errorf("%w: trailing data", ErrMalformedBlob)
+	}
+	return b, nil
+}
+
+func readVec16(s *cryptobyte.String, out *[]byte) bool {
+	var v cryptobyte.String
+	if !s.ReadUint16LengthPrefixed(&v) {
+		return false
+	}
+	*out = append([]byte(nil), v...)
+	return true
+}
+
+// check enforces the field rules of spec/blob.md.
+func (b *KeyBlob) check() error {
+	lo, hi, ok := b.ExchangeAlg.wrappedSizeRange()
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: %s", ErrMalformedBlob, b.ExchangeAlg)
+	case len(b.Wrapped) < lo || len(b.Wrapped) > hi:
+		return fmt.Errorf("%w: wrapped key of %d bytes for %s", ErrMalformedBlob, len(b.Wrapped), b.ExchangeAlg)
+	case b.SessionAlg != SessionAES256GCM:
+		return fmt.Errorf("%w: %s", ErrMalformedBlob, b.SessionAlg)
+	case b.Created.Unix() < 0 || b.Created.Nanosecond() != 0:
+		return fmt.Errorf("%w: creation time must be whole seconds after 1970", ErrMalformedBlob)
+	}
+	if err := CheckDescription(b.Description); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformedBlob, err)
+	}
+	return b.checkSignature()
+}
+
+func (b *KeyBlob) checkSignature() error {
+	if !b.Signed() {
+		if !b.Signer.IsZero() || len(b.Signature) != 0 {
+			return fmt.Errorf("%w: signer without a signature algorithm", ErrMalformedBlob)
+		}
+		return nil
+	}
+	lo, hi, ok := b.SignatureAlg.signatureSizeRange()
+	if !ok || len(b.Signature) < lo || len(b.Signature) > hi {
+		return fmt.Errorf("%w: bad signature (%s, %d bytes)", ErrMalformedBlob, b.SignatureAlg, len(b.Signature))
+	}
+	return nil
+}
+
+// CheckDescription reports whether s may be a blob description: at most
+// MaxDescription bytes of valid UTF-8 without control characters.
+func CheckDescription(s string) error {
+	switch {
+	case len(s) > MaxDescription:
+		return fmt.Errorf("description is %d bytes, over %d", len(s), MaxDescription)
+	case !utf8.ValidString(s):
+		return errors.New("description is not valid UTF-8")
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return errors.New("description contains a control character")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,13 @@
+// Package keyblob moves symmetric session keys safely, after CryptoAPI's
+// key blobs: it makes identities (an exchange key pair and a signature key
+// pair), session keys (CryptGenKey), and key blobs that carry a session key
+// wrapped to a recipient's exchange key, optionally signed
+// (CryptExportKey / CryptImportKey). It also encrypts data with a session
+// key in a chunked, authenticated stream.
+//
+// Defaults are modern: MLKEM768-X25519 HPKE to exchange, Ed25519 to sign,
+// AES-256-GCM to encrypt. X25519 and RSA (OAEP-SHA256 and PSS) identities
+// are supported, and standard PKCS #8 keys made by openssl are identities.
+//
+// The byte formats are specified in the spec/ directory of the module.
+package keyblob

@@ -1,0 +1,134 @@
+package keyblob
+
+import (
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/keyblob/keyblob/internal/format"
+	"github.com/keyblob/keyblob/internal/stream"
+)
+
+// EncryptedHeader is the header of a file encrypted with a session key
+// (spec/stream.md). It holds no secret.
+type EncryptedHeader struct {
+	SessionAlg SessionAlg
+	Serial     Serial
+	Nonce      [16]byte
+}
+
+// EncryptedHeaderSize is the size of an encrypted file's header.
+const EncryptedHeaderSize = format.HeaderSize + 1 + 16 + 16
+
+// encryptedInfo prefixes the HKDF info of an encrypted file's payload key.
+const encryptedInfo = "keyblob/v1 encrypted file"
+
+// ErrWrongSessionKey is returned by Decrypt when the file was encrypted with
+// a session key of another serial.
+var ErrWrongSessionKey = errors.New("keyblob: the file was encrypted with another session key")
+
+func (h *EncryptedHeader) marshal() []byte {
+	out := format.Prefix(format.TypeEncrypted)
+	out = append(out, byte(h.SessionAlg))
+	out = append(out, h.Serial[:]...)
+	return append(out, h.Nonce[:]...)
+}
+
+// ParseEncryptedHeader parses the first EncryptedHeaderSize bytes of data.
+func ParseEncryptedHeader(data []byte) (*EncryptedHeader, error) {
+	if err := format.CheckPrefix(data, format.TypeEncrypted, "encrypted file"); err != nil {
+		return nil, fmt.Errorf("keyblob: %w", err)
+	}
+	if len(data) < EncryptedHeaderSize {
+		return nil, errors.New("keyblob: encrypted file header is truncated")
+	}
+	h := &EncryptedHeader{SessionAlg: SessionAlg(data[format.HeaderSize])}
+	if h.SessionAlg != SessionAES256GCM {
+		return nil, fmt.Errorf("keyblob: encrypted file: %s", h.SessionAlg)
+	}
+	copy(h.Serial[:], data[format.HeaderSize+1:])
+	copy(h.Nonce[:], data[format.HeaderSize+17:])
+	return h, nil
+}
+
+// payloadCipher derives the stream cipher of one file from the session key,
+// the nonce and the header fields before it.
+func (h *EncryptedHeader) payloadCipher(key *SessionKey) (*stream.Cipher, error) {
+	bound := h.marshal()[:EncryptedHeaderSize-16]
+	k, err := hkdf.Key(sha256.New, key.key[:], h.Nonce[:], encryptedInfo+string(bound), stream.KeySize)
+	if err != nil {
+		return nil, fmt.Errorf("keyblob: %w", err)
+	}
+	return stream.NewCipher(k)
+}
+
+// EncryptOptions tune Encrypt and Decrypt. The zero value uses every CPU.
+type EncryptOptions struct {
+	// Workers is the number of goroutines sealing or opening chunks;
+	// zero or less means one per CPU.
+	Workers int
+}
+
+// Encrypt writes the header of a new file encrypted with key to dst and
+// returns a writer for the plaintext. The caller must Close it to finish
+// the file; Close does not close dst.
+func Encrypt(dst io.Writer, key *SessionKey, opts *EncryptOptions) (io.WriteCloser, error) {
+	h := &EncryptedHeader{SessionAlg: key.alg, Serial: key.serial}
+	rand.Read(h.Nonce[:])
+	c, err := h.payloadCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dst.Write(h.marshal()); err != nil {
+		return nil, err
+	}
+	return stream.NewWriter(c, dst, opts.workers()), nil
+}
+
+// Decrypt reads the header of a file encrypted with key from src and
+// returns a reader of its plaintext. The reader returns only authenticated
+// plaintext and fails with ErrAuth, at the latest at the end, if the file
+// was modified, truncated or extended; a caller writing the plaintext to a
+// file must discard it on any error.
+func Decrypt(src io.Reader, key *SessionKey, opts *EncryptOptions) (io.Reader, error) {
+	buf := make([]byte, EncryptedHeaderSize)
+	if n, err := io.ReadFull(src, buf); err != nil {
+		if _, perr := ParseEncryptedHeader(buf[:n]); perr != nil && n >= format.HeaderSize {
+			return nil, perr
+		}
+		return nil, errors.New("keyblob: not an encrypted file (too short)")
+	}
+	h, err := ParseEncryptedHeader(buf)
+	if err != nil {
+		return nil, err
+	}
+	if h.Serial != key.serial || h.SessionAlg != key.alg {
+		return nil, fmt.Errorf("%w (serial %s, not %s)", ErrWrongSessionKey, h.Serial, key.serial)
+	}
+	c, err := h.payloadCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return &authReader{stream.NewReader(c, src, opts.workers())}, nil
+}
+
+func (o *EncryptOptions) workers() int {
+	if o == nil {
+		return 0
+	}
+	return o.Workers
+}
+
+// authReader maps the stream's authentication error to ErrAuth.
+type authReader struct{ r io.Reader }
+
+func (a *authReader) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if errors.Is(err, stream.ErrAuth) {
+		err = ErrAuth
+	}
+	return n, err
+}

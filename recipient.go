@@ -1,0 +1,309 @@
+package keyblob
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/keyblob/keyblob/internal/format"
+)
+
+// A Recipient is the public half of an Identity: the exchange key session
+// keys are wrapped to, and the signature key that verifies its signatures.
+// Either may be absent (see Identity). A Recipient is immutable and safe
+// for concurrent use.
+type Recipient struct {
+	exchange exchangePublic
+	signing  signingPublic
+	kind     string
+}
+
+// RecipientPrefix starts every recipient line.
+const RecipientPrefix = "keyblob:"
+
+// maxRecipientLine bounds the length of one recipient line.
+const maxRecipientLine = 8 << 10
+
+func newRecipient(ex exchangePublic, sig signingPublic) (*Recipient, error) {
+	kind, err := kindOf(ex, sig)
+	if err != nil {
+		return nil, err
+	}
+	return &Recipient{exchange: ex, signing: sig, kind: kind}, nil
+}
+
+// Kind returns the kind: one of Kinds for a full identity, or a key name
+// with the suffix "-exchange" or "-signing" for a single-role one.
+func (r *Recipient) Kind() string { return r.kind }
+
+// CanExchange reports whether session keys can be wrapped to r.
+func (r *Recipient) CanExchange() bool { return r.exchange != nil }
+
+// CanVerify reports whether r has a signature key.
+func (r *Recipient) CanVerify() bool { return r.signing != nil }
+
+// ExchangeAlg returns the exchange algorithm, or ExchangeNone.
+func (r *Recipient) ExchangeAlg() ExchangeAlg {
+	if r.exchange == nil {
+		return ExchangeNone
+	}
+	return r.exchange.alg()
+}
+
+// SignatureAlg returns the signature algorithm, or SignatureNone.
+func (r *Recipient) SignatureAlg() SignatureAlg {
+	if r.signing == nil {
+		return SignatureNone
+	}
+	return r.signing.alg()
+}
+
+// ExchangeFingerprint returns the fingerprint of the exchange key, or the
+// zero Fingerprint if there is none. Key blobs name it.
+func (r *Recipient) ExchangeFingerprint() Fingerprint {
+	if r.exchange == nil {
+		return Fingerprint{}
+	}
+	return exchangeFingerprint(r.exchange)
+}
+
+// SigningFingerprint returns the fingerprint of the signature key, or the
+// zero Fingerprint if there is none. Signed objects name it.
+func (r *Recipient) SigningFingerprint() Fingerprint {
+	if r.signing == nil {
+		return Fingerprint{}
+	}
+	return signingFingerprint(r.signing)
+}
+
+// Fingerprint returns the fingerprint that stands for the recipient: that
+// of its exchange key, or of its signature key if it only signs.
+func (r *Recipient) Fingerprint() Fingerprint {
+	if r.exchange != nil {
+		return r.ExchangeFingerprint()
+	}
+	return r.SigningFingerprint()
+}
+
+// Equal reports whether r and o hold the same public keys.
+func (r *Recipient) Equal(o *Recipient) bool {
+	return r.ExchangeFingerprint() == o.ExchangeFingerprint() &&
+		r.SigningFingerprint() == o.SigningFingerprint()
+}
+
+// Verify checks a signature made by Identity.Sign in the same context. Any
+// failure, including a recipient without a signature key, is ErrAuth.
+func (r *Recipient) Verify(context string, msg, sig []byte) error {
+	if r.signing == nil || !r.signing.verify(signedMessage(context, msg), sig) {
+		return ErrAuth
+	}
+	return nil
+}
+
+// sameRSAKey reports whether one RSA key plays both roles.
+func (r *Recipient) sameRSAKey() bool {
+	return r.exchange != nil && r.signing != nil && r.exchange.alg() == ExchangeRSAOAEP &&
+		bytes.Equal(r.exchange.encoded(), r.signing.encoded())
+}
+
+// String returns the recipient line: "keyblob:", the kind, ":", and the
+// unpadded base64url of the binary encoding of spec/blob.md.
+func (r *Recipient) String() string {
+	var b cryptobyte.Builder
+	addKey(&b, uint8(r.ExchangeAlg()), r.exchange)
+	addKey(&b, uint8(r.SignatureAlg()), r.signing)
+	return RecipientPrefix + r.kind + ":" + base64.RawURLEncoding.EncodeToString(b.BytesOrPanic())
+}
+
+func addKey(b *cryptobyte.Builder, alg uint8, k interface{ encoded() []byte }) {
+	b.AddUint8(alg)
+	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+		if alg != 0 {
+			b.AddBytes(k.encoded())
+		}
+	})
+}
+
+// MarshalPEM returns the public keys as SubjectPublicKeyInfo "PUBLIC KEY"
+// blocks, exchange key first, as `openssl pkey -pubin` reads them.
+func (r *Recipient) MarshalPEM() ([]byte, error) {
+	var keys []interface{ spki() ([]byte, error) }
+	if r.exchange != nil {
+		keys = append(keys, r.exchange)
+	}
+	if r.signing != nil && !r.sameRSAKey() {
+		keys = append(keys, r.signing)
+	}
+	var buf bytes.Buffer
+	for _, k := range keys {
+		der, err := k.spki()
+		if err != nil {
+			return nil, fmt.Errorf("keyblob: %w", err)
+		}
+		pem.Encode(&buf, &pem.Block{Type: format.PEMPublicKey, Bytes: der})
+	}
+	return buf.Bytes(), nil
+}
+
+// ParseRecipient reads one recipient: a recipient line, or a PEM file of
+// one or two "PUBLIC KEY" blocks (the rules of ParseIdentity apply).
+// Blank lines and '#' comments are allowed around either.
+func ParseRecipient(data []byte) (*Recipient, error) {
+	rs, err := ParseRecipients(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) != 1 {
+		return nil, fmt.Errorf("keyblob: want one recipient, found %d", len(rs))
+	}
+	return rs[0], nil
+}
+
+// ParseRecipients reads a recipients file: a PEM public key file (one
+// recipient), or recipient lines, one per line, with blank lines and lines
+// starting with '#' ignored.
+func ParseRecipients(data []byte) ([]*Recipient, error) {
+	if len(data) > maxKeyFileSize {
+		return nil, fmt.Errorf("keyblob: recipients file over %d bytes", maxKeyFileSize)
+	}
+	if bytes.Contains(data, []byte("-----BEGIN ")) {
+		r, err := parsePublicPEM(data)
+		if err != nil {
+			return nil, err
+		}
+		return []*Recipient{r}, nil
+	}
+	var rs []*Recipient
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		r, err := ParseRecipientLine(line)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", i+1, err)
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
+}
+
+func parsePublicPEM(data []byte) (*Recipient, error) {
+	ders, err := pemBlocks(data, format.PEMPublicKey)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]keyRoles[exchangePublic, signingPublic], len(ders))
+	for i, der := range ders {
+		if keys[i].exchange, keys[i].signing, err = parsePublicDER(der); err != nil {
+			return nil, err
+		}
+	}
+	ex, sig, err := assignRoles(keys)
+	if err != nil {
+		return nil, err
+	}
+	return newRecipient(ex, sig)
+}
+
+// ErrMalformedRecipient is returned for a recipient line that does not
+// decode to exactly one canonical recipient.
+var ErrMalformedRecipient = errors.New("keyblob: malformed recipient line")
+
+// ParseRecipientLine parses the String form of a Recipient. It accepts only
+// the canonical encoding: the kind must match the keys, and the base64 and
+// the key encodings must be canonical, with no trailing bytes.
+func ParseRecipientLine(line string) (*Recipient, error) {
+	rest, ok := strings.CutPrefix(line, RecipientPrefix)
+	kind, b64, ok2 := strings.Cut(rest, ":")
+	if !ok || !ok2 || len(line) > maxRecipientLine {
+		return nil, ErrMalformedRecipient
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(b64)
+	if err != nil {
+		return nil, ErrMalformedRecipient
+	}
+	r, err := decodeRecipient(raw)
+	if err != nil {
+		return nil, err
+	}
+	if r.kind != kind {
+		return nil, fmt.Errorf("%w: it says kind %q but holds %q keys", ErrMalformedRecipient, kind, r.kind)
+	}
+	return r, nil
+}
+
+func decodeRecipient(raw []byte) (*Recipient, error) {
+	s := cryptobyte.String(raw)
+	var exAlg, sigAlg uint8
+	var exRaw, sigRaw cryptobyte.String
+	if !s.ReadUint8(&exAlg) || !s.ReadUint16LengthPrefixed(&exRaw) ||
+		!s.ReadUint8(&sigAlg) || !s.ReadUint16LengthPrefixed(&sigRaw) || !s.Empty() {
+		return nil, ErrMalformedRecipient
+	}
+	ex, err := decodeExchangePublic(ExchangeAlg(exAlg), exRaw)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := decodeSigningPublic(SignatureAlg(sigAlg), sigRaw)
+	if err != nil {
+		return nil, err
+	}
+	return newRecipient(ex, sig)
+}
+
+func decodeExchangePublic(alg ExchangeAlg, raw []byte) (exchangePublic, error) {
+	switch {
+	case alg == ExchangeNone && len(raw) == 0:
+		return nil, nil
+	case alg == ExchangeHybrid && len(raw) == xwingPublicSize, alg == ExchangeX25519 && len(raw) == 32:
+		p, err := newHPKEPublic(alg, raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformedRecipient, err)
+		}
+		return p, nil
+	case alg == ExchangeRSAOAEP:
+		pk, err := parsePKCS1Public(raw)
+		if err != nil {
+			return nil, err
+		}
+		return &rsaPublic{pk}, nil
+	}
+	return nil, fmt.Errorf("%w: bad exchange key (%s, %d bytes)", ErrMalformedRecipient, alg, len(raw))
+}
+
+func decodeSigningPublic(alg SignatureAlg, raw []byte) (signingPublic, error) {
+	switch {
+	case alg == SignatureNone && len(raw) == 0:
+		return nil, nil
+	case alg == SignatureEd25519 && len(raw) == ed25519.PublicKeySize:
+		return &ed25519Public{ed25519.PublicKey(bytes.Clone(raw))}, nil
+	case alg == SignatureRSAPSS:
+		pk, err := parsePKCS1Public(raw)
+		if err != nil {
+			return nil, err
+		}
+		return &rsaPSSPublic{pk}, nil
+	}
+	return nil, fmt.Errorf("%w: bad signature key (%s, %d bytes)", ErrMalformedRecipient, alg, len(raw))
+}
+
+// parsePKCS1Public parses a canonical DER RSA public key of a supported size.
+func parsePKCS1Public(raw []byte) (*rsa.PublicKey, error) {
+	pk, err := x509.ParsePKCS1PublicKey(raw)
+	if err != nil || !bytes.Equal(x509.MarshalPKCS1PublicKey(pk), raw) {
+		return nil, fmt.Errorf("%w: bad RSA public key", ErrMalformedRecipient)
+	}
+	if err := checkRSASize(pk); err != nil {
+		return nil, err
+	}
+	return pk, nil
+}

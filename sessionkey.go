@@ -1,0 +1,152 @@
+package keyblob
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/keyblob/keyblob/internal/format"
+)
+
+// SessionAlg identifies what a session key is used with.
+type SessionAlg uint8
+
+// Session key algorithms. The numbers are part of every format.
+const (
+	// SessionAES256GCM keys encrypt with AES-256-GCM in the chunked STREAM
+	// construction of spec/stream.md.
+	SessionAES256GCM SessionAlg = 1
+)
+
+// String names the algorithm.
+func (a SessionAlg) String() string {
+	if a == SessionAES256GCM {
+		return "AES-256-GCM-STREAM"
+	}
+	return fmt.Sprintf("unknown session key algorithm %d", uint8(a))
+}
+
+// SessionKeySize is the size of a session key.
+const SessionKeySize = 32
+
+// A Serial identifies a session key (its key ID). It is random, or for a
+// derived key derived with it, and public.
+type Serial [16]byte
+
+// String returns the serial as 32 lower-case hex digits.
+func (s Serial) String() string { return hex.EncodeToString(s[:]) }
+
+// Origin says how a session key came to be.
+type Origin uint8
+
+// Origins. OriginDerived is reserved for password-derived keys.
+const (
+	OriginRandom  Origin = 0
+	OriginDerived Origin = 1
+)
+
+// A SessionKey is a symmetric key with its serial and algorithm
+// (CryptGenKey's result). The key bytes are secret. A SessionKey is
+// immutable and safe for concurrent use; the zero value is not a key.
+type SessionKey struct {
+	alg    SessionAlg
+	serial Serial
+	origin Origin
+	key    [SessionKeySize]byte
+}
+
+// NewSessionKey returns a new random AES-256-GCM session key with a random
+// 128-bit serial.
+func NewSessionKey() *SessionKey {
+	k := &SessionKey{alg: SessionAES256GCM, origin: OriginRandom}
+	rand.Read(k.serial[:])
+	rand.Read(k.key[:])
+	return k
+}
+
+// Alg returns the algorithm the key is for.
+func (k *SessionKey) Alg() SessionAlg { return k.alg }
+
+// Serial returns the key's serial.
+func (k *SessionKey) Serial() Serial { return k.serial }
+
+// Origin returns how the key was made.
+func (k *SessionKey) Origin() Origin { return k.origin }
+
+// Bytes returns a copy of the secret key bytes.
+func (k *SessionKey) Bytes() []byte { return append([]byte(nil), k.key[:]...) }
+
+// Equal reports whether k and o are the same key, serial and algorithm,
+// comparing the secret in constant time.
+func (k *SessionKey) Equal(o *SessionKey) bool {
+	return k.alg == o.alg && k.serial == o.serial && k.origin == o.origin &&
+		subtle.ConstantTimeCompare(k.key[:], o.key[:]) == 1
+}
+
+// sessionKeySize is the size of the binary body of a random session key.
+const sessionKeySize = format.HeaderSize + 1 + 16 + 1 + SessionKeySize
+
+// Marshal returns the binary body of the session key file (spec/blob.md).
+func (k *SessionKey) Marshal() []byte {
+	var b cryptobyte.Builder
+	b.AddBytes(format.Prefix(format.TypeSessionKey))
+	b.AddUint8(uint8(k.alg))
+	b.AddBytes(k.serial[:])
+	b.AddUint8(uint8(k.origin))
+	b.AddBytes(k.key[:])
+	return b.BytesOrPanic()
+}
+
+// MarshalPEM returns the session key file: the binary body armored as a
+// "KEYBLOB SESSION KEY" PEM block.
+func (k *SessionKey) MarshalPEM() []byte {
+	return format.Armor(format.PEMSessionKey, k.Marshal())
+}
+
+// ErrMalformedSessionKey is returned for a session key file that is not
+// exactly one canonical session key.
+var ErrMalformedSessionKey = errors.New("keyblob: malformed session key")
+
+// ParseSessionKey reads a session key file (PEM) or its binary body.
+func ParseSessionKey(data []byte) (*SessionKey, error) {
+	if format.IsArmored(data) {
+		body, err := format.Unarmor(data, format.PEMSessionKey)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformedSessionKey, err)
+		}
+		data = body
+	}
+	if err := format.CheckPrefix(data, format.TypeSessionKey, "session key"); err != nil {
+		return nil, fmt.Errorf("keyblob: %w", err)
+	}
+	return decodeSessionKey(data[format.HeaderSize:])
+}
+
+func decodeSessionKey(body []byte) (*SessionKey, error) {
+	s := cryptobyte.String(body)
+	k := &SessionKey{}
+	var alg, origin uint8
+	var serial, key []byte
+	if !s.ReadUint8(&alg) || !s.ReadBytes(&serial, 16) || !s.ReadUint8(&origin) {
+		return nil, ErrMalformedSessionKey
+	}
+	switch {
+	case SessionAlg(alg) != SessionAES256GCM:
+		return nil, fmt.Errorf("keyblob: session key: %s", SessionAlg(alg))
+	case Origin(origin) == OriginDerived:
+		return nil, errors.New("keyblob: password-derived session keys are not supported by this version")
+	case Origin(origin) != OriginRandom:
+		return nil, ErrMalformedSessionKey
+	}
+	if !s.ReadBytes(&key, SessionKeySize) || !s.Empty() {
+		return nil, ErrMalformedSessionKey
+	}
+	k.alg, k.origin = SessionAlg(alg), Origin(origin)
+	copy(k.serial[:], serial)
+	copy(k.key[:], key)
+	return k, nil
+}
