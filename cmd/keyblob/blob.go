@@ -1,0 +1,142 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyblob/keyblob"
+)
+
+func newExportCmd(e *env) *cobra.Command {
+	var keyFile, to, signer, desc, out string
+	var armor bool
+	c := &cobra.Command{
+		Use:   "export -k SESSIONKEY -r RECIPIENT [--sign IDENTITY] [--description TEXT] [-a] [-o BLOB]",
+		Short: "Export a session key as a key blob wrapped to a recipient",
+		Long: `export wraps the session key in SESSIONKEY to RECIPIENT's exchange key and
+writes the key blob to BLOB (stdout if not given): binary, or PEM with -a.
+RECIPIENT is a recipient line, a file holding one, or a PEM public key file.
+With --sign the blob is signed by IDENTITY, so that the receiver can check
+with 'import --verify' that nobody swapped it.`,
+		Args: argsExactly(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := required(c, "key", "recipient"); err != nil {
+				return err
+			}
+			blob, err := e.exportBlob(keyFile, to, signer, desc)
+			if err != nil {
+				return err
+			}
+			data := blob.Marshal()
+			if armor {
+				data = blob.MarshalPEM()
+			}
+			return e.writeOutput(out, data, outputOptions{mode: modePublic, binary: !armor})
+		},
+	}
+	c.Flags().StringVarP(&keyFile, "key", "k", "", "session key `FILE`")
+	c.Flags().StringVarP(&to, "recipient", "r", "", "`RECIPIENT` to wrap the key to")
+	c.Flags().StringVar(&signer, "sign", "", "sign the blob with the identity in `FILE`")
+	c.Flags().StringVar(&desc, "description", "", "description stored in the blob (`TEXT`, at most 1024 bytes)")
+	c.Flags().BoolVarP(&armor, "armor", "a", false, "write PEM instead of binary")
+	c.Flags().StringVarP(&out, "output", "o", "", "write the blob to `FILE` instead of stdout")
+	return c
+}
+
+func (e *env) exportBlob(keyFile, to, signer, desc string) (*keyblob.KeyBlob, error) {
+	key, err := e.loadSessionKey(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	r, err := e.loadRecipient(to)
+	if err != nil {
+		return nil, err
+	}
+	opts := &keyblob.ExportOptions{Description: desc}
+	if signer != "" {
+		if opts.Signer, err = e.loadIdentity(signer); err != nil {
+			return nil, err
+		}
+	}
+	blob, err := keyblob.Export(key, r, opts)
+	if errors.Is(err, keyblob.ErrCannotSign) {
+		return nil, withHint(err, "--sign needs an identity with a signature key (Ed25519 or RSA)")
+	}
+	return blob, err
+}
+
+func newImportCmd(e *env) *cobra.Command {
+	var idFile, verify, out string
+	var force bool
+	c := &cobra.Command{
+		Use:   "import -i IDENTITY [--verify SIGNER] [-o SESSIONKEY] BLOB",
+		Short: "Import a session key from a key blob",
+		Long: `import unwraps the session key in BLOB (binary or PEM; - for stdin) with
+the exchange key of IDENTITY and writes it to SESSIONKEY (mode 0600, never
+replacing an existing file unless --force), or prints it.
+
+With --verify SIGNER (a recipient, as for export -r), the blob must be
+signed by SIGNER: an unsigned blob, or one signed by anyone else, is
+refused before the private key is used. Use it whenever the blob came from
+storage or a network someone else could write to: without it, anyone can
+make a blob for your public key holding a session key they know.`,
+		Args: argsExactly(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := required(c, "identity"); err != nil {
+				return err
+			}
+			key, err := e.importBlob(args[0], idFile, verify)
+			if err != nil {
+				return err
+			}
+			return e.writeOutput(out, key.MarshalPEM(), outputOptions{mode: modeSecret, noClobber: !force})
+		},
+	}
+	c.Flags().StringVarP(&idFile, "identity", "i", "", "identity `FILE`")
+	c.Flags().StringVar(&verify, "verify", "", "require a valid signature by `SIGNER`")
+	c.Flags().StringVarP(&out, "output", "o", "", "write the session key to `FILE` instead of stdout")
+	c.Flags().BoolVar(&force, "force", false, "replace an existing output file")
+	return c
+}
+
+func (e *env) importBlob(blobFile, idFile, verify string) (*keyblob.SessionKey, error) {
+	data, err := e.readSmall(blobFile, "key blob")
+	if err != nil {
+		return nil, err
+	}
+	blob, err := keyblob.ParseKeyBlob(data)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("%s: %w", blobFile, err), "'keyblob inspect %s' tells what the file is", blobFile)
+	}
+	id, err := e.loadIdentity(idFile)
+	if err != nil {
+		return nil, err
+	}
+	opts := &keyblob.ImportOptions{}
+	if verify != "" {
+		if opts.Verify, err = e.loadRecipient(verify); err != nil {
+			return nil, err
+		}
+	}
+	key, err := keyblob.Import(blob, id, opts)
+	return key, importError(blobFile, err)
+}
+
+// importError explains why a blob was refused.
+func importError(name string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, keyblob.ErrNotSigned):
+		return withHint(fmt.Errorf("%s: refused: %w", name, err), "ask the sender to export with --sign, or import without --verify only if you trust where the blob came from")
+	case errors.Is(err, keyblob.ErrWrongSigner):
+		return withHint(fmt.Errorf("%s: refused: %w", name, err), "the blob may have been substituted; 'keyblob inspect %s' shows who signed it", name)
+	case errors.Is(err, keyblob.ErrAuth):
+		return fmt.Errorf("%s: refused: the key blob failed authentication: it was modified, or it was not made for this key (%w)", name, err)
+	case errors.Is(err, keyblob.ErrIncorrectIdentity):
+		return withHint(fmt.Errorf("%s: %w", name, err), "'keyblob inspect %s' shows which key it is for", name)
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}

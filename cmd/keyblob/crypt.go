@@ -1,0 +1,130 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyblob/keyblob"
+)
+
+func newEncryptCmd(e *env) *cobra.Command {
+	var keyFile, out string
+	c := &cobra.Command{
+		Use:   "encrypt -k SESSIONKEY [-o OUT] [IN]",
+		Short: "Encrypt a file with a session key",
+		Long: `encrypt encrypts IN (stdin if not given or -) with the session key in
+SESSIONKEY, in authenticated 64 KiB chunks, to OUT (stdout if not given).
+Binary output is never written to a terminal.`,
+		Args: argsAtMost(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := required(c, "key"); err != nil {
+				return err
+			}
+			key, err := e.loadSessionKey(keyFile)
+			if err != nil {
+				return err
+			}
+			return e.encrypt(key, firstArg(args), out)
+		},
+	}
+	c.Flags().StringVarP(&keyFile, "key", "k", "", "session key `FILE`")
+	c.Flags().StringVarP(&out, "output", "o", "", "write to `FILE` instead of stdout")
+	return c
+}
+
+func (e *env) encrypt(key *keyblob.SessionKey, inName, outName string) error {
+	in, err := e.openInput(inName)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := e.createOutput(outName, outputOptions{mode: modePublic, binary: true})
+	if err != nil {
+		return err
+	}
+	w, err := keyblob.Encrypt(out, key, nil)
+	if err == nil {
+		_, err = io.Copy(w, in)
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		out.Abort()
+		return fmt.Errorf("encrypting: %w", err)
+	}
+	return out.Commit()
+}
+
+func newDecryptCmd(e *env) *cobra.Command {
+	var keyFile, out string
+	c := &cobra.Command{
+		Use:   "decrypt -k SESSIONKEY [-o OUT] [IN]",
+		Short: "Decrypt a file encrypted with a session key",
+		Long: `decrypt decrypts IN (stdin if not given or -) with the session key in
+SESSIONKEY to OUT (stdout if not given). Any change, truncation or extension
+of the file is detected; on failure OUT is not created and the exit status
+is 1. Written to stdout, only authenticated data is released, but what was
+written before a failure at the end must be discarded.`,
+		Args: argsAtMost(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := required(c, "key"); err != nil {
+				return err
+			}
+			key, err := e.loadSessionKey(keyFile)
+			if err != nil {
+				return err
+			}
+			return e.decrypt(key, firstArg(args), out)
+		},
+	}
+	c.Flags().StringVarP(&keyFile, "key", "k", "", "session key `FILE`")
+	c.Flags().StringVarP(&out, "output", "o", "", "write to `FILE` instead of stdout")
+	return c
+}
+
+func (e *env) decrypt(key *keyblob.SessionKey, inName, outName string) error {
+	in, err := e.openInput(inName)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	r, err := keyblob.Decrypt(in, key, nil)
+	if err != nil {
+		return decryptError(err)
+	}
+	out, err := e.createOutput(outName, outputOptions{mode: modeSecret})
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, r); err != nil {
+		out.Abort()
+		if isStdio(outName) {
+			return withHint(decryptError(err), "discard what was written to stdout")
+		}
+		return decryptError(err)
+	}
+	return out.Commit()
+}
+
+// decryptError explains a decryption failure.
+func decryptError(err error) error {
+	switch {
+	case errors.Is(err, keyblob.ErrAuth):
+		return fmt.Errorf("decryption failed: the file was modified, truncated or extended (%w)", err)
+	case errors.Is(err, keyblob.ErrWrongSessionKey):
+		return withHint(err, "'keyblob inspect FILE' shows the serial of the key a file needs")
+	}
+	return fmt.Errorf("decrypting: %w", err)
+}
+
+// firstArg returns the first argument, or "" for stdin/stdout.
+func firstArg(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return args[0]
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/term"
+)
+
+// File modes: secrets (identities, session keys, decrypted data) are
+// readable by the owner only; everything else is public.
+const (
+	modeSecret fs.FileMode = 0o600
+	modePublic fs.FileMode = 0o644
+)
+
+// maxSmallFile bounds key, recipient and blob files read whole.
+const maxSmallFile = 64 << 10
+
+// isStdio reports whether a file argument means stdin or stdout.
+func isStdio(name string) bool { return name == "" || name == "-" }
+
+// openInput opens a file argument, "-" or "" meaning stdin. The caller
+// closes the result.
+func (e *env) openInput(name string) (io.ReadCloser, error) {
+	if isStdio(name) {
+		return io.NopCloser(e.stdin), nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, withHint(err, "check the file name")
+	}
+	return f, nil
+}
+
+// readSmall reads a whole small file argument ("-" for stdin).
+func (e *env) readSmall(name, what string) ([]byte, error) {
+	r, err := e.openInput(name)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", what, err)
+	}
+	defer r.Close()
+	data, err := io.ReadAll(io.LimitReader(r, maxSmallFile+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %w", what, err)
+	case len(data) > maxSmallFile:
+		return nil, fmt.Errorf("%s %s is over %d KiB: not a keyblob key file", what, name, maxSmallFile>>10)
+	}
+	return data, nil
+}
+
+// output is where a command writes its result: stdout, or a file that
+// appears atomically, with its final mode, only when Commit succeeds.
+type output struct {
+	w       io.Writer
+	path    string   // final path; empty for stdout
+	tmp     *os.File // the temporary file in the same directory
+	noClob  bool     // refuse to replace an existing file
+	written bool     // Commit succeeded
+}
+
+// outputOptions say how an output may be created.
+type outputOptions struct {
+	mode      fs.FileMode
+	binary    bool // refuse to write to a terminal
+	noClobber bool // refuse to replace an existing file
+}
+
+// createOutput prepares the output named by a -o argument ("" or "-" for
+// stdout). A file output is written to a temporary file next to it.
+func (e *env) createOutput(name string, opts outputOptions) (*output, error) {
+	if isStdio(name) {
+		if opts.binary && isTerminal(e.stdout) {
+			return nil, withHint(errors.New("refusing to write binary output to a terminal"),
+				"use -o FILE, or redirect the output")
+		}
+		return &output{w: e.stdout}, nil
+	}
+	if opts.noClobber {
+		if _, err := os.Lstat(name); err == nil {
+			return nil, withHint(fmt.Errorf("%s already exists", name),
+				"choose another file name, or remove it first to replace it (--force replaces it)")
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
+	if err != nil {
+		return nil, withHint(err, "check that the directory of %s exists and is writable", name)
+	}
+	if err := tmp.Chmod(opts.mode); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, err
+	}
+	return &output{w: tmp, path: name, tmp: tmp, noClob: opts.noClobber}, nil
+}
+
+// Write writes to the output.
+func (o *output) Write(p []byte) (int, error) { return o.w.Write(p) }
+
+// Commit makes a file output durable and visible under its name: fsync,
+// then rename (or link, when it must not replace a file), then fsync of
+// the directory.
+func (o *output) Commit() error {
+	if o.tmp == nil {
+		o.written = true
+		return nil
+	}
+	if err := o.tmp.Sync(); err != nil {
+		return o.fail(err)
+	}
+	if err := o.tmp.Close(); err != nil {
+		return o.fail(err)
+	}
+	if err := o.place(); err != nil {
+		return o.fail(err)
+	}
+	o.written = true
+	syncDir(filepath.Dir(o.path))
+	return nil
+}
+
+// place moves the temporary file to its final name. os.Link fails if the
+// name exists, which makes no-clobber atomic.
+func (o *output) place() error {
+	if !o.noClob {
+		return os.Rename(o.tmp.Name(), o.path)
+	}
+	if err := os.Link(o.tmp.Name(), o.path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s already exists", o.path)
+		}
+		return err
+	}
+	return os.Remove(o.tmp.Name())
+}
+
+func (o *output) fail(err error) error {
+	o.Abort()
+	return fmt.Errorf("writing %s: %w", o.path, err)
+}
+
+// Abort discards an output that was not committed: the temporary file is
+// removed, so no partial file is ever left under the final name.
+func (o *output) Abort() {
+	if o.tmp == nil || o.written {
+		return
+	}
+	o.tmp.Close()
+	os.Remove(o.tmp.Name())
+}
+
+// syncDir makes a rename in dir durable. Errors are ignored: some file
+// systems cannot sync directories, and the data itself is already synced.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// writeOutput writes data to a new output and commits it.
+func (e *env) writeOutput(name string, data []byte, opts outputOptions) error {
+	out, err := e.createOutput(name, opts)
+	if err != nil {
+		return err
+	}
+	if _, err := out.Write(data); err != nil {
+		out.Abort()
+		return err
+	}
+	return out.Commit()
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -1,0 +1,145 @@
+// Command keyblob moves symmetric session keys safely: it makes identities
+// and session keys, encrypts with session keys, and exports them as key
+// blobs wrapped to a recipient (and signed), after CryptoAPI's key blobs.
+//
+// Run `keyblob help` for the commands. Errors go to stderr as
+// "keyblob: error: ..." with an optional "keyblob: hint: ..." line; the exit
+// status is 1 for errors and 2 for usage errors.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// env is what every command reads and writes instead of the process's
+// globals, so that tests can run commands in-process.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// run executes the command line args and returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	return reportError(stderr, err)
+}
+
+// reportError prints err in the keyblob format and returns the exit status.
+func reportError(stderr io.Writer, err error) int {
+	// Wrapped errors of the keyblob packages carry their own prefix; the
+	// line already starts with one.
+	msg := strings.ReplaceAll(err.Error(), "keyblob: ", "")
+	fmt.Fprintf(stderr, "keyblob: error: %s\n", msg)
+	var h *hintError
+	if errors.As(err, &h) {
+		fmt.Fprintf(stderr, "keyblob: hint: %s\n", h.hint)
+	}
+	var u *usageError
+	if errors.As(err, &u) || strings.HasPrefix(msg, "unknown command") {
+		return 2
+	}
+	return 1
+}
+
+func newRootCmd(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "keyblob",
+		Short: "Move symmetric session keys safely",
+		Long: `keyblob makes identities and session keys, encrypts with session keys,
+and exports session keys as key blobs wrapped to a recipient's public key,
+optionally signed, so they can be sent or stored without being swapped.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usagef("%v (see 'keyblob %s --help')", err, c.Name())
+	})
+	root.AddCommand(newKeygenCmd(e), newPubkeyCmd(e), newSessionCmd(e),
+		newEncryptCmd(e), newDecryptCmd(e), newExportCmd(e), newImportCmd(e),
+		newInspectCmd(e))
+	return root
+}
+
+// hintError is an error with advice for the user.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (h *hintError) Error() string { return h.err.Error() }
+func (h *hintError) Unwrap() error { return h.err }
+
+// withHint attaches a hint to err; a nil err stays nil.
+func withHint(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return &hintError{err: err, hint: fmt.Sprintf(format, args...)}
+}
+
+// usageError marks a command line the user must change; it exits 2.
+type usageError struct{ msg string }
+
+func (u *usageError) Error() string { return u.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// argsAtMost is cobra.MaximumNArgs with a usage error.
+func argsAtMost(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usagef("%s takes at most %d file argument(s), got %d (see 'keyblob %s --help')", c.Name(), n, len(args), c.Name())
+		}
+		return nil
+	}
+}
+
+// argsExactly is cobra.ExactArgs with a usage error.
+func argsExactly(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("%s takes %d argument(s), got %d (see 'keyblob %s --help')", c.Name(), n, len(args), c.Name())
+		}
+		return nil
+	}
+}
+
+// required checks that a flag was given, as a usage error.
+func required(c *cobra.Command, names ...string) error {
+	for _, name := range names {
+		if !c.Flags().Changed(name) {
+			return usagef("%s needs %s (see 'keyblob %s --help')", c.Name(), flagName(c, name), c.Name())
+		}
+	}
+	return nil
+}
+
+// flagName spells a flag as the user may type it: "-k/--key" or "--sign".
+func flagName(c *cobra.Command, name string) string {
+	if f := c.Flags().Lookup(name); f != nil && f.Shorthand != "" {
+		return "-" + f.Shorthand + "/--" + name
+	}
+	return "--" + name
+}
