@@ -1,0 +1,98 @@
+// Package password derives keys from passphrases with Argon2id (RFC 9106),
+// with the parameters recorded beside the salt and bounded on decode, so
+// that no input can demand unbounded work or memory.
+package password
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// SaltSize is the size of every salt.
+const SaltSize = 16
+
+// Limits on decoded parameters. They bound the work one input can demand:
+// at most 1 GiB of memory and 16 passes.
+const (
+	MinTime      = 1
+	MaxTime      = 16
+	MinMemoryKiB = 8 << 10
+	MaxMemoryKiB = 1 << 20
+	MinThreads   = 1
+	MaxThreads   = 16
+)
+
+// EncodedSize is the size of encoded Params.
+const EncodedSize = 4 + 4 + 1 + SaltSize
+
+// Params are Argon2id parameters and a salt. The zero value is invalid;
+// use New or Decode.
+type Params struct {
+	Time      uint32 // passes
+	MemoryKiB uint32
+	Threads   uint8
+	Salt      [SaltSize]byte
+}
+
+// Defaults are RFC 9106's second recommended option: 3 passes over 64 MiB
+// with 4 lanes.
+var Defaults = Params{Time: 3, MemoryKiB: 64 << 10, Threads: 4}
+
+// ErrParams is returned for parameters outside the limits.
+var ErrParams = errors.New("password: Argon2id parameters out of bounds")
+
+// New returns the default parameters with a new random salt.
+func New() Params {
+	p := Defaults
+	rand.Read(p.Salt[:])
+	return p
+}
+
+// Check reports whether p is within the limits.
+func (p Params) Check() error {
+	switch {
+	case p.Time < MinTime || p.Time > MaxTime:
+		return fmt.Errorf("%w: %d passes (allowed %d to %d)", ErrParams, p.Time, MinTime, MaxTime)
+	case p.MemoryKiB < MinMemoryKiB || p.MemoryKiB > MaxMemoryKiB:
+		return fmt.Errorf("%w: %d KiB of memory (allowed %d to %d)", ErrParams, p.MemoryKiB, MinMemoryKiB, MaxMemoryKiB)
+	case p.Threads < MinThreads || p.Threads > MaxThreads:
+		return fmt.Errorf("%w: %d threads (allowed %d to %d)", ErrParams, p.Threads, MinThreads, MaxThreads)
+	}
+	return nil
+}
+
+// Key derives an n-byte key from the passphrase. It checks the limits
+// first and does no work if they are broken.
+func (p Params) Key(passphrase []byte, n uint32) ([]byte, error) {
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	if len(passphrase) == 0 {
+		return nil, errors.New("password: empty passphrase")
+	}
+	return argon2.IDKey(passphrase, p.Salt[:], p.Time, p.MemoryKiB, p.Threads, n), nil
+}
+
+// Append appends the encoding of p: time, memory (u32 each), threads (u8)
+// and the salt.
+func (p Params) Append(b *cryptobyte.Builder) {
+	b.AddUint32(p.Time)
+	b.AddUint32(p.MemoryKiB)
+	b.AddUint8(p.Threads)
+	b.AddBytes(p.Salt[:])
+}
+
+// Read reads encoded Params from s and checks the limits.
+func Read(s *cryptobyte.String) (Params, error) {
+	var p Params
+	var salt []byte
+	if !s.ReadUint32(&p.Time) || !s.ReadUint32(&p.MemoryKiB) || !s.ReadUint8(&p.Threads) || !s.ReadBytes(&salt, SaltSize) {
+		return p, errors.New("password: truncated Argon2id parameters")
+	}
+	copy(p.Salt[:], salt)
+	return p, p.Check()
+}

@@ -1,0 +1,178 @@
+// Package replay protects against replayed messages, as the seeds propose:
+// by timestamps (a Window of acceptable creation times) and serial numbers
+// (a Cache that remembers which (sender, serial) pairs were accepted).
+//
+// The Cache is a SQLite database, so it survives restarts and is safe for
+// concurrent use by several processes: the first-use insert is atomic.
+package replay
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+)
+
+// ErrReplay is returned for a message that was already accepted.
+var ErrReplay = errors.New("replay: message already accepted once (replayed)")
+
+// ErrTooOld is returned for a message older than the window allows, or
+// older than what the cache can still vouch for.
+var ErrTooOld = errors.New("replay: message is too old")
+
+// ErrFuture is returned for a message dated further in the future than the
+// window's skew.
+var ErrFuture = errors.New("replay: message is dated in the future")
+
+// DefaultSkew is how far in the future a creation time may be, for clocks
+// that differ a little.
+const DefaultSkew = 5 * time.Minute
+
+// A Window bounds acceptable creation times. The zero MaxAge accepts any
+// age; the zero Skew means DefaultSkew.
+type Window struct {
+	MaxAge time.Duration
+	Skew   time.Duration
+}
+
+func (w Window) skew() time.Duration {
+	if w.Skew == 0 {
+		return DefaultSkew
+	}
+	return w.Skew
+}
+
+// Check reports whether a message created at created may be accepted now.
+func (w Window) Check(created, now time.Time) error {
+	if created.After(now.Add(w.skew())) {
+		return fmt.Errorf("%w (%s, now %s)", ErrFuture, created.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	if w.MaxAge > 0 && created.Before(now.Add(-w.MaxAge)) {
+		return fmt.Errorf("%w: created %s, more than %s ago", ErrTooOld, created.UTC().Format(time.RFC3339), w.MaxAge)
+	}
+	return nil
+}
+
+// Cache remembers accepted (sender, serial) pairs. It is safe for
+// concurrent use by goroutines and by processes sharing the file.
+type Cache struct {
+	db *sql.DB
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS seen (
+	sender  BLOB NOT NULL,
+	serial  BLOB NOT NULL,
+	created INTEGER NOT NULL,
+	PRIMARY KEY (sender, serial)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS seen_created ON seen (created);
+CREATE TABLE IF NOT EXISTS horizon (
+	id     INTEGER PRIMARY KEY CHECK (id = 1),
+	oldest INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO horizon (id, oldest) VALUES (1, 0);`
+
+// Open opens or creates the cache at path, creating its directory (0700)
+// and file (0600) if needed.
+func Open(path string) (*Cache, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	f.Close()
+	q := url.Values{"_txlock": {"immediate"}}
+	q["_pragma"] = []string{"busy_timeout(30000)", "journal_mode(WAL)", "synchronous(FULL)"}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("replay: opening %s: %w", path, err)
+	}
+	return &Cache{db: db}, nil
+}
+
+// Close closes the cache.
+func (c *Cache) Close() error { return c.db.Close() }
+
+// Check reports ErrReplay if the pair was accepted before, and ErrTooOld if
+// created is older than the cache can vouch for. It records nothing.
+func (c *Cache) Check(ctx context.Context, sender, serial []byte, created time.Time) error {
+	return c.check(ctx, c.db, sender, serial, created)
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (c *Cache) check(ctx context.Context, q querier, sender, serial []byte, created time.Time) error {
+	var oldest int64
+	var seen bool
+	err := q.QueryRowContext(ctx, `SELECT h.oldest, EXISTS (SELECT 1 FROM seen WHERE sender = $1 AND serial = $2)
+		FROM horizon h WHERE h.id = 1`, sender, serial).Scan(&oldest, &seen)
+	switch {
+	case err != nil:
+		return fmt.Errorf("replay: %w", err)
+	case seen:
+		return ErrReplay
+	case created.Unix() < oldest:
+		return fmt.Errorf("%w for the replay cache, which keeps no record of messages before %s",
+			ErrTooOld, time.Unix(oldest, 0).UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Record accepts the pair: atomically, it checks as Check does and inserts
+// it. Of concurrent Records of one pair, exactly one succeeds; the others
+// return ErrReplay. The pair is durable when Record returns.
+func (c *Cache) Record(ctx context.Context, sender, serial []byte, created time.Time) error {
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	defer tx.Rollback()
+	if err := c.check(ctx, tx, sender, serial, created); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO seen (sender, serial, created) VALUES ($1, $2, $3)`,
+		sender, serial, created.Unix()); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	return nil
+}
+
+// Purge forgets pairs of messages created before before, and from then on
+// refuses messages created before it (ErrTooOld), so that forgetting never
+// lets a message be accepted twice. The horizon only moves forward.
+func (c *Cache) Purge(ctx context.Context, before time.Time) error {
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	defer tx.Rollback()
+	cut := before.Unix()
+	if _, err := tx.ExecContext(ctx, `UPDATE horizon SET oldest = max(oldest, $1) WHERE id = 1`, cut); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM seen WHERE created < (SELECT oldest FROM horizon WHERE id = 1)`); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	return nil
+}
