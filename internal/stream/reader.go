@@ -1,7 +1,9 @@
 package stream
 
 import (
+	"crypto/sha256"
 	"errors"
+	"hash"
 	"io"
 )
 
@@ -23,8 +25,10 @@ type Reader struct {
 	index   uint64
 	peek    [1]byte // one byte read ahead, to tell whether a chunk is last
 	hasPeek bool
-	done    bool  // the last chunk has been opened
-	err     error // sticky; io.EOF after the last chunk
+	digest  hash.Hash // see HashTo
+	sums    []byte    // chunk hashes of one batch
+	done    bool      // the last chunk has been opened
+	err     error     // sticky; io.EOF after the last chunk
 }
 
 // NewReader returns a Reader that opens with c from src using up to
@@ -41,6 +45,13 @@ func NewReader(c *Cipher, src io.Reader, workers int) *Reader {
 		sizes:   make([]int, batch),
 		fails:   make([]bool, batch),
 	}
+}
+
+// HashTo makes the Reader feed the SHA-256 of every sealed chunk it opens,
+// in order, into h (see NewChunkDigest). It must be called before Read.
+func (r *Reader) HashTo(h hash.Hash) {
+	r.digest = h
+	r.sums = make([]byte, len(r.sizes)*sha256.Size)
 }
 
 // Read returns authenticated plaintext. Errors other than io.EOF are
@@ -77,11 +88,18 @@ func (r *Reader) fill() error {
 		dst := r.plain[i*ChunkSize : i*ChunkSize]
 		_, err := r.c.OpenChunk(dst, sealed, r.index+uint64(i), last && i == chunks-1)
 		r.fails[i] = err != nil
+		if r.digest != nil {
+			sum := sha256.Sum256(sealed)
+			copy(r.sums[i*sha256.Size:], sum[:])
+		}
 	})
 	for i := range chunks {
 		if r.fails[i] {
 			return ErrAuth
 		}
+	}
+	if r.digest != nil {
+		r.digest.Write(r.sums[:chunks*sha256.Size])
 	}
 	// Every chunk but the last is full, so the plaintext is contiguous.
 	r.pending = r.plain[:(chunks-1)*ChunkSize+r.sizes[chunks-1]-Overhead]

@@ -1,7 +1,9 @@
 package stream
 
 import (
+	"crypto/sha256"
 	"errors"
+	"hash"
 	"io"
 	"runtime"
 	"sync"
@@ -59,7 +61,16 @@ type Writer struct {
 	plain   []byte // buffered plaintext; len < cap except briefly
 	sealed  []byte // output buffer of one batch
 	index   uint64
+	digest  hash.Hash // see HashTo
+	sums    []byte    // chunk hashes of one batch
 	err     error
+}
+
+// HashTo makes the Writer feed the SHA-256 of every sealed chunk, in
+// order, into h (see NewChunkDigest). It must be called before Write.
+func (w *Writer) HashTo(h hash.Hash) {
+	w.digest = h
+	w.sums = make([]byte, cap(w.plain)/ChunkSize*sha256.Size)
 }
 
 // NewWriter returns a Writer that seals with c into dst using up to
@@ -135,8 +146,15 @@ func (w *Writer) sealBatch(plain []byte, last bool) error {
 		start := i * ChunkSize
 		chunk := plain[start:min(start+ChunkSize, len(plain))]
 		dst := out[i*EncChunkSize : i*EncChunkSize]
-		w.c.SealChunk(dst, chunk, w.index+uint64(i), last && i == chunks-1)
+		sealed := w.c.SealChunk(dst, chunk, w.index+uint64(i), last && i == chunks-1)
+		if w.digest != nil {
+			sum := sha256.Sum256(sealed)
+			copy(w.sums[i*sha256.Size:], sum[:])
+		}
 	})
+	if w.digest != nil {
+		w.digest.Write(w.sums[:chunks*sha256.Size])
+	}
 	w.index += uint64(chunks)
 	n, err := w.dst.Write(out)
 	if err == nil && n < len(out) {

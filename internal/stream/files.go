@@ -1,0 +1,287 @@
+package stream
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// FileOptions tune SealAt and OpenAt. The zero value uses every CPU,
+// writes in order to the destination and computes no digest.
+type FileOptions struct {
+	// Workers is the number of goroutines; zero or less means one per CPU.
+	Workers int
+	// DstAt, if set, receives each chunk with WriteAt at DstOffset plus the
+	// chunk's offset, from the workers directly and in no particular order;
+	// the io.Writer argument is then not used. Use it for regular files.
+	DstAt     io.WriterAt
+	DstOffset int64
+	// Digest, if set, receives the SHA-256 of every sealed chunk, in order
+	// (see ChunkDigest).
+	Digest hash.Hash
+}
+
+// NewChunkDigest returns the hash that a FileOptions.Digest, Writer.HashTo
+// or Reader.HashTo feeds: chunk hashes go into it in order, after prefix.
+func NewChunkDigest(prefix string) hash.Hash {
+	h := sha256.New()
+	h.Write([]byte(prefix))
+	return h
+}
+
+// SealAt seals the size bytes of src starting at srcOffset, reading and
+// sealing chunks in parallel. It is the fast path of Writer for inputs that
+// support ReadAt, such as regular files; the output is identical.
+func SealAt(c *Cipher, src io.ReaderAt, srcOffset, size int64, dst io.Writer, opts *FileOptions) error {
+	if size < 0 {
+		return errors.New("stream: negative size")
+	}
+	j := newFileJob(c, true, src, srcOffset, size, dst, opts)
+	return j.run()
+}
+
+// OpenAt opens the sealed stream of size bytes of src starting at
+// srcOffset, reading and opening chunks in parallel, and writes the
+// plaintext to dst. It returns ErrAuth if the stream is not authentic. On
+// any error, what was written to dst must be discarded: with DstAt, chunks
+// after the failing one may have been written too (each authenticated).
+func OpenAt(c *Cipher, src io.ReaderAt, srcOffset, size int64, dst io.Writer, opts *FileOptions) error {
+	if _, err := PlaintextSize(size); err != nil {
+		return err
+	}
+	j := newFileJob(c, false, src, srcOffset, size, dst, opts)
+	return j.run()
+}
+
+// fileJob is one SealAt or OpenAt call.
+type fileJob struct {
+	c       *Cipher
+	seal    bool
+	src     io.ReaderAt
+	srcOff  int64
+	size    int64 // of the source part
+	chunks  int64
+	inSize  int // size of a full source chunk
+	outSize int // size of a full destination chunk
+	dst     io.Writer
+	opts    FileOptions
+	workers int
+	sums    []byte   // chunk hashes of the current window
+	inBufs  [][]byte // one source chunk buffer per worker
+	failed  atomic.Bool
+	errOnce sync.Once
+	err     error
+}
+
+func newFileJob(c *Cipher, seal bool, src io.ReaderAt, off, size int64, dst io.Writer, opts *FileOptions) *fileJob {
+	j := &fileJob{c: c, seal: seal, src: src, srcOff: off, size: size, dst: dst}
+	if opts != nil {
+		j.opts = *opts
+	}
+	j.workers = workerCount(j.opts.Workers)
+	j.inSize, j.outSize = ChunkSize, EncChunkSize
+	if !seal {
+		j.inSize, j.outSize = EncChunkSize, ChunkSize
+	}
+	j.chunks = max((size+int64(j.inSize)-1)/int64(j.inSize), 1)
+	return j
+}
+
+// fail records the first error and stops the workers.
+func (j *fileJob) fail(err error) {
+	j.errOnce.Do(func() { j.err = err })
+	j.failed.Store(true)
+}
+
+// window is how many chunks are processed between two ordered steps:
+// large when workers write at offsets (only the digest needs order),
+// small when an ordered writer must hold the output.
+func (j *fileJob) window() int64 {
+	if j.opts.DstAt != nil {
+		return 1024
+	}
+	return int64(batchChunks(j.workers) * 4)
+}
+
+func (j *fileJob) run() error {
+	win := j.window()
+	if j.opts.Digest != nil {
+		j.sums = make([]byte, win*sha256.Size)
+	}
+	j.inBufs = make([][]byte, min(int64(j.workers), win))
+	for i := range j.inBufs {
+		j.inBufs[i] = make([]byte, j.inSize)
+	}
+	w := newOrderedWriter(j.dst, j.opts.DstAt == nil, int(win)*j.outSize)
+	for start := int64(0); start < j.chunks && !j.failed.Load(); start += win {
+		n := min(win, j.chunks-start)
+		out := w.next()
+		j.processWindow(start, n, out)
+		if j.failed.Load() {
+			break
+		}
+		if j.sums != nil {
+			j.opts.Digest.Write(j.sums[:n*sha256.Size])
+		}
+		w.submit(out[:j.windowOutLen(start, n)])
+	}
+	if err := w.close(); err != nil && !j.failed.Load() {
+		j.fail(err)
+	}
+	return j.err
+}
+
+// windowOutLen is the destination size of chunks [start, start+n).
+func (j *fileJob) windowOutLen(start, n int64) int {
+	last := start+n == j.chunks
+	full := n
+	if last {
+		full--
+	}
+	l := int(full) * j.outSize
+	if last {
+		l += j.outLen(j.lastInLen())
+	}
+	return l
+}
+
+// lastInLen is the source size of the last chunk.
+func (j *fileJob) lastInLen() int {
+	return int(j.size - (j.chunks-1)*int64(j.inSize))
+}
+
+// outLen is the destination size of a chunk of source size n.
+func (j *fileJob) outLen(n int) int {
+	if j.seal {
+		return n + Overhead
+	}
+	return n - Overhead
+}
+
+// processWindow processes chunks [start, start+n) on all workers. Workers
+// take the next chunk index from a shared counter, so a slow chunk does not
+// hold the others back.
+func (j *fileJob) processWindow(start, n int64, out []byte) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for _, in := range j.inBufs[:min(int64(len(j.inBufs)), n)] {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < n && !j.failed.Load(); i = next.Add(1) - 1 {
+				if err := j.processChunk(start+i, i, in, out); err != nil {
+					j.fail(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// processChunk reads, seals or opens, hashes and places chunk index,
+// the i-th of its window.
+func (j *fileJob) processChunk(index, i int64, in, out []byte) error {
+	n := j.inSize
+	last := index == j.chunks-1
+	if last {
+		n = j.lastInLen()
+	}
+	if _, err := j.src.ReadAt(in[:n], j.srcOff+index*int64(j.inSize)); err != nil {
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("stream: input is shorter than %d bytes (changed while reading?)", j.size)
+		}
+		return err
+	}
+	res, err := j.transform(in[:n], out[i*int64(j.outSize):i*int64(j.outSize)], uint64(index), last)
+	if err != nil {
+		return err
+	}
+	if j.sums != nil {
+		sealed := res
+		if !j.seal {
+			sealed = in[:n]
+		}
+		s := sha256.Sum256(sealed)
+		copy(j.sums[i*sha256.Size:], s[:])
+	}
+	if j.opts.DstAt != nil {
+		_, err = j.opts.DstAt.WriteAt(res, j.opts.DstOffset+index*int64(j.outSize))
+	}
+	return err
+}
+
+func (j *fileJob) transform(in, dst []byte, index uint64, last bool) ([]byte, error) {
+	if j.seal {
+		return j.c.SealChunk(dst, in, index, last), nil
+	}
+	return j.c.OpenChunk(dst, in, index, last)
+}
+
+// orderedWriter writes windows in order on its own goroutine, so that the
+// next window is processed while the last one is written. It has two
+// buffers: one being filled, one being written. If not enabled it only
+// hands out one buffer for chunks written elsewhere (WriteAt).
+type orderedWriter struct {
+	dst     io.Writer
+	enabled bool
+	free    chan []byte
+	full    chan []byte
+	done    chan error
+}
+
+func newOrderedWriter(dst io.Writer, enabled bool, size int) *orderedWriter {
+	w := &orderedWriter{dst: dst, enabled: enabled, free: make(chan []byte, 2)}
+	if !enabled {
+		w.free <- make([]byte, size)
+		return w
+	}
+	w.free <- make([]byte, size)
+	w.free <- make([]byte, size)
+	w.full = make(chan []byte, 1)
+	w.done = make(chan error, 1)
+	go w.loop()
+	return w
+}
+
+func (w *orderedWriter) loop() {
+	var err error
+	for buf := range w.full {
+		if err == nil {
+			err = writeFull(w.dst, buf)
+		}
+		w.free <- buf[:cap(buf)]
+	}
+	w.done <- err
+}
+
+// next returns a buffer to fill.
+func (w *orderedWriter) next() []byte { return <-w.free }
+
+// submit queues a filled buffer for writing.
+func (w *orderedWriter) submit(buf []byte) {
+	if !w.enabled {
+		w.free <- buf[:cap(buf)]
+		return
+	}
+	w.full <- buf
+}
+
+// close waits for the queued writes and returns the first error.
+func (w *orderedWriter) close() error {
+	if !w.enabled {
+		return nil
+	}
+	close(w.full)
+	return <-w.done
+}
+
+// writeFull writes buf, turning a short write into io.ErrShortWrite.
+func writeFull(dst io.Writer, buf []byte) error {
+	n, err := dst.Write(buf)
+	if err == nil && n < len(buf) {
+		err = io.ErrShortWrite
+	}
+	return err
+}
