@@ -102,8 +102,12 @@ func (e *env) decrypt(key *keyblob.SessionKey, inName, outName string) error {
 	}
 	if _, err := io.Copy(out, r); err != nil {
 		out.Abort()
-		if isStdio(outName) {
-			return withHint(decryptError(err), "discard what was written to stdout")
+		if out.streamed() {
+			where := "stdout"
+			if !isStdio(outName) {
+				where = outName
+			}
+			return withHint(decryptError(err), "discard what was written to %s", where)
 		}
 		return decryptError(err)
 	}

@@ -34,6 +34,12 @@ func (e *env) openInput(name string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, withHint(err, "check the file name")
 	}
+	// A directory opens, then fails on the first read with a bare
+	// "is a directory"; say so up front, with the same advice.
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, withHint(fmt.Errorf("%s is a directory, not a file", name), "check the file name")
+	}
 	return f, nil
 }
 
@@ -60,6 +66,7 @@ type output struct {
 	w       io.Writer
 	path    string   // final path; empty for stdout
 	tmp     *os.File // the temporary file in the same directory
+	dev     *os.File // an existing device or pipe, written in place
 	noClob  bool     // refuse to replace an existing file
 	written bool     // Commit succeeded
 }
@@ -87,6 +94,9 @@ func (e *env) createOutput(name string, opts outputOptions) (*output, error) {
 				"choose another file name, or remove it first to replace it (--force replaces it)")
 		}
 	}
+	if st, err := os.Stat(name); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		return deviceOutput(name, opts)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
 	if err != nil {
 		return nil, withHint(err, "check that the directory of %s exists and is writable", name)
@@ -99,6 +109,27 @@ func (e *env) createOutput(name string, opts outputOptions) (*output, error) {
 	return &output{w: tmp, path: name, tmp: tmp, noClob: opts.noClobber}, nil
 }
 
+// deviceOutput opens an existing device or pipe (/dev/null, /dev/stdout, a
+// FIFO) to be written in place, as stdout is. Renaming a temporary file
+// over it would replace the device node itself: run as root, "-o
+// /dev/null" would turn /dev/null into a regular file.
+func deviceOutput(name string, opts outputOptions) (*output, error) {
+	f, err := os.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		return nil, withHint(err, "check the file name")
+	}
+	if opts.binary && isTerminal(f) {
+		f.Close()
+		return nil, withHint(errors.New("refusing to write binary output to a terminal"),
+			"use -o FILE, or redirect the output")
+	}
+	return &output{w: f, path: name, dev: f}, nil
+}
+
+// streamed reports whether the output is written as it goes (stdout, a
+// device or a pipe), so that what was written before an error stays.
+func (o *output) streamed() bool { return o.tmp == nil }
+
 // Write writes to the output.
 func (o *output) Write(p []byte) (int, error) { return o.w.Write(p) }
 
@@ -106,6 +137,13 @@ func (o *output) Write(p []byte) (int, error) { return o.w.Write(p) }
 // then rename (or link, when it must not replace a file), then fsync of
 // the directory.
 func (o *output) Commit() error {
+	if o.dev != nil {
+		o.written = true
+		if err := o.dev.Close(); err != nil {
+			return fmt.Errorf("writing %s: %w", o.path, err)
+		}
+		return nil
+	}
 	if o.tmp == nil {
 		o.written = true
 		return nil
@@ -147,7 +185,14 @@ func (o *output) fail(err error) error {
 // Abort discards an output that was not committed: the temporary file is
 // removed, so no partial file is ever left under the final name.
 func (o *output) Abort() {
-	if o.tmp == nil || o.written {
+	if o.written {
+		return
+	}
+	if o.dev != nil {
+		o.dev.Close()
+		return
+	}
+	if o.tmp == nil {
 		return
 	}
 	o.tmp.Close()

@@ -89,11 +89,12 @@ func (r *report) writeJSON(w io.Writer) error {
 
 // jsonValue turns report values into JSON-friendly ones.
 func jsonValue(v any) any {
+	// time.Time is a fmt.Stringer too: its case must come first.
 	switch v := v.(type) {
-	case fmt.Stringer:
-		return v.String()
 	case time.Time:
 		return v.Format(time.RFC3339)
+	case fmt.Stringer:
+		return v.String()
 	}
 	return v
 }

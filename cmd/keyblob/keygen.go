@@ -85,7 +85,17 @@ func newSessionCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "session",
 		Short: "Make session keys",
-		Args:  argsExactly(0),
+		// A command group without RunE makes cobra print the help and
+		// exit 0 for any argument, so 'keyblob session frob' would seem
+		// to succeed. An unknown subcommand is a usage error.
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q for %q (see '%s --help')", args[0], c.CommandPath(), c.CommandPath())
+			}
+			return nil
+		},
+		RunE:                  func(c *cobra.Command, args []string) error { return c.Help() },
+		DisableFlagsInUseLine: true,
 	}
 	var out string
 	var force bool

@@ -72,7 +72,7 @@ optionally signed, so they can be sent or stored without being swapped.`,
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usagef("%v (see 'keyblob %s --help')", err, c.Name())
+		return usagef("%v (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(newKeygenCmd(e), newPubkeyCmd(e), newSessionCmd(e),
 		newEncryptCmd(e), newDecryptCmd(e), newExportCmd(e), newImportCmd(e),
@@ -110,7 +110,7 @@ func usagef(format string, args ...any) error {
 func argsAtMost(n int) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) > n {
-			return usagef("%s takes at most %d file argument(s), got %d (see 'keyblob %s --help')", c.Name(), n, len(args), c.Name())
+			return usagef("%s takes at most %d file argument(s), got %d (see '%s --help')", cmdName(c), n, len(args), c.CommandPath())
 		}
 		return nil
 	}
@@ -120,7 +120,7 @@ func argsAtMost(n int) cobra.PositionalArgs {
 func argsExactly(n int) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usagef("%s takes %d argument(s), got %d (see 'keyblob %s --help')", c.Name(), n, len(args), c.Name())
+			return usagef("%s takes %d argument(s), got %d (see '%s --help')", cmdName(c), n, len(args), c.CommandPath())
 		}
 		return nil
 	}
@@ -130,10 +130,20 @@ func argsExactly(n int) cobra.PositionalArgs {
 func required(c *cobra.Command, names ...string) error {
 	for _, name := range names {
 		if !c.Flags().Changed(name) {
-			return usagef("%s needs %s (see 'keyblob %s --help')", c.Name(), flagName(c, name), c.Name())
+			return usagef("%s needs %s (see '%s --help')", cmdName(c), flagName(c, name), c.CommandPath())
 		}
 	}
 	return nil
+}
+
+// cmdName names a command in messages as the user types it after
+// "keyblob": "encrypt", "session new". The advice "see 'keyblob X --help'"
+// must name the full path, or it points at a command that does not exist.
+func cmdName(c *cobra.Command) string {
+	if !c.HasParent() {
+		return c.Name()
+	}
+	return strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
 }
 
 // flagName spells a flag as the user may type it: "-k/--key" or "--sign".
