@@ -228,7 +228,8 @@ func ParseRecipientLine(line string) (*Recipient, error) {
 		return nil, ErrMalformedRecipient
 	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(b64)
-	if err != nil {
+	// The decoder skips CR and LF; only the canonical text is accepted.
+	if err != nil || base64.RawURLEncoding.EncodeToString(raw) != b64 {
 		return nil, ErrMalformedRecipient
 	}
 	r, err := decodeRecipient(raw)
@@ -306,4 +307,38 @@ func parsePKCS1Public(raw []byte) (*rsa.PublicKey, error) {
 		return nil, err
 	}
 	return pk, nil
+}
+
+// SigningKeyBytes returns the canonical encoding of the signature key
+// (spec/blob.md), or nil if r has none. ParseSigningKey reads it back.
+func (r *Recipient) SigningKeyBytes() []byte {
+	if r.signing == nil {
+		return nil
+	}
+	return bytes.Clone(r.signing.encoded())
+}
+
+// SignatureSize returns the size of every signature r's key makes, or 0 if
+// r has no signature key.
+func (r *Recipient) SignatureSize() int {
+	switch {
+	case r.signing == nil:
+		return 0
+	case r.signing.alg() == SignatureEd25519:
+		return ed25519.SignatureSize
+	}
+	return (r.signing.bits() + 7) / 8
+}
+
+// ParseSigningKey returns the signing-only recipient of a signature key in
+// its canonical encoding, as SigningKeyBytes returns it.
+func ParseSigningKey(alg SignatureAlg, raw []byte) (*Recipient, error) {
+	if alg == SignatureNone {
+		return nil, fmt.Errorf("%w: no signature algorithm", ErrMalformedRecipient)
+	}
+	sig, err := decodeSigningPublic(alg, raw)
+	if err != nil {
+		return nil, err
+	}
+	return newRecipient(nil, sig)
 }

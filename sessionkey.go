@@ -121,7 +121,7 @@ func ParseSessionKey(data []byte) (*SessionKey, error) {
 		data = body
 	}
 	if err := format.CheckPrefix(data, format.TypeSessionKey, "session key"); err != nil {
-		return nil, fmt.Errorf("keyblob: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrMalformedSessionKey, err)
 	}
 	return decodeSessionKey(data[format.HeaderSize:])
 }
@@ -136,7 +136,7 @@ func decodeSessionKey(body []byte) (*SessionKey, error) {
 	}
 	switch {
 	case SessionAlg(alg) != SessionAES256GCM:
-		return nil, fmt.Errorf("keyblob: session key: %s", SessionAlg(alg))
+		return nil, fmt.Errorf("%w: %s", ErrMalformedSessionKey, SessionAlg(alg))
 	case Origin(origin) == OriginDerived:
 		return nil, errors.New("keyblob: password-derived session keys are not supported by this version")
 	case Origin(origin) != OriginRandom:
@@ -147,6 +147,18 @@ func decodeSessionKey(body []byte) (*SessionKey, error) {
 	}
 	k.alg, k.origin = SessionAlg(alg), Origin(origin)
 	copy(k.serial[:], serial)
+	copy(k.key[:], key)
+	return k, nil
+}
+
+// NewSessionKeyFrom returns the AES-256-GCM session key with the given
+// serial and SessionKeySize secret bytes, as unwrapped from a sealed
+// message's passphrase stanza.
+func NewSessionKeyFrom(serial Serial, key []byte) (*SessionKey, error) {
+	if len(key) != SessionKeySize {
+		return nil, fmt.Errorf("keyblob: session key of %d bytes, want %d", len(key), SessionKeySize)
+	}
+	k := &SessionKey{alg: SessionAES256GCM, serial: serial, origin: OriginRandom}
 	copy(k.key[:], key)
 	return k, nil
 }

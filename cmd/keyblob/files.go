@@ -130,6 +130,10 @@ func deviceOutput(name string, opts outputOptions) (*output, error) {
 // device or a pipe), so that what was written before an error stays.
 func (o *output) streamed() bool { return o.tmp == nil }
 
+// target returns what the output writes to: the temporary file itself,
+// the device, or stdout, so that fast paths can see a regular file.
+func (o *output) target() io.Writer { return o.w }
+
 // Write writes to the output.
 func (o *output) Write(p []byte) (int, error) { return o.w.Write(p) }
 

@@ -76,7 +76,7 @@ optionally signed, so they can be sent or stored without being swapped.`,
 	})
 	root.AddCommand(newKeygenCmd(e), newPubkeyCmd(e), newSessionCmd(e),
 		newEncryptCmd(e), newDecryptCmd(e), newExportCmd(e), newImportCmd(e),
-		newInspectCmd(e))
+		newInspectCmd(e), newSealCmd(e), newOpenCmd(e))
 	return root
 }
 

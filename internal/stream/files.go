@@ -21,8 +21,11 @@ type FileOptions struct {
 	DstAt     io.WriterAt
 	DstOffset int64
 	// Digest, if set, receives the SHA-256 of every sealed chunk, in order
-	// (see ChunkDigest).
+	// (see NewChunkDigest).
 	Digest hash.Hash
+	// Progress, if set, is called with the source size of every chunk
+	// processed, from several goroutines at once.
+	Progress func(n int)
 }
 
 // NewChunkDigest returns the hash that a FileOptions.Digest, Writer.HashTo
@@ -208,6 +211,9 @@ func (j *fileJob) processChunk(index, i int64, in, out []byte) error {
 	}
 	if j.opts.DstAt != nil {
 		_, err = j.opts.DstAt.WriteAt(res, j.opts.DstOffset+index*int64(j.outSize))
+	}
+	if err == nil && j.opts.Progress != nil {
+		j.opts.Progress(n)
 	}
 	return err
 }

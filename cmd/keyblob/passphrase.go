@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/term"
+)
+
+// passphraseEnv names a file holding the passphrase, for scripts.
+const passphraseEnv = "KEYBLOB_PASSPHRASE_FILE"
+
+// readPassphrase returns the passphrase from file, or from the file named
+// by KEYBLOB_PASSPHRASE_FILE, or else asks on the terminal without echo
+// (twice when confirm is set). It never reads a passphrase from stdin,
+// which carries data.
+func (e *env) readPassphrase(file string, confirm bool) ([]byte, error) {
+	if file == "" {
+		file = os.Getenv(passphraseEnv)
+	}
+	if file != "" {
+		return readPassphraseFile(file)
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return nil, withHint(errors.New("a passphrase is needed and there is no terminal to ask for it"),
+			"give --passphrase-file FILE, or set %s", passphraseEnv)
+	}
+	defer tty.Close()
+	pass, err := prompt(tty, "Enter passphrase: ")
+	if err != nil || !confirm {
+		return pass, err
+	}
+	again, err := prompt(tty, "Confirm passphrase: ")
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare(pass, again) != 1 {
+		return nil, errors.New("the passphrases do not match")
+	}
+	return pass, nil
+}
+
+func prompt(tty *os.File, text string) ([]byte, error) {
+	fmt.Fprint(tty, text)
+	pass, err := term.ReadPassword(int(tty.Fd()))
+	fmt.Fprintln(tty)
+	if err != nil {
+		return nil, fmt.Errorf("reading the passphrase: %w", err)
+	}
+	if len(pass) == 0 {
+		return nil, errors.New("empty passphrase")
+	}
+	return pass, nil
+}
+
+// readPassphraseFile reads a passphrase file: its first line, without the
+// line end.
+func readPassphraseFile(name string) ([]byte, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("passphrase file: %w", err), "check --passphrase-file or %s", passphraseEnv)
+	}
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if len(line) == 0 {
+		return nil, fmt.Errorf("passphrase file %s is empty", name)
+	}
+	return line, nil
+}
+
+// homeEnv overrides where keyblob keeps its state.
+const homeEnv = "KEYBLOB_HOME"
+
+// keyblobHome returns $KEYBLOB_HOME, or the user's config directory plus
+// /keyblob.
+func keyblobHome() (string, error) {
+	if h := os.Getenv(homeEnv); h != "" {
+		return h, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", withHint(err, "set %s to the directory keyblob should use", homeEnv)
+	}
+	return filepath.Join(dir, "keyblob"), nil
+}

@@ -1,0 +1,432 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/replay"
+	"github.com/keyblob/keyblob/seal"
+)
+
+// sealFlags are the flags of keyblob seal.
+type sealFlags struct {
+	recipients, recipientFiles []string
+	passphrase                 bool
+	passFile                   string
+	signer                     string
+	expires                    string
+	armor, quiet               bool
+	out                        string
+}
+
+func newSealCmd(e *env) *cobra.Command {
+	var f sealFlags
+	c := &cobra.Command{
+		Use:   "seal [-r RECIPIENT]... [-R FILE]... [-p] [-s IDENTITY] [--expires DURATION] [-a] [-o OUT] [IN]",
+		Short: "Encrypt a message to recipients: session key, payload and key blobs in one file",
+		Long: `seal makes a new session key, encrypts IN (stdin if not given or -) with it,
+and exports the key as a key blob to every recipient, all in one sealed
+message written to OUT (stdout if not given): binary, or PEM with -a.
+
+Recipients (-r, repeatable) are recipient lines, files holding one, or PEM
+public key files; -R reads a file of recipient lines ('#' comments allowed).
+-p seals to a passphrase instead (Argon2id; it must be the only recipient).
+-s signs the message, header and payload, so that 'open --from' can check
+who sent it. Every message carries its creation time and a random serial;
+--expires (e.g. 90m, 24h, 7d) makes every open refuse it after that.`,
+		Args: argsAtMost(1),
+		RunE: func(c *cobra.Command, args []string) error { return e.seal(&f, firstArg(args)) },
+	}
+	fl := c.Flags()
+	fl.StringArrayVarP(&f.recipients, "recipient", "r", nil, "seal to `RECIPIENT` (repeatable)")
+	fl.StringArrayVarP(&f.recipientFiles, "recipients-file", "R", nil, "seal to every recipient in `FILE` (repeatable)")
+	fl.BoolVarP(&f.passphrase, "passphrase", "p", false, "seal to a passphrase")
+	fl.StringVar(&f.passFile, "passphrase-file", "", "read the passphrase from the first line of `FILE`")
+	fl.StringVarP(&f.signer, "sign", "s", "", "sign as the identity in `FILE`")
+	fl.StringVar(&f.expires, "expires", "", "refuse to open after `DURATION` (e.g. 90m, 24h, 7d)")
+	fl.BoolVarP(&f.armor, "armor", "a", false, "write PEM instead of binary")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
+	fl.StringVarP(&f.out, "output", "o", "", "write to `FILE` instead of stdout")
+	return c
+}
+
+func (e *env) seal(f *sealFlags, inName string) error {
+	opts, err := e.sealOptions(f)
+	if err != nil {
+		return err
+	}
+	in, err := e.openInput(inName)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := e.createOutput(f.out, outputOptions{mode: modePublic, binary: !f.armor})
+	if err != nil {
+		return err
+	}
+	if err := e.sealTo(out, in, opts, f); err != nil {
+		out.Abort()
+		return err
+	}
+	return out.Commit()
+}
+
+// sealTo writes the sealed message, through the file fast path when the
+// input is a regular file.
+func (e *env) sealTo(out *output, in io.Reader, opts *seal.Options, f *sealFlags) error {
+	dst := out.target()
+	var armor *seal.ArmorWriter
+	if f.armor {
+		var err error
+		if armor, err = seal.NewArmorWriter(dst); err != nil {
+			return err
+		}
+		dst = armor
+	}
+	if err := e.sealPayload(dst, in, opts, f.quiet); err != nil {
+		return fmt.Errorf("sealing: %w", err)
+	}
+	if armor != nil {
+		return armor.Close()
+	}
+	return nil
+}
+
+func (e *env) sealPayload(dst io.Writer, in io.Reader, opts *seal.Options, quiet bool) error {
+	if file, off, size, ok := regularInput(in); ok {
+		bar := e.newProgress(size, "sealing", quiet)
+		defer bar.finish()
+		opts.Progress = bar.callback()
+		_, err := seal.SealFile(dst, file, off, size, opts)
+		return err
+	}
+	w, err := seal.NewWriter(dst, opts)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, in); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// regularInput reports whether in is a regular file, and from where to
+// where it is to be read.
+func regularInput(in io.Reader) (*os.File, int64, int64, bool) {
+	f, ok := in.(*os.File)
+	if !ok {
+		return nil, 0, 0, false
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return nil, 0, 0, false
+	}
+	off, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, 0, 0, false
+	}
+	return f, off, st.Size() - off, true
+}
+
+func (e *env) sealOptions(f *sealFlags) (*seal.Options, error) {
+	opts := &seal.Options{}
+	var err error
+	if opts.Recipients, err = e.loadRecipients(f.recipients, f.recipientFiles); err != nil {
+		return nil, err
+	}
+	if err := e.sealKeys(f, opts); err != nil {
+		return nil, err
+	}
+	if f.expires != "" {
+		d, err := parseDuration(f.expires)
+		if err != nil || d <= 0 {
+			return nil, usagef("--expires %q: want a positive duration such as 90m, 24h or 7d", f.expires)
+		}
+		opts.Expires = time.Now().Add(d)
+	}
+	return opts, nil
+}
+
+// sealKeys sets the passphrase and signer of a seal.
+func (e *env) sealKeys(f *sealFlags, opts *seal.Options) error {
+	switch {
+	case f.passphrase && len(opts.Recipients) > 0:
+		return usagef("-p cannot be combined with -r or -R: a passphrase must be the only recipient")
+	case !f.passphrase && len(opts.Recipients) == 0:
+		return usagef("seal needs at least one -r RECIPIENT, -R FILE, or -p (see 'keyblob seal --help')")
+	case f.passphrase:
+		pass, err := e.readPassphrase(f.passFile, true)
+		if err != nil {
+			return err
+		}
+		opts.Passphrase = pass
+	}
+	if f.signer != "" {
+		id, err := e.loadIdentity(f.signer)
+		if err != nil {
+			return err
+		}
+		if !id.CanSign() {
+			return withHint(fmt.Errorf("identity %s has no signature key", f.signer), "-s needs an identity with an Ed25519 or RSA key")
+		}
+		opts.Signer = id
+	}
+	return nil
+}
+
+// loadRecipients reads -r arguments and -R files.
+func (e *env) loadRecipients(args, files []string) ([]*keyblob.Recipient, error) {
+	var rs []*keyblob.Recipient
+	for _, arg := range args {
+		r, err := e.loadRecipient(arg)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	for _, name := range files {
+		data, err := e.readSmall(name, "recipients file")
+		if err != nil {
+			return nil, err
+		}
+		more, err := keyblob.ParseRecipients(data)
+		if err != nil {
+			return nil, withHint(fmt.Errorf("recipients file %s: %w", name, err), "a recipients file has one recipient line per line; '#' starts a comment")
+		}
+		if len(more) == 0 {
+			return nil, fmt.Errorf("recipients file %s has no recipients", name)
+		}
+		rs = append(rs, more...)
+	}
+	return rs, nil
+}
+
+// parseDuration is time.ParseDuration plus whole days ("7d").
+func parseDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100*365 {
+			return 0, errors.New("bad number of days")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// openFlags are the flags of keyblob open.
+type openFlags struct {
+	identities []string
+	keyFile    string
+	passFile   string
+	from       string
+	once       bool
+	maxAge     string
+	replayDB   string
+	exportKey  bool
+	force      bool
+	quiet      bool
+	out        string
+}
+
+func newOpenCmd(e *env) *cobra.Command {
+	var f openFlags
+	c := &cobra.Command{
+		Use:   "open [-i IDENTITY]... [-k SESSIONKEY] [--from SENDER] [--once] [--max-age DURATION] [-o OUT] [IN]",
+		Short: "Open a sealed message",
+		Long: `open decrypts the sealed message IN (stdin if not given or -; binary or
+PEM) to OUT (stdout if not given) with one of the identities (-i,
+repeatable), a session key (-k), or, for a message sealed with -p, a
+passphrase (asked on the terminal, or --passphrase-file). On any failure
+OUT is not created and the exit status is 1.
+
+--from SENDER requires a valid signature by SENDER (a recipient, as for -r);
+without it, a signature is checked and reported when present.
+--once accepts each message once: a cache under $KEYBLOB_HOME (or
+--replay-db FILE) remembers (sender, serial) pairs, and messages older than
+--max-age (default 24h with --once) or dated in the future are refused.
+--export-session-key writes the message's session key to OUT instead of
+the plaintext: it opens this one message, and no other ('open -k').`,
+		Args: argsAtMost(1),
+		RunE: func(c *cobra.Command, args []string) error { return e.open(&f, firstArg(args)) },
+	}
+	fl := c.Flags()
+	fl.StringArrayVarP(&f.identities, "identity", "i", nil, "open with the identity in `FILE` (repeatable)")
+	fl.StringVarP(&f.keyFile, "key", "k", "", "open with the session key in `FILE`")
+	fl.StringVar(&f.passFile, "passphrase-file", "", "read the passphrase from the first line of `FILE`")
+	fl.StringVar(&f.from, "from", "", "require a valid signature by `SENDER`")
+	fl.BoolVar(&f.once, "once", false, "accept each message only once (replay cache)")
+	fl.StringVar(&f.maxAge, "max-age", "", "refuse messages older than `DURATION` (default 24h with --once)")
+	fl.StringVar(&f.replayDB, "replay-db", "", "replay cache `FILE` (default $KEYBLOB_HOME/replay.db)")
+	fl.BoolVar(&f.exportKey, "export-session-key", false, "write the message's session key instead of its plaintext")
+	fl.BoolVar(&f.force, "force", false, "with --export-session-key, replace an existing output file")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
+	fl.StringVarP(&f.out, "output", "o", "", "write to `FILE` instead of stdout")
+	return c
+}
+
+func (e *env) open(f *openFlags, inName string) error {
+	opts, closeCache, err := e.openOptions(f)
+	if err != nil {
+		return err
+	}
+	defer closeCache()
+	in, err := e.openInput(inName)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	o, size, err := openMessage(in, opts)
+	if err != nil {
+		return openError(err)
+	}
+	if f.exportKey {
+		data := o.SessionKey().MarshalPEM()
+		return e.writeOutput(f.out, data, outputOptions{mode: modeSecret, noClobber: !f.force})
+	}
+	if err := e.openTo(o, f, size); err != nil {
+		return err
+	}
+	e.reportSignature(o)
+	return nil
+}
+
+// openMessage opens the header, through the armor when there is one.
+func openMessage(in io.Reader, opts *seal.OpenOptions) (*seal.Opener, int64, error) {
+	if file, _, size, ok := regularInput(in); ok {
+		start := make([]byte, 16)
+		n, _ := file.ReadAt(start, 0)
+		if !seal.IsArmored(start[:n]) {
+			o, err := seal.Open(file, opts)
+			return o, size, err
+		}
+	}
+	br := bufio.NewReaderSize(in, 64<<10)
+	start, _ := br.Peek(16)
+	var src io.Reader = br
+	if seal.IsArmored(start) {
+		src = seal.NewArmorReader(br)
+	}
+	o, err := seal.Open(src, opts)
+	return o, 0, err
+}
+
+// reportSignature says on stderr who signed a message, once the signature
+// has verified.
+func (e *env) reportSignature(o *seal.Opener) {
+	if o.Header.Signed() {
+		fmt.Fprintf(e.stderr, "keyblob: good signature by %s\n", o.Header.Signer.SigningFingerprint())
+	}
+}
+
+func (e *env) openTo(o *seal.Opener, f *openFlags, size int64) error {
+	out, err := e.createOutput(f.out, outputOptions{mode: modeSecret})
+	if err != nil {
+		return err
+	}
+	bar := e.newProgress(size, "opening", f.quiet)
+	o.SetProgress(bar.callback())
+	_, err = o.WriteTo(out.target())
+	bar.finish()
+	if err != nil {
+		out.Abort()
+		if out.streamed() {
+			return withHint(openError(err), "discard what was written to the output: the message is not authentic")
+		}
+		return openError(err)
+	}
+	return out.Commit()
+}
+
+func (e *env) openOptions(f *openFlags) (*seal.OpenOptions, func(), error) {
+	opts := &seal.OpenOptions{}
+	if err := e.openKeys(f, opts); err != nil {
+		return nil, nil, err
+	}
+	if f.maxAge != "" {
+		d, err := parseDuration(f.maxAge)
+		if err != nil || d <= 0 {
+			return nil, nil, usagef("--max-age %q: want a positive duration such as 90m, 24h or 7d", f.maxAge)
+		}
+		opts.MaxAge = d
+	}
+	if !f.once {
+		return opts, func() {}, nil
+	}
+	if opts.MaxAge == 0 {
+		opts.MaxAge = 24 * time.Hour
+	}
+	cache, err := e.openReplayCache(f.replayDB)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.Cache = cache
+	return opts, func() { cache.Close() }, nil
+}
+
+func (e *env) openKeys(f *openFlags, opts *seal.OpenOptions) error {
+	for _, name := range f.identities {
+		id, err := e.loadIdentity(name)
+		if err != nil {
+			return err
+		}
+		opts.Identities = append(opts.Identities, id)
+	}
+	if f.keyFile != "" {
+		k, err := e.loadSessionKey(f.keyFile)
+		if err != nil {
+			return err
+		}
+		opts.SessionKey = k
+	}
+	if f.from != "" {
+		r, err := e.loadRecipient(f.from)
+		if err != nil {
+			return err
+		}
+		opts.From = r
+	}
+	opts.Passphrase = func() ([]byte, error) { return e.readPassphrase(f.passFile, false) }
+	return nil
+}
+
+func (e *env) openReplayCache(path string) (*replay.Cache, error) {
+	if path == "" {
+		home, err := keyblobHome()
+		if err != nil {
+			return nil, err
+		}
+		path = filepath.Join(home, "replay.db")
+	}
+	c, err := replay.Open(path)
+	if err != nil {
+		return nil, withHint(err, "--replay-db FILE chooses another replay cache")
+	}
+	return c, nil
+}
+
+// openError explains why a message did not open.
+func openError(err error) error {
+	switch {
+	case errors.Is(err, seal.ErrNoMatch):
+		return withHint(err, "open with -i YOUR-IDENTITY (repeatable); 'keyblob inspect FILE' lists the recipients")
+	case errors.Is(err, seal.ErrAuth):
+		return fmt.Errorf("%w: the message was modified, truncated or not made by its sender", err)
+	case errors.Is(err, seal.ErrMalformed), errors.Is(err, seal.ErrArmor):
+		return withHint(err, "'keyblob inspect FILE' tells what the file is")
+	case errors.Is(err, replay.ErrReplay):
+		return withHint(err, "this message was opened before with --once: it may be a replay")
+	case errors.Is(err, seal.ErrWrongSender), errors.Is(err, seal.ErrNotSigned):
+		return withHint(err, "--from names who must have signed the message")
+	}
+	return err
+}

@@ -1,0 +1,366 @@
+package seal
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/internal/stream"
+	"github.com/keyblob/keyblob/replay"
+)
+
+// ErrAuth is the one error for every authentication failure of a message.
+// Errors wrapping it say only which part failed: the recipient stanza, the
+// header MAC, or the payload (including the signature).
+var ErrAuth = errors.New("seal: authentication failed")
+
+var (
+	errStanzaAuth  = fmt.Errorf("%w (recipient stanza)", ErrAuth)
+	errHeaderAuth  = fmt.Errorf("%w (header)", ErrAuth)
+	errPayloadAuth = fmt.Errorf("%w (payload)", ErrAuth)
+)
+
+// ErrNoMatch is returned when no identity, passphrase or session key given
+// can open the message. The error text lists the recipient kinds present.
+var ErrNoMatch = errors.New("seal: no identity matched")
+
+// ErrNotSigned is returned when a sender is required and the message is
+// not signed.
+var ErrNotSigned = errors.New("seal: the message is not signed")
+
+// ErrWrongSender is returned when the message is signed by another key than
+// the required sender's.
+var ErrWrongSender = errors.New("seal: the message is signed by someone else")
+
+// ErrExpired is returned for a message past its expiry.
+var ErrExpired = errors.New("seal: the message has expired")
+
+// OpenOptions say how to open. Give Identities, a SessionKey, or a
+// Passphrase callback.
+type OpenOptions struct {
+	Identities []*keyblob.Identity
+	// SessionKey opens the message whose serial it has.
+	SessionKey *keyblob.SessionKey
+	// Passphrase is called, once, if the message is sealed to a passphrase.
+	Passphrase func() ([]byte, error)
+	// From, if set, is the only sender accepted: the message must carry a
+	// valid signature by From's signature key.
+	From *keyblob.Recipient
+	// MaxAge, if set, refuses messages created longer ago than that, or
+	// dated further in the future than replay.DefaultSkew.
+	MaxAge time.Duration
+	// Cache, if set, accepts each (sender, serial) once. Opening records the
+	// message only after it is fully authenticated.
+	Cache *replay.Cache
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// Workers open chunks in parallel; zero or less means one per CPU.
+	Workers int
+	// Progress, if set, is called by WriteTo on the file path with the
+	// number of input bytes done, from several goroutines at once.
+	Progress func(n int)
+}
+
+// An Opener is a message whose header has been authenticated. Its payload
+// is read once, with Reader or WriteTo.
+type Opener struct {
+	Header *Header
+	key    *keyblob.SessionKey
+	opts   OpenOptions
+	cipher *stream.Cipher
+	src    io.Reader // the payload and trailer, for the streaming path
+	file   *os.File  // the source, for the file path; nil otherwise
+	base   int64     // offset of the message in file
+	size   int64     // size of the message in file
+}
+
+// Open reads and authenticates the header of a message from src. It checks
+// the sender (From), finds a way to unwrap the session key, verifies the
+// header MAC, the expiry, the age and the replay cache, in that order.
+func Open(src io.Reader, opts *OpenOptions) (*Opener, error) {
+	if opts == nil {
+		opts = &OpenOptions{}
+	}
+	o := &Opener{opts: *opts}
+	h, err := o.readHeader(src)
+	if err != nil {
+		return nil, err
+	}
+	o.Header = h
+	if err := o.checkSender(); err != nil {
+		return nil, err
+	}
+	if o.key, err = o.unwrap(); err != nil {
+		return nil, err
+	}
+	if !h.checkMAC(o.key) {
+		return nil, errHeaderAuth
+	}
+	if err := o.checkTimes(); err != nil {
+		return nil, err
+	}
+	o.cipher, err = stream.NewCipher(h.payloadKey(o.key))
+	return o, err
+}
+
+// readHeader reads the header, from a regular file with ReadAt so the
+// payload can be read in parallel, from anything else through a buffer.
+func (o *Opener) readHeader(src io.Reader) (*Header, error) {
+	if f, ok := src.(*os.File); ok && isRegular(f) {
+		base, err1 := f.Seek(0, io.SeekCurrent)
+		st, err2 := f.Stat()
+		if err1 == nil && err2 == nil {
+			o.file, o.base, o.size = f, base, st.Size()-base
+			return ReadHeader(bufio.NewReader(io.NewSectionReader(f, base, o.size)))
+		}
+	}
+	br := bufio.NewReaderSize(src, 64<<10)
+	o.src = br
+	return ReadHeader(br)
+}
+
+func (o *Opener) checkSender() error {
+	from, h := o.opts.From, o.Header
+	switch {
+	case from == nil:
+		return nil
+	case !h.Signed():
+		return ErrNotSigned
+	case !from.CanVerify() || !h.Signer.SigningFingerprint().Equal(from.SigningFingerprint()):
+		return fmt.Errorf("%w (%s), not by %s", ErrWrongSender, h.Signer.SigningFingerprint(), from.SigningFingerprint())
+	}
+	return nil
+}
+
+// unwrap finds the session key.
+func (o *Opener) unwrap() (*keyblob.SessionKey, error) {
+	h := o.Header
+	switch {
+	case o.opts.SessionKey != nil:
+		if o.opts.SessionKey.Serial() != h.Serial {
+			return nil, fmt.Errorf("%w: the session key has serial %s, the message needs %s", ErrNoMatch, o.opts.SessionKey.Serial(), h.Serial)
+		}
+		return o.opts.SessionKey, nil
+	case h.Passphrase():
+		return o.unwrapPassphrase()
+	}
+	for _, s := range h.Stanzas {
+		if k, err, ok := o.tryStanza(s); ok {
+			return k, err
+		}
+	}
+	return nil, o.noMatch()
+}
+
+func (o *Opener) tryStanza(s Stanza) (*keyblob.SessionKey, error, bool) {
+	if s.Blob == nil {
+		return nil, nil, false
+	}
+	for _, id := range o.opts.Identities {
+		if !id.CanExchange() || !s.Blob.Recipient.Equal(id.Recipient().ExchangeFingerprint()) {
+			continue
+		}
+		k, err := keyblob.Import(s.Blob, id, nil)
+		if err != nil {
+			return nil, errStanzaAuth, true
+		}
+		return k, nil, true
+	}
+	return nil, nil, false
+}
+
+func (o *Opener) unwrapPassphrase() (*keyblob.SessionKey, error) {
+	if o.opts.Passphrase == nil {
+		return nil, fmt.Errorf("%w: the message is sealed with a passphrase", ErrNoMatch)
+	}
+	pass, err := o.opts.Passphrase()
+	if err != nil {
+		return nil, err
+	}
+	h := o.Header
+	raw, err := h.Stanzas[0].pass.unwrap(pass, h.raw[:h.prefixLen])
+	if err != nil {
+		return nil, err
+	}
+	return keyblob.NewSessionKeyFrom(h.Serial, raw)
+}
+
+// noMatch says who the message is for.
+func (o *Opener) noMatch() error {
+	counts := map[string]int{}
+	for _, s := range o.Header.Stanzas {
+		name := fmt.Sprintf("unknown stanza type 0x%02x", s.Type)
+		if s.Blob != nil {
+			name = s.Blob.ExchangeAlg.String()
+		}
+		counts[name]++
+	}
+	var kinds []string
+	for name, n := range counts {
+		kinds = append(kinds, fmt.Sprintf("%d × %s", n, name))
+	}
+	sort.Strings(kinds)
+	return fmt.Errorf("%w: the message is for %d recipient(s): %s", ErrNoMatch, len(o.Header.Stanzas), strings.Join(kinds, ", "))
+}
+
+func (o *Opener) now() time.Time {
+	if o.opts.Now != nil {
+		return o.opts.Now()
+	}
+	return time.Now()
+}
+
+// checkTimes applies the expiry, the age window and the replay cache.
+func (o *Opener) checkTimes() error {
+	h, now := o.Header, o.now()
+	if !h.Expires.IsZero() && !now.Before(h.Expires) {
+		return fmt.Errorf("%w (at %s)", ErrExpired, h.Expires.Format(time.RFC3339))
+	}
+	if o.opts.MaxAge > 0 {
+		if err := (replay.Window{MaxAge: o.opts.MaxAge}).Check(h.Created, now); err != nil {
+			return err
+		}
+	}
+	if c := o.opts.Cache; c != nil {
+		ctx := context.Background()
+		if o.opts.MaxAge > 0 {
+			if err := c.Purge(ctx, now.Add(-o.opts.MaxAge)); err != nil {
+				return err
+			}
+		}
+		return c.Check(ctx, o.senderID(), h.Serial[:], h.Created)
+	}
+	return nil
+}
+
+// senderID is the sender half of the replay cache key: the signature key's
+// fingerprint, or zeros for unsigned messages.
+func (o *Opener) senderID() []byte {
+	var fp keyblob.Fingerprint
+	if o.Header.Signed() {
+		fp = o.Header.Signer.SigningFingerprint()
+	}
+	return fp[:]
+}
+
+// SetProgress sets the progress callback of the file path (see
+// OpenOptions.Progress).
+func (o *Opener) SetProgress(fn func(n int)) { o.opts.Progress = fn }
+
+// SessionKey returns the message's session key (gpg's --show-session-key):
+// with it, anyone can open this message, and only this one.
+func (o *Opener) SessionKey() *keyblob.SessionKey { return o.key }
+
+// finish verifies the signature over the payload digest and records the
+// message in the replay cache: the last steps before the plaintext counts.
+func (o *Opener) finish(trailer []byte, digest hash.Hash) error {
+	h := o.Header
+	if h.Signed() {
+		msg := append(h.bytes(), digest.Sum(nil)...)
+		if len(trailer) != h.SigLen || h.Signer.Verify(signatureContext, msg, trailer) != nil {
+			return errPayloadAuth
+		}
+	}
+	if c := o.opts.Cache; c != nil {
+		return c.Record(context.Background(), o.senderID(), h.Serial[:], h.Created)
+	}
+	return nil
+}
+
+// WriteTo decrypts the payload to dst and finishes the message. It returns
+// nil only when everything is authentic and recorded; on any error what
+// was written to dst must be discarded. From a regular file, chunks are
+// read in parallel, and written at offsets when dst is a regular file too.
+func (o *Opener) WriteTo(dst io.Writer) (int64, error) {
+	if o.file == nil {
+		return io.Copy(dst, o.Reader())
+	}
+	return o.writeFile(dst)
+}
+
+func (o *Opener) writeFile(dst io.Writer) (int64, error) {
+	h := o.Header
+	off := o.base + int64(h.Size())
+	size := o.base + o.size - off - int64(h.SigLen)
+	plain, err := stream.PlaintextSize(size)
+	if err != nil {
+		return 0, errPayloadAuth
+	}
+	fo := &stream.FileOptions{Workers: o.opts.Workers, Progress: o.opts.Progress}
+	if h.Signed() {
+		fo.Digest = stream.NewChunkDigest(digestPrefix)
+	}
+	end, err := useWriteAt(dst, fo, plain)
+	if err != nil {
+		return 0, err
+	}
+	if err := stream.OpenAt(o.cipher, o.file, off, size, dst, fo); err != nil {
+		return 0, payloadError(err)
+	}
+	trailer := make([]byte, h.SigLen)
+	if _, err := o.file.ReadAt(trailer, off+size); err != nil {
+		return 0, err
+	}
+	if err := seekTo(dst, end); err != nil {
+		return 0, err
+	}
+	return plain, o.finish(trailer, fo.Digest)
+}
+
+func payloadError(err error) error {
+	if errors.Is(err, stream.ErrAuth) {
+		return errPayloadAuth
+	}
+	return err
+}
+
+// Reader returns the plaintext as a stream. Only authenticated chunks are
+// returned; io.EOF comes only after the signature has verified and the
+// message has been recorded in the replay cache, and any earlier error
+// means what was read must be discarded.
+func (o *Opener) Reader() io.Reader {
+	src := o.src
+	if o.file != nil {
+		src = io.NewSectionReader(o.file, o.base+int64(o.Header.Size()), o.size-int64(o.Header.Size()))
+	}
+	tail := newTailReader(src, o.Header.SigLen)
+	r := &payloadReader{o: o, tail: tail, sr: stream.NewReader(o.cipher, tail, o.opts.Workers)}
+	if o.Header.Signed() {
+		r.digest = stream.NewChunkDigest(digestPrefix)
+		r.sr.HashTo(r.digest)
+	}
+	return r
+}
+
+type payloadReader struct {
+	o      *Opener
+	tail   *tailReader
+	sr     *stream.Reader
+	digest hash.Hash
+	err    error
+}
+
+func (r *payloadReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	n, err := r.sr.Read(p)
+	switch {
+	case err == io.EOF:
+		if r.err = r.o.finish(r.tail.held(), r.digest); r.err == nil {
+			r.err = io.EOF
+		}
+		return n, r.err
+	case err != nil:
+		r.err = payloadError(err)
+	}
+	return n, r.err
+}

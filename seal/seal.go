@@ -1,0 +1,276 @@
+// Package seal implements sealed messages (spec/sealed.md): seeds 000 and
+// 001 in one object. A message is encrypted with a new session key, which
+// is exported as a key blob to each recipient (or wrapped under one
+// passphrase); the header carries a timestamp, a random serial number and
+// an optional expiry against replay, and is authenticated with a MAC keyed
+// from the session key; the sender may sign the header and the payload.
+package seal
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"time"
+
+	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/internal/stream"
+	"github.com/keyblob/keyblob/password"
+)
+
+// Options say how to seal. Set Recipients or Passphrase, not both.
+type Options struct {
+	// Recipients each get a key blob stanza; any kinds may be mixed.
+	Recipients []*keyblob.Recipient
+	// Passphrase, if set, is the only recipient.
+	Passphrase []byte
+	// Params are the Argon2id costs for Passphrase; nil means
+	// password.Defaults. Their salt is ignored: every message gets a new
+	// random salt, which is what makes the stanza's fixed nonce safe.
+	Params *password.Params
+	// Signer, if set, signs the header and the payload.
+	Signer *keyblob.Identity
+	// Expires, if not zero, is when every opener must refuse the message.
+	Expires time.Time
+	// Time is the creation time; zero means now.
+	Time time.Time
+	// Workers seal chunks in parallel; zero or less means one per CPU.
+	Workers int
+	// Progress, if set, is called by SealFile with the number of input
+	// bytes done, from several goroutines at once.
+	Progress func(n int)
+}
+
+const (
+	// signatureContext is the signature context of sealed messages.
+	signatureContext = "sealed message"
+	// digestPrefix starts the payload digest (spec/sealed.md, 3).
+	digestPrefix = "keyblob/v1 sealed payload digest\x00"
+)
+
+// newHeader makes the header of a new message sealed with key.
+func newHeader(key *keyblob.SessionKey, opts *Options) (*Header, error) {
+	if err := checkOptions(opts); err != nil {
+		return nil, err
+	}
+	h := &Header{Created: opts.Time, Serial: key.Serial()}
+	if h.Created.IsZero() {
+		h.Created = time.Now()
+	}
+	h.Created = h.Created.Truncate(time.Second).UTC()
+	if !opts.Expires.IsZero() {
+		h.Expires = opts.Expires.Truncate(time.Second).UTC()
+		if !h.Expires.After(h.Created) {
+			return nil, errors.New("seal: the expiry must be after the creation time")
+		}
+	}
+	if err := h.setSigner(opts.Signer); err != nil {
+		return nil, err
+	}
+	prefix := h.encodePrefix()
+	if err := h.addStanzas(key, opts, prefix); err != nil {
+		return nil, err
+	}
+	rand.Read(h.Nonce[:])
+	h.encodeRest(prefix)
+	h.MAC = h.computeMAC(key)
+	return h, nil
+}
+
+func checkOptions(opts *Options) error {
+	switch n := len(opts.Recipients); {
+	case n == 0 && opts.Passphrase == nil:
+		return errors.New("seal: no recipients")
+	case n > 0 && opts.Passphrase != nil:
+		return errors.New("seal: a passphrase must be the only recipient")
+	case n > MaxStanzas:
+		return fmt.Errorf("seal: %d recipients, at most %d", n, MaxStanzas)
+	case opts.Signer != nil && !opts.Signer.CanSign():
+		return keyblob.ErrCannotSign
+	}
+	return nil
+}
+
+func (h *Header) setSigner(id *keyblob.Identity) error {
+	if id == nil {
+		return nil
+	}
+	r := id.Recipient()
+	signer, err := keyblob.ParseSigningKey(r.SignatureAlg(), r.SigningKeyBytes())
+	if err != nil {
+		return err
+	}
+	h.Signer, h.SigLen = signer, signer.SignatureSize()
+	return nil
+}
+
+func (h *Header) addStanzas(key *keyblob.SessionKey, opts *Options, prefix []byte) error {
+	if opts.Passphrase != nil {
+		params := password.New()
+		if opts.Params != nil {
+			salt := params.Salt
+			params = *opts.Params
+			params.Salt = salt
+		}
+		p, err := newPassStanza(opts.Passphrase, params, key, prefix)
+		if err != nil {
+			return err
+		}
+		h.Stanzas = []Stanza{{Type: StanzaPassphrase, Body: p.encode(), pass: p}}
+		return nil
+	}
+	for _, r := range opts.Recipients {
+		b, err := keyblob.Export(key, r, &keyblob.ExportOptions{Time: h.Created})
+		if err != nil {
+			return fmt.Errorf("seal: recipient %s: %w", r.Fingerprint(), err)
+		}
+		h.Stanzas = append(h.Stanzas, Stanza{Type: StanzaBlob, Body: b.Marshal(), Blob: b})
+	}
+	return nil
+}
+
+// newSealing makes the session key, header and payload cipher of a message.
+func newSealing(opts *Options) (*Header, *stream.Cipher, error) {
+	if opts == nil {
+		return nil, nil, errors.New("seal: no options")
+	}
+	key := keyblob.NewSessionKey()
+	h, err := newHeader(key, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := stream.NewCipher(h.payloadKey(key))
+	return h, c, err
+}
+
+// Writer seals a message as it is written. Close finishes it.
+// A Writer is not safe for concurrent use.
+type Writer struct {
+	h      *Header
+	dst    io.Writer
+	sw     *stream.Writer
+	digest hash.Hash
+	signer *keyblob.Identity
+	done   bool
+}
+
+// NewWriter writes the header of a new message to dst and returns a
+// Writer for its plaintext.
+func NewWriter(dst io.Writer, opts *Options) (*Writer, error) {
+	h, c, err := newSealing(opts)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dst.Write(h.bytes()); err != nil {
+		return nil, err
+	}
+	w := &Writer{h: h, dst: dst, sw: stream.NewWriter(c, dst, opts.Workers), signer: opts.Signer}
+	if w.signer != nil {
+		w.digest = stream.NewChunkDigest(digestPrefix)
+		w.sw.HashTo(w.digest)
+	}
+	return w, nil
+}
+
+// Header returns the message's header.
+func (w *Writer) Header() *Header { return w.h }
+
+// Write encrypts p.
+func (w *Writer) Write(p []byte) (int, error) { return w.sw.Write(p) }
+
+// Close seals the last chunk and writes the signature, if any. It does not
+// close the underlying writer.
+func (w *Writer) Close() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	if err := w.sw.Close(); err != nil {
+		return err
+	}
+	return writeTrailer(w.dst, w.h, w.signer, w.digest)
+}
+
+// writeTrailer signs the header and payload digest and writes the result.
+func writeTrailer(dst io.Writer, h *Header, signer *keyblob.Identity, digest hash.Hash) error {
+	sig, err := signature(h, signer, digest)
+	if err != nil || sig == nil {
+		return err
+	}
+	_, err = dst.Write(sig)
+	return err
+}
+
+func signature(h *Header, signer *keyblob.Identity, digest hash.Hash) ([]byte, error) {
+	if signer == nil {
+		return nil, nil
+	}
+	sig, err := signer.Sign(signatureContext, append(h.bytes(), digest.Sum(nil)...))
+	if err != nil {
+		return nil, fmt.Errorf("seal: signing: %w", err)
+	}
+	if len(sig) != h.SigLen {
+		return nil, fmt.Errorf("seal: signature of %d bytes, the header says %d", len(sig), h.SigLen)
+	}
+	return sig, nil
+}
+
+// SealFile seals size bytes of src, starting at offset, to dst: the fast
+// path for regular files, reading and sealing chunks in parallel. When dst
+// is a regular file, workers write chunks at their offsets. The result is
+// the same as through NewWriter.
+func SealFile(dst io.Writer, src io.ReaderAt, offset, size int64, opts *Options) (*Header, error) {
+	h, c, err := newSealing(opts)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dst.Write(h.bytes()); err != nil {
+		return nil, err
+	}
+	fo := &stream.FileOptions{Workers: opts.Workers, Progress: opts.Progress}
+	if opts.Signer != nil {
+		fo.Digest = stream.NewChunkDigest(digestPrefix)
+	}
+	end, err := useWriteAt(dst, fo, stream.EncryptedSize(size))
+	if err != nil {
+		return nil, err
+	}
+	if err := stream.SealAt(c, src, offset, size, dst, fo); err != nil {
+		return nil, err
+	}
+	if err := seekTo(dst, end); err != nil {
+		return nil, err
+	}
+	return h, writeTrailer(dst, h, opts.Signer, fo.Digest)
+}
+
+// useWriteAt sets fo to write at offsets when dst is a regular file, and
+// returns where the payload will end (-1 when dst is written in order).
+func useWriteAt(dst io.Writer, fo *stream.FileOptions, payload int64) (int64, error) {
+	f, ok := dst.(*os.File)
+	if !ok || !isRegular(f) {
+		return -1, nil
+	}
+	pos, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return -1, nil
+	}
+	fo.DstAt, fo.DstOffset = f, pos
+	return pos + payload, nil
+}
+
+// seekTo moves a regular-file dst past the payload written at offsets.
+func seekTo(dst io.Writer, end int64) error {
+	if end < 0 {
+		return nil
+	}
+	_, err := dst.(*os.File).Seek(end, io.SeekStart)
+	return err
+}
+
+func isRegular(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode().IsRegular()
+}
