@@ -15,6 +15,7 @@ import (
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/internal/format"
 	"github.com/keyblob/keyblob/internal/stream"
+	"github.com/keyblob/keyblob/seal"
 )
 
 func newInspectCmd(e *env) *cobra.Command {
@@ -61,6 +62,12 @@ func (r *report) writeText(w io.Writer) error {
 		v := jsonValue(f.value)
 		if s, ok := v.(string); ok && f.key == "description" {
 			v = fmt.Sprintf("%q", s)
+		}
+		if list, ok := v.([]string); ok {
+			for _, item := range list {
+				fmt.Fprintf(&buf, "%-16s%s\n", f.label+":", item)
+			}
+			continue
 		}
 		fmt.Fprintf(&buf, "%-16s%v\n", f.label+":", v)
 	}
@@ -116,6 +123,10 @@ func (e *env) inspect(name string) (*report, error) {
 	if t, ok := format.Sniff(head); ok {
 		return rep, e.inspectBinary(rep, t, head, in)
 	}
+	if seal.IsArmored(head) && bytes.HasPrefix(head, []byte("-----BEGIN "+format.PEMSealed+"-----")) {
+		armored := seal.NewArmorReader(io.MultiReader(bytes.NewReader(head), in))
+		return rep, describeSealed(rep, armored, "PEM")
+	}
 	if format.IsArmored(head) || bytes.Contains(head, []byte("\n-----BEGIN ")) {
 		return rep, inspectPEM(rep, head)
 	}
@@ -146,6 +157,8 @@ func (e *env) inspectBinary(rep *report, t byte, head []byte, rest io.Reader) er
 		return describeSessionKey(rep, head)
 	case format.TypeEncrypted:
 		return describeEncrypted(rep, head, rest)
+	case format.TypeSealed:
+		return describeSealed(rep, io.MultiReader(bytes.NewReader(head), rest), "binary")
 	}
 	return fmt.Errorf("a %s, which this version of keyblob cannot describe", format.TypeName(t))
 }
@@ -192,6 +205,7 @@ func describeBlob(rep *report, data []byte, encoding string) error {
 	if b.Signed() {
 		rep.add("signature_alg", "signature", b.SignatureAlg)
 		rep.add("signer", "signed by", b.Signer)
+		rep.add("signature_checked", "checked", "no: inspect has no keys; 'import --verify SIGNER' checks it")
 	}
 	return nil
 }
@@ -277,4 +291,72 @@ func describeKeys(rep *report, r *keyblob.Recipient) {
 	if r.CanVerify() {
 		rep.add("signing_fingerprint", "signing key", r.SigningFingerprint())
 	}
+}
+
+// describeSealed reads a sealed message's header and counts the rest.
+func describeSealed(rep *report, r io.Reader, encoding string) error {
+	h, err := seal.ReadHeader(r)
+	if err != nil {
+		return err
+	}
+	rest, err := io.Copy(io.Discard, r)
+	if err != nil {
+		return err
+	}
+	rep.add("type", "type", "sealed message")
+	rep.add("encoding", "encoding", encoding)
+	rep.add("created", "created", h.Created)
+	rep.add("expires", "expires", expiry(h.Expires))
+	rep.add("serial", "serial", h.Serial)
+	describeStanzas(rep, h)
+	rep.add("signed", "signed", h.Signed())
+	if h.Signed() {
+		rep.add("signature_alg", "signature", h.Signer.SignatureAlg())
+		rep.add("signer", "signed by", h.Signer.SigningFingerprint())
+		rep.add("signature_checked", "checked", "no: inspect has no keys; 'open --from SENDER' checks it")
+	}
+	describeSealedSizes(rep, h, rest)
+	return nil
+}
+
+func expiry(t time.Time) any {
+	if t.IsZero() {
+		return "never"
+	}
+	return t
+}
+
+// describeStanzas lists the recipients and whether all are post-quantum.
+func describeStanzas(rep *report, h *seal.Header) {
+	if h.Passphrase() {
+		rep.add("passphrase", "recipient", "passphrase (Argon2id)")
+		rep.add("post_quantum", "post-quantum", false)
+		return
+	}
+	var list []string
+	pq := true
+	for _, s := range h.Stanzas {
+		if s.Blob == nil {
+			list = append(list, fmt.Sprintf("unknown stanza type 0x%02x", s.Type))
+			continue
+		}
+		list = append(list, fmt.Sprintf("%s (%s)", s.Blob.Recipient, s.Blob.ExchangeAlg))
+		pq = pq && s.Blob.ExchangeAlg.PostQuantum()
+	}
+	rep.add("recipients", "recipient", list)
+	rep.add("post_quantum", "post-quantum", pq)
+}
+
+// describeSealedSizes reports the sizes that follow from the rest of the
+// message after the header: the payload, and the plaintext it holds.
+func describeSealedSizes(rep *report, h *seal.Header, rest int64) {
+	rep.add("header_size", "header size", h.Size())
+	payload := rest - int64(h.SigLen)
+	rep.add("payload_size", "payload size", payload)
+	plain, err := stream.PlaintextSize(payload)
+	if err != nil {
+		rep.add("plaintext_size", "plaintext size", "invalid: the message is truncated or extended")
+		return
+	}
+	rep.add("plaintext_size", "plaintext size", plain)
 }
