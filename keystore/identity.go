@@ -1,0 +1,336 @@
+package keystore
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/internal/atomicfile"
+	"github.com/keyblob/keyblob/internal/format"
+	"github.com/keyblob/keyblob/password"
+)
+
+const (
+	identityExt      = ".id"
+	typeIdentity     = 'i'
+	pemIdentity      = "KEYBLOB STORED IDENTITY"
+	identityAADLabel = "keyblob/v1 stored identity"
+	maxGenerations   = 64
+	maxIdentityPEM   = 16 << 10
+)
+
+// ErrPassphrase is returned when a passphrase does not open a stored
+// identity (or its file was modified: the two cannot be told apart).
+var ErrPassphrase = errors.New("keystore: wrong passphrase")
+
+// A Generation is one identity of a name: rotation adds a generation and
+// keeps the older ones to open old data.
+type Generation struct {
+	Created   time.Time
+	Recipient *keyblob.Recipient
+}
+
+// IdentityInfo is the public part of a stored identity, readable without
+// the passphrase. It is authenticated only when the identity is unlocked.
+type IdentityInfo struct {
+	Name        string
+	Generations []Generation // oldest first; the last is current
+}
+
+// Current returns the current generation.
+func (i *IdentityInfo) Current() Generation { return i.Generations[len(i.Generations)-1] }
+
+// A Keyring is an unlocked stored identity: every generation's private keys.
+type Keyring struct {
+	Name       string
+	Identities []*keyblob.Identity // oldest first; the last is current
+	Created    []time.Time
+}
+
+// Current returns the current identity.
+func (k *Keyring) Current() *keyblob.Identity { return k.Identities[len(k.Identities)-1] }
+
+// ByExchange returns the generation with this exchange key, or nil.
+func (k *Keyring) ByExchange(fp keyblob.Fingerprint) *keyblob.Identity {
+	for _, id := range k.Identities {
+		if id.CanExchange() && id.Recipient().ExchangeFingerprint().Equal(fp) {
+			return id
+		}
+	}
+	return nil
+}
+
+// BySigning returns the generation with this signature key, or nil.
+func (k *Keyring) BySigning(fp keyblob.Fingerprint) *keyblob.Identity {
+	for _, id := range k.Identities {
+		if id.CanSign() && id.Recipient().SigningFingerprint().Equal(fp) {
+			return id
+		}
+	}
+	return nil
+}
+
+// storedIdentity is the decoded file of spec/keystore.md.
+type storedIdentity struct {
+	info       IdentityInfo
+	params     password.Params
+	ciphertext []byte
+	aad        []byte // every byte before the ciphertext
+}
+
+// encryptIdentity makes the file of a keyring under a passphrase, with a
+// new salt, so the all-zero nonce is never reused with a key.
+func encryptIdentity(k *Keyring, passphrase []byte, params password.Params) ([]byte, error) {
+	params.Salt = password.New().Salt
+	var b cryptobyte.Builder
+	b.AddBytes(format.Prefix(typeIdentity))
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(k.Name)) })
+	b.AddUint8(uint8(len(k.Identities)))
+	for i, id := range k.Identities {
+		b.AddUint64(uint64(k.Created[i].Unix()))
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(id.Recipient().String())) })
+	}
+	params.Append(&b)
+	aad := b.BytesOrPanic()
+	plain, err := identitiesPlaintext(k)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := identityAEAD(passphrase, params)
+	if err != nil {
+		return nil, err
+	}
+	ct := aead.Seal(nil, zeroNonce[:], plain, append([]byte(identityAADLabel), aad...))
+	out := cryptobyte.NewBuilder(aad)
+	out.AddUint32LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(ct) })
+	return format.Armor(pemIdentity, out.BytesOrPanic()), nil
+}
+
+var zeroNonce [12]byte
+
+func identitiesPlaintext(k *Keyring) ([]byte, error) {
+	var b cryptobyte.Builder
+	for _, id := range k.Identities {
+		pem, err := id.MarshalPEM()
+		if err != nil {
+			return nil, err
+		}
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(pem) })
+	}
+	return b.Bytes()
+}
+
+func identityAEAD(passphrase []byte, params password.Params) (cipher.AEAD, error) {
+	key, err := params.Key(passphrase, 32)
+	if err != nil {
+		return nil, fmt.Errorf("keystore: %w", err)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// decodeIdentity parses a stored identity file whose name must be name.
+func decodeIdentity(data []byte, name string) (*storedIdentity, error) {
+	body, err := format.Unarmor(data, pemIdentity)
+	if err == nil {
+		err = format.CheckPrefix(body, typeIdentity, "stored identity")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keystore: identity %q: %w", name, err)
+	}
+	s := cryptobyte.String(body[format.HeaderSize:])
+	si := &storedIdentity{}
+	if err := si.decodeHeader(&s, name); err != nil {
+		return nil, fmt.Errorf("keystore: identity %q: %w", name, err)
+	}
+	si.aad = body[:len(body)-len(s)]
+	var n uint32
+	var ct []byte
+	if !s.ReadUint32(&n) || n > maxEntrySize || !s.ReadBytes(&ct, int(n)) || !s.Empty() {
+		return nil, fmt.Errorf("keystore: identity %q: malformed file", name)
+	}
+	si.ciphertext = ct
+	return si, nil
+}
+
+func (si *storedIdentity) decodeHeader(s *cryptobyte.String, name string) error {
+	var rawName []byte
+	var n uint8
+	if !s.ReadUint8LengthPrefixed((*cryptobyte.String)(&rawName)) || !s.ReadUint8(&n) {
+		return errors.New("malformed file")
+	}
+	if string(rawName) != name {
+		return fmt.Errorf("the file is named %q inside: it was moved or swapped", rawName)
+	}
+	if n < 1 || n > maxGenerations {
+		return fmt.Errorf("%d generations (allowed 1 to %d)", n, maxGenerations)
+	}
+	si.info.Name = name
+	for range n {
+		g, err := decodeGeneration(s)
+		if err != nil {
+			return err
+		}
+		si.info.Generations = append(si.info.Generations, g)
+	}
+	params, err := password.Read(s)
+	si.params = params
+	return err
+}
+
+func decodeGeneration(s *cryptobyte.String) (Generation, error) {
+	var created uint64
+	var line cryptobyte.String
+	if !s.ReadUint64(&created) || !s.ReadUint16LengthPrefixed(&line) || created > math.MaxInt64 {
+		return Generation{}, errors.New("malformed file")
+	}
+	r, err := keyblob.ParseRecipientLine(string(line))
+	if err != nil {
+		return Generation{}, err
+	}
+	return Generation{Created: time.Unix(int64(created), 0).UTC(), Recipient: r}, nil
+}
+
+// unlock decrypts the identities and checks them against the header.
+func (si *storedIdentity) unlock(passphrase []byte) (*Keyring, error) {
+	aead, err := identityAEAD(passphrase, si.params)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := aead.Open(nil, zeroNonce[:], si.ciphertext, append([]byte(identityAADLabel), si.aad...))
+	if err != nil {
+		return nil, fmt.Errorf("%w for identity %q (or its file was modified)", ErrPassphrase, si.info.Name)
+	}
+	k := &Keyring{Name: si.info.Name}
+	s := cryptobyte.String(plain)
+	for _, g := range si.info.Generations {
+		var pem cryptobyte.String
+		if !s.ReadUint16LengthPrefixed(&pem) {
+			return nil, fmt.Errorf("keystore: identity %q: malformed plaintext", k.Name)
+		}
+		id, err := keyblob.ParseIdentity(pem)
+		if err != nil || !id.Recipient().Equal(g.Recipient) {
+			return nil, fmt.Errorf("keystore: identity %q: its keys do not match its header", k.Name)
+		}
+		k.Identities, k.Created = append(k.Identities, id), append(k.Created, g.Created)
+	}
+	if !s.Empty() {
+		return nil, fmt.Errorf("keystore: identity %q: malformed plaintext", k.Name)
+	}
+	return k, nil
+}
+
+// IdentityParams are the Argon2id costs used to encrypt identities. Tests
+// may lower them; the salt is always new.
+var IdentityParams = password.Defaults
+
+// NewIdentity makes an identity of the given kind and stores it under name,
+// encrypted with the passphrase. The name must be free.
+func (s *Store) NewIdentity(name, kind string, passphrase []byte) (*keyblob.Identity, error) {
+	id, err := keyblob.GenerateIdentity(kind)
+	if err != nil {
+		return nil, err
+	}
+	return id, s.ImportIdentity(name, id, passphrase)
+}
+
+// ImportIdentity stores an existing identity under a free name.
+func (s *Store) ImportIdentity(name string, id *keyblob.Identity, passphrase []byte) error {
+	k := &Keyring{Name: name, Identities: []*keyblob.Identity{id}, Created: []time.Time{time.Now().UTC().Truncate(time.Second)}}
+	return s.writeKeyring(k, passphrase, false)
+}
+
+// writeKeyring encrypts and writes a keyring, creating or replacing.
+func (s *Store) writeKeyring(k *Keyring, passphrase []byte, replace bool) error {
+	path, err := s.path(identitiesDir, k.Name, identityExt)
+	if err != nil {
+		return err
+	}
+	data, err := encryptIdentity(k, passphrase, IdentityParams)
+	if err != nil {
+		return err
+	}
+	return s.withLock(func() error {
+		if replace {
+			return atomicfile.WriteFile(path, data, 0o600)
+		}
+		err := atomicfile.Create(path, data, 0o600)
+		if errors.Is(err, atomicfile.ErrExist) {
+			return fmt.Errorf("%w: identity %q", ErrExists, k.Name)
+		}
+		return err
+	})
+}
+
+// readIdentity reads and parses a stored identity file.
+func (s *Store) readIdentity(name string) (*storedIdentity, error) {
+	path, err := s.path(identitiesDir, name, identityExt)
+	if err != nil {
+		return nil, err
+	}
+	data, err := readEntry(path, "identity", name)
+	if err != nil {
+		return nil, err
+	}
+	return decodeIdentity(data, name)
+}
+
+// Identity returns the public part of a stored identity.
+func (s *Store) Identity(name string) (*IdentityInfo, error) {
+	si, err := s.readIdentity(name)
+	if err != nil {
+		return nil, err
+	}
+	return &si.info, nil
+}
+
+// Unlock decrypts a stored identity with its passphrase.
+func (s *Store) Unlock(name string, passphrase []byte) (*Keyring, error) {
+	si, err := s.readIdentity(name)
+	if err != nil {
+		return nil, err
+	}
+	return si.unlock(passphrase)
+}
+
+// Identities lists the stored identities, by name.
+func (s *Store) Identities() ([]*IdentityInfo, error) {
+	names, err := s.list(identitiesDir, identityExt)
+	if err != nil {
+		return nil, err
+	}
+	var out []*IdentityInfo
+	for _, name := range names {
+		info, err := s.Identity(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// RemoveIdentity deletes a stored identity. Unless force is set, it refuses
+// while stored session keys are wrapped to it: they would be lost.
+func (s *Store) RemoveIdentity(name string, force bool) error {
+	info, err := s.Identity(name)
+	if err != nil {
+		return err
+	}
+	if !force {
+		if keys, err := s.keysOf(info); err != nil || len(keys) > 0 {
+			return errors.Join(err, fmt.Errorf("keystore: identity %q still holds stored keys %v: they would be lost", name, keys))
+		}
+	}
+	path, _ := s.path(identitiesDir, name, identityExt)
+	return s.withLock(func() error { return atomicfile.Remove(path) })
+}

@@ -1,0 +1,231 @@
+package keystore
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/internal/atomicfile"
+)
+
+const keyExt = ".blob"
+
+// KeyInfo describes a stored session key, from its blob; no secret.
+type KeyInfo struct {
+	Name        string
+	Serial      keyblob.Serial
+	Alg         keyblob.SessionAlg
+	Created     time.Time
+	Description string
+	Owner       string // the stored identity it is wrapped to; "" if none
+	Blob        *keyblob.KeyBlob
+}
+
+// PutKey stores a session key under name (seed 002): exported as a key
+// blob wrapped to the keyring's current exchange key and signed by its
+// current signature key. Unless replace is set, the name must be free.
+func (s *Store) PutKey(name string, key *keyblob.SessionKey, k *Keyring, description string, replace bool) error {
+	id := k.Current()
+	if !id.CanExchange() || !id.CanSign() {
+		return fmt.Errorf("keystore: identity %q must both receive and sign to store keys (it is %s)", k.Name, id.Kind())
+	}
+	blob, err := keyblob.Export(key, id.Recipient(), &keyblob.ExportOptions{Signer: id, Description: description})
+	if err != nil {
+		return err
+	}
+	return s.writeKey(name, blob, replace)
+}
+
+func (s *Store) writeKey(name string, blob *keyblob.KeyBlob, replace bool) error {
+	path, err := s.path(keysDir, name, keyExt)
+	if err != nil {
+		return err
+	}
+	return s.withLock(func() error {
+		if replace {
+			return atomicfile.WriteFile(path, blob.Marshal(), 0o600)
+		}
+		err := atomicfile.Create(path, blob.Marshal(), 0o600)
+		if errors.Is(err, atomicfile.ErrExist) {
+			return fmt.Errorf("%w: key %q", ErrExists, name)
+		}
+		return err
+	})
+}
+
+// ErrRefused is returned when a stored key fails verification: it was
+// changed, or replaced by a blob someone else made (substitution).
+var ErrRefused = errors.New("keystore: stored key refused")
+
+// Key returns the description of a stored key.
+func (s *Store) Key(name string) (*KeyInfo, error) {
+	path, err := s.path(keysDir, name, keyExt)
+	if err != nil {
+		return nil, err
+	}
+	data, err := readEntry(path, "key", name)
+	if err != nil {
+		return nil, err
+	}
+	blob, err := keyblob.ParseKeyBlob(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q is not a valid key blob: %w", ErrRefused, name, err)
+	}
+	info := &KeyInfo{Name: name, Serial: blob.Serial, Alg: blob.SessionAlg, Created: blob.Created,
+		Description: blob.Description, Blob: blob}
+	info.Owner, err = s.ownerOf(blob.Recipient)
+	return info, err
+}
+
+// ownerOf names the stored identity with a generation whose exchange key
+// has this fingerprint, or "".
+func (s *Store) ownerOf(fp keyblob.Fingerprint) (string, error) {
+	ids, err := s.Identities()
+	if err != nil {
+		return "", err
+	}
+	for _, info := range ids {
+		for _, g := range info.Generations {
+			if g.Recipient.ExchangeFingerprint().Equal(fp) {
+				return info.Name, nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// GetKey reads a stored key and, before anything else, verifies that its
+// blob is signed by a generation of the identity it is wrapped to (seed
+// 002); then it unwraps it. unlock is called with the owner's name.
+func (s *Store) GetKey(name string, unlock func(identity string) (*Keyring, error)) (*keyblob.SessionKey, error) {
+	info, err := s.Key(name)
+	if err != nil {
+		return nil, err
+	}
+	if info.Owner == "" {
+		return nil, fmt.Errorf("%w: %q is wrapped to %s, which is none of your identities (substituted?)", ErrRefused, name, info.Blob.Recipient)
+	}
+	k, err := unlock(info.Owner)
+	if err != nil {
+		return nil, err
+	}
+	return openKey(info, k)
+}
+
+// openKey verifies and unwraps a stored key with its owner's keyring.
+func openKey(info *KeyInfo, k *Keyring) (*keyblob.SessionKey, error) {
+	b := info.Blob
+	if !b.Signed() {
+		return nil, fmt.Errorf("%w: %q is not signed (substituted?)", ErrRefused, info.Name)
+	}
+	signer := k.BySigning(b.Signer)
+	if signer == nil {
+		return nil, fmt.Errorf("%w: %q is signed by %s, not by identity %q (substituted?)", ErrRefused, info.Name, b.Signer, k.Name)
+	}
+	id := k.ByExchange(b.Recipient)
+	if id == nil {
+		return nil, fmt.Errorf("%w: %q is not wrapped to identity %q", ErrRefused, info.Name, k.Name)
+	}
+	key, err := keyblob.Import(b, id, &keyblob.ImportOptions{Verify: signer.Recipient()})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q failed verification: it was modified (%w)", ErrRefused, info.Name, err)
+	}
+	return key, nil
+}
+
+// Keys lists the stored keys, by name.
+func (s *Store) Keys() ([]*KeyInfo, error) {
+	names, err := s.list(keysDir, keyExt)
+	if err != nil {
+		return nil, err
+	}
+	var out []*KeyInfo
+	for _, name := range names {
+		info, err := s.Key(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// RemoveKey deletes a stored key.
+func (s *Store) RemoveKey(name string) error {
+	path, err := s.path(keysDir, name, keyExt)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Key(name); errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return s.withLock(func() error { return atomicfile.Remove(path) })
+}
+
+// keysOf lists the stored keys wrapped to any generation of an identity.
+func (s *Store) keysOf(info *IdentityInfo) ([]string, error) {
+	keys, err := s.Keys()
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, k := range keys {
+		if k.Owner == info.Name {
+			names = append(names, k.Name)
+		}
+	}
+	return names, nil
+}
+
+// Rotate adds a new generation of the same kind to a stored identity, keeps
+// the old ones (to open old data), and re-wraps every stored key of the
+// identity to the new exchange key, signed by the new signature key. It
+// returns the new identity and the names of the keys re-wrapped. If it is
+// interrupted, keys not yet re-wrapped still open with the old generation,
+// and running Rotate's re-wrap again (RewrapKeys) finishes the job.
+func (s *Store) Rotate(name string, passphrase []byte) (*keyblob.Identity, []string, error) {
+	k, err := s.Unlock(name, passphrase)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(k.Identities) >= maxGenerations {
+		return nil, nil, fmt.Errorf("keystore: identity %q already has %d generations", name, maxGenerations)
+	}
+	id, err := keyblob.GenerateIdentity(k.Current().Kind())
+	if err != nil {
+		return nil, nil, fmt.Errorf("keystore: identity %q of kind %s cannot be rotated: %w", name, k.Current().Kind(), err)
+	}
+	k.Identities = append(k.Identities, id)
+	k.Created = append(k.Created, time.Now().UTC().Truncate(time.Second))
+	if err := s.writeKeyring(k, passphrase, true); err != nil {
+		return nil, nil, err
+	}
+	rewrapped, err := s.RewrapKeys(k)
+	return id, rewrapped, err
+}
+
+// RewrapKeys re-wraps to the keyring's current generation every stored key
+// that is wrapped to one of its older generations, after verifying it.
+func (s *Store) RewrapKeys(k *Keyring) ([]string, error) {
+	keys, err := s.Keys()
+	if err != nil {
+		return nil, err
+	}
+	cur := k.Current()
+	var done []string
+	for _, info := range keys {
+		if info.Owner != k.Name || info.Blob.Recipient.Equal(cur.Recipient().ExchangeFingerprint()) {
+			continue
+		}
+		key, err := openKey(info, k)
+		if err != nil {
+			return done, err
+		}
+		if err := s.PutKey(info.Name, key, k, info.Description, true); err != nil {
+			return done, err
+		}
+		done = append(done, info.Name)
+	}
+	return done, nil
+}

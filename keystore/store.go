@@ -1,0 +1,177 @@
+// Package keystore is keyblob's local key store (spec/keystore.md): named
+// identities encrypted at rest under a passphrase, named contacts
+// (recipients), and named session keys stored as key blobs wrapped to one
+// of your identities and signed by it (seed 002).
+//
+// The store is a directory of small files. Every write is atomic (temporary
+// file, fsync, rename, directory fsync) and made under an exclusive file
+// lock, so concurrent processes and crashes leave either the old state or
+// the new one. Reads take no lock: each file is replaced whole.
+package keystore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Directories of a store.
+const (
+	identitiesDir = "identities"
+	contactsDir   = "contacts"
+	keysDir       = "keys"
+	lockFile      = "lock"
+)
+
+// DefaultLockTimeout is how long a write waits for another process's lock.
+const DefaultLockTimeout = 30 * time.Second
+
+var (
+	// ErrNoStore is returned when the store directory does not exist.
+	ErrNoStore = errors.New("keystore: no key store")
+	// ErrLocked is returned when another process holds the store's lock
+	// for longer than the lock timeout.
+	ErrLocked = errors.New("keystore: the key store is locked by another process")
+	// ErrNotFound is returned for a name that is not in the store.
+	ErrNotFound = errors.New("keystore: not found")
+	// ErrExists is returned when a name is already taken.
+	ErrExists = errors.New("keystore: already exists")
+	// ErrBadName is returned for a name that cannot be stored.
+	ErrBadName = errors.New("keystore: bad name (use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)")
+)
+
+// A Store is a key store directory. It is safe for concurrent use by
+// goroutines and processes.
+type Store struct {
+	dir string
+	// LockTimeout bounds the wait for the lock; zero means
+	// DefaultLockTimeout.
+	LockTimeout time.Duration
+}
+
+// Open returns the store in dir. If create is set, the directory is made
+// (mode 0700) if it does not exist; otherwise a missing directory is
+// ErrNoStore.
+func Open(dir string, create bool) (*Store, error) {
+	st, err := os.Stat(dir)
+	switch {
+	case err == nil && !st.IsDir():
+		return nil, fmt.Errorf("keystore: %s is not a directory", dir)
+	case errors.Is(err, fs.ErrNotExist) && !create:
+		return nil, fmt.Errorf("%w at %s", ErrNoStore, dir)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("keystore: %w", err)
+	}
+	for _, sub := range []string{"", identitiesDir, contactsDir, keysDir} {
+		if create {
+			if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+				return nil, fmt.Errorf("keystore: %w", err)
+			}
+		}
+	}
+	return &Store{dir: dir}, nil
+}
+
+// Dir returns the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// CheckName reports whether name can name an entry: it must not be able
+// to reach outside the store.
+func CheckName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%w: %q", ErrBadName, name)
+	}
+	return nil
+}
+
+// path returns the file of an entry, after checking the name.
+func (s *Store) path(sub, name, ext string) (string, error) {
+	if err := CheckName(name); err != nil {
+		return "", err
+	}
+	return filepath.Join(s.dir, sub, name+ext), nil
+}
+
+// list returns the names of the entries of a kind, sorted.
+func (s *Store) list(sub, ext string) ([]string, error) {
+	matches, err := filepath.Glob(filepath.Join(s.dir, sub, "*"+ext))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, m := range matches {
+		name := filepath.Base(m)
+		name = name[:len(name)-len(ext)]
+		if CheckName(name) == nil {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}
+
+// readEntry reads an entry's file, bounded in size.
+func readEntry(path, what, name string) ([]byte, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s %q", ErrNotFound, what, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keystore: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxEntrySize+1))
+	if err != nil {
+		return nil, fmt.Errorf("keystore: %s %q: %w", what, name, err)
+	}
+	if len(data) > maxEntrySize {
+		return nil, fmt.Errorf("keystore: %s %q: file over %d bytes", what, name, maxEntrySize)
+	}
+	return data, nil
+}
+
+// maxEntrySize bounds every entry file.
+const maxEntrySize = 1 << 20
+
+// withLock runs fn holding the store's exclusive lock.
+func (s *Store) withLock(fn func() error) error {
+	f, err := os.OpenFile(filepath.Join(s.dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("keystore: %w", err)
+	}
+	defer f.Close()
+	if err := s.acquire(f); err != nil {
+		return err
+	}
+	defer unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	return fn()
+}
+
+// acquire takes the lock, waiting up to the timeout.
+func (s *Store) acquire(f *os.File) error {
+	timeout := s.LockTimeout
+	if timeout == 0 {
+		timeout = DefaultLockTimeout
+	}
+	deadline := time.Now().Add(timeout)
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		switch {
+		case err == nil:
+			return nil
+		case !errors.Is(err, unix.EWOULDBLOCK):
+			return fmt.Errorf("keystore: locking: %w", err)
+		case time.Now().After(deadline):
+			return fmt.Errorf("%w (waited %s for %s)", ErrLocked, timeout, f.Name())
+		}
+		time.Sleep(wait)
+	}
+}
