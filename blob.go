@@ -125,7 +125,7 @@ func ParseKeyBlob(data []byte) (*KeyBlob, error) {
 		data = body
 	}
 	if err := format.CheckPrefix(data, format.TypeBlob, "key blob"); err != nil {
-		return nil, fmt.Errorf("keyblob: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrMalformedBlob, err)
 	}
 	b, err := decodeBlob(cryptobyte.String(data[format.HeaderSize:]))
 	if err != nil {

@@ -26,6 +26,11 @@ const EncryptedHeaderSize = format.HeaderSize + 1 + 16 + 16
 // encryptedInfo prefixes the HKDF info of an encrypted file's payload key.
 const encryptedInfo = "keyblob/v1 encrypted file"
 
+// ErrMalformedEncryptedFile is returned by Decrypt and ParseEncryptedHeader
+// for a header that is not that of an encrypted file this version reads:
+// another object, another version, an unknown algorithm, or too short.
+var ErrMalformedEncryptedFile = errors.New("keyblob: malformed encrypted file")
+
 // ErrWrongSessionKey is returned by Decrypt when the file was encrypted with
 // a session key of another serial.
 var ErrWrongSessionKey = errors.New("keyblob: the file was encrypted with another session key")
@@ -40,14 +45,14 @@ func (h *EncryptedHeader) marshal() []byte {
 // ParseEncryptedHeader parses the first EncryptedHeaderSize bytes of data.
 func ParseEncryptedHeader(data []byte) (*EncryptedHeader, error) {
 	if err := format.CheckPrefix(data, format.TypeEncrypted, "encrypted file"); err != nil {
-		return nil, fmt.Errorf("keyblob: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrMalformedEncryptedFile, err)
 	}
 	if len(data) < EncryptedHeaderSize {
-		return nil, errors.New("keyblob: encrypted file header is truncated")
+		return nil, fmt.Errorf("%w: the header is truncated", ErrMalformedEncryptedFile)
 	}
 	h := &EncryptedHeader{SessionAlg: SessionAlg(data[format.HeaderSize])}
 	if h.SessionAlg != SessionAES256GCM {
-		return nil, fmt.Errorf("keyblob: encrypted file: %s", h.SessionAlg)
+		return nil, fmt.Errorf("%w: %s", ErrMalformedEncryptedFile, h.SessionAlg)
 	}
 	copy(h.Serial[:], data[format.HeaderSize+1:])
 	copy(h.Nonce[:], data[format.HeaderSize+17:])
@@ -96,10 +101,13 @@ func Encrypt(dst io.Writer, key *SessionKey, opts *EncryptOptions) (io.WriteClos
 func Decrypt(src io.Reader, key *SessionKey, opts *EncryptOptions) (io.Reader, error) {
 	buf := make([]byte, EncryptedHeaderSize)
 	if n, err := io.ReadFull(src, buf); err != nil {
+		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, err
+		}
 		if _, perr := ParseEncryptedHeader(buf[:n]); perr != nil && n >= format.HeaderSize {
 			return nil, perr
 		}
-		return nil, errors.New("keyblob: not an encrypted file (too short)")
+		return nil, fmt.Errorf("%w: too short", ErrMalformedEncryptedFile)
 	}
 	h, err := ParseEncryptedHeader(buf)
 	if err != nil {

@@ -49,9 +49,16 @@ func Export(key *SessionKey, to *Recipient, opts *ExportOptions) (*KeyBlob, erro
 	if opts.Signer != nil && !opts.Signer.CanSign() {
 		return nil, ErrCannotSign
 	}
+	if key.alg != SessionAES256GCM {
+		return nil, fmt.Errorf("keyblob: cannot export a session key of %s", key.alg)
+	}
 	created := opts.Time
 	if created.IsZero() {
 		created = time.Now()
+	}
+	if created.Unix() < 0 {
+		// A blob holds seconds since 1970 as an unsigned number.
+		return nil, fmt.Errorf("keyblob: creation time %s is before 1970", created.UTC().Format(time.RFC3339))
 	}
 	b := &KeyBlob{
 		ExchangeAlg: to.ExchangeAlg(),

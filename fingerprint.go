@@ -56,7 +56,8 @@ func ParseFingerprint(s string) (Fingerprint, error) {
 	var f Fingerprint
 	b64, ok := strings.CutPrefix(s, "SHA256:")
 	raw, err := base64.RawStdEncoding.Strict().DecodeString(b64)
-	if !ok || err != nil || len(raw) != len(f) {
+	// The decoder skips CR and LF; only the canonical text is accepted.
+	if !ok || err != nil || len(raw) != len(f) || base64.RawStdEncoding.EncodeToString(raw) != b64 {
 		return f, errors.New("keyblob: malformed fingerprint (want SHA256: and 43 base64 characters)")
 	}
 	copy(f[:], raw)

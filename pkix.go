@@ -178,8 +178,12 @@ func pemBlocks(data []byte, label string) ([][]byte, error) {
 			return ders, nil
 		}
 		block, after := pem.Decode(rest)
+		// pem.Decode skips a malformed block and returns the next good
+		// one; only a block that starts right here may be used, or the
+		// text of the skipped one would pass unchecked.
+		consumed := rest[:len(rest)-len(after)]
 		switch {
-		case block == nil:
+		case block == nil, bytes.Count(consumed, []byte("-----BEGIN ")) != 1:
 			return nil, errors.New("keyblob: malformed PEM block")
 		case block.Type != label:
 			return nil, fmt.Errorf("keyblob: PEM block %q where %q was expected", block.Type, label)

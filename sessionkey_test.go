@@ -1,0 +1,162 @@
+package keyblob
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/keyblob/keyblob/internal/format"
+)
+
+func TestSessionKeyRoundTrip(t *testing.T) {
+	k := NewSessionKey()
+	if k.Alg() != SessionAES256GCM || k.Origin() != OriginRandom || len(k.Bytes()) != SessionKeySize {
+		t.Fatalf("NewSessionKey: alg %s origin %d, %d key bytes", k.Alg(), k.Origin(), len(k.Bytes()))
+	}
+	bin := k.Marshal()
+	if len(bin) != sessionKeySize {
+		t.Errorf("binary session key is %d bytes, want %d", len(bin), sessionKeySize)
+	}
+	if !bytes.HasPrefix(bin, []byte("kblbk\x01")) {
+		t.Errorf("binary session key starts with %q, want the kblb k version 1 prefix", bin[:6])
+	}
+	serial := k.Serial()
+	if !bytes.Equal(bin[7:23], serial[:]) || !bytes.Equal(bin[24:], k.Bytes()) {
+		t.Errorf("the layout of the binary session key is not alg, serial, origin, key")
+	}
+	armored := k.MarshalPEM()
+	if !bytes.HasPrefix(armored, []byte("-----BEGIN KEYBLOB SESSION KEY-----\n")) {
+		t.Errorf("armored session key starts %q", firstLine(string(armored)))
+	}
+	for name, data := range map[string][]byte{"binary": bin, "armored": armored} {
+		t.Run(name, func(t *testing.T) {
+			got, err := ParseSessionKey(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Equal(k) || got.Serial() != k.Serial() || !bytes.Equal(got.Bytes(), k.Bytes()) {
+				t.Errorf("round trip changed the key")
+			}
+			if !bytes.Equal(got.Marshal(), bin) || !bytes.Equal(got.MarshalPEM(), armored) {
+				t.Errorf("re-encoding differs")
+			}
+		})
+	}
+	b := k.Bytes()
+	b[0] ^= 1
+	if bytes.Equal(k.Bytes(), b) {
+		t.Errorf("Bytes does not return a copy")
+	}
+	if s := k.Serial().String(); len(s) != 32 || strings.ToLower(s) != s {
+		t.Errorf("Serial.String() = %q, want 32 lower-case hex digits", s)
+	}
+}
+
+func TestSessionKeysAreUnique(t *testing.T) {
+	const n = 1000
+	serials := make(map[Serial]bool, n)
+	keys := make(map[string]bool, n)
+	for range n {
+		k := NewSessionKey()
+		if serials[k.Serial()] || keys[string(k.Bytes())] {
+			t.Fatalf("NewSessionKey repeated a serial or a key within %d keys", n)
+		}
+		serials[k.Serial()], keys[string(k.Bytes())] = true, true
+	}
+}
+
+func TestSessionKeyEqual(t *testing.T) {
+	k := NewSessionKey()
+	same, err := ParseSessionKey(k.Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherKey := k.Marshal()
+	otherKey[len(otherKey)-1] ^= 1
+	otherSerial := k.Marshal()
+	otherSerial[10] ^= 1
+	if !k.Equal(same) {
+		t.Errorf("a key is not Equal to its parsed copy")
+	}
+	for name, b := range map[string][]byte{"other key bytes": otherKey, "other serial": otherSerial} {
+		o, err := ParseSessionKey(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k.Equal(o) {
+			t.Errorf("%s: Equal reports true", name)
+		}
+	}
+}
+
+func TestParseSessionKeyRejects(t *testing.T) {
+	k := NewSessionKey()
+	bin := k.Marshal()
+	armored := string(k.MarshalPEM())
+	with := func(i int, v byte) []byte {
+		b := bytes.Clone(bin)
+		b[i] = v
+		return b
+	}
+	tests := []struct {
+		name      string
+		data      []byte
+		malformed bool   // the error must be ErrMalformedSessionKey
+		want      string // part of the message
+	}{
+		{"empty", nil, true, "no keyblob magic"},
+		{"trailing byte", append(bytes.Clone(bin), 0), true, "malformed session key"},
+		{"unknown algorithm", with(6, 2), true, "unknown session key algorithm 2"},
+		{"algorithm zero", with(6, 0), true, "unknown session key algorithm 0"},
+		{"password-derived origin", with(23, byte(OriginDerived)), false, "password-derived session keys are not supported"},
+		{"unknown origin", with(23, 2), true, "malformed session key"},
+		{"key blob type", with(4, format.TypeBlob), true, "it is a key blob"},
+		{"version 2", with(5, 2), true, "session key version 2"},
+		{"bad magic", with(0, 'K'), true, "no keyblob magic"},
+		{"wrong PEM label", []byte(strings.ReplaceAll(armored, "SESSION KEY", "KEY BLOB")), true, `PEM block is "KEYBLOB KEY BLOB"`},
+		{"PEM headers", []byte(strings.Replace(armored, "-----\n", "-----\nProc-Type: 4,ENCRYPTED\n\n", 1)), true, "headers"},
+		{"text after PEM", []byte(armored + "x"), true, "trailing data"},
+		{"non-canonical PEM lines", []byte(rewrap(armored, 76)), true, "canonical"},
+	}
+	for i := range len(bin) {
+		tests = append(tests, struct {
+			name      string
+			data      []byte
+			malformed bool
+			want      string
+		}{"truncated to " + strconv.Itoa(i), bin[:i], true, "malformed session key"})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseSessionKey(tt.data)
+			if err == nil {
+				t.Fatalf("ParseSessionKey accepted a key with serial %s", got.Serial())
+			}
+			if tt.malformed && !errors.Is(err, ErrMalformedSessionKey) {
+				t.Errorf("error %q is not ErrMalformedSessionKey", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := ParseSessionKey(with(5, 2)); !errors.Is(err, format.ErrUnsupportedVersion) {
+		t.Errorf("version 2: %v, want ErrUnsupportedVersion", err)
+	}
+}
+
+// rewrap re-encodes an armored object with base64 lines of n characters.
+func rewrap(armored string, n int) string {
+	lines := strings.Split(strings.TrimSpace(armored), "\n")
+	body := strings.Join(lines[1:len(lines)-1], "")
+	var b strings.Builder
+	b.WriteString(lines[0] + "\n")
+	for len(body) > n {
+		b.WriteString(body[:n] + "\n")
+		body = body[n:]
+	}
+	b.WriteString(body + "\n" + lines[len(lines)-1] + "\n")
+	return b.String()
+}
