@@ -211,7 +211,10 @@ func (b *KeyBlob) checkSignature() error {
 }
 
 // CheckDescription reports whether s may be a blob description: at most
-// MaxDescription bytes of valid UTF-8 without control characters.
+// MaxDescription bytes of valid UTF-8 without control characters, format
+// characters (bidirectional overrides, zero-width characters) or line and
+// paragraph separators, so that a description shown by inspect or key list
+// cannot disguise itself or what follows it.
 func CheckDescription(s string) error {
 	switch {
 	case len(s) > MaxDescription:
@@ -220,8 +223,8 @@ func CheckDescription(s string) error {
 		return errors.New("description is not valid UTF-8")
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) {
-			return errors.New("description contains a control character")
+		if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return fmt.Errorf("description contains the invisible or control character %U", r)
 		}
 	}
 	return nil

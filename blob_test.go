@@ -657,6 +657,14 @@ func TestCheckDescription(t *testing.T) {
 		{"C1 control", "a\u0085b", false},
 		{"invalid UTF-8", "a\xc3", false},
 		{"surrogate", "a\xed\xa0\x80", false},
+		{"right-to-left override", "invoice\u202efdp.exe", false},
+		{"bidi isolate", "a\u2067b", false},
+		{"zero-width space", "a\u200bb", false},
+		{"byte order mark", "\ufeffa", false},
+		{"line separator", "a\u2028b", false},
+		{"paragraph separator", "a\u2029b", false},
+		{"non-breaking space", "a\u00a0b", true},
+		{"right-to-left text", "שלום", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

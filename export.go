@@ -89,7 +89,7 @@ func (b *KeyBlob) Sign(signer *Identity) error {
 	b.Signer = signer.recipient.SigningFingerprint()
 	sig, err := signer.Sign(blobContext, b.signedBytes())
 	if err != nil {
-		b.SignatureAlg, b.Signer = SignatureNone, Fingerprint{}
+		b.SignatureAlg, b.Signer, b.Signature = SignatureNone, Fingerprint{}, nil
 		return fmt.Errorf("keyblob: signing: %w", err)
 	}
 	b.Signature = sig
