@@ -1,7 +1,9 @@
 package keyblob
 
 import (
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
@@ -10,6 +12,7 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/keyblob/keyblob/internal/format"
+	"github.com/keyblob/keyblob/password"
 )
 
 // SessionAlg identifies what a session key is used with.
@@ -57,6 +60,7 @@ type SessionKey struct {
 	serial Serial
 	origin Origin
 	key    [SessionKeySize]byte
+	params password.Params // for OriginDerived
 }
 
 // NewSessionKey returns a new random AES-256-GCM session key with a random
@@ -91,6 +95,7 @@ func (k *SessionKey) Equal(o *SessionKey) bool {
 const sessionKeySize = format.HeaderSize + 1 + 16 + 1 + SessionKeySize
 
 // Marshal returns the binary body of the session key file (spec/blob.md).
+// A derived key's body ends with its Argon2id parameters and salt.
 func (k *SessionKey) Marshal() []byte {
 	var b cryptobyte.Builder
 	b.AddBytes(format.Prefix(format.TypeSessionKey))
@@ -98,7 +103,46 @@ func (k *SessionKey) Marshal() []byte {
 	b.AddBytes(k.serial[:])
 	b.AddUint8(uint8(k.origin))
 	b.AddBytes(k.key[:])
+	if k.origin == OriginDerived {
+		k.params.Append(&b)
+	}
 	return b.BytesOrPanic()
+}
+
+// Params returns the Argon2id parameters and salt of a derived key, and
+// ok false for a random one.
+func (k *SessionKey) Params() (p password.Params, ok bool) {
+	return k.params, k.origin == OriginDerived
+}
+
+// Labels of the two outputs of a key derivation.
+const (
+	derivedKeyInfo    = "keyblob/v1 derived session key"
+	derivedSerialInfo = "keyblob/v1 derived serial"
+)
+
+// DeriveSessionKey derives a session key from a passphrase (CryptDeriveKey):
+// Argon2id with params gives a 32-byte secret, from which HKDF-SHA256
+// expands the key and, separately, its serial. The same passphrase, salt
+// and parameters always give the same key with the same serial. Parameters
+// outside password's limits are refused before any work.
+func DeriveSessionKey(passphrase []byte, params password.Params) (*SessionKey, error) {
+	prk, err := params.Key(passphrase, 32)
+	if err != nil {
+		return nil, fmt.Errorf("keyblob: %w", err)
+	}
+	key, err := hkdf.Expand(sha256.New, prk, derivedKeyInfo, SessionKeySize)
+	if err != nil {
+		return nil, fmt.Errorf("keyblob: %w", err)
+	}
+	serial, err := hkdf.Expand(sha256.New, prk, derivedSerialInfo, len(Serial{}))
+	if err != nil {
+		return nil, fmt.Errorf("keyblob: %w", err)
+	}
+	k := &SessionKey{alg: SessionAES256GCM, origin: OriginDerived, params: params}
+	copy(k.key[:], key)
+	copy(k.serial[:], serial)
+	return k, nil
 }
 
 // MarshalPEM returns the session key file: the binary body armored as a
@@ -137,12 +181,20 @@ func decodeSessionKey(body []byte) (*SessionKey, error) {
 	switch {
 	case SessionAlg(alg) != SessionAES256GCM:
 		return nil, fmt.Errorf("%w: %s", ErrMalformedSessionKey, SessionAlg(alg))
-	case Origin(origin) == OriginDerived:
-		return nil, errors.New("keyblob: password-derived session keys are not supported by this version")
-	case Origin(origin) != OriginRandom:
+	case Origin(origin) != OriginRandom && Origin(origin) != OriginDerived:
 		return nil, ErrMalformedSessionKey
 	}
-	if !s.ReadBytes(&key, SessionKeySize) || !s.Empty() {
+	if !s.ReadBytes(&key, SessionKeySize) {
+		return nil, ErrMalformedSessionKey
+	}
+	if Origin(origin) == OriginDerived {
+		params, err := password.Read(&s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMalformedSessionKey, err)
+		}
+		k.params = params
+	}
+	if !s.Empty() {
 		return nil, ErrMalformedSessionKey
 	}
 	k.alg, k.origin = SessionAlg(alg), Origin(origin)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/keyblob/keyblob/internal/format"
+	"github.com/keyblob/keyblob/password"
 )
 
 func TestSessionKeyRoundTrip(t *testing.T) {
@@ -110,7 +111,7 @@ func TestParseSessionKeyRejects(t *testing.T) {
 		{"trailing byte", append(bytes.Clone(bin), 0), true, "malformed session key"},
 		{"unknown algorithm", with(6, 2), true, "unknown session key algorithm 2"},
 		{"algorithm zero", with(6, 0), true, "unknown session key algorithm 0"},
-		{"password-derived origin", with(23, byte(OriginDerived)), false, "password-derived session keys are not supported"},
+		{"derived origin without parameters", with(23, byte(OriginDerived)), true, "truncated Argon2id parameters"},
 		{"unknown origin", with(23, 2), true, "malformed session key"},
 		{"key blob type", with(4, format.TypeBlob), true, "it is a key blob"},
 		{"version 2", with(5, 2), true, "session key version 2"},
@@ -159,4 +160,77 @@ func rewrap(armored string, n int) string {
 	}
 	b.WriteString(body + "\n" + lines[len(lines)-1] + "\n")
 	return b.String()
+}
+
+// cheapParams are Argon2id parameters at the lower limits, for tests.
+var cheapParams = password.Params{Time: 1, MemoryKiB: password.MinMemoryKiB, Threads: 1, Salt: [16]byte{1, 2, 3}}
+
+func TestDeriveSessionKey(t *testing.T) {
+	a, err := DeriveSessionKey([]byte("correct horse"), cheapParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := DeriveSessionKey([]byte("correct horse"), cheapParams)
+	if !a.Equal(again) || a.Serial() != again.Serial() {
+		t.Fatal("the same passphrase and parameters gave different keys")
+	}
+	otherSalt := cheapParams
+	otherSalt.Salt[0] ^= 1
+	for name, params := range map[string]password.Params{"passphrase": cheapParams, "salt": otherSalt} {
+		pass := "correct horse"
+		if name == "passphrase" {
+			pass = "correct horsf"
+		}
+		b, err := DeriveSessionKey([]byte(pass), params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(a.Bytes(), b.Bytes()) || a.Serial() == b.Serial() {
+			t.Errorf("another %s gave the same key or serial", name)
+		}
+	}
+	if a.Origin() != OriginDerived {
+		t.Errorf("origin %d, want OriginDerived", a.Origin())
+	}
+	if p, ok := a.Params(); !ok || p != cheapParams {
+		t.Errorf("Params() = %v, %v", p, ok)
+	}
+}
+
+func TestDerivedSessionKeyFile(t *testing.T) {
+	k, err := DeriveSessionKey([]byte("pw"), cheapParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseSessionKey(k.MarshalPEM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := got.Params()
+	if !got.Equal(k) || !ok || p != cheapParams {
+		t.Fatal("a derived key file does not round-trip with its parameters")
+	}
+	bin := k.Marshal()
+	for i := range len(bin) {
+		if _, err := ParseSessionKey(bin[:i]); err == nil {
+			t.Fatalf("truncation to %d bytes accepted", i)
+		}
+	}
+	if _, err := ParseSessionKey(append(bin, 0)); err == nil {
+		t.Fatal("trailing byte accepted")
+	}
+}
+
+func TestDeriveSessionKeyBounds(t *testing.T) {
+	for name, p := range map[string]password.Params{
+		"memory 2 GiB": {Time: 1, MemoryKiB: 2 << 20, Threads: 1},
+		"time 1000":    {Time: 1000, MemoryKiB: password.MinMemoryKiB, Threads: 1},
+		"threads 0":    {Time: 1, MemoryKiB: password.MinMemoryKiB, Threads: 0},
+	} {
+		// ErrParams comes only from the bounds check, which runs before
+		// Argon2id: an absurd cost is refused without doing the work.
+		if _, err := DeriveSessionKey([]byte("pw"), p); !errors.Is(err, password.ErrParams) {
+			t.Errorf("%s: got %v, want password.ErrParams", name, err)
+		}
+	}
 }

@@ -5,6 +5,7 @@ package password
 
 import (
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -94,5 +95,31 @@ func Read(s *cryptobyte.String) (Params, error) {
 		return p, errors.New("password: truncated Argon2id parameters")
 	}
 	copy(p.Salt[:], salt)
+	return p, p.Check()
+}
+
+// textPrefix starts the text form of Params.
+const textPrefix = "keyblob-argon2id/v1"
+
+// String returns the one-line text form of p, for parameter files:
+// "keyblob-argon2id/v1 t=3 m=65536 p=4 salt=" and 32 hex digits.
+func (p Params) String() string {
+	return fmt.Sprintf("%s t=%d m=%d p=%d salt=%s", textPrefix, p.Time, p.MemoryKiB, p.Threads, hex.EncodeToString(p.Salt[:]))
+}
+
+// ParseText parses the String form strictly (one canonical spelling) and
+// checks the limits before anything else is done with the parameters.
+func ParseText(s string) (Params, error) {
+	var p Params
+	var salt string
+	_, err := fmt.Sscanf(s, textPrefix+" t=%d m=%d p=%d salt=%s", &p.Time, &p.MemoryKiB, &p.Threads, &salt)
+	raw, herr := hex.DecodeString(salt)
+	if err != nil || herr != nil || len(raw) != SaltSize {
+		return p, fmt.Errorf("password: malformed parameters (want %q)", textPrefix+" t=N m=KIB p=N salt=HEX")
+	}
+	copy(p.Salt[:], raw)
+	if p.String() != s {
+		return p, errors.New("password: parameters not in canonical form")
+	}
 	return p, p.Check()
 }

@@ -74,7 +74,7 @@ type fileJob struct {
 	opts    FileOptions
 	workers int
 	sums    []byte   // chunk hashes of the current window
-	inBufs  [][]byte // one source chunk buffer per worker
+	bufs    []workerBufs // one pair per worker
 	failed  atomic.Bool
 	errOnce sync.Once
 	err     error
@@ -115,9 +115,12 @@ func (j *fileJob) run() error {
 	if j.opts.Digest != nil {
 		j.sums = make([]byte, win*sha256.Size)
 	}
-	j.inBufs = make([][]byte, min(int64(j.workers), win))
-	for i := range j.inBufs {
-		j.inBufs[i] = make([]byte, j.inSize)
+	j.bufs = make([]workerBufs, min(int64(j.workers), win))
+	for i := range j.bufs {
+		j.bufs[i].in = make([]byte, j.inSize)
+		if j.opts.DstAt != nil {
+			j.bufs[i].out = make([]byte, j.outSize)
+		}
 	}
 	w := newOrderedWriter(j.dst, j.opts.DstAt == nil, int(win)*j.outSize)
 	for start := int64(0); start < j.chunks && !j.failed.Load(); start += win {
@@ -130,7 +133,10 @@ func (j *fileJob) run() error {
 		if j.sums != nil {
 			j.opts.Digest.Write(j.sums[:n*sha256.Size])
 		}
-		w.submit(out[:j.windowOutLen(start, n)])
+		if w.enabled {
+			out = out[:j.windowOutLen(start, n)]
+		}
+		w.submit(out)
 	}
 	if err := w.close(); err != nil && !j.failed.Load() {
 		j.fail(err)
@@ -171,10 +177,10 @@ func (j *fileJob) outLen(n int) int {
 func (j *fileJob) processWindow(start, n int64, out []byte) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for _, in := range j.inBufs[:min(int64(len(j.inBufs)), n)] {
+	for _, b := range j.bufs[:min(int64(len(j.bufs)), n)] {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < n && !j.failed.Load(); i = next.Add(1) - 1 {
-				if err := j.processChunk(start+i, i, in, out); err != nil {
+				if err := j.processChunk(start+i, i, b, out); err != nil {
 					j.fail(err)
 				}
 			}
@@ -185,7 +191,8 @@ func (j *fileJob) processWindow(start, n int64, out []byte) {
 
 // processChunk reads, seals or opens, hashes and places chunk index,
 // the i-th of its window.
-func (j *fileJob) processChunk(index, i int64, in, out []byte) error {
+func (j *fileJob) processChunk(index, i int64, b workerBufs, out []byte) error {
+	in := b.in
 	n := j.inSize
 	last := index == j.chunks-1
 	if last {
@@ -197,7 +204,14 @@ func (j *fileJob) processChunk(index, i int64, in, out []byte) error {
 		}
 		return err
 	}
-	res, err := j.transform(in[:n], out[i*int64(j.outSize):i*int64(j.outSize)], uint64(index), last)
+	// In order, the chunk goes to its place in the window; written at its
+	// offset, to the worker's own buffer, so memory does not grow with
+	// the window.
+	dst := b.out[:0]
+	if b.out == nil {
+		dst = out[i*int64(j.outSize) : i*int64(j.outSize)]
+	}
+	res, err := j.transform(in[:n], dst, uint64(index), last)
 	if err != nil {
 		return err
 	}
@@ -225,6 +239,12 @@ func (j *fileJob) transform(in, dst []byte, index uint64, last bool) ([]byte, er
 	return j.c.OpenChunk(dst, in, index, last)
 }
 
+// workerBufs are one worker's buffers: the source chunk, and the output
+// chunk when chunks are written at offsets.
+type workerBufs struct {
+	in, out []byte
+}
+
 // orderedWriter writes windows in order on its own goroutine, so that the
 // next window is processed while the last one is written. It has two
 // buffers: one being filled, one being written. If not enabled it only
@@ -240,7 +260,7 @@ type orderedWriter struct {
 func newOrderedWriter(dst io.Writer, enabled bool, size int) *orderedWriter {
 	w := &orderedWriter{dst: dst, enabled: enabled, free: make(chan []byte, 2)}
 	if !enabled {
-		w.free <- make([]byte, size)
+		w.free <- nil // chunks are written at offsets: no window buffer
 		return w
 	}
 	w.free <- make([]byte, size)

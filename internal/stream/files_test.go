@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/keyblob/keyblob/internal/stream"
@@ -200,5 +201,33 @@ func TestSealAtShortInput(t *testing.T) {
 	err := stream.SealAt(c, src, 0, 3*cs, io.Discard, nil)
 	if err == nil || errors.Is(err, stream.ErrAuth) {
 		t.Fatalf("sealing past the end of the input: got %v, want a read error", err)
+	}
+}
+
+// TestSealAtMemory checks that memory does not grow with the input: sealing
+// and opening 64 MiB with WriteAt or in order allocates a few MiB at most.
+func TestSealAtMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("64 MiB")
+	}
+	const size = 64 << 20
+	c := newCipher(t, testKey(11))
+	dir := t.TempDir()
+	src := writeTemp(t, dir, "in", plaintext(size))
+	for _, at := range []bool{false, true} {
+		opts := &stream.FileOptions{Workers: 2}
+		if at {
+			opts.DstAt = createTemp(t, dir, fmt.Sprintf("out-%v", at))
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		if err := stream.SealAt(c, src, 0, size, io.Discard, opts); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		if got := after.TotalAlloc - before.TotalAlloc; got > 8<<20 {
+			t.Errorf("writeAt=%v: sealing %d MiB allocated %d MiB", at, size>>20, got>>20)
+		}
 	}
 }
