@@ -110,9 +110,15 @@ func (e *env) importBlob(blobFile, idFile, verify string) (*keyblob.SessionKey, 
 	if err != nil {
 		return nil, withHint(fmt.Errorf("%s: %w", blobFile, err), "'keyblob inspect %s' tells what the file is", blobFile)
 	}
-	id, err := e.loadIdentity(idFile)
+	ids, err := e.loadIdentities(idFile)
 	if err != nil {
 		return nil, err
+	}
+	id := ids[len(ids)-1]
+	for _, gen := range ids {
+		if gen.CanExchange() && gen.Recipient().ExchangeFingerprint().Equal(blob.Recipient) {
+			id = gen // an older generation of a rotated stored identity
+		}
 	}
 	opts := &keyblob.ImportOptions{}
 	if verify != "" {

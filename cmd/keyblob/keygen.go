@@ -1,12 +1,14 @@
 package main
 
 import (
+	"encoding/hex"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/password"
 )
 
 func newKeygenCmd(e *env) *cobra.Command {
@@ -60,20 +62,18 @@ public keys as standard SubjectPublicKeyInfo PEM instead, which
 'openssl pkey -pubin' reads.`,
 		Args: argsExactly(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := e.loadIdentity(in)
+			if storedName(in) {
+				r, err := e.storedRecipient(in)
+				if err != nil {
+					return err
+				}
+				return e.printRecipient(r, asPEM)
+			}
+			id, err := e.loadIdentityFile(in)
 			if err != nil {
 				return err
 			}
-			if !asPEM {
-				_, err := fmt.Fprintln(e.stdout, id.Recipient())
-				return err
-			}
-			data, err := id.Recipient().MarshalPEM()
-			if err != nil {
-				return err
-			}
-			_, err = e.stdout.Write(data)
-			return err
+			return e.printRecipient(id.Recipient(), asPEM)
 		},
 	}
 	c.Flags().StringVarP(&in, "identity", "i", "-", "identity `FILE` (- for stdin)")
@@ -113,6 +113,93 @@ writes it as a PEM file (mode 0600, never replacing an existing file unless
 	}
 	newCmd.Flags().StringVarP(&out, "output", "o", "", "write the session key to `FILE` instead of stdout")
 	newCmd.Flags().BoolVar(&force, "force", false, "replace an existing output file")
-	c.AddCommand(newCmd)
+	c.AddCommand(newCmd, newSessionDeriveCmd(e))
 	return c
+}
+
+func newSessionDeriveCmd(e *env) *cobra.Command {
+	var saltHex, paramsFile, out string
+	var force bool
+	c := &cobra.Command{
+		Use:   "derive [--salt HEX | --params FILE] [-o FILE]",
+		Short: "Derive a session key from a passphrase (Argon2id)",
+		Long: `session derive derives a session key from a passphrase (CryptDeriveKey):
+the same passphrase, salt and parameters always give the same key, with the
+same serial, so the key can be derived again when needed instead of stored.
+
+Without --salt or --params a new random salt is made (and the passphrase is
+asked twice). With -o FILE the parameters, which are not secret, are also
+written to FILE.params; '--params FILE.params' derives the key again.
+--params also takes a derived session key file. Parameters beyond the
+limits (1 GiB of memory, 16 passes, 16 lanes) are refused before any work.`,
+		Args: argsExactly(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			if saltHex != "" && paramsFile != "" {
+				return usagef("give --salt or --params, not both")
+			}
+			params, fresh, err := e.deriveParams(saltHex, paramsFile)
+			if err != nil {
+				return err
+			}
+			pass, err := e.readPassphrase(e.passFile, fresh)
+			if err != nil {
+				return err
+			}
+			key, err := keyblob.DeriveSessionKey(pass, params)
+			if err != nil {
+				return err
+			}
+			opts := outputOptions{mode: modeSecret, noClobber: !force}
+			if err := e.writeOutput(out, key.MarshalPEM(), opts); err != nil || isStdio(out) {
+				return err
+			}
+			text := []byte("# keyblob session derive parameters (not secret)\n" + params.String() + "\n")
+			return e.writeOutput(out+".params", text, outputOptions{mode: modePublic, noClobber: !force})
+		},
+	}
+	c.Flags().StringVar(&saltHex, "salt", "", "derive with this salt (32 hex digits) and the default costs")
+	c.Flags().StringVar(&paramsFile, "params", "", "derive with the parameters in `FILE` (a .params file or a derived key)")
+	c.Flags().StringVarP(&out, "output", "o", "", "write the session key to `FILE` (mode 0600) and its parameters to FILE.params")
+	c.Flags().BoolVar(&force, "force", false, "replace existing output files")
+	return c
+}
+
+// deriveParams chooses the Argon2id parameters of session derive, and
+// reports whether they are new (so the passphrase must be confirmed).
+func (e *env) deriveParams(saltHex, paramsFile string) (password.Params, bool, error) {
+	switch {
+	case saltHex != "":
+		p := password.Defaults
+		salt, err := hex.DecodeString(saltHex)
+		if err != nil || len(salt) != password.SaltSize {
+			return p, false, usagef("--salt wants %d hex digits", 2*password.SaltSize)
+		}
+		copy(p.Salt[:], salt)
+		return p, false, nil
+	case paramsFile != "":
+		p, err := e.readParams(paramsFile)
+		return p, false, err
+	}
+	return password.New(), true, nil
+}
+
+// readParams reads a .params file, or the parameters of a derived key.
+func (e *env) readParams(name string) (password.Params, error) {
+	data, err := e.readSmall(name, "parameters")
+	if err != nil {
+		return password.Params{}, err
+	}
+	if k, err := keyblob.ParseSessionKey(data); err == nil {
+		if p, ok := k.Params(); ok {
+			return p, nil
+		}
+		return password.Params{}, fmt.Errorf("%s is a random session key, not a derived one", name)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" && line[0] != '#' {
+			p, err := password.ParseText(line)
+			return p, withHint(err, "a parameters file is written by 'keyblob session derive -o FILE' as FILE.params")
+		}
+	}
+	return password.Params{}, fmt.Errorf("%s holds no parameters", name)
 }

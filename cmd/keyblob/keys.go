@@ -2,14 +2,52 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/keystore"
 )
 
-// loadIdentity reads an identity file (-i).
+// loadIdentity reads an identity (-i, -s, --sign): a file, or the current
+// generation of a stored identity when no file has that name.
 func (e *env) loadIdentity(name string) (*keyblob.Identity, error) {
+	ids, err := e.loadIdentities(name)
+	if err != nil {
+		return nil, err
+	}
+	return ids[len(ids)-1], nil
+}
+
+// loadIdentities reads an identity for opening: a file, or every
+// generation of a stored identity (oldest first), so that data sealed
+// before a rotation still opens.
+func (e *env) loadIdentities(name string) ([]*keyblob.Identity, error) {
+	if !storedName(name) {
+		id, err := e.loadIdentityFile(name)
+		return []*keyblob.Identity{id}, err
+	}
+	s, err := e.openStore(false)
+	if err == nil {
+		_, err = s.Identity(name) // exists? asked before any passphrase
+	}
+	if errors.Is(err, keystore.ErrNoStore) || errors.Is(err, keystore.ErrNotFound) {
+		return nil, withHint(fmt.Errorf("no identity file %s, and no stored identity of that name", name),
+			"give an identity file (keyblob keygen -o FILE) or the name of a stored identity ('keyblob id list')")
+	}
+	if err != nil {
+		return nil, storeError(err)
+	}
+	k, err := e.unlockStored(s, name)
+	if err != nil {
+		return nil, err
+	}
+	return k.Identities, nil
+}
+
+// loadIdentityFile reads an identity file.
+func (e *env) loadIdentityFile(name string) (*keyblob.Identity, error) {
 	data, err := e.readSmall(name, "identity")
 	if err != nil {
 		return nil, err
@@ -37,6 +75,9 @@ func (e *env) loadRecipient(arg string) (*keyblob.Recipient, error) {
 		r, err := keyblob.ParseRecipientLine(arg)
 		return r, withHint(err, "%s", hint)
 	}
+	if storedName(arg) {
+		return e.storedRecipient(arg)
+	}
 	data, err := e.readSmall(arg, "recipient")
 	if err != nil {
 		return nil, withHint(err, "%s", hint)
@@ -60,4 +101,18 @@ func (e *env) loadSessionKey(name string) (*keyblob.SessionKey, error) {
 			"a session key file is made by 'keyblob session new' or 'keyblob import'")
 	}
 	return k, nil
+}
+
+// storedRecipient resolves a contact, or a stored identity's public half.
+func (e *env) storedRecipient(name string) (*keyblob.Recipient, error) {
+	s, err := e.openStore(false)
+	var r *keyblob.Recipient
+	if err == nil {
+		r, err = s.Recipient(name)
+	}
+	if errors.Is(err, keystore.ErrNoStore) || errors.Is(err, keystore.ErrNotFound) {
+		return nil, withHint(fmt.Errorf("no recipient file %s, and no contact or stored identity of that name", name),
+			"a recipient is a line starting with \"keyblob:\", a file, or the name of a contact or stored identity")
+	}
+	return r, storeError(err)
 }

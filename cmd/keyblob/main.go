@@ -27,6 +27,8 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// passFile is the --passphrase-file flag, shared by every command.
+	passFile string
 }
 
 // run executes the command line args and returns the exit status.
@@ -74,9 +76,12 @@ optionally signed, so they can be sent or stored without being swapped.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v (see '%s --help')", err, c.CommandPath())
 	})
+	root.PersistentFlags().StringVar(&e.passFile, "passphrase-file", "",
+		"read passphrases from the first line of `FILE` (or set "+passphraseEnv+"; default: ask on the terminal)")
 	root.AddCommand(newKeygenCmd(e), newPubkeyCmd(e), newSessionCmd(e),
 		newEncryptCmd(e), newDecryptCmd(e), newExportCmd(e), newImportCmd(e),
-		newInspectCmd(e), newSealCmd(e), newOpenCmd(e))
+		newInspectCmd(e), newSealCmd(e), newOpenCmd(e),
+		newIDCmd(e), newContactCmd(e), newKeyCmd(e))
 	return root
 }
 

@@ -22,7 +22,6 @@ import (
 type sealFlags struct {
 	recipients, recipientFiles []string
 	passphrase                 bool
-	passFile                   string
 	signer                     string
 	expires                    string
 	armor, quiet               bool
@@ -51,7 +50,6 @@ who sent it. Every message carries its creation time and a random serial;
 	fl.StringArrayVarP(&f.recipients, "recipient", "r", nil, "seal to `RECIPIENT` (repeatable)")
 	fl.StringArrayVarP(&f.recipientFiles, "recipients-file", "R", nil, "seal to every recipient in `FILE` (repeatable)")
 	fl.BoolVarP(&f.passphrase, "passphrase", "p", false, "seal to a passphrase")
-	fl.StringVar(&f.passFile, "passphrase-file", "", "read the passphrase from the first line of `FILE`")
 	fl.StringVarP(&f.signer, "sign", "s", "", "sign as the identity in `FILE`")
 	fl.StringVar(&f.expires, "expires", "", "refuse to open after `DURATION` (e.g. 90m, 24h, 7d)")
 	fl.BoolVarP(&f.armor, "armor", "a", false, "write PEM instead of binary")
@@ -165,7 +163,7 @@ func (e *env) sealKeys(f *sealFlags, opts *seal.Options) error {
 	case !f.passphrase && len(opts.Recipients) == 0:
 		return usagef("seal needs at least one -r RECIPIENT, -R FILE, or -p (see 'keyblob seal --help')")
 	case f.passphrase:
-		pass, err := e.readPassphrase(f.passFile, true)
+		pass, err := e.readPassphrase(e.passFile, true)
 		if err != nil {
 			return err
 		}
@@ -227,7 +225,6 @@ func parseDuration(s string) (time.Duration, error) {
 type openFlags struct {
 	identities []string
 	keyFile    string
-	passFile   string
 	from       string
 	once       bool
 	maxAge     string
@@ -262,7 +259,6 @@ the plaintext: it opens this one message, and no other ('open -k').`,
 	fl := c.Flags()
 	fl.StringArrayVarP(&f.identities, "identity", "i", nil, "open with the identity in `FILE` (repeatable)")
 	fl.StringVarP(&f.keyFile, "key", "k", "", "open with the session key in `FILE`")
-	fl.StringVar(&f.passFile, "passphrase-file", "", "read the passphrase from the first line of `FILE`")
 	fl.StringVar(&f.from, "from", "", "require a valid signature by `SENDER`")
 	fl.BoolVar(&f.once, "once", false, "accept each message only once (replay cache)")
 	fl.StringVar(&f.maxAge, "max-age", "", "refuse messages older than `DURATION` (default 24h with --once)")
@@ -375,11 +371,11 @@ func (e *env) openOptions(f *openFlags) (*seal.OpenOptions, func(), error) {
 
 func (e *env) openKeys(f *openFlags, opts *seal.OpenOptions) error {
 	for _, name := range f.identities {
-		id, err := e.loadIdentity(name)
+		ids, err := e.loadIdentities(name)
 		if err != nil {
 			return err
 		}
-		opts.Identities = append(opts.Identities, id)
+		opts.Identities = append(opts.Identities, ids...)
 	}
 	if f.keyFile != "" {
 		k, err := e.loadSessionKey(f.keyFile)
@@ -395,7 +391,7 @@ func (e *env) openKeys(f *openFlags, opts *seal.OpenOptions) error {
 		}
 		opts.From = r
 	}
-	opts.Passphrase = func() ([]byte, error) { return e.readPassphrase(f.passFile, false) }
+	opts.Passphrase = func() ([]byte, error) { return e.readPassphrase(e.passFile, false) }
 	return nil
 }
 
