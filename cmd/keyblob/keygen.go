@@ -63,7 +63,7 @@ public keys as standard SubjectPublicKeyInfo PEM instead, which
 		Args: argsExactly(0),
 		RunE: func(c *cobra.Command, args []string) error {
 			if storedName(in) {
-				r, err := e.storedRecipient(in)
+				r, err := e.storedIdentityRecipient(in)
 				if err != nil {
 					return err
 				}

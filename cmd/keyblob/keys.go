@@ -30,14 +30,10 @@ func (e *env) loadIdentities(name string) ([]*keyblob.Identity, error) {
 	}
 	s, err := e.openStore(false)
 	if err == nil {
-		_, err = s.Identity(name) // exists? asked before any passphrase
-	}
-	if errors.Is(err, keystore.ErrNoStore) || errors.Is(err, keystore.ErrNotFound) {
-		return nil, withHint(fmt.Errorf("no identity file %s, and no stored identity of that name", name),
-			"give an identity file (keyblob keygen -o FILE) or the name of a stored identity ('keyblob id list')")
+		_, err = s.Identity(name) // exists? checked before asking a passphrase
 	}
 	if err != nil {
-		return nil, storeError(err)
+		return nil, noStoredIdentity(name, err)
 	}
 	k, err := e.unlockStored(s, name)
 	if err != nil {
@@ -115,4 +111,28 @@ func (e *env) storedRecipient(name string) (*keyblob.Recipient, error) {
 			"a recipient is a line starting with \"keyblob:\", a file, or the name of a contact or stored identity")
 	}
 	return r, storeError(err)
+}
+
+// noStoredIdentity explains that an -i argument is neither a file nor a
+// stored identity.
+func noStoredIdentity(name string, err error) error {
+	if errors.Is(err, keystore.ErrNoStore) || errors.Is(err, keystore.ErrNotFound) {
+		return withHint(fmt.Errorf("no identity file %s, and no stored identity of that name", name),
+			"give an identity file (keyblob keygen -o FILE) or the name of a stored identity ('keyblob id list')")
+	}
+	return storeError(err)
+}
+
+// storedIdentityRecipient returns the public half of a stored identity,
+// without its passphrase.
+func (e *env) storedIdentityRecipient(name string) (*keyblob.Recipient, error) {
+	s, err := e.openStore(false)
+	var info *keystore.IdentityInfo
+	if err == nil {
+		info, err = s.Identity(name)
+	}
+	if err != nil {
+		return nil, noStoredIdentity(name, err)
+	}
+	return info.Current().Recipient, nil
 }
