@@ -25,17 +25,7 @@ func (s *Store) AddContact(name string, r *keyblob.Recipient, replace bool) erro
 	if err != nil {
 		return err
 	}
-	data := []byte(r.String() + "\n")
-	return s.withLock(func() error {
-		if replace {
-			return atomicfile.WriteFile(path, data, 0o644)
-		}
-		err := atomicfile.Create(path, data, 0o644)
-		if errors.Is(err, atomicfile.ErrExist) {
-			return fmt.Errorf("%w: contact %q", ErrExists, name)
-		}
-		return err
-	})
+	return s.writeEntry(path, []byte(r.String()+"\n"), 0o644, replace, "contact", name)
 }
 
 // Contact returns a stored contact.

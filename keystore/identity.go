@@ -259,16 +259,7 @@ func (s *Store) writeKeyring(k *Keyring, passphrase []byte, replace bool) error 
 	if err != nil {
 		return err
 	}
-	return s.withLock(func() error {
-		if replace {
-			return atomicfile.WriteFile(path, data, 0o600)
-		}
-		err := atomicfile.Create(path, data, 0o600)
-		if errors.Is(err, atomicfile.ErrExist) {
-			return fmt.Errorf("%w: identity %q", ErrExists, k.Name)
-		}
-		return err
-	})
+	return s.writeEntry(path, data, 0o600, replace, "identity", k.Name)
 }
 
 // readIdentity reads and parses a stored identity file.

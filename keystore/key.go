@@ -42,16 +42,7 @@ func (s *Store) writeKey(name string, blob *keyblob.KeyBlob, replace bool) error
 	if err != nil {
 		return err
 	}
-	return s.withLock(func() error {
-		if replace {
-			return atomicfile.WriteFile(path, blob.Marshal(), 0o600)
-		}
-		err := atomicfile.Create(path, blob.Marshal(), 0o600)
-		if errors.Is(err, atomicfile.ErrExist) {
-			return fmt.Errorf("%w: key %q", ErrExists, name)
-		}
-		return err
-	})
+	return s.writeEntry(path, blob.Marshal(), 0o600, replace, "key", name)
 }
 
 // ErrRefused is returned when a stored key fails verification: it was

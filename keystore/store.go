@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/keyblob/keyblob/internal/atomicfile"
 )
 
 // Directories of a store.
@@ -140,6 +142,21 @@ func readEntry(path, what, name string) ([]byte, error) {
 
 // maxEntrySize bounds every entry file.
 const maxEntrySize = 1 << 20
+
+// writeEntry writes an entry's file under the lock: atomically replacing it
+// if replace is set, else creating it and failing with ErrExists.
+func (s *Store) writeEntry(path string, data []byte, mode fs.FileMode, replace bool, what, name string) error {
+	return s.withLock(func() error {
+		if replace {
+			return atomicfile.WriteFile(path, data, mode)
+		}
+		err := atomicfile.Create(path, data, mode)
+		if errors.Is(err, atomicfile.ErrExist) {
+			return fmt.Errorf("%w: %s %q", ErrExists, what, name)
+		}
+		return err
+	})
+}
 
 // withLock runs fn holding the store's exclusive lock.
 func (s *Store) withLock(fn func() error) error {
