@@ -66,14 +66,24 @@ func (p Params) Check() error {
 	return nil
 }
 
-// Key derives an n-byte key from the passphrase. It checks the limits
-// first and does no work if they are broken.
+// Key sizes Key derives: Argon2's tag is at least 4 bytes (RFC 9106,
+// 3.1), and no use needs more than a KiB.
+const (
+	minKeySize = 4
+	maxKeySize = 1 << 10
+)
+
+// Key derives an n-byte key (4 to 1024) from the passphrase. It checks the
+// limits first and does no work if they are broken.
 func (p Params) Key(passphrase []byte, n uint32) ([]byte, error) {
 	if err := p.Check(); err != nil {
 		return nil, err
 	}
 	if len(passphrase) == 0 {
 		return nil, errors.New("password: empty passphrase")
+	}
+	if n < minKeySize || n > maxKeySize {
+		return nil, fmt.Errorf("password: key size of %d bytes (allowed %d to %d)", n, minKeySize, maxKeySize)
 	}
 	return argon2.IDKey(passphrase, p.Salt[:], p.Time, p.MemoryKiB, p.Threads, n), nil
 }

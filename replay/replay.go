@@ -14,9 +14,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+	"modernc.org/sqlite" // the database/sql driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // ErrReplay is returned for a message that was already accepted.
@@ -90,17 +92,84 @@ func Open(path string) (*Cache, error) {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	f.Close()
-	q := url.Values{"_txlock": {"immediate"}}
-	q["_pragma"] = []string{"busy_timeout(30000)", "journal_mode(WAL)", "synchronous(FULL)"}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	dsn, err := dataSourceName(path)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
-	if _, err := db.Exec(schema); err != nil {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	if err := setup(db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("replay: opening %s: %w", path, err)
 	}
 	return &Cache{db: db}, nil
+}
+
+// busyTimeout is how long an operation waits for another connection's
+// lock on the database.
+const busyTimeout = 30 * time.Second
+
+// setup switches the database to WAL mode and creates the schema. Several
+// processes may do so at once on a new file, and SQLite answers the switch
+// to WAL with SQLITE_BUSY at once, without waiting for the busy timeout,
+// when it meets another connection's lock: so the setup is retried until
+// busyTimeout. The schema is created in an immediate transaction, which
+// does wait.
+func setup(db *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		err := setupOnce(db)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(delay)
+	}
+}
+
+func setupOnce(db *sql.DB) error {
+	// The mode is persistent; a file system without WAL support keeps the
+	// rollback journal, which is slower but as safe.
+	var mode string
+	if err := db.QueryRow(`PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
+		return err
+	}
+	tx, err := db.Begin() // BEGIN IMMEDIATE (_txlock)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(schema); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY, or one of its
+// extended codes.
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
+// dataSourceName returns the SQLite URI of the database file at path. The
+// path is escaped: SQLite reads '?' and '#' in a file: URI as the start of
+// the query or fragment and decodes '%', so "file:"+path would open
+// another file than the one named (for "a#b/replay.db", the file "a").
+func dataSourceName(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	abs = filepath.ToSlash(abs)
+	if !strings.HasPrefix(abs, "/") {
+		abs = "/" + abs // a Windows drive letter: file:///C:/...
+	}
+	q := url.Values{"_txlock": {"immediate"}}
+	q["_pragma"] = []string{fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()), "synchronous(FULL)"}
+	u := url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}
+	return u.String(), nil
 }
 
 // Close closes the cache.

@@ -389,6 +389,12 @@ func (e *env) openKeys(f *openFlags, opts *seal.OpenOptions) error {
 		if err != nil {
 			return err
 		}
+		// Without a signature key, every message would be refused as
+		// "signed by someone else ..., not by" a zero fingerprint.
+		if !r.CanVerify() {
+			return withHint(fmt.Errorf("--from %s: the recipient has no signature key (it can only receive)", f.from),
+				"--from needs the sender's public key with its Ed25519 or RSA signature key")
+		}
 		opts.From = r
 	}
 	opts.Passphrase = func() ([]byte, error) { return e.readPassphrase(e.passFile, false) }

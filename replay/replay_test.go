@@ -1,0 +1,514 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	alice  = bytes.Repeat([]byte{0xa1}, 32)
+	bob    = bytes.Repeat([]byte{0xb0}, 32)
+	serial = bytes.Repeat([]byte{0x5e}, 16)
+	other  = bytes.Repeat([]byte{0x07}, 16)
+	t0     = time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
+)
+
+func TestWindowCheck(t *testing.T) {
+	now := t0
+	tests := []struct {
+		name    string
+		w       Window
+		created time.Time
+		want    error
+	}{
+		{"zero MaxAge accepts any age", Window{}, now.AddDate(-30, 0, 0), nil},
+		{"zero MaxAge accepts the epoch", Window{}, time.Unix(0, 0), nil},
+		{"zero MaxAge still refuses the far future", Window{}, now.Add(DefaultSkew + time.Second), ErrFuture},
+		{"now", Window{MaxAge: time.Hour}, now, nil},
+		{"exactly MaxAge old", Window{MaxAge: time.Hour}, now.Add(-time.Hour), nil},
+		{"just older than MaxAge", Window{MaxAge: time.Hour}, now.Add(-time.Hour - time.Second), ErrTooOld},
+		{"much too old", Window{MaxAge: time.Hour}, now.AddDate(-1, 0, 0), ErrTooOld},
+		{"within the default skew", Window{MaxAge: time.Hour}, now.Add(4 * time.Minute), nil},
+		{"exactly the default skew", Window{MaxAge: time.Hour}, now.Add(DefaultSkew), nil},
+		{"beyond the default skew", Window{MaxAge: time.Hour}, now.Add(DefaultSkew + time.Second), ErrFuture},
+		{"within a custom skew", Window{MaxAge: time.Hour, Skew: time.Second}, now.Add(time.Second), nil},
+		{"beyond a custom skew", Window{MaxAge: time.Hour, Skew: time.Second}, now.Add(2 * time.Second), ErrFuture},
+		{"a custom skew larger than the default", Window{Skew: time.Hour}, now.Add(59 * time.Minute), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.w.Check(tt.created, now)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Check = %v, want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Check = %v, want %v", err, tt.want)
+			}
+			for _, other := range []error{ErrTooOld, ErrFuture, ErrReplay} {
+				if other != tt.want && errors.Is(err, other) {
+					t.Errorf("Check = %v, which is also %v", err, other)
+				}
+			}
+		})
+	}
+}
+
+// openCache opens a cache in a new directory and closes it with the test.
+func openCache(t *testing.T, path string) *Cache {
+	t.Helper()
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "replay.db")
+	}
+	c, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func wantErr(t *testing.T, what string, got, want error) {
+	t.Helper()
+	switch {
+	case want == nil && got != nil:
+		t.Fatalf("%s = %v, want nil", what, got)
+	case want != nil && !errors.Is(got, want):
+		t.Fatalf("%s = %v, want %v", what, got, want)
+	}
+}
+
+func TestCacheRecordCheck(t *testing.T) {
+	ctx := context.Background()
+	type pair struct {
+		sender, serial []byte
+	}
+	tests := []struct {
+		name     string
+		recorded []pair
+		check    pair
+		want     error
+	}{
+		{"empty cache", nil, pair{alice, serial}, nil},
+		{"recorded pair", []pair{{alice, serial}}, pair{alice, serial}, ErrReplay},
+		{"other serial", []pair{{alice, serial}}, pair{alice, other}, nil},
+		{"other sender", []pair{{alice, serial}}, pair{bob, serial}, nil},
+		{"unsigned (zero sender) is a sender like any other", []pair{{make([]byte, 32), serial}}, pair{alice, serial}, nil},
+		{"one of several", []pair{{alice, other}, {bob, serial}, {alice, serial}}, pair{bob, serial}, ErrReplay},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := openCache(t, "")
+			for _, p := range tt.recorded {
+				wantErr(t, "Record", c.Record(ctx, p.sender, p.serial, t0), nil)
+			}
+			// Check records nothing: twice gives the same answer.
+			for range 2 {
+				wantErr(t, "Check", c.Check(ctx, tt.check.sender, tt.check.serial, t0), tt.want)
+			}
+			wantErr(t, "Record", c.Record(ctx, tt.check.sender, tt.check.serial, t0), tt.want)
+			// Whatever happened, the pair is now accepted once.
+			wantErr(t, "Record again", c.Record(ctx, tt.check.sender, tt.check.serial, t0), ErrReplay)
+			wantErr(t, "Check again", c.Check(ctx, tt.check.sender, tt.check.serial, t0), ErrReplay)
+		})
+	}
+}
+
+func TestCacheRecordTwice(t *testing.T) {
+	ctx := context.Background()
+	c := openCache(t, "")
+	wantErr(t, "first Record", c.Record(ctx, alice, serial, t0), nil)
+	// The creation time is not part of the key: a replay with another
+	// claimed time is still a replay.
+	for _, created := range []time.Time{t0, t0.Add(time.Hour), t0.Add(-time.Hour)} {
+		wantErr(t, fmt.Sprintf("Record at %s", created), c.Record(ctx, alice, serial, created), ErrReplay)
+	}
+}
+
+func TestCacheSurvivesReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "replay.db")
+	c, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "Record", c.Record(ctx, alice, serial, t0), nil)
+	wantErr(t, "Purge", c.Purge(ctx, t0.Add(-time.Hour)), nil)
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	c = openCache(t, path)
+	wantErr(t, "Check after reopen", c.Check(ctx, alice, serial, t0), ErrReplay)
+	wantErr(t, "Record after reopen", c.Record(ctx, alice, serial, t0), ErrReplay)
+	wantErr(t, "Check of an older message after reopen", c.Check(ctx, bob, other, t0.Add(-2*time.Hour)), ErrTooOld)
+	wantErr(t, "Record of another pair", c.Record(ctx, bob, serial, t0), nil)
+}
+
+// count returns the number of remembered pairs.
+func count(t *testing.T, c *Cache) int {
+	t.Helper()
+	var n int
+	if err := c.db.QueryRow(`SELECT count(*) FROM seen`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestCachePurge(t *testing.T) {
+	ctx := context.Background()
+	c := openCache(t, "")
+	old, recent := t0.Add(-48*time.Hour), t0.Add(-time.Hour)
+	wantErr(t, "Record old", c.Record(ctx, alice, serial, old), nil)
+	wantErr(t, "Record recent", c.Record(ctx, alice, other, recent), nil)
+	if n := count(t, c); n != 2 {
+		t.Fatalf("%d pairs before Purge, want 2", n)
+	}
+
+	horizon := t0.Add(-24 * time.Hour)
+	wantErr(t, "Purge", c.Purge(ctx, horizon), nil)
+	if n := count(t, c); n != 1 {
+		t.Fatalf("%d pairs after Purge, want 1 (the old one forgotten)", n)
+	}
+	// The recent pair is still remembered.
+	wantErr(t, "Check recent", c.Check(ctx, alice, other, recent), ErrReplay)
+
+	// The old pair is forgotten, yet it cannot be accepted again: the
+	// cache refuses what it can no longer vouch for, even though the
+	// caller's window (no MaxAge) accepts it.
+	if err := (Window{}).Check(old, t0); err != nil {
+		t.Fatalf("the caller's window refuses the old message: %v", err)
+	}
+	wantErr(t, "Check old (forgotten)", c.Check(ctx, alice, serial, old), ErrTooOld)
+	wantErr(t, "Record old (forgotten)", c.Record(ctx, alice, serial, old), ErrTooOld)
+	if n := count(t, c); n != 1 {
+		t.Fatalf("a refused Record added a pair: %d pairs", n)
+	}
+	// Any message from before the horizon, seen or not.
+	wantErr(t, "Record new pair before the horizon", c.Record(ctx, bob, serial, horizon.Add(-time.Second)), ErrTooOld)
+	// The horizon itself is still vouched for (to the second).
+	wantErr(t, "Record at the horizon", c.Record(ctx, bob, serial, horizon), nil)
+	wantErr(t, "Record after the horizon", c.Record(ctx, bob, other, horizon.Add(time.Second)), nil)
+	wantErr(t, "Record at the horizon, again", c.Record(ctx, bob, serial, horizon), ErrReplay)
+
+	// The horizon only moves forward: purging with an earlier time keeps it.
+	wantErr(t, "Purge earlier", c.Purge(ctx, t0.AddDate(-1, 0, 0)), nil)
+	wantErr(t, "Check old after an earlier Purge", c.Check(ctx, alice, serial, old), ErrTooOld)
+	wantErr(t, "Check just before the horizon", c.Check(ctx, alice, []byte("new serial 00000"), horizon.Add(-time.Second)), ErrTooOld)
+	wantErr(t, "Check recent after an earlier Purge", c.Check(ctx, alice, other, recent), ErrReplay)
+
+	// And forward it moves.
+	wantErr(t, "Purge later", c.Purge(ctx, t0), nil)
+	if n := count(t, c); n != 0 {
+		t.Fatalf("%d pairs after purging everything, want 0", n)
+	}
+	wantErr(t, "Check recent after Purge later", c.Check(ctx, alice, other, recent), ErrTooOld)
+	wantErr(t, "Record at the new horizon", c.Record(ctx, alice, other, t0), nil)
+}
+
+func TestCachePurgeErrorText(t *testing.T) {
+	ctx := context.Background()
+	c := openCache(t, "")
+	wantErr(t, "Purge", c.Purge(ctx, t0), nil)
+	err := c.Check(ctx, alice, serial, t0.Add(-time.Minute))
+	wantErr(t, "Check", err, ErrTooOld)
+	if !strings.Contains(err.Error(), t0.Format(time.RFC3339)) {
+		t.Errorf("error %q does not tell the horizon %s", err, t0.Format(time.RFC3339))
+	}
+}
+
+func TestCacheConcurrentGoroutines(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "replay.db")
+	const n = 16
+	start := make(chan struct{})
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			// Each its own Cache, opened concurrently on a new file.
+			c, err := Open(path)
+			if err != nil {
+				errs[i] = fmt.Errorf("Open: %w", err)
+				return
+			}
+			defer c.Close()
+			errs[i] = c.Record(ctx, alice, serial, t0)
+		})
+	}
+	close(start)
+	wg.Wait()
+	ok := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, ErrReplay):
+			t.Errorf("goroutine %d: %v (want nil or ErrReplay)", i, err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d of %d Records succeeded, want exactly 1", ok, n)
+	}
+}
+
+func TestCacheFileModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state", "keyblob")
+	path := filepath.Join(dir, "replay.db")
+	c := openCache(t, path)
+	if err := c.Record(context.Background(), alice, serial, t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		st, err := os.Stat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Mode().Perm(); got != 0o700 {
+			t.Errorf("directory %s has mode %#o, want 0700", d, got)
+		}
+	}
+	// The database and its WAL files while open.
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(name)
+		if errors.Is(err, os.ErrNotExist) && name != path {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Mode().Perm(); got != 0o600 {
+			t.Errorf("%s has mode %#o, want 0600", filepath.Base(name), got)
+		}
+	}
+}
+
+// TestCacheOddPath checks that the cache is the file named, whatever
+// characters the path holds: they must not be read as URI syntax.
+func TestCacheOddPath(t *testing.T) {
+	ctx := context.Background()
+	// Subtests are numbered: their names go into t.TempDir's path.
+	for i, name := range []string{"a#b", "a?b", "a%41b", "a b", "a:b", "a&_pragma=query_only(1)", "?#%"} {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			top := t.TempDir()
+			path := filepath.Join(top, name, "replay.db")
+			c, err := Open(path)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			wantErr(t, "Record", c.Record(ctx, alice, serial, t0), nil)
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+			entries, err := os.ReadDir(top)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) != 1 || entries[0].Name() != name {
+				var names []string
+				for _, e := range entries {
+					names = append(names, e.Name())
+				}
+				t.Fatalf("the directory holds %q, want only %q", names, name)
+			}
+			st, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Size() == 0 {
+				t.Fatalf("%s is empty: the database was written elsewhere", path)
+			}
+			c = openCache(t, path)
+			wantErr(t, "Check after reopen", c.Check(ctx, alice, serial, t0), ErrReplay)
+		})
+	}
+}
+
+func TestCacheRelativePath(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	ctx := context.Background()
+	c := openCache(t, "replay.db")
+	wantErr(t, "Record", c.Record(ctx, alice, serial, t0), nil)
+	if st, err := os.Stat(filepath.Join(dir, "replay.db")); err != nil || st.Size() == 0 {
+		t.Fatalf("replay.db in the working directory: %v", err)
+	}
+}
+
+func TestCacheCorrupt(t *testing.T) {
+	ctx := context.Background()
+	random := make([]byte, 8192)
+	for i := range random {
+		random[i] = byte(i*7 + i>>8)
+	}
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"text", []byte("this is not a database\n")},
+		{"random", random},
+		{"bad SQLite header", append([]byte("SQLite format 3\x00"), random[:4096]...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "replay.db")
+			if err := os.WriteFile(path, tt.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Open(path)
+			if err == nil {
+				// If opening is lazy, the first use must fail.
+				defer c.Close()
+				err = c.Record(ctx, alice, serial, t0)
+			}
+			if err == nil {
+				t.Fatal("a corrupt database accepted a Record")
+			}
+			if !strings.HasPrefix(err.Error(), "replay: ") {
+				t.Errorf("error %q does not start with \"replay: \"", err)
+			}
+		})
+	}
+}
+
+// TestCacheForeignDatabase opens a valid SQLite database with another
+// "seen" table: an error, never an accepted message.
+func TestCacheForeignDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "replay.db")
+	c := openCache(t, path)
+	if _, err := c.db.Exec(`DROP TABLE seen; CREATE TABLE seen (x INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	c, err := Open(path)
+	if err != nil {
+		return // refused at once
+	}
+	defer c.Close()
+	if err := c.Check(ctx, alice, serial, t0); err == nil {
+		t.Error("Check succeeded on a foreign table")
+	}
+	if err := c.Record(ctx, alice, serial, t0); err == nil {
+		t.Error("Record succeeded on a foreign table")
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{
+		filepath.Join(file, "replay.db"), // a file where a directory must be
+		dir,                              // a directory where the file must be
+	} {
+		c, err := Open(path)
+		if err == nil {
+			c.Close()
+			t.Errorf("Open(%s) succeeded", path)
+		}
+	}
+}
+
+// childEnv names the database a child process of TestCacheProcesses
+// records into.
+const childEnv = "REPLAY_TEST_CHILD_DB"
+
+// TestCacheChildProcess is the child of TestCacheProcesses: it waits for
+// its stdin to close, then Records one pair and exits 0 if it was
+// accepted, 1 if it was a replay, 2 on any other error.
+func TestCacheChildProcess(t *testing.T) {
+	path := os.Getenv(childEnv)
+	if path == "" {
+		return
+	}
+	io.Copy(io.Discard, os.Stdin)
+	c, err := Open(path)
+	if err == nil {
+		err = c.Record(context.Background(), alice, serial, t0)
+		c.Close()
+	}
+	switch {
+	case err == nil:
+		os.Exit(0)
+	case errors.Is(err, ErrReplay):
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(2)
+}
+
+func TestCacheProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 8 processes")
+	}
+	path := filepath.Join(t.TempDir(), "replay.db")
+	const n = 8
+	cmds := make([]*exec.Cmd, n)
+	stdins := make([]io.WriteCloser, n)
+	stderrs := make([]bytes.Buffer, n)
+	for i := range cmds {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCacheChildProcess$", "-test.count=1")
+		cmd.Env = append(os.Environ(), childEnv+"="+path)
+		cmd.Stderr = &stderrs[i]
+		var err error
+		if stdins[i], err = cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds[i] = cmd
+	}
+	// All started: let them go at once.
+	for _, w := range stdins {
+		w.Close()
+	}
+	ok := 0
+	for i, cmd := range cmds {
+		err := cmd.Wait()
+		code := cmd.ProcessState.ExitCode()
+		switch {
+		case err == nil:
+			ok++
+		case code == 1 && strings.Contains(stderrs[i].String(), "replay"):
+		default:
+			t.Errorf("child %d: %v: %s", i, err, stderrs[i].String())
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d of %d processes recorded the pair, want exactly 1", ok, n)
+	}
+	// And it stays recorded.
+	c := openCache(t, path)
+	wantErr(t, "Check after the processes", c.Check(context.Background(), alice, serial, t0), ErrReplay)
+}
+
+// TestCacheWAL checks the journal mode: WAL lets Checks read while
+// another process Records.
+func TestCacheWAL(t *testing.T) {
+	c := openCache(t, "")
+	var mode string
+	if err := c.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" {
+		t.Errorf("journal mode %q, want wal", mode)
+	}
+}
