@@ -18,6 +18,22 @@ const (
 	modePublic fs.FileMode = 0o644
 )
 
+// stdinFile is stdin as an input: a file that the command must not close.
+type stdinFile struct{ *os.File }
+
+func (stdinFile) Close() error { return nil }
+
+// inputFile returns the file behind an input, if there is one.
+func inputFile(in io.Reader) (*os.File, bool) {
+	switch f := in.(type) {
+	case *os.File:
+		return f, true
+	case stdinFile:
+		return f.File, true
+	}
+	return nil, false
+}
+
 // maxSmallFile bounds key, recipient and blob files read whole.
 const maxSmallFile = 64 << 10
 
@@ -28,6 +44,9 @@ func isStdio(name string) bool { return name == "" || name == "-" }
 // closes the result.
 func (e *env) openInput(name string) (io.ReadCloser, error) {
 	if isStdio(name) {
+		if f, ok := e.stdin.(*os.File); ok {
+			return stdinFile{f}, nil // keeps the file, for the fast paths
+		}
 		return io.NopCloser(e.stdin), nil
 	}
 	f, err := os.Open(name)

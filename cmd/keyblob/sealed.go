@@ -121,7 +121,7 @@ func (e *env) sealPayload(dst io.Writer, in io.Reader, opts *seal.Options, quiet
 // regularInput reports whether in is a regular file, and from where to
 // where it is to be read.
 func regularInput(in io.Reader) (*os.File, int64, int64, bool) {
-	f, ok := in.(*os.File)
+	f, ok := inputFile(in)
 	if !ok {
 		return nil, 0, 0, false
 	}
@@ -271,6 +271,9 @@ the plaintext: it opens this one message, and no other ('open -k').`,
 }
 
 func (e *env) open(f *openFlags, inName string) error {
+	if f.once && f.exportKey {
+		return usagef("--once and --export-session-key do not mix: exporting the key does not accept the message; open it with --once, or open -k KEY --once later")
+	}
 	opts, closeCache, err := e.openOptions(f)
 	if err != nil {
 		return err
@@ -298,9 +301,9 @@ func (e *env) open(f *openFlags, inName string) error {
 
 // openMessage opens the header, through the armor when there is one.
 func openMessage(in io.Reader, opts *seal.OpenOptions) (*seal.Opener, int64, error) {
-	if file, _, size, ok := regularInput(in); ok {
+	if file, off, size, ok := regularInput(in); ok {
 		start := make([]byte, 16)
-		n, _ := file.ReadAt(start, 0)
+		n, _ := file.ReadAt(start, off)
 		if !seal.IsArmored(start[:n]) {
 			o, err := seal.Open(file, opts)
 			return o, size, err

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Magic is the first four bytes of every binary keyblob object.
@@ -55,7 +56,7 @@ func CheckPrefix(data []byte, t byte, what string) error {
 	case !ok:
 		return fmt.Errorf("not a keyblob %s (no keyblob magic)", what)
 	case got != t:
-		return fmt.Errorf("not a keyblob %s (it is a %s)", what, TypeName(got))
+		return fmt.Errorf("not a keyblob %s (it is %s)", what, withArticle(TypeName(got)))
 	case data[len(Magic)+1] != Version1:
 		return fmt.Errorf("%s version %d: %w", what, data[len(Magic)+1], ErrUnsupportedVersion)
 	}
@@ -92,4 +93,12 @@ func ReadAll(r io.Reader, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w (over %d bytes)", ErrTooLarge, limit)
 	}
 	return buf.Bytes(), nil
+}
+
+// withArticle puts "a" or "an" before a name.
+func withArticle(name string) string {
+	if strings.ContainsRune("aeiou", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
 }
