@@ -179,14 +179,25 @@ func (j *fileJob) processWindow(start, n int64, out []byte) {
 	var wg sync.WaitGroup
 	for _, b := range j.bufs[:min(int64(len(j.bufs)), n)] {
 		wg.Go(func() {
-			for i := next.Add(1) - 1; i < n && !j.failed.Load(); i = next.Add(1) - 1 {
-				if err := j.processChunk(start+i, i, b, out); err != nil {
-					j.fail(err)
-				}
+			if err := j.worker(start, n, b, out, &next); err != nil {
+				j.fail(err)
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// worker processes chunks of the window until none is left. A memory
+// fault reading a Mapped source becomes an error instead of a crash.
+func (j *fileJob) worker(start, n int64, b workerBufs, out []byte, next *atomic.Int64) (err error) {
+	defer guardFaults()()
+	defer catchFault(&err)
+	for i := next.Add(1) - 1; i < n && !j.failed.Load(); i = next.Add(1) - 1 {
+		if err := j.processChunk(start+i, i, b, out); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // processChunk reads, seals or opens, hashes and places chunk index,
@@ -198,10 +209,8 @@ func (j *fileJob) processChunk(index, i int64, b workerBufs, out []byte) error {
 	if last {
 		n = j.lastInLen()
 	}
-	if _, err := j.src.ReadAt(in[:n], j.srcOff+index*int64(j.inSize)); err != nil {
-		if errors.Is(err, io.EOF) {
-			return fmt.Errorf("stream: input is shorter than %d bytes (changed while reading?)", j.size)
-		}
+	src, err := j.read(in, index, n)
+	if err != nil {
 		return err
 	}
 	// In order, the chunk goes to its place in the window; written at its
@@ -211,14 +220,14 @@ func (j *fileJob) processChunk(index, i int64, b workerBufs, out []byte) error {
 	if b.out == nil {
 		dst = out[i*int64(j.outSize) : i*int64(j.outSize)]
 	}
-	res, err := j.transform(in[:n], dst, uint64(index), last)
+	res, err := j.transform(src, dst, uint64(index), last)
 	if err != nil {
 		return err
 	}
 	if j.sums != nil {
 		sealed := res
 		if !j.seal {
-			sealed = in[:n]
+			sealed = src
 		}
 		s := sha256.Sum256(sealed)
 		copy(j.sums[i*sha256.Size:], s[:])
@@ -230,6 +239,25 @@ func (j *fileJob) processChunk(index, i int64, b workerBufs, out []byte) error {
 		j.opts.Progress(n)
 	}
 	return err
+}
+
+// read returns the n source bytes of chunk index: straight from a Mapped
+// source, else read into in.
+func (j *fileJob) read(in []byte, index int64, n int) ([]byte, error) {
+	off := j.srcOff + index*int64(j.inSize)
+	if m, ok := j.src.(*Mapped); ok {
+		if b, ok := m.slice(off, n); ok {
+			return b, nil
+		}
+		return nil, fmt.Errorf("stream: input is shorter than %d bytes", j.size)
+	}
+	if _, err := j.src.ReadAt(in[:n], off); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("stream: input is shorter than %d bytes (changed while reading?)", j.size)
+		}
+		return nil, err
+	}
+	return in[:n], nil
 }
 
 func (j *fileJob) transform(in, dst []byte, index uint64, last bool) ([]byte, error) {

@@ -231,3 +231,67 @@ func TestSealAtMemory(t *testing.T) {
 		}
 	}
 }
+
+func TestMappedMatchesReadAt(t *testing.T) {
+	c := newCipher(t, testKey(12))
+	for _, size := range []int{1, cs, 3*cs + 7, 40*cs + 5} {
+		pt := plaintext(size)
+		want, wantDigest := sealStreaming(t, c, pt)
+		dir := t.TempDir()
+		f := writeTemp(t, dir, "in", append([]byte("prefix"), pt...))
+		m, err := stream.MapFile(f, 6, int64(size))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := stream.NewChunkDigest(digestPrefix)
+		var buf bytes.Buffer
+		if err := stream.SealAt(c, m, 0, int64(size), &buf, &stream.FileOptions{Workers: 2, Digest: d}); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(buf.Bytes(), want) || !bytes.Equal(d.Sum(nil), wantDigest) {
+			t.Fatalf("size %d: sealing from a mapping differs", size)
+		}
+		m.Close()
+		ctf := writeTemp(t, dir, "ct", want)
+		cm, err := stream.MapFile(ctf, 0, int64(len(want)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plain bytes.Buffer
+		if err := stream.OpenAt(c, cm, 0, int64(len(want)), &plain, &stream.FileOptions{Workers: 2}); err != nil || !bytes.Equal(plain.Bytes(), pt) {
+			t.Fatalf("size %d: opening from a mapping: %v", size, err)
+		}
+		cm.Close()
+	}
+}
+
+// TestMappedTruncated truncates a file after mapping it: reading the lost
+// pages faults, which must become an error, not a crash.
+func TestMappedTruncated(t *testing.T) {
+	c := newCipher(t, testKey(13))
+	path := filepath.Join(t.TempDir(), "in")
+	size := 16 * cs
+	if err := os.WriteFile(path, plaintext(size), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := stream.MapFile(f, 0, int64(size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	err = stream.SealAt(c, m, 0, int64(size), io.Discard, &stream.FileOptions{Workers: 2})
+	if err == nil {
+		t.Fatal("sealing a truncated mapped file succeeded")
+	}
+	if _, err := m.ReadAt(make([]byte, 10), int64(size-10)); err == nil {
+		t.Fatal("ReadAt of a truncated mapped file succeeded")
+	}
+}
