@@ -73,7 +73,7 @@ type fileJob struct {
 	dst     io.Writer
 	opts    FileOptions
 	workers int
-	sums    []byte   // chunk hashes of the current window
+	sums    []byte       // chunk hashes of the current window
 	bufs    []workerBufs // one pair per worker
 	failed  atomic.Bool
 	errOnce sync.Once
