@@ -139,19 +139,37 @@ func (a *ArmorReader) decodeLine(line []byte) error {
 	return nil
 }
 
-// end checks that only white space follows the end line.
+// end checks that only white space follows the end line, up to the end
+// of the input: however much white space comes first, nothing else may
+// follow it. It reads in pieces, so memory stays bounded.
 func (a *ArmorReader) end() error {
 	if a.lines == 0 {
 		return fmt.Errorf("%w: empty", ErrArmor)
 	}
-	rest, err := io.ReadAll(io.LimitReader(a.br, 1024))
-	if err != nil {
-		return err
+	var buf [4096]byte
+	for {
+		n, err := a.br.Read(buf[:])
+		for _, c := range buf[:n] {
+			if !isSpace(c) {
+				return fmt.Errorf("%w: data after the end line", ErrArmor)
+			}
+		}
+		switch {
+		case errors.Is(err, io.EOF):
+			return io.EOF
+		case err != nil:
+			return err
+		}
 	}
-	if len(bytes.TrimSpace(rest)) != 0 {
-		return fmt.Errorf("%w: data after the end line", ErrArmor)
+}
+
+// isSpace reports whether c is ASCII white space.
+func isSpace(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\v', '\f', '\r':
+		return true
 	}
-	return io.EOF
+	return false
 }
 
 // readLine returns the next line without its LF (and one CR before it).

@@ -298,6 +298,11 @@ func parseStanza(t byte, body []byte, h *Header) (Stanza, error) {
 	s := Stanza{Type: t, Body: append([]byte(nil), body...)}
 	switch t {
 	case StanzaBlob:
+		// The body is a binary key blob: ParseKeyBlob would also take the
+		// armored form, a second encoding of the same stanza.
+		if err := format.CheckPrefix(body, format.TypeBlob, "key blob"); err != nil {
+			return s, fmt.Errorf("%w: recipient stanza: %w", ErrMalformed, err)
+		}
 		b, err := keyblob.ParseKeyBlob(body)
 		if err != nil {
 			return s, fmt.Errorf("%w: recipient stanza: %w", ErrMalformed, err)

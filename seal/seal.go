@@ -60,6 +60,10 @@ func newHeader(key *keyblob.SessionKey, opts *Options) (*Header, error) {
 		h.Created = time.Now()
 	}
 	h.Created = h.Created.Truncate(time.Second).UTC()
+	if h.Created.Unix() < 0 {
+		// The header holds seconds since 1970 as an unsigned number.
+		return nil, fmt.Errorf("seal: creation time %s is before 1970", h.Created.Format(time.RFC3339))
+	}
 	if !opts.Expires.IsZero() {
 		h.Expires = opts.Expires.Truncate(time.Second).UTC()
 		if !h.Expires.After(h.Created) {
