@@ -73,6 +73,11 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 			l.col = 0
 		}
 	}
+	// bufio.Writer keeps its first error and returns it from every call
+	// after: check it once here, so errors surface before Close.
+	if _, err := l.w.Write(nil); err != nil {
+		return 0, err
+	}
 	return n, nil
 }
 

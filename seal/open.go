@@ -302,7 +302,10 @@ func (o *Opener) writeFile(dst io.Writer) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := stream.OpenAt(o.cipher, o.file, off, size, dst, fo); err != nil {
+	src, srcOff, unmap := mapInput(o.file, off, size)
+	err = stream.OpenAt(o.cipher, src, srcOff, size, dst, fo)
+	unmap()
+	if err != nil {
 		return 0, payloadError(err)
 	}
 	trailer := make([]byte, h.SigLen)

@@ -15,6 +15,8 @@ import (
 	"os"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/internal/stream"
 	"github.com/keyblob/keyblob/password"
@@ -241,7 +243,10 @@ func SealFile(dst io.Writer, src io.ReaderAt, offset, size int64, opts *Options)
 	if err != nil {
 		return nil, err
 	}
-	if err := stream.SealAt(c, src, offset, size, dst, fo); err != nil {
+	src, offset, unmap := mapInput(src, offset, size)
+	err = stream.SealAt(c, src, offset, size, dst, fo)
+	unmap()
+	if err != nil {
 		return nil, err
 	}
 	if err := seekTo(dst, end); err != nil {
@@ -254,7 +259,7 @@ func SealFile(dst io.Writer, src io.ReaderAt, offset, size int64, opts *Options)
 // returns where the payload will end (-1 when dst is written in order).
 func useWriteAt(dst io.Writer, fo *stream.FileOptions, payload int64) (int64, error) {
 	f, ok := dst.(*os.File)
-	if !ok || !isRegular(f) {
+	if !ok || !isRegular(f) || appending(f) {
 		return -1, nil
 	}
 	pos, err := f.Seek(0, io.SeekCurrent)
@@ -264,6 +269,31 @@ func useWriteAt(dst io.Writer, fo *stream.FileOptions, payload int64) (int64, er
 	fo.DstAt, fo.DstOffset = f, pos
 	return pos + payload, nil
 }
+
+// appending reports whether f was opened with O_APPEND, where writes at
+// offsets are not allowed.
+func appending(f *os.File) bool {
+	flags, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
+	return err != nil || flags&unix.O_APPEND != 0
+}
+
+// mapInput maps a regular-file src into memory, so the workers read its
+// chunks without copying; anything else is returned as it is. The returned
+// function unmaps.
+func mapInput(src io.ReaderAt, offset, size int64) (io.ReaderAt, int64, func()) {
+	f, ok := src.(*os.File)
+	if !ok || size < mapMin {
+		return src, offset, func() {}
+	}
+	m, err := stream.MapFile(f, offset, size)
+	if err != nil {
+		return src, offset, func() {}
+	}
+	return m, 0, func() { m.Close() }
+}
+
+// mapMin is the smallest input worth mapping.
+const mapMin = 1 << 20
 
 // seekTo moves a regular-file dst past the payload written at offsets.
 func seekTo(dst io.Writer, end int64) error {

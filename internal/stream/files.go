@@ -122,7 +122,9 @@ func (j *fileJob) run() error {
 			j.bufs[i].out = make([]byte, j.outSize)
 		}
 	}
-	w := newOrderedWriter(j.dst, j.opts.DstAt == nil, int(win)*j.outSize)
+	// A window holds at most the whole message: small messages get small
+	// buffers.
+	w := newOrderedWriter(j.dst, j.opts.DstAt == nil, int(min(win, j.chunks))*j.outSize)
 	for start := int64(0); start < j.chunks && !j.failed.Load(); start += win {
 		n := min(win, j.chunks-start)
 		out := w.next()

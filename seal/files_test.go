@@ -1,0 +1,68 @@
+package seal
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/keyblob/keyblob"
+)
+
+// TestFilePathsAppendAndMap seals and opens through the file fast paths
+// with a mapped input (over mapMin) into a file opened with O_APPEND, where
+// writes at offsets are not allowed: the result must equal the streaming
+// path's.
+func TestFilePathsAppendAndMap(t *testing.T) {
+	bob := testIdentity(t, "bob-x25519")
+	dir := t.TempDir()
+	pt := bytes.Repeat([]byte("0123456789abcdef"), (3<<20)/16+5)
+	in := filepath.Join(dir, "in")
+	if err := os.WriteFile(in, pt, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	sealedPath := filepath.Join(dir, "sealed")
+	if err := os.WriteFile(sealedPath, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.OpenFile(sealedPath, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := &Options{Recipients: []*keyblob.Recipient{bob.Recipient()}, Signer: bob}
+	if _, err := SealFile(out, src, 0, int64(len(pt)), opts); err != nil {
+		t.Fatalf("sealing to an O_APPEND file: %v", err)
+	}
+	out.Close()
+	sealed, err := os.Open(sealedPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sealed.Close()
+	if _, err := sealed.Seek(1, io.SeekStart); err != nil { // past the "x"
+		t.Fatal(err)
+	}
+	o, err := Open(sealed, &OpenOptions{Identities: []*keyblob.Identity{bob}, From: bob.Recipient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plainPath := filepath.Join(dir, "plain")
+	plain, err := os.OpenFile(plainPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.WriteTo(plain); err != nil {
+		t.Fatalf("opening into an O_APPEND file: %v", err)
+	}
+	plain.Close()
+	got, err := os.ReadFile(plainPath)
+	if err != nil || !bytes.Equal(got, pt) {
+		t.Fatalf("plaintext differs (%v)", err)
+	}
+}
