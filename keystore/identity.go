@@ -82,6 +82,7 @@ type storedIdentity struct {
 	params     password.Params
 	ciphertext []byte
 	aad        []byte // every byte before the ciphertext
+	raw        []byte // the file as read
 }
 
 // encryptIdentity makes the file of a keyring under a passphrase, with a
@@ -159,6 +160,7 @@ func decodeIdentity(data []byte, name string) (*storedIdentity, error) {
 		return nil, fmt.Errorf("keystore: identity %q: malformed file", name)
 	}
 	si.ciphertext = ct
+	si.raw = data
 	return si, nil
 }
 
@@ -246,11 +248,15 @@ func (s *Store) NewIdentity(name, kind string, passphrase []byte) (*keyblob.Iden
 // ImportIdentity stores an existing identity under a free name.
 func (s *Store) ImportIdentity(name string, id *keyblob.Identity, passphrase []byte) error {
 	k := &Keyring{Name: name, Identities: []*keyblob.Identity{id}, Created: []time.Time{time.Now().UTC().Truncate(time.Second)}}
-	return s.writeKeyring(k, passphrase, false)
+	return s.writeKeyring(k, passphrase, nil)
 }
 
-// writeKeyring encrypts and writes a keyring, creating or replacing.
-func (s *Store) writeKeyring(k *Keyring, passphrase []byte, replace bool) error {
+// writeKeyring encrypts and writes a keyring. With old nil it creates the
+// file (the name must be free); otherwise it replaces the file only if the
+// file still holds old, the bytes the keyring was unlocked from, so that two
+// concurrent rotations cannot drop each other's generation (and with it the
+// keys re-wrapped to it).
+func (s *Store) writeKeyring(k *Keyring, passphrase []byte, old []byte) error {
 	path, err := s.path(identitiesDir, k.Name, identityExt)
 	if err != nil {
 		return err
@@ -259,7 +265,10 @@ func (s *Store) writeKeyring(k *Keyring, passphrase []byte, replace bool) error 
 	if err != nil {
 		return err
 	}
-	return s.writeEntry(path, data, 0o600, replace, "identity", k.Name)
+	if old != nil {
+		return s.replaceEntry(path, data, 0o600, old, "identity", k.Name)
+	}
+	return s.writeEntry(path, data, 0o600, false, "identity", k.Name)
 }
 
 // readIdentity reads and parses a stored identity file.
@@ -313,15 +322,25 @@ func (s *Store) Identities() ([]*IdentityInfo, error) {
 // RemoveIdentity deletes a stored identity. Unless force is set, it refuses
 // while stored session keys are wrapped to it: they would be lost.
 func (s *Store) RemoveIdentity(name string, force bool) error {
-	info, err := s.Identity(name)
+	path, err := s.path(identitiesDir, name, identityExt)
 	if err != nil {
 		return err
 	}
-	if !force {
-		if keys, err := s.keysOf(info); err != nil || len(keys) > 0 {
-			return errors.Join(err, fmt.Errorf("keystore: identity %q still holds stored keys %v: they would be lost", name, keys))
-		}
+	if _, err := s.Identity(name); err != nil {
+		return err
 	}
-	path, _ := s.path(identitiesDir, name, identityExt)
-	return s.withLock(func() error { return atomicfile.Remove(path) })
+	// Checked again under the lock: a key stored meanwhile by another
+	// process must not be orphaned.
+	return s.withLock(func() error {
+		info, err := s.Identity(name)
+		if err != nil {
+			return err
+		}
+		if !force {
+			if keys, err := s.keysOf(info); err != nil || len(keys) > 0 {
+				return errors.Join(err, fmt.Errorf("keystore: identity %q still holds stored keys %v: they would be lost", name, keys))
+			}
+		}
+		return atomicfile.Remove(path)
+	})
 }

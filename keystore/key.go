@@ -20,29 +20,52 @@ type KeyInfo struct {
 	Description string
 	Owner       string // the stored identity it is wrapped to; "" if none
 	Blob        *keyblob.KeyBlob
+
+	raw []byte // the file as read
 }
 
 // PutKey stores a session key under name (seed 002): exported as a key
 // blob wrapped to the keyring's current exchange key and signed by its
 // current signature key. Unless replace is set, the name must be free.
 func (s *Store) PutKey(name string, key *keyblob.SessionKey, k *Keyring, description string, replace bool) error {
-	id := k.Current()
-	if !id.CanExchange() || !id.CanSign() {
-		return fmt.Errorf("keystore: identity %q must both receive and sign to store keys (it is %s)", k.Name, id.Kind())
-	}
-	blob, err := keyblob.Export(key, id.Recipient(), &keyblob.ExportOptions{Signer: id, Description: description})
-	if err != nil {
-		return err
-	}
-	return s.writeKey(name, blob, replace)
-}
-
-func (s *Store) writeKey(name string, blob *keyblob.KeyBlob, replace bool) error {
 	path, err := s.path(keysDir, name, keyExt)
 	if err != nil {
 		return err
 	}
-	return s.writeEntry(path, blob.Marshal(), 0o600, replace, "key", name)
+	blob, err := exportKey(key, k, description)
+	if err != nil {
+		return err
+	}
+	// Under the lock, the identity must still be stored with this
+	// generation: a key wrapped to an identity removed (or replaced) by
+	// another process meanwhile could never be opened.
+	return s.writeEntryIf(path, blob.Marshal(), 0o600, replace, "key", name, func() error { return s.holds(k) })
+}
+
+// exportKey exports a session key as a stored key blob: wrapped to the
+// keyring's current exchange key and signed by its current signature key.
+func exportKey(key *keyblob.SessionKey, k *Keyring, description string) (*keyblob.KeyBlob, error) {
+	id := k.Current()
+	if !id.CanExchange() || !id.CanSign() {
+		return nil, fmt.Errorf("keystore: identity %q must both receive and sign to store keys (it is %s)", k.Name, id.Kind())
+	}
+	return keyblob.Export(key, id.Recipient(), &keyblob.ExportOptions{Signer: id, Description: description})
+}
+
+// holds checks that the store still has the keyring's identity, with the
+// keyring's current generation among its generations.
+func (s *Store) holds(k *Keyring) error {
+	info, err := s.Identity(k.Name)
+	if err != nil {
+		return err
+	}
+	fp := k.Current().Recipient().ExchangeFingerprint()
+	for _, g := range info.Generations {
+		if g.Recipient.ExchangeFingerprint().Equal(fp) {
+			return nil
+		}
+	}
+	return fmt.Errorf("keystore: identity %q was replaced by another process meanwhile; nothing was written", k.Name)
 }
 
 // ErrRefused is returned when a stored key fails verification: it was
@@ -64,7 +87,7 @@ func (s *Store) Key(name string) (*KeyInfo, error) {
 		return nil, fmt.Errorf("%w: %q is not a valid key blob: %w", ErrRefused, name, err)
 	}
 	info := &KeyInfo{Name: name, Serial: blob.Serial, Alg: blob.SessionAlg, Created: blob.Created,
-		Description: blob.Description, Blob: blob}
+		Description: blob.Description, Blob: blob, raw: data}
 	info.Owner, err = s.ownerOf(blob.Recipient)
 	return info, err
 }
@@ -176,7 +199,11 @@ func (s *Store) keysOf(info *IdentityInfo) ([]string, error) {
 // interrupted, keys not yet re-wrapped still open with the old generation,
 // and running Rotate's re-wrap again (RewrapKeys) finishes the job.
 func (s *Store) Rotate(name string, passphrase []byte) (*keyblob.Identity, []string, error) {
-	k, err := s.Unlock(name, passphrase)
+	si, err := s.readIdentity(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := si.unlock(passphrase)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -189,7 +216,7 @@ func (s *Store) Rotate(name string, passphrase []byte) (*keyblob.Identity, []str
 	}
 	k.Identities = append(k.Identities, id)
 	k.Created = append(k.Created, time.Now().UTC().Truncate(time.Second))
-	if err := s.writeKeyring(k, passphrase, true); err != nil {
+	if err := s.writeKeyring(k, passphrase, si.raw); err != nil {
 		return nil, nil, err
 	}
 	rewrapped, err := s.RewrapKeys(k)
@@ -197,8 +224,13 @@ func (s *Store) Rotate(name string, passphrase []byte) (*keyblob.Identity, []str
 }
 
 // RewrapKeys re-wraps to the keyring's current generation every stored key
-// that is wrapped to one of its older generations, after verifying it.
+// that is wrapped to one of its older generations, after verifying it. A
+// key replaced or removed by another process while it runs is left as that
+// process made it.
 func (s *Store) RewrapKeys(k *Keyring) ([]string, error) {
+	if err := s.holds(k); err != nil {
+		return nil, err
+	}
 	keys, err := s.Keys()
 	if err != nil {
 		return nil, err
@@ -213,7 +245,16 @@ func (s *Store) RewrapKeys(k *Keyring) ([]string, error) {
 		if err != nil {
 			return done, err
 		}
-		if err := s.PutKey(info.Name, key, k, info.Description, true); err != nil {
+		blob, err := exportKey(key, k, info.Description)
+		if err != nil {
+			return done, err
+		}
+		path, _ := s.path(keysDir, info.Name, keyExt)
+		err = s.replaceEntry(path, blob.Marshal(), 0o600, info.raw, "key", info.Name)
+		if errors.Is(err, errChanged) {
+			continue
+		}
+		if err != nil {
 			return done, err
 		}
 		done = append(done, info.Name)

@@ -10,6 +10,7 @@
 package keystore
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -146,7 +147,19 @@ const maxEntrySize = 1 << 20
 // writeEntry writes an entry's file under the lock: atomically replacing it
 // if replace is set, else creating it and failing with ErrExists.
 func (s *Store) writeEntry(path string, data []byte, mode fs.FileMode, replace bool, what, name string) error {
+	return s.writeEntryIf(path, data, mode, replace, what, name, nil)
+}
+
+// writeEntryIf is writeEntry, but first runs check, if not nil, under the
+// lock, and writes nothing if it fails: a check made before taking the
+// lock could be stale by the time of the write.
+func (s *Store) writeEntryIf(path string, data []byte, mode fs.FileMode, replace bool, what, name string, check func() error) error {
 	return s.withLock(func() error {
+		if check != nil {
+			if err := check(); err != nil {
+				return err
+			}
+		}
 		if replace {
 			return atomicfile.WriteFile(path, data, mode)
 		}
@@ -158,7 +171,28 @@ func (s *Store) writeEntry(path string, data []byte, mode fs.FileMode, replace b
 	})
 }
 
-// withLock runs fn holding the store's exclusive lock.
+// errChanged is returned by replaceEntry when the entry no longer holds
+// what the caller read.
+var errChanged = errors.New("changed by another process meanwhile")
+
+// replaceEntry atomically replaces an entry's file under the lock, but only
+// if it still holds old: a read-modify-write (Rotate, RewrapKeys) must not
+// undo what another process wrote, or removed, in between.
+func (s *Store) replaceEntry(path string, data []byte, mode fs.FileMode, old []byte, what, name string) error {
+	return s.withLock(func() error {
+		cur, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) || err == nil && !bytes.Equal(cur, old):
+			return fmt.Errorf("keystore: %s %q was %w; nothing was written, try again", what, name, errChanged)
+		case err != nil:
+			return fmt.Errorf("keystore: %w", err)
+		}
+		return atomicfile.WriteFile(path, data, mode)
+	})
+}
+
+// withLock runs fn holding the store's exclusive lock. The lock is not
+// reentrant: fn must not call withLock.
 func (s *Store) withLock(fn func() error) error {
 	f, err := os.OpenFile(filepath.Join(s.dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
