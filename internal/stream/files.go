@@ -101,11 +101,12 @@ func (j *fileJob) fail(err error) {
 }
 
 // window is how many chunks are processed between two ordered steps:
-// large when workers write at offsets (only the digest needs order),
-// small when an ordered writer must hold the output.
+// larger when workers write at offsets (only the digest needs order),
+// small when an ordered writer must hold the output. A mapped source is
+// released after each window, so the window also bounds its resident size.
 func (j *fileJob) window() int64 {
 	if j.opts.DstAt != nil {
-		return 1024
+		return 128
 	}
 	return int64(batchChunks(j.workers) * 4)
 }
@@ -134,6 +135,9 @@ func (j *fileJob) run() error {
 		}
 		if j.sums != nil {
 			j.opts.Digest.Write(j.sums[:n*sha256.Size])
+		}
+		if m, ok := j.src.(*Mapped); ok {
+			m.release(j.srcOff + (start+n)*int64(j.inSize))
 		}
 		if w.enabled {
 			out = out[:j.windowOutLen(start, n)]

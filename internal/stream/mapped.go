@@ -17,8 +17,9 @@ import (
 // read a Mapped turn such a fault into an error (debug.SetPanicOnFault), so
 // a file changed under keyblob fails cleanly instead of crashing it.
 type Mapped struct {
-	mapping []byte // the whole mapping, page aligned
-	data    []byte // the part asked for
+	mapping  []byte // the whole mapping, page aligned
+	data     []byte // the part asked for
+	released int    // mapping[:released] was given back (see release)
 }
 
 // errFault is the error for a fault while reading a mapping.
@@ -58,6 +59,19 @@ func (m *Mapped) ReadAt(p []byte, off int64) (n int, err error) {
 		return n, errFault
 	}
 	return n, nil
+}
+
+// release gives back the pages of data before off, which will not be read
+// again: they leave the process's resident memory (they stay in the page
+// cache), so memory does not grow with the size of the file.
+func (m *Mapped) release(off int64) {
+	head := len(m.mapping) - len(m.data)
+	end := (head + int(off)) &^ (os.Getpagesize() - 1)
+	if end <= m.released || end > len(m.mapping) {
+		return
+	}
+	unix.Madvise(m.mapping[m.released:end], unix.MADV_DONTNEED)
+	m.released = end
 }
 
 // slice returns n bytes at off without copying.
