@@ -302,10 +302,7 @@ func (o *Opener) writeFile(dst io.Writer) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	src, srcOff, unmap := mapInput(o.file, off, size)
-	err = stream.OpenAt(o.cipher, src, srcOff, size, dst, fo)
-	unmap()
-	if err != nil {
+	if err := stream.OpenAt(o.cipher, o.file, off, size, dst, fo); err != nil {
 		return 0, payloadError(err)
 	}
 	trailer := make([]byte, h.SigLen)

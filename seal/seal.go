@@ -243,10 +243,7 @@ func SealFile(dst io.Writer, src io.ReaderAt, offset, size int64, opts *Options)
 	if err != nil {
 		return nil, err
 	}
-	src, offset, unmap := mapInput(src, offset, size)
-	err = stream.SealAt(c, src, offset, size, dst, fo)
-	unmap()
-	if err != nil {
+	if err := stream.SealAt(c, src, offset, size, dst, fo); err != nil {
 		return nil, err
 	}
 	if err := seekTo(dst, end); err != nil {
@@ -276,24 +273,6 @@ func appending(f *os.File) bool {
 	flags, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
 	return err != nil || flags&unix.O_APPEND != 0
 }
-
-// mapInput maps a regular-file src into memory, so the workers read its
-// chunks without copying; anything else is returned as it is. The returned
-// function unmaps.
-func mapInput(src io.ReaderAt, offset, size int64) (io.ReaderAt, int64, func()) {
-	f, ok := src.(*os.File)
-	if !ok || size < mapMin {
-		return src, offset, func() {}
-	}
-	m, err := stream.MapFile(f, offset, size)
-	if err != nil {
-		return src, offset, func() {}
-	}
-	return m, 0, func() { m.Close() }
-}
-
-// mapMin is the smallest input worth mapping.
-const mapMin = 1 << 20
 
 // seekTo moves a regular-file dst past the payload written at offsets.
 func seekTo(dst io.Writer, end int64) error {

@@ -102,8 +102,7 @@ func (j *fileJob) fail(err error) {
 
 // window is how many chunks are processed between two ordered steps:
 // larger when workers write at offsets (only the digest needs order),
-// small when an ordered writer must hold the output. A mapped source is
-// released after each window, so the window also bounds its resident size.
+// small when an ordered writer must hold the output.
 func (j *fileJob) window() int64 {
 	if j.opts.DstAt != nil {
 		return 128
@@ -135,9 +134,6 @@ func (j *fileJob) run() error {
 		}
 		if j.sums != nil {
 			j.opts.Digest.Write(j.sums[:n*sha256.Size])
-		}
-		if m, ok := j.src.(*Mapped); ok {
-			m.release(j.srcOff + (start+n)*int64(j.inSize))
 		}
 		if w.enabled {
 			out = out[:j.windowOutLen(start, n)]
@@ -193,11 +189,8 @@ func (j *fileJob) processWindow(start, n int64, out []byte) {
 	wg.Wait()
 }
 
-// worker processes chunks of the window until none is left. A memory
-// fault reading a Mapped source becomes an error instead of a crash.
-func (j *fileJob) worker(start, n int64, b workerBufs, out []byte, next *atomic.Int64) (err error) {
-	defer guardFaults()()
-	defer catchFault(&err)
+// worker processes chunks of the window until none is left.
+func (j *fileJob) worker(start, n int64, b workerBufs, out []byte, next *atomic.Int64) error {
 	for i := next.Add(1) - 1; i < n && !j.failed.Load(); i = next.Add(1) - 1 {
 		if err := j.processChunk(start+i, i, b, out); err != nil {
 			return err
@@ -209,15 +202,10 @@ func (j *fileJob) worker(start, n int64, b workerBufs, out []byte, next *atomic.
 // processChunk reads, seals or opens, hashes and places chunk index,
 // the i-th of its window.
 func (j *fileJob) processChunk(index, i int64, b workerBufs, out []byte) error {
-	in := b.in
 	n := j.inSize
 	last := index == j.chunks-1
 	if last {
 		n = j.lastInLen()
-	}
-	src, err := j.read(in, index, n)
-	if err != nil {
-		return err
 	}
 	// In order, the chunk goes to its place in the window; written at its
 	// offset, to the worker's own buffer, so memory does not grow with
@@ -226,7 +214,7 @@ func (j *fileJob) processChunk(index, i int64, b workerBufs, out []byte) error {
 	if b.out == nil {
 		dst = out[i*int64(j.outSize) : i*int64(j.outSize)]
 	}
-	res, err := j.transform(src, dst, uint64(index), last)
+	src, res, err := j.readTransform(b.in, dst, index, n, last)
 	if err != nil {
 		return err
 	}
@@ -247,30 +235,32 @@ func (j *fileJob) processChunk(index, i int64, b workerBufs, out []byte) error {
 	return err
 }
 
-// read returns the n source bytes of chunk index: straight from a Mapped
-// source, else read into in.
-func (j *fileJob) read(in []byte, index int64, n int) ([]byte, error) {
-	off := j.srcOff + index*int64(j.inSize)
-	if m, ok := j.src.(*Mapped); ok {
-		if b, ok := m.slice(off, n); ok {
-			return b, nil
-		}
-		return nil, fmt.Errorf("stream: input is shorter than %d bytes", j.size)
+// readTransform reads chunk index and seals or opens it into dst. A
+// plaintext chunk is read straight into dst and sealed in place (GCM
+// allows exact overlap), so each chunk is touched once, while in cache.
+func (j *fileJob) readTransform(in, dst []byte, index int64, n int, last bool) (src, res []byte, err error) {
+	if j.seal {
+		src = dst[:n]
+	} else {
+		src = in[:n]
 	}
-	if _, err := j.src.ReadAt(in[:n], off); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("stream: input is shorter than %d bytes (changed while reading?)", j.size)
-		}
-		return nil, err
+	if err := j.read(src, index); err != nil {
+		return nil, nil, err
 	}
-	return in[:n], nil
+	if j.seal {
+		return src, j.c.SealChunk(src[:0], src, uint64(index), last), nil
+	}
+	res, err = j.c.OpenChunk(dst, src, uint64(index), last)
+	return src, res, err
 }
 
-func (j *fileJob) transform(in, dst []byte, index uint64, last bool) ([]byte, error) {
-	if j.seal {
-		return j.c.SealChunk(dst, in, index, last), nil
+// read reads the source bytes of chunk index into buf.
+func (j *fileJob) read(buf []byte, index int64) error {
+	_, err := j.src.ReadAt(buf, j.srcOff+index*int64(j.inSize))
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("stream: input is shorter than %d bytes (changed while reading?)", j.size)
 	}
-	return j.c.OpenChunk(dst, in, index, last)
+	return err
 }
 
 // workerBufs are one worker's buffers: the source chunk, and the output
