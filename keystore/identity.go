@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -18,11 +19,9 @@ import (
 
 const (
 	identityExt      = ".id"
-	typeIdentity     = 'i'
 	pemIdentity      = "KEYBLOB STORED IDENTITY"
 	identityAADLabel = "keyblob/v1 stored identity"
 	maxGenerations   = 64
-	maxIdentityPEM   = 16 << 10
 )
 
 // ErrPassphrase is returned when a passphrase does not open a stored
@@ -90,7 +89,7 @@ type storedIdentity struct {
 func encryptIdentity(k *Keyring, passphrase []byte, params password.Params) ([]byte, error) {
 	params.Salt = password.New().Salt
 	var b cryptobyte.Builder
-	b.AddBytes(format.Prefix(typeIdentity))
+	b.AddBytes(format.Prefix(format.TypeIdentity))
 	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(k.Name)) })
 	b.AddUint8(uint8(len(k.Identities)))
 	for i, id := range k.Identities {
@@ -143,7 +142,7 @@ func identityAEAD(passphrase []byte, params password.Params) (cipher.AEAD, error
 func decodeIdentity(data []byte, name string) (*storedIdentity, error) {
 	body, err := format.Unarmor(data, pemIdentity)
 	if err == nil {
-		err = format.CheckPrefix(body, typeIdentity, "stored identity")
+		err = format.CheckPrefix(body, format.TypeIdentity, "stored identity")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("keystore: identity %q: %w", name, err)
@@ -319,6 +318,19 @@ func (s *Store) Identities() ([]*IdentityInfo, error) {
 	return out, nil
 }
 
+// checkNoKeys refuses while stored keys are wrapped to the identity.
+func (s *Store) checkNoKeys(name string) error {
+	info, err := s.Identity(name)
+	if err != nil {
+		return err
+	}
+	keys, err := s.keysOf(info)
+	if err != nil || len(keys) > 0 {
+		return errors.Join(err, fmt.Errorf("keystore: identity %q still holds stored keys %v: they would be lost", name, keys))
+	}
+	return nil
+}
+
 // RemoveIdentity deletes a stored identity. Unless force is set, it refuses
 // while stored session keys are wrapped to it: they would be lost.
 func (s *Store) RemoveIdentity(name string, force bool) error {
@@ -326,19 +338,15 @@ func (s *Store) RemoveIdentity(name string, force bool) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.Identity(name); err != nil {
-		return err
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("%w: identity %q", ErrNotFound, name)
 	}
-	// Checked again under the lock: a key stored meanwhile by another
-	// process must not be orphaned.
+	// Checked under the lock: a key stored meanwhile by another process
+	// must not be orphaned. With force, even a damaged file is removed.
 	return s.withLock(func() error {
-		info, err := s.Identity(name)
-		if err != nil {
-			return err
-		}
 		if !force {
-			if keys, err := s.keysOf(info); err != nil || len(keys) > 0 {
-				return errors.Join(err, fmt.Errorf("keystore: identity %q still holds stored keys %v: they would be lost", name, keys))
+			if err := s.checkNoKeys(name); err != nil {
+				return err
 			}
 		}
 		return atomicfile.Remove(path)

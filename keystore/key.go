@@ -32,7 +32,7 @@ func (s *Store) PutKey(name string, key *keyblob.SessionKey, k *Keyring, descrip
 	if err != nil {
 		return err
 	}
-	blob, err := exportKey(key, k, description)
+	blob, err := exportKey(key, k, description, time.Time{})
 	if err != nil {
 		return err
 	}
@@ -44,12 +44,12 @@ func (s *Store) PutKey(name string, key *keyblob.SessionKey, k *Keyring, descrip
 
 // exportKey exports a session key as a stored key blob: wrapped to the
 // keyring's current exchange key and signed by its current signature key.
-func exportKey(key *keyblob.SessionKey, k *Keyring, description string) (*keyblob.KeyBlob, error) {
+func exportKey(key *keyblob.SessionKey, k *Keyring, description string, created time.Time) (*keyblob.KeyBlob, error) {
 	id := k.Current()
 	if !id.CanExchange() || !id.CanSign() {
 		return nil, fmt.Errorf("keystore: identity %q must both receive and sign to store keys (it is %s)", k.Name, id.Kind())
 	}
-	return keyblob.Export(key, id.Recipient(), &keyblob.ExportOptions{Signer: id, Description: description})
+	return keyblob.Export(key, id.Recipient(), &keyblob.ExportOptions{Signer: id, Description: description, Time: created})
 }
 
 // holds checks that the store still has the keyring's identity, with the
@@ -245,7 +245,7 @@ func (s *Store) RewrapKeys(k *Keyring) ([]string, error) {
 		if err != nil {
 			return done, err
 		}
-		blob, err := exportKey(key, k, info.Description)
+		blob, err := exportKey(key, k, info.Description, info.Created) // keeps its date
 		if err != nil {
 			return done, err
 		}

@@ -1220,3 +1220,51 @@ func TestReplaceEntryChanged(t *testing.T) {
 		t.Fatal("replaceEntry of an unchanged file did not replace it")
 	}
 }
+
+// TestStaleTempsRemoved leaves temporary files as a killed writer would, and
+// checks that the next write, holding the lock, removes them.
+func TestStaleTempsRemoved(t *testing.T) {
+	s := newStore(t)
+	stale := filepath.Join(s.Dir(), keysDir, ".k1.blob.tmp-123")
+	must(t, os.WriteFile(stale, []byte("half written"), 0o600))
+	mustIdentity(t, s, "me", keyblob.KindX25519)
+	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("stale temporary file still there after a write: %v", err)
+	}
+}
+
+// TestRemoveDamagedIdentity checks that --force removes an identity file
+// that no longer parses, while the plain remove refuses it.
+func TestRemoveDamagedIdentity(t *testing.T) {
+	s := newStore(t)
+	mustIdentity(t, s, "me", keyblob.KindX25519)
+	path := filepath.Join(s.Dir(), identitiesDir, "me"+identityExt)
+	must(t, os.WriteFile(path, []byte("garbage"), 0o600))
+	if err := s.RemoveIdentity("me", false); err == nil {
+		t.Fatal("removed a damaged identity without force")
+	}
+	if err := s.RemoveIdentity("me", true); err != nil {
+		t.Fatalf("force remove of a damaged identity: %v", err)
+	}
+	if err := s.RemoveIdentity("me", true); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("removing it again: %v, want ErrNotFound", err)
+	}
+}
+
+// TestRotationKeepsKeyDates checks that re-wrapped keys keep their date.
+func TestRotationKeepsKeyDates(t *testing.T) {
+	s := newStore(t)
+	mustIdentity(t, s, "me", keyblob.KindX25519)
+	must(t, s.PutKey("k", keyblob.NewSessionKey(), mustUnlock(t, s, "me"), "", false))
+	before, err := s.Key("k")
+	must(t, err)
+	time.Sleep(1100 * time.Millisecond) // dates are whole seconds
+	if _, done, err := s.Rotate("me", pass); err != nil || len(done) != 1 {
+		t.Fatalf("rotate: %v %v", done, err)
+	}
+	after, err := s.Key("k")
+	must(t, err)
+	if !after.Created.Equal(before.Created) || after.Blob.Recipient.Equal(before.Blob.Recipient) {
+		t.Fatalf("after rotation: created %v (was %v), re-wrapped %v", after.Created, before.Created, !after.Blob.Recipient.Equal(before.Blob.Recipient))
+	}
+}

@@ -203,7 +203,20 @@ func (s *Store) withLock(fn func() error) error {
 		return err
 	}
 	defer unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	s.removeStaleTemps()
 	return fn()
+}
+
+// removeStaleTemps removes temporary files left by writers that were
+// killed. Every writer holds the lock for as long as its temporary file
+// exists, so any found while holding the lock belongs to a dead process.
+func (s *Store) removeStaleTemps() {
+	for _, sub := range []string{identitiesDir, contactsDir, keysDir} {
+		stale, _ := filepath.Glob(filepath.Join(s.dir, sub, ".*.tmp-*"))
+		for _, path := range stale {
+			os.Remove(path)
+		}
+	}
 }
 
 // acquire takes the lock, waiting up to the timeout.

@@ -21,6 +21,7 @@ const Magic = "kblb"
 const (
 	TypeBlob       byte = 'b' // key blob, spec/blob.md
 	TypeEncrypted  byte = 'e' // file encrypted with a session key, spec/stream.md
+	TypeIdentity   byte = 'i' // stored (encrypted) identity, spec/keystore.md
 	TypeSessionKey byte = 'k' // session key body, spec/blob.md
 	TypeSealed     byte = 's' // sealed message, spec/sealed.md
 )
@@ -70,6 +71,8 @@ func TypeName(t byte) string {
 		return "key blob"
 	case TypeEncrypted:
 		return "encrypted file"
+	case TypeIdentity:
+		return "stored identity"
 	case TypeSessionKey:
 		return "session key"
 	case TypeSealed:
