@@ -90,3 +90,25 @@ func (s *Store) Recipient(name string) (*keyblob.Recipient, error) {
 	}
 	return info.Current().Recipient, nil
 }
+
+// Senders resolves a name to every key that may have signed as it: a
+// contact, or all generations of a stored identity, newest first.
+func (s *Store) Senders(name string) ([]*keyblob.Recipient, error) {
+	if c, err := s.Contact(name); err == nil {
+		return []*keyblob.Recipient{c.Recipient}, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	info, err := s.Identity(name)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%w: no contact or identity %q", ErrNotFound, name)
+		}
+		return nil, err
+	}
+	var rs []*keyblob.Recipient
+	for i := len(info.Generations) - 1; i >= 0; i-- {
+		rs = append(rs, info.Generations[i].Recipient)
+	}
+	return rs, nil
+}

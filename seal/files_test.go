@@ -2,6 +2,7 @@ package seal
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -63,5 +64,33 @@ func TestFilePathsAppend(t *testing.T) {
 	got, err := os.ReadFile(plainPath)
 	if err != nil || !bytes.Equal(got, pt) {
 		t.Fatalf("plaintext differs (%v)", err)
+	}
+}
+
+// TestFromAlso accepts a message signed by an older key of the sender only
+// when that key is given in FromAlso.
+func TestFromAlso(t *testing.T) {
+	bob := testIdentity(t, "bob-x25519")
+	old, cur := testIdentity(t, "aliceold-x25519"), testIdentity(t, "alicenew-x25519")
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, &Options{Recipients: []*keyblob.Recipient{bob.Recipient()}, Signer: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("hi"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ids := []*keyblob.Identity{bob}
+	if _, err := Open(bytes.NewReader(buf.Bytes()), &OpenOptions{Identities: ids, From: cur.Recipient()}); !errors.Is(err, ErrWrongSender) {
+		t.Fatalf("signed by an older key, From the current one: %v, want ErrWrongSender", err)
+	}
+	o, err := Open(bytes.NewReader(buf.Bytes()), &OpenOptions{Identities: ids, From: cur.Recipient(),
+		FromAlso: []*keyblob.Recipient{old.Recipient()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(o.Reader()); err != nil || string(got) != "hi" {
+		t.Fatalf("got %q, %v", got, err)
 	}
 }

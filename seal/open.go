@@ -54,6 +54,9 @@ type OpenOptions struct {
 	// From, if set, is the only sender accepted: the message must carry a
 	// valid signature by From's signature key.
 	From *keyblob.Recipient
+	// FromAlso are other keys of the same sender, accepted like From: the
+	// older generations of a rotated identity.
+	FromAlso []*keyblob.Recipient
 	// MaxAge, if set, refuses messages created longer ago than that, or
 	// dated further in the future than replay.DefaultSkew.
 	MaxAge time.Duration
@@ -134,10 +137,13 @@ func (o *Opener) checkSender() error {
 		return nil
 	case !h.Signed():
 		return ErrNotSigned
-	case !from.CanVerify() || !h.Signer.SigningFingerprint().Equal(from.SigningFingerprint()):
-		return fmt.Errorf("%w (%s), not by %s", ErrWrongSender, h.Signer.SigningFingerprint(), from.SigningFingerprint())
 	}
-	return nil
+	for _, r := range append([]*keyblob.Recipient{from}, o.opts.FromAlso...) {
+		if r.CanVerify() && h.Signer.SigningFingerprint().Equal(r.SigningFingerprint()) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w (%s), not by %s", ErrWrongSender, h.Signer.SigningFingerprint(), from.SigningFingerprint())
 }
 
 // unwrap finds the session key.

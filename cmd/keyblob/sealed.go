@@ -399,9 +399,30 @@ func (e *env) openKeys(f *openFlags, opts *seal.OpenOptions) error {
 				"--from needs the sender's public key with its Ed25519 or RSA signature key")
 		}
 		opts.From = r
+		if opts.FromAlso, err = e.olderGenerations(f.from); err != nil {
+			return err
+		}
 	}
 	opts.Passphrase = func() ([]byte, error) { return e.readPassphrase(e.passFile, false) }
 	return nil
+}
+
+// olderGenerations returns the older generations of a stored identity
+// named by --from, so that messages it signed before a rotation are
+// accepted; nothing for files, lines and contacts.
+func (e *env) olderGenerations(arg string) ([]*keyblob.Recipient, error) {
+	if !storedName(arg) || strings.HasPrefix(arg, keyblob.RecipientPrefix) {
+		return nil, nil
+	}
+	s, err := e.openStore(false)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := s.Senders(arg)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return rs[1:], nil
 }
 
 func (e *env) openReplayCache(path string) (*replay.Cache, error) {
