@@ -141,7 +141,7 @@ limits (1 GiB of memory, 16 passes, 16 lanes) are refused before any work.`,
 			if err != nil {
 				return err
 			}
-			pass, err := e.readPassphrase(e.passFile, fresh)
+			pass, err := e.readPassphrase("the derived session key", e.passFile, fresh)
 			if err != nil {
 				return err
 			}

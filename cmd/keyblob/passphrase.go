@@ -14,11 +14,12 @@ import (
 // passphraseEnv names a file holding the passphrase, for scripts.
 const passphraseEnv = "KEYBLOB_PASSPHRASE_FILE"
 
-// readPassphrase returns the passphrase from file, or from the file named
+// readPassphrase returns the passphrase for what (said in the prompt, and
+// in the error when there is no terminal) from file, or from the file named
 // by KEYBLOB_PASSPHRASE_FILE, or else asks on the terminal without echo
 // (twice when confirm is set). It never reads a passphrase from stdin,
 // which carries data.
-func (e *env) readPassphrase(file string, confirm bool) ([]byte, error) {
+func (e *env) readPassphrase(what, file string, confirm bool) ([]byte, error) {
 	if file == "" {
 		file = os.Getenv(passphraseEnv)
 	}
@@ -27,15 +28,15 @@ func (e *env) readPassphrase(file string, confirm bool) ([]byte, error) {
 	}
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
-		return nil, withHint(errors.New("a passphrase is needed and there is no terminal to ask for it"),
+		return nil, withHint(fmt.Errorf("a passphrase for %s is needed and there is no terminal to ask for it", what),
 			"give --passphrase-file FILE, or set %s", passphraseEnv)
 	}
 	defer tty.Close()
-	pass, err := prompt(tty, "Enter passphrase: ")
+	pass, err := prompt(tty, "Passphrase for "+what+": ")
 	if err != nil || !confirm {
 		return pass, err
 	}
-	again, err := prompt(tty, "Confirm passphrase: ")
+	again, err := prompt(tty, "Again, to confirm: ")
 	if err != nil {
 		return nil, err
 	}

@@ -163,7 +163,7 @@ func (e *env) sealKeys(f *sealFlags, opts *seal.Options) error {
 	case !f.passphrase && len(opts.Recipients) == 0:
 		return usagef("seal needs at least one -r RECIPIENT, -R FILE, or -p (see 'keyblob seal --help')")
 	case f.passphrase:
-		pass, err := e.readPassphrase(e.passFile, true)
+		pass, err := e.readPassphrase("the new message", e.passFile, true)
 		if err != nil {
 			return err
 		}
@@ -403,7 +403,7 @@ func (e *env) openKeys(f *openFlags, opts *seal.OpenOptions) error {
 			return err
 		}
 	}
-	opts.Passphrase = func() ([]byte, error) { return e.readPassphrase(e.passFile, false) }
+	opts.Passphrase = func() ([]byte, error) { return e.readPassphrase("this message", e.passFile, false) }
 	return nil
 }
 

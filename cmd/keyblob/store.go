@@ -47,7 +47,7 @@ func storeError(err error) error {
 
 // unlockStored asks for the passphrase of a stored identity and unlocks it.
 func (e *env) unlockStored(s *keystore.Store, name string) (*keystore.Keyring, error) {
-	pass, err := e.readPassphrase(e.passFile, false)
+	pass, err := e.readPassphrase(fmt.Sprintf("identity %q", name), e.passFile, false)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ to give to others. An existing NAME is never replaced.`,
 			if err != nil {
 				return err
 			}
-			pass, err := e.readPassphrase(e.passFile, true)
+			pass, err := e.readPassphrase(fmt.Sprintf("the new identity %q", args[0]), e.passFile, true)
 			if err != nil {
 				return err
 			}
@@ -231,7 +231,7 @@ It prints the recipient line. An existing NAME is never replaced.`,
 			if err != nil {
 				return err
 			}
-			pass, err := e.readPassphrase(e.passFile, true)
+			pass, err := e.readPassphrase(fmt.Sprintf("the imported identity %q", args[0]), e.passFile, true)
 			if err != nil {
 				return err
 			}
@@ -283,7 +283,7 @@ re-signed. It prints the new recipient line, to give to others.`,
 			if err != nil {
 				return err
 			}
-			pass, err := e.readPassphrase(e.passFile, false)
+			pass, err := e.readPassphrase(fmt.Sprintf("identity %q", args[0]), e.passFile, false)
 			if err != nil {
 				return err
 			}
