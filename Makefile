@@ -2,7 +2,7 @@
 # packages, and a short pass of every fuzz target.
 GO ?= go
 FUZZTIME ?= 3s
-RACE_PKGS ?= ./internal/stream/...
+RACE_PKGS ?= ./internal/stream/... ./seal/... ./replay/... ./keystore/...
 
 .PHONY: test vet unit race fuzz build bench
 
