@@ -6,9 +6,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/term"
+
+	"github.com/keyblob/keyblob/internal/atomicfile"
 )
 
 // File modes: secrets (identities, session keys, decrypted data) are
@@ -83,11 +84,10 @@ func (e *env) readSmall(name, what string) ([]byte, error) {
 // appears atomically, with its final mode, only when Commit succeeds.
 type output struct {
 	w       io.Writer
-	path    string   // final path; empty for stdout
-	tmp     *os.File // the temporary file in the same directory
-	dev     *os.File // an existing device or pipe, written in place
-	noClob  bool     // refuse to replace an existing file
-	written bool     // Commit succeeded
+	path    string           // final path; empty for stdout
+	tmp     *atomicfile.File // the new file, until committed
+	dev     *os.File         // an existing device or pipe, written in place
+	written bool             // Commit succeeded
 }
 
 // outputOptions say how an output may be created.
@@ -116,16 +116,12 @@ func (e *env) createOutput(name string, opts outputOptions) (*output, error) {
 	if st, err := os.Stat(name); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
 		return deviceOutput(name, opts)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
+	tmp, err := atomicfile.New(name, opts.mode, opts.noClobber)
 	if err != nil {
 		return nil, withHint(err, "check that the directory of %s exists and is writable", name)
 	}
-	if err := tmp.Chmod(opts.mode); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return nil, err
-	}
-	return &output{w: tmp, path: name, tmp: tmp, noClob: opts.noClobber}, nil
+	// The fast paths write at offsets, so they get the *os.File itself.
+	return &output{w: tmp.File, path: name, tmp: tmp}, nil
 }
 
 // deviceOutput opens an existing device or pipe (/dev/null, /dev/stdout, a
@@ -156,78 +152,35 @@ func (o *output) target() io.Writer { return o.w }
 // Write writes to the output.
 func (o *output) Write(p []byte) (int, error) { return o.w.Write(p) }
 
-// Commit makes a file output durable and visible under its name: fsync,
-// then rename (or link, when it must not replace a file), then fsync of
-// the directory.
+// Commit makes a file output durable and visible under its name (see
+// atomicfile.File.Commit); a device output is closed.
 func (o *output) Commit() error {
-	if o.dev != nil {
-		o.written = true
-		if err := o.dev.Close(); err != nil {
-			return fmt.Errorf("writing %s: %w", o.path, err)
-		}
-		return nil
+	var err error
+	switch {
+	case o.dev != nil:
+		err = o.dev.Close()
+	case o.tmp != nil:
+		err = o.tmp.Commit()
 	}
-	if o.tmp == nil {
-		o.written = true
-		return nil
+	if errors.Is(err, atomicfile.ErrExist) {
+		return fmt.Errorf("%s already exists", o.path)
 	}
-	if err := o.tmp.Sync(); err != nil {
-		return o.fail(err)
-	}
-	if err := o.tmp.Close(); err != nil {
-		return o.fail(err)
-	}
-	if err := o.place(); err != nil {
-		return o.fail(err)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", o.path, err)
 	}
 	o.written = true
-	syncDir(filepath.Dir(o.path))
 	return nil
-}
-
-// place moves the temporary file to its final name. os.Link fails if the
-// name exists, which makes no-clobber atomic.
-func (o *output) place() error {
-	if !o.noClob {
-		return os.Rename(o.tmp.Name(), o.path)
-	}
-	if err := os.Link(o.tmp.Name(), o.path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s already exists", o.path)
-		}
-		return err
-	}
-	return os.Remove(o.tmp.Name())
-}
-
-func (o *output) fail(err error) error {
-	o.Abort()
-	return fmt.Errorf("writing %s: %w", o.path, err)
 }
 
 // Abort discards an output that was not committed: the temporary file is
 // removed, so no partial file is ever left under the final name.
 func (o *output) Abort() {
-	if o.written {
-		return
-	}
-	if o.dev != nil {
+	switch {
+	case o.written:
+	case o.dev != nil:
 		o.dev.Close()
-		return
-	}
-	if o.tmp == nil {
-		return
-	}
-	o.tmp.Close()
-	os.Remove(o.tmp.Name())
-}
-
-// syncDir makes a rename in dir durable. Errors are ignored: some file
-// systems cannot sync directories, and the data itself is already synced.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+	case o.tmp != nil:
+		o.tmp.Abort()
 	}
 }
 

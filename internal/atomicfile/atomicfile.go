@@ -1,7 +1,6 @@
-// Package atomicfile writes small files so that a reader, or a crash,
-// sees either the old file or the whole new one: write to a temporary file
-// in the same directory, fsync it, rename it into place, fsync the
-// directory.
+// Package atomicfile writes files so that a reader, or a crash, sees either
+// the old file or the whole new one: write to a temporary file in the same
+// directory, fsync it, rename it into place, fsync the directory.
 package atomicfile
 
 import (
@@ -10,72 +9,120 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
-// ErrExist is returned by Create when the file already exists.
+// ErrExist is returned when a file that must be created already exists.
 var ErrExist = fs.ErrExist
 
-// WriteFile atomically replaces path with data, with mode perm.
-func WriteFile(path string, data []byte, perm fs.FileMode) error {
-	return write(path, data, perm, os.Rename)
+// A File is a new file being written. It is a temporary file until Commit
+// puts it in place whole; Abort, or a crash, leaves nothing under its name.
+// It embeds the *os.File, so it can be written at offsets. A File is not
+// safe for concurrent use.
+type File struct {
+	*os.File
+	path      string
+	noClobber bool
+	done      bool // committed or aborted
 }
 
-// Create atomically creates path with data and mode perm, and fails with
-// an error matching ErrExist if path exists: the new file is linked into
-// place, which never replaces anything.
-func Create(path string, data []byte, perm fs.FileMode) error {
-	return write(path, data, perm, func(tmp, path string) error {
-		if err := os.Link(tmp, path); err != nil {
-			return err
-		}
-		return os.Remove(tmp)
-	})
-}
-
-func write(path string, data []byte, perm fs.FileMode, place func(tmp, path string) error) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+// New starts a file that will appear at path with mode perm. With
+// noClobber, Commit fails with ErrExist rather than replace a file.
+func New(path string, perm fs.FileMode, noClobber bool) (*File, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.Remove(tmp.Name()) // a no-op once placed
-	if err := writeSync(tmp, data, perm); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, err
 	}
-	if err := place(tmp.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s: %w", path, ErrExist)
-		}
-		return err
-	}
-	return SyncDir(dir)
+	return &File{File: tmp, path: path, noClobber: noClobber}, nil
 }
 
-func writeSync(f *os.File, data []byte, perm fs.FileMode) error {
-	_, err := f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
+// Commit makes the file durable and puts it in place: fsync, then rename
+// (or link, which never replaces a file, with noClobber), then fsync of the
+// directory. On failure before the file is in place, the temporary file is
+// removed.
+func (f *File) Commit() error {
+	err := f.Sync()
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	if err == nil {
+		err = f.place()
+	}
+	if err != nil {
+		f.Abort()
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s: %w", f.path, ErrExist)
+		}
+		return fmt.Errorf("writing %s: %w", f.path, err)
+	}
+	f.done = true
+	return SyncDir(filepath.Dir(f.path))
 }
 
-// SyncDir makes renames and removals in dir durable.
+// place moves the temporary file to its name.
+func (f *File) place() error {
+	if !f.noClobber {
+		return os.Rename(f.Name(), f.path)
+	}
+	if err := os.Link(f.Name(), f.path); err != nil {
+		return err
+	}
+	return os.Remove(f.Name())
+}
+
+// Abort discards a file that was not committed. It does nothing after
+// Commit or a first Abort.
+func (f *File) Abort() {
+	if f.done {
+		return
+	}
+	f.done = true
+	f.Close()
+	os.Remove(f.Name())
+}
+
+// WriteFile atomically replaces path with data, with mode perm.
+func WriteFile(path string, data []byte, perm fs.FileMode) error {
+	return write(path, data, perm, false)
+}
+
+// Create atomically creates path with data and mode perm, and fails with
+// an error matching ErrExist if path exists.
+func Create(path string, data []byte, perm fs.FileMode) error {
+	return write(path, data, perm, true)
+}
+
+func write(path string, data []byte, perm fs.FileMode, noClobber bool) error {
+	f, err := New(path, perm, noClobber)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Abort()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return f.Commit()
+}
+
+// SyncDir makes renames and removals in dir durable. File systems that
+// cannot sync a directory (they answer EINVAL or "unsupported") are not an
+// error: the file data itself was synced before.
 func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		return err
+	err = d.Sync()
+	if errors.Is(err, errors.ErrUnsupported) || errors.Is(err, syscall.EINVAL) {
+		return nil
 	}
-	return nil
+	return err
 }
 
 // Remove removes path and makes the removal durable.

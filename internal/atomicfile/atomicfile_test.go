@@ -79,3 +79,49 @@ func checkNoTemps(t *testing.T, dir string) {
 		t.Errorf("temporary files left: %v", temps)
 	}
 }
+
+func TestFileStreamAndAbort(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	f, err := New(path, 0o600, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("partial"))
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("visible before Commit: %v", err)
+	}
+	f.Abort()
+	f.Abort() // a second Abort does nothing
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("visible after Abort: %v", err)
+	}
+	checkNoTemps(t, dir)
+}
+
+func TestFileWriteAtAndNoClobber(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	f, err := New(path, 0o640, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("world"), 6)
+	f.WriteAt([]byte("hello "), 0)
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	f.Abort() // after Commit, Abort leaves the file alone
+	if got, _ := os.ReadFile(path); string(got) != "hello world" {
+		t.Fatalf("got %q", got)
+	}
+	checkMode(t, path, 0o640)
+	g, err := New(path, 0o600, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Commit(); !errors.Is(err, ErrExist) {
+		t.Fatalf("no-clobber Commit over a file: %v, want ErrExist", err)
+	}
+	checkNoTemps(t, dir)
+}
