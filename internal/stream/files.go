@@ -117,14 +117,20 @@ func (j *fileJob) run() error {
 	}
 	j.bufs = make([]workerBufs, min(int64(j.workers), win))
 	for i := range j.bufs {
-		j.bufs[i].in = make([]byte, j.inSize)
+		j.bufs[i].nonce = new(nonce)
+		if !j.seal { // sealing reads each chunk straight into its output
+			j.bufs[i].in = make([]byte, j.inSize)
+		}
 		if j.opts.DstAt != nil {
 			j.bufs[i].out = make([]byte, j.outSize)
 		}
 	}
-	// A window holds at most the whole message: small messages get small
-	// buffers.
-	w := newOrderedWriter(j.dst, j.opts.DstAt == nil, int(min(win, j.chunks))*j.outSize)
+	// Chunks written at offsets need no ordered writer. A window holds at
+	// most the whole message: small messages get small buffers.
+	var w *orderedWriter
+	if j.opts.DstAt == nil {
+		w = newOrderedWriter(j.dst, int(min(win, j.chunks))*j.outSize)
+	}
 	for start := int64(0); start < j.chunks && !j.failed.Load(); start += win {
 		n := min(win, j.chunks-start)
 		out := w.next()
@@ -135,10 +141,9 @@ func (j *fileJob) run() error {
 		if j.sums != nil {
 			j.opts.Digest.Write(j.sums[:n*sha256.Size])
 		}
-		if w.enabled {
-			out = out[:j.windowOutLen(start, n)]
+		if w != nil {
+			w.submit(out[:j.windowOutLen(start, n)])
 		}
-		w.submit(out)
 	}
 	if err := w.close(); err != nil && !j.failed.Load() {
 		j.fail(err)
@@ -214,7 +219,7 @@ func (j *fileJob) processChunk(index, i int64, b workerBufs, out []byte) error {
 	if b.out == nil {
 		dst = out[i*int64(j.outSize) : i*int64(j.outSize)]
 	}
-	src, res, err := j.readTransform(b.in, dst, index, n, last)
+	src, res, err := j.readTransform(b, dst, index, n, last)
 	if err != nil {
 		return err
 	}
@@ -223,8 +228,7 @@ func (j *fileJob) processChunk(index, i int64, b workerBufs, out []byte) error {
 		if !j.seal {
 			sealed = src
 		}
-		s := sha256.Sum256(sealed)
-		copy(j.sums[i*sha256.Size:], s[:])
+		putSum(j.sums, int(i), sealed)
 	}
 	if j.opts.DstAt != nil {
 		_, err = j.opts.DstAt.WriteAt(res, j.opts.DstOffset+index*int64(j.outSize))
@@ -238,19 +242,19 @@ func (j *fileJob) processChunk(index, i int64, b workerBufs, out []byte) error {
 // readTransform reads chunk index and seals or opens it into dst. A
 // plaintext chunk is read straight into dst and sealed in place (GCM
 // allows exact overlap), so each chunk is touched once, while in cache.
-func (j *fileJob) readTransform(in, dst []byte, index int64, n int, last bool) (src, res []byte, err error) {
+func (j *fileJob) readTransform(b workerBufs, dst []byte, index int64, n int, last bool) (src, res []byte, err error) {
 	if j.seal {
 		src = dst[:n]
 	} else {
-		src = in[:n]
+		src = b.in[:n]
 	}
 	if err := j.read(src, index); err != nil {
 		return nil, nil, err
 	}
 	if j.seal {
-		return src, j.c.SealChunk(src[:0], src, uint64(index), last), nil
+		return src, j.c.sealChunk(src[:0], src, uint64(index), last, b.nonce), nil
 	}
-	res, err = j.c.OpenChunk(dst, src, uint64(index), last)
+	res, err = j.c.openChunk(dst, src, uint64(index), last, b.nonce)
 	return src, res, err
 }
 
@@ -263,34 +267,33 @@ func (j *fileJob) read(buf []byte, index int64) error {
 	return err
 }
 
-// workerBufs are one worker's buffers: the source chunk, and the output
-// chunk when chunks are written at offsets.
+// workerBufs are one worker's buffers: the source chunk (when opening),
+// the output chunk when chunks are written at offsets, and the nonce.
 type workerBufs struct {
 	in, out []byte
+	nonce   *nonce
 }
 
 // orderedWriter writes windows in order on its own goroutine, so that the
 // next window is processed while the last one is written. It has two
-// buffers: one being filled, one being written. If not enabled it only
-// hands out one buffer for chunks written elsewhere (WriteAt).
+// buffers: one being filled, one being written. A nil *orderedWriter is
+// the one of chunks written at offsets: it hands out nil buffers.
 type orderedWriter struct {
-	dst     io.Writer
-	enabled bool
-	free    chan []byte
-	full    chan []byte
-	done    chan error
+	dst  io.Writer
+	free chan []byte
+	full chan []byte
+	done chan error
 }
 
-func newOrderedWriter(dst io.Writer, enabled bool, size int) *orderedWriter {
-	w := &orderedWriter{dst: dst, enabled: enabled, free: make(chan []byte, 2)}
-	if !enabled {
-		w.free <- nil // chunks are written at offsets: no window buffer
-		return w
+func newOrderedWriter(dst io.Writer, size int) *orderedWriter {
+	w := &orderedWriter{
+		dst:  dst,
+		free: make(chan []byte, 2),
+		full: make(chan []byte, 1),
+		done: make(chan error, 1),
 	}
 	w.free <- make([]byte, size)
 	w.free <- make([]byte, size)
-	w.full = make(chan []byte, 1)
-	w.done = make(chan error, 1)
 	go w.loop()
 	return w
 }
@@ -307,24 +310,29 @@ func (w *orderedWriter) loop() {
 }
 
 // next returns a buffer to fill.
-func (w *orderedWriter) next() []byte { return <-w.free }
+func (w *orderedWriter) next() []byte {
+	if w == nil {
+		return nil
+	}
+	return <-w.free
+}
 
 // submit queues a filled buffer for writing.
-func (w *orderedWriter) submit(buf []byte) {
-	if !w.enabled {
-		w.free <- buf[:cap(buf)]
-		return
-	}
-	w.full <- buf
-}
+func (w *orderedWriter) submit(buf []byte) { w.full <- buf }
 
 // close waits for the queued writes and returns the first error.
 func (w *orderedWriter) close() error {
-	if !w.enabled {
+	if w == nil {
 		return nil
 	}
 	close(w.full)
 	return <-w.done
+}
+
+// putSum stores the SHA-256 of a sealed chunk in slot i of sums.
+func putSum(sums []byte, i int, sealed []byte) {
+	s := sha256.Sum256(sealed)
+	copy(sums[i*sha256.Size:], s[:])
 }
 
 // writeFull writes buf, turning a short write into io.ErrShortWrite.

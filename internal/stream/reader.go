@@ -25,6 +25,7 @@ type Reader struct {
 	index   uint64
 	peek    [1]byte // one byte read ahead, to tell whether a chunk is last
 	hasPeek bool
+	nonces  []nonce   // one per chunk of a batch, reused
 	digest  hash.Hash // see HashTo
 	sums    []byte    // chunk hashes of one batch
 	done    bool      // the last chunk has been opened
@@ -44,6 +45,7 @@ func NewReader(c *Cipher, src io.Reader, workers int) *Reader {
 		plain:   make([]byte, batch*ChunkSize),
 		sizes:   make([]int, batch),
 		fails:   make([]bool, batch),
+		nonces:  make([]nonce, batch),
 	}
 }
 
@@ -86,11 +88,10 @@ func (r *Reader) fill() error {
 	parallel(chunks, r.workers, func(i int) {
 		sealed := r.sealed[i*EncChunkSize : i*EncChunkSize+r.sizes[i]]
 		dst := r.plain[i*ChunkSize : i*ChunkSize]
-		_, err := r.c.OpenChunk(dst, sealed, r.index+uint64(i), last && i == chunks-1)
+		_, err := r.c.openChunk(dst, sealed, r.index+uint64(i), last && i == chunks-1, &r.nonces[i])
 		r.fails[i] = err != nil
 		if r.digest != nil {
-			sum := sha256.Sum256(sealed)
-			copy(r.sums[i*sha256.Size:], sum[:])
+			putSum(r.sums, i, sealed)
 		}
 	})
 	for i := range chunks {

@@ -67,32 +67,45 @@ func NewCipher(key []byte) (*Cipher, error) {
 	return &Cipher{aead: aead}, nil
 }
 
-// nonce returns the nonce of chunk index, with the last-chunk flag.
-func nonce(index uint64, last bool) [nonceSize]byte {
-	var n [nonceSize]byte
+// A nonce is the storage for one chunk's nonce. Passed to the AEAD (an
+// interface), a nonce on the stack would escape to the heap: one allocation
+// per chunk. Workers keep one nonce each and reuse it.
+type nonce [nonceSize]byte
+
+// set makes n the nonce of chunk index, with the last-chunk flag.
+func (n *nonce) set(index uint64, last bool) []byte {
+	n[0], n[1], n[2] = 0, 0, 0
 	for i := 0; i < 8; i++ {
 		n[10-i] = byte(index >> (8 * i))
 	}
+	n[nonceSize-1] = 0
 	if last {
 		n[nonceSize-1] = lastFlag
 	}
-	return n
+	return n[:]
 }
 
 // SealChunk appends the sealed chunk index to dst and returns the result.
 // plaintext must be ChunkSize bytes unless last is set.
 func (c *Cipher) SealChunk(dst, plaintext []byte, index uint64, last bool) []byte {
+	return c.sealChunk(dst, plaintext, index, last, new(nonce))
+}
+
+func (c *Cipher) sealChunk(dst, plaintext []byte, index uint64, last bool, n *nonce) []byte {
 	if len(plaintext) > ChunkSize || (!last && len(plaintext) != ChunkSize) {
 		panic("stream: SealChunk called with a chunk of the wrong size")
 	}
-	n := nonce(index, last)
-	return c.aead.Seal(dst, n[:], plaintext, nil)
+	return c.aead.Seal(dst, n.set(index, last), plaintext, nil)
 }
 
 // OpenChunk appends the plaintext of sealed chunk index to dst. It returns
 // ErrAuth if the chunk is not authentic for that index and flag, or if its
 // size is not allowed for its position (see the package documentation).
 func (c *Cipher) OpenChunk(dst, sealed []byte, index uint64, last bool) ([]byte, error) {
+	return c.openChunk(dst, sealed, index, last, new(nonce))
+}
+
+func (c *Cipher) openChunk(dst, sealed []byte, index uint64, last bool, n *nonce) ([]byte, error) {
 	switch {
 	case len(sealed) < Overhead, len(sealed) > EncChunkSize:
 		return nil, ErrAuth
@@ -101,8 +114,7 @@ func (c *Cipher) OpenChunk(dst, sealed []byte, index uint64, last bool) ([]byte,
 	case last && index > 0 && len(sealed) == Overhead:
 		return nil, ErrAuth
 	}
-	n := nonce(index, last)
-	out, err := c.aead.Open(dst, n[:], sealed, nil)
+	out, err := c.aead.Open(dst, n.set(index, last), sealed, nil)
 	if err != nil {
 		return nil, ErrAuth
 	}

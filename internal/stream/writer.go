@@ -63,6 +63,7 @@ type Writer struct {
 	index   uint64
 	digest  hash.Hash // see HashTo
 	sums    []byte    // chunk hashes of one batch
+	nonces  []nonce   // one per chunk of a batch, reused
 	err     error
 }
 
@@ -84,6 +85,7 @@ func NewWriter(c *Cipher, dst io.Writer, workers int) *Writer {
 		workers: workers,
 		plain:   make([]byte, 0, batch*ChunkSize),
 		sealed:  make([]byte, batch*EncChunkSize),
+		nonces:  make([]nonce, batch),
 	}
 }
 
@@ -146,21 +148,14 @@ func (w *Writer) sealBatch(plain []byte, last bool) error {
 		start := i * ChunkSize
 		chunk := plain[start:min(start+ChunkSize, len(plain))]
 		dst := out[i*EncChunkSize : i*EncChunkSize]
-		sealed := w.c.SealChunk(dst, chunk, w.index+uint64(i), last && i == chunks-1)
+		sealed := w.c.sealChunk(dst, chunk, w.index+uint64(i), last && i == chunks-1, &w.nonces[i])
 		if w.digest != nil {
-			sum := sha256.Sum256(sealed)
-			copy(w.sums[i*sha256.Size:], sum[:])
+			putSum(w.sums, i, sealed)
 		}
 	})
 	if w.digest != nil {
 		w.digest.Write(w.sums[:chunks*sha256.Size])
 	}
 	w.index += uint64(chunks)
-	n, err := w.dst.Write(out)
-	if err == nil && n < len(out) {
-		// A writer that breaks the io.Writer contract must not make a
-		// truncated stream look successfully written.
-		err = io.ErrShortWrite
-	}
-	return err
+	return writeFull(w.dst, out)
 }
