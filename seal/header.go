@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"math"
 	"time"
@@ -110,6 +111,12 @@ func (h *Header) encodeRest(prefix []byte) {
 // bytes returns the whole encoded header.
 func (h *Header) bytes() []byte {
 	return append(h.raw[:len(h.raw):len(h.raw)], h.MAC[:]...)
+}
+
+// signedMessage is what the sender signature covers: the whole header and
+// the digest of the sealed chunks (spec/sealed.md, 3).
+func (h *Header) signedMessage(digest hash.Hash) []byte {
+	return digest.Sum(h.bytes())
 }
 
 // macKey derives the header MAC key from the session key.

@@ -159,28 +159,28 @@ func (o *Opener) unwrap() (*keyblob.SessionKey, error) {
 		return o.unwrapPassphrase()
 	}
 	for _, s := range h.Stanzas {
-		if k, err, ok := o.tryStanza(s); ok {
-			return k, err
+		if id := o.identityFor(s); id != nil {
+			k, err := keyblob.Import(s.Blob, id, nil)
+			if err != nil {
+				return nil, errStanzaAuth
+			}
+			return k, nil
 		}
 	}
 	return nil, o.noMatch()
 }
 
-func (o *Opener) tryStanza(s Stanza) (*keyblob.SessionKey, error, bool) {
+// identityFor returns the identity a key blob stanza is wrapped to, or nil.
+func (o *Opener) identityFor(s Stanza) *keyblob.Identity {
 	if s.Blob == nil {
-		return nil, nil, false
+		return nil
 	}
 	for _, id := range o.opts.Identities {
-		if !id.CanExchange() || !s.Blob.Recipient.Equal(id.Recipient().ExchangeFingerprint()) {
-			continue
+		if id.CanExchange() && s.Blob.Recipient.Equal(id.Recipient().ExchangeFingerprint()) {
+			return id
 		}
-		k, err := keyblob.Import(s.Blob, id, nil)
-		if err != nil {
-			return nil, errStanzaAuth, true
-		}
-		return k, nil, true
 	}
-	return nil, nil, false
+	return nil
 }
 
 func (o *Opener) unwrapPassphrase() (*keyblob.SessionKey, error) {
@@ -270,8 +270,7 @@ func (o *Opener) SessionKey() *keyblob.SessionKey { return o.key }
 func (o *Opener) finish(trailer []byte, digest hash.Hash) error {
 	h := o.Header
 	if h.Signed() {
-		msg := append(h.bytes(), digest.Sum(nil)...)
-		if len(trailer) != h.SigLen || h.Signer.Verify(signatureContext, msg, trailer) != nil {
+		if len(trailer) != h.SigLen || h.Signer.Verify(signatureContext, h.signedMessage(digest), trailer) != nil {
 			return errPayloadAuth
 		}
 	}
@@ -304,10 +303,7 @@ func (o *Opener) writeFile(dst io.Writer) (int64, error) {
 	if h.Signed() {
 		fo.Digest = stream.NewChunkDigest(digestPrefix)
 	}
-	end, err := useWriteAt(dst, fo, plain)
-	if err != nil {
-		return 0, err
-	}
+	end := useWriteAt(dst, fo, plain)
 	if err := stream.OpenAt(o.cipher, o.file, off, size, dst, fo); err != nil {
 		return 0, payloadError(err)
 	}
@@ -337,8 +333,13 @@ func (o *Opener) Reader() io.Reader {
 	if o.file != nil {
 		src = io.NewSectionReader(o.file, o.base+int64(o.Header.Size()), o.size-int64(o.Header.Size()))
 	}
-	tail := newTailReader(src, o.Header.SigLen)
-	r := &payloadReader{o: o, tail: tail, sr: stream.NewReader(o.cipher, tail, o.opts.Workers)}
+	r := &payloadReader{o: o}
+	if o.Header.Signed() {
+		// The signature trailer follows the payload: hold it back.
+		r.tail = newTailReader(src, o.Header.SigLen)
+		src = r.tail
+	}
+	r.sr = stream.NewReader(o.cipher, src, o.opts.Workers)
 	if o.Header.Signed() {
 		r.digest = stream.NewChunkDigest(digestPrefix)
 		r.sr.HashTo(r.digest)
@@ -348,7 +349,7 @@ func (o *Opener) Reader() io.Reader {
 
 type payloadReader struct {
 	o      *Opener
-	tail   *tailReader
+	tail   *tailReader // nil for an unsigned message, which has no trailer
 	sr     *stream.Reader
 	digest hash.Hash
 	err    error

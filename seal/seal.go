@@ -213,7 +213,7 @@ func signature(h *Header, signer *keyblob.Identity, digest hash.Hash) ([]byte, e
 	if signer == nil {
 		return nil, nil
 	}
-	sig, err := signer.Sign(signatureContext, append(h.bytes(), digest.Sum(nil)...))
+	sig, err := signer.Sign(signatureContext, h.signedMessage(digest))
 	if err != nil {
 		return nil, fmt.Errorf("seal: signing: %w", err)
 	}
@@ -239,10 +239,7 @@ func SealFile(dst io.Writer, src io.ReaderAt, offset, size int64, opts *Options)
 	if opts.Signer != nil {
 		fo.Digest = stream.NewChunkDigest(digestPrefix)
 	}
-	end, err := useWriteAt(dst, fo, stream.EncryptedSize(size))
-	if err != nil {
-		return nil, err
-	}
+	end := useWriteAt(dst, fo, stream.EncryptedSize(size))
 	if err := stream.SealAt(c, src, offset, size, dst, fo); err != nil {
 		return nil, err
 	}
@@ -254,17 +251,17 @@ func SealFile(dst io.Writer, src io.ReaderAt, offset, size int64, opts *Options)
 
 // useWriteAt sets fo to write at offsets when dst is a regular file, and
 // returns where the payload will end (-1 when dst is written in order).
-func useWriteAt(dst io.Writer, fo *stream.FileOptions, payload int64) (int64, error) {
+func useWriteAt(dst io.Writer, fo *stream.FileOptions, payload int64) int64 {
 	f, ok := dst.(*os.File)
 	if !ok || !isRegular(f) || appending(f) {
-		return -1, nil
+		return -1
 	}
 	pos, err := f.Seek(0, io.SeekCurrent)
 	if err != nil {
-		return -1, nil
+		return -1
 	}
 	fo.DstAt, fo.DstOffset = f, pos
-	return pos + payload, nil
+	return pos + payload
 }
 
 // appending reports whether f was opened with O_APPEND, where writes at

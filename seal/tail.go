@@ -56,7 +56,10 @@ func (t *tailReader) finalErr() error {
 }
 
 // held returns the held-back bytes: the trailer once the source is done.
-// It is shorter than n if the source was.
+// It is shorter than n if the source was. A nil tailReader holds nothing.
 func (t *tailReader) held() []byte {
+	if t == nil {
+		return nil
+	}
 	return t.buf[t.start:t.end]
 }
