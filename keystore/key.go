@@ -74,6 +74,20 @@ var ErrRefused = errors.New("keystore: stored key refused")
 
 // Key returns the description of a stored key.
 func (s *Store) Key(name string) (*KeyInfo, error) {
+	info, err := s.readKey(name)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := s.Identities()
+	if err != nil {
+		return nil, err
+	}
+	info.Owner = ownerOf(info.Blob.Recipient, ids)
+	return info, nil
+}
+
+// readKey reads and parses a stored key's blob; Owner is left empty.
+func (s *Store) readKey(name string) (*KeyInfo, error) {
 	path, err := s.path(keysDir, name, keyExt)
 	if err != nil {
 		return nil, err
@@ -86,27 +100,21 @@ func (s *Store) Key(name string) (*KeyInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q is not a valid key blob: %w", ErrRefused, name, err)
 	}
-	info := &KeyInfo{Name: name, Serial: blob.Serial, Alg: blob.SessionAlg, Created: blob.Created,
-		Description: blob.Description, Blob: blob, raw: data}
-	info.Owner, err = s.ownerOf(blob.Recipient)
-	return info, err
+	return &KeyInfo{Name: name, Serial: blob.Serial, Alg: blob.SessionAlg, Created: blob.Created,
+		Description: blob.Description, Blob: blob, raw: data}, nil
 }
 
-// ownerOf names the stored identity with a generation whose exchange key
-// has this fingerprint, or "".
-func (s *Store) ownerOf(fp keyblob.Fingerprint) (string, error) {
-	ids, err := s.Identities()
-	if err != nil {
-		return "", err
-	}
+// ownerOf names the identity with a generation whose exchange key has
+// this fingerprint, or "".
+func ownerOf(fp keyblob.Fingerprint, ids []*IdentityInfo) string {
 	for _, info := range ids {
 		for _, g := range info.Generations {
 			if g.Recipient.ExchangeFingerprint().Equal(fp) {
-				return info.Name, nil
+				return info.Name
 			}
 		}
 	}
-	return "", nil
+	return ""
 }
 
 // GetKey reads a stored key and, before anything else, verifies that its
@@ -148,18 +156,24 @@ func openKey(info *KeyInfo, k *Keyring) (*keyblob.SessionKey, error) {
 	return key, nil
 }
 
-// Keys lists the stored keys, by name.
+// Keys lists the stored keys, by name. The identities are read once, not
+// once per key.
 func (s *Store) Keys() ([]*KeyInfo, error) {
 	names, err := s.list(keysDir, keyExt)
 	if err != nil {
 		return nil, err
 	}
+	ids, err := s.Identities()
+	if err != nil {
+		return nil, err
+	}
 	var out []*KeyInfo
 	for _, name := range names {
-		info, err := s.Key(name)
+		info, err := s.readKey(name)
 		if err != nil {
 			return nil, err
 		}
+		info.Owner = ownerOf(info.Blob.Recipient, ids)
 		out = append(out, info)
 	}
 	return out, nil

@@ -180,12 +180,12 @@ var errChanged = errors.New("changed by another process meanwhile")
 // undo what another process wrote, or removed, in between.
 func (s *Store) replaceEntry(path string, data []byte, mode fs.FileMode, old []byte, what, name string) error {
 	return s.withLock(func() error {
-		cur, err := os.ReadFile(path)
+		cur, err := readEntry(path, what, name)
 		switch {
-		case errors.Is(err, fs.ErrNotExist) || err == nil && !bytes.Equal(cur, old):
+		case errors.Is(err, ErrNotFound) || err == nil && !bytes.Equal(cur, old):
 			return fmt.Errorf("keystore: %s %q was %w; nothing was written, try again", what, name, errChanged)
 		case err != nil:
-			return fmt.Errorf("keystore: %w", err)
+			return err // readEntry's errors name the store and the entry
 		}
 		return atomicfile.WriteFile(path, data, mode)
 	})
