@@ -13,7 +13,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/keyblob/keyblob/internal/atomicfile"
+	"github.com/keyblob/keyblob/internal/format"
 )
 
 // Directories of a store.
@@ -131,12 +131,9 @@ func readEntry(path, what, name string) ([]byte, error) {
 		return nil, fmt.Errorf("keystore: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxEntrySize+1))
+	data, err := format.ReadAll(f, maxEntrySize)
 	if err != nil {
 		return nil, fmt.Errorf("keystore: %s %q: %w", what, name, err)
-	}
-	if len(data) > maxEntrySize {
-		return nil, fmt.Errorf("keystore: %s %q: file over %d bytes", what, name, maxEntrySize)
 	}
 	return data, nil
 }

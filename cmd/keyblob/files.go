@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/keyblob/keyblob/internal/atomicfile"
+	"github.com/keyblob/keyblob/internal/format"
 )
 
 // File modes: secrets (identities, session keys, decrypted data) are
@@ -70,12 +71,12 @@ func (e *env) readSmall(name, what string) ([]byte, error) {
 		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}
 	defer r.Close()
-	data, err := io.ReadAll(io.LimitReader(r, maxSmallFile+1))
+	data, err := format.ReadAll(r, maxSmallFile)
 	switch {
+	case errors.Is(err, format.ErrTooLarge):
+		return nil, fmt.Errorf("%s %s is over %d KiB: not a keyblob key file", what, name, maxSmallFile>>10)
 	case err != nil:
 		return nil, fmt.Errorf("reading %s: %w", what, err)
-	case len(data) > maxSmallFile:
-		return nil, fmt.Errorf("%s %s is over %d KiB: not a keyblob key file", what, name, maxSmallFile>>10)
 	}
 	return data, nil
 }

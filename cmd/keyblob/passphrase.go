@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/term"
+
+	"github.com/keyblob/keyblob/internal/format"
 )
 
 // passphraseEnv names a file holding the passphrase, for scripts.
@@ -60,11 +62,17 @@ func prompt(tty *os.File, text string) ([]byte, error) {
 }
 
 // readPassphraseFile reads a passphrase file: its first line, without the
-// line end.
+// line end. The file is bounded like key files (--passphrase-file
+// /dev/zero must not read forever).
 func readPassphraseFile(name string) ([]byte, error) {
-	data, err := os.ReadFile(name)
+	f, err := os.Open(name)
 	if err != nil {
 		return nil, withHint(fmt.Errorf("passphrase file: %w", err), "check --passphrase-file or %s", passphraseEnv)
+	}
+	defer f.Close()
+	data, err := format.ReadAll(f, maxSmallFile)
+	if err != nil {
+		return nil, fmt.Errorf("passphrase file %s: %w", name, err)
 	}
 	line, _, _ := bytes.Cut(data, []byte("\n"))
 	line = bytes.TrimSuffix(line, []byte("\r"))
