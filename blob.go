@@ -15,13 +15,14 @@ import (
 
 // A KeyBlob is an exported session key (CryptExportKey's key blob): the
 // session key wrapped to one exchange key, with the key's serial and
-// algorithm, the time it was made, an optional description and an optional
-// signature over all of it. The layout is spec/blob.md.
+// algorithm, the time it was made, an optional description and, when it is
+// signed, the signer's key and signature. The layout is spec/blob.md.
 //
-// Every field before Wrapped is bound into the wrap (HPKE info, or OAEP
-// label), so none can be changed without the unwrap failing; the signature
-// covers every byte before it. A KeyBlob holds no secret. The zero value is
-// not a valid blob; use Export or ParseKeyBlob.
+// Every field before Wrapped, the signer's key and algorithm included, is
+// bound into the wrap (HPKE info, or OAEP label), so none can be changed,
+// added or stripped without the unwrap failing; the signature covers every
+// byte before it. A KeyBlob holds no secret. The zero value is not a valid
+// blob; use Export or ParseKeyBlob.
 type KeyBlob struct {
 	ExchangeAlg ExchangeAlg // how the key is wrapped
 	Recipient   Fingerprint // the exchange key it is wrapped to
@@ -29,11 +30,11 @@ type KeyBlob struct {
 	Serial      Serial
 	Created     time.Time // whole seconds, UTC
 	Description string    // at most MaxDescription bytes of printable UTF-8
-	Wrapped     []byte
-
-	SignatureAlg SignatureAlg // SignatureNone if unsigned
-	Signer       Fingerprint  // the signature key, if signed
-	Signature    []byte
+	// SignerKey is the signature key (a signing-only Recipient) that
+	// signed the blob, or nil if it is unsigned.
+	SignerKey *Recipient
+	Wrapped   []byte
+	Signature []byte // present if and only if SignerKey is
 }
 
 // MaxDescription is the longest description a blob may carry, in bytes.
@@ -41,6 +42,10 @@ const MaxDescription = 1024
 
 // maxBlobSize bounds a whole blob, binary or armored.
 const maxBlobSize = 16 << 10
+
+// MaxSignerKey bounds the encoding of a signer's public key wherever one is
+// carried (key blobs, sealed messages), in bytes.
+const MaxSignerKey = 1024
 
 // blobContext is the signature context of key blobs.
 const blobContext = "key blob"
@@ -53,7 +58,24 @@ const wrapLabel = "keyblob/v1 key blob\x00"
 var ErrMalformedBlob = errors.New("keyblob: malformed key blob")
 
 // Signed reports whether the blob carries a signature.
-func (b *KeyBlob) Signed() bool { return b.SignatureAlg != SignatureNone }
+func (b *KeyBlob) Signed() bool { return b.SignerKey != nil }
+
+// SignatureAlg returns the algorithm of the signature, or SignatureNone.
+func (b *KeyBlob) SignatureAlg() SignatureAlg {
+	if b.SignerKey == nil {
+		return SignatureNone
+	}
+	return b.SignerKey.SignatureAlg()
+}
+
+// Signer returns the fingerprint of the signature key that signed the
+// blob, or the zero Fingerprint if it is unsigned.
+func (b *KeyBlob) Signer() Fingerprint {
+	if b.SignerKey == nil {
+		return Fingerprint{}
+	}
+	return b.SignerKey.SigningFingerprint()
+}
 
 // header appends the fields bound into the wrap: everything before Wrapped.
 func (b *KeyBlob) header(c *cryptobyte.Builder) {
@@ -63,18 +85,22 @@ func (b *KeyBlob) header(c *cryptobyte.Builder) {
 	c.AddUint8(uint8(b.SessionAlg))
 	c.AddBytes(b.Serial[:])
 	c.AddUint64(uint64(b.Created.Unix()))
-	c.AddUint16LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes([]byte(b.Description)) })
+	addVec16(c, []byte(b.Description))
+	c.AddUint8(uint8(b.SignatureAlg()))
+	if b.Signed() {
+		addVec16(c, b.SignerKey.SigningKeyBytes())
+	}
 }
 
-// signedPart appends everything the signature covers: the header, the
-// wrapped key, the signature algorithm and the signer.
+// signedPart appends everything the signature covers: the header and the
+// wrapped key.
 func (b *KeyBlob) signedPart(c *cryptobyte.Builder) {
 	b.header(c)
-	c.AddUint16LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(b.Wrapped) })
-	c.AddUint8(uint8(b.SignatureAlg))
-	if b.Signed() {
-		c.AddBytes(b.Signer[:])
-	}
+	addVec16(c, b.Wrapped)
+}
+
+func addVec16(c *cryptobyte.Builder, v []byte) {
+	c.AddUint16LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(v) })
 }
 
 // label returns the HPKE info / OAEP label that binds the header.
@@ -100,7 +126,7 @@ func (b *KeyBlob) Marshal() []byte {
 	var c cryptobyte.Builder
 	b.signedPart(&c)
 	if b.Signed() {
-		c.AddUint16LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(b.Signature) })
+		addVec16(&c, b.Signature)
 	}
 	return c.BytesOrPanic()
 }
@@ -112,7 +138,8 @@ func (b *KeyBlob) MarshalPEM() []byte {
 
 // ParseKeyBlob reads a key blob, binary or armored. It accepts only the
 // canonical encoding: known algorithms, exact sizes, a printable
-// description, and no trailing bytes.
+// description, a valid signer key, and no trailing bytes. It checks no
+// signature: Import and Verify do.
 func ParseKeyBlob(data []byte) (*KeyBlob, error) {
 	if len(data) > maxBlobSize {
 		return nil, fmt.Errorf("%w: over %d bytes", ErrMalformedBlob, maxBlobSize)
@@ -140,32 +167,51 @@ func ParseKeyBlob(data []byte) (*KeyBlob, error) {
 func decodeBlob(s cryptobyte.String) (*KeyBlob, error) {
 	b := &KeyBlob{}
 	var exAlg, sessAlg, sigAlg uint8
-	var recipient, serial, desc, wrapped []byte
+	var recipient, serial, desc []byte
 	var created uint64
 	if !s.ReadUint8(&exAlg) || !s.ReadBytes(&recipient, 32) || !s.ReadUint8(&sessAlg) ||
 		!s.ReadBytes(&serial, 16) || !s.ReadUint64(&created) ||
-		!readVec16(&s, &desc) || !readVec16(&s, &wrapped) || !s.ReadUint8(&sigAlg) {
+		!readVec16(&s, &desc) || !s.ReadUint8(&sigAlg) {
 		return nil, ErrMalformedBlob
 	}
 	if created > math.MaxInt64 {
 		return nil, fmt.Errorf("%w: creation time out of range", ErrMalformedBlob)
 	}
-	b.ExchangeAlg, b.SessionAlg, b.SignatureAlg = ExchangeAlg(exAlg), SessionAlg(sessAlg), SignatureAlg(sigAlg)
+	b.ExchangeAlg, b.SessionAlg = ExchangeAlg(exAlg), SessionAlg(sessAlg)
 	copy(b.Recipient[:], recipient)
 	copy(b.Serial[:], serial)
 	b.Created = time.Unix(int64(created), 0).UTC()
-	b.Description, b.Wrapped = string(desc), wrapped
-	if b.Signed() {
-		var signer []byte
-		if !s.ReadBytes(&signer, 32) || !readVec16(&s, &b.Signature) {
-			return nil, ErrMalformedBlob
-		}
-		copy(b.Signer[:], signer)
+	b.Description = string(desc)
+	if err := b.decodeSigner(&s, SignatureAlg(sigAlg)); err != nil {
+		return nil, err
+	}
+	if !readVec16(&s, &b.Wrapped) || (b.Signed() && !readVec16(&s, &b.Signature)) {
+		return nil, ErrMalformedBlob
 	}
 	if !s.Empty() {
 		return nil, fmt.Errorf("%w: trailing data", ErrMalformedBlob)
 	}
 	return b, nil
+}
+
+// decodeSigner reads the signer key of a signed blob.
+func (b *KeyBlob) decodeSigner(s *cryptobyte.String, alg SignatureAlg) error {
+	if alg == SignatureNone {
+		return nil
+	}
+	var raw []byte
+	if !readVec16(s, &raw) {
+		return ErrMalformedBlob
+	}
+	if len(raw) > MaxSignerKey {
+		return fmt.Errorf("%w: signer key over %d bytes", ErrMalformedBlob, MaxSignerKey)
+	}
+	signer, err := ParseSigningKey(alg, raw)
+	if err != nil {
+		return fmt.Errorf("%w: signer: %w", ErrMalformedBlob, err)
+	}
+	b.SignerKey = signer
+	return nil
 }
 
 func readVec16(s *cryptobyte.String, out *[]byte) bool {
@@ -197,15 +243,18 @@ func (b *KeyBlob) check() error {
 }
 
 func (b *KeyBlob) checkSignature() error {
-	if !b.Signed() {
-		if !b.Signer.IsZero() || len(b.Signature) != 0 {
-			return fmt.Errorf("%w: signer without a signature algorithm", ErrMalformedBlob)
-		}
+	switch {
+	case !b.Signed() && len(b.Signature) != 0:
+		return fmt.Errorf("%w: a signature without a signer key", ErrMalformedBlob)
+	case !b.Signed():
 		return nil
-	}
-	lo, hi, ok := b.SignatureAlg.signatureSizeRange()
-	if !ok || len(b.Signature) < lo || len(b.Signature) > hi {
-		return fmt.Errorf("%w: bad signature (%s, %d bytes)", ErrMalformedBlob, b.SignatureAlg, len(b.Signature))
+	case !b.SignerKey.CanVerify() || b.SignerKey.CanExchange():
+		return fmt.Errorf("%w: the signer must be a signature key alone", ErrMalformedBlob)
+	case len(b.SignerKey.SigningKeyBytes()) > MaxSignerKey:
+		return fmt.Errorf("%w: signer key over %d bytes", ErrMalformedBlob, MaxSignerKey)
+	case len(b.Signature) != b.SignerKey.SignatureSize():
+		return fmt.Errorf("%w: a signature of %d bytes for a %s key that makes %d", ErrMalformedBlob,
+			len(b.Signature), b.SignatureAlg(), b.SignerKey.SignatureSize())
 	}
 	return nil
 }

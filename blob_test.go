@@ -90,9 +90,9 @@ func TestExportImport(t *testing.T) {
 					Signature:   blob.Signature,
 				}
 				if signed {
-					want.SignatureAlg, want.Signer = alice.Recipient().SignatureAlg(), alice.Recipient().SigningFingerprint()
+					want.SignerKey = alice.Recipient().signingOnly()
 				}
-				if diff := cmp.Diff(want, blob); diff != "" {
+				if diff := cmp.Diff(want, blob, cmpRecipients); diff != "" {
 					t.Errorf("exported blob (-want +got):\n%s", diff)
 				}
 				if blob.Created.Location() != time.UTC {
@@ -107,7 +107,7 @@ func TestExportImport(t *testing.T) {
 				armored := blob.MarshalPEM()
 				for name, data := range map[string][]byte{"binary": bin, "armored": armored} {
 					parsed := mustParseBlob(t, data)
-					if diff := cmp.Diff(blob, parsed); diff != "" {
+					if diff := cmp.Diff(blob, parsed, cmpRecipients); diff != "" {
 						t.Errorf("%s: parsed blob differs (-exported +parsed):\n%s", name, diff)
 					}
 					if !bytes.Equal(parsed.Marshal(), bin) || !bytes.Equal(parsed.MarshalPEM(), armored) {
@@ -239,16 +239,16 @@ func TestSubstitution(t *testing.T) {
 
 			// Mallory signs, then claims to be alice.
 			claimsAlice := mustExport(t, malloryKey, bob.Recipient(), &ExportOptions{Signer: mallory})
-			claimsAlice.Signer = alice.Recipient().SigningFingerprint()
+			claimsAlice.SignerKey = alice.Recipient().signingOnly()
 
 			// Mallory keeps alice's header and signature and swaps in her
 			// own wrapped key, made with the very same header.
 			swapped := *real
 			swapped.Wrapped = wrapWithHeader(t, malloryKey, real, bob.Recipient())
 
-			// Mallory copies alice's signature onto her own blob.
+			// Mallory copies alice's signer and signature onto her own blob.
 			copiedSig := *unsigned
-			copiedSig.SignatureAlg, copiedSig.Signer, copiedSig.Signature = real.SignatureAlg, real.Signer, real.Signature
+			copiedSig.SignerKey, copiedSig.Signature = real.SignerKey, real.Signature
 
 			tests := []struct {
 				name string
@@ -299,12 +299,86 @@ func TestSubstitution(t *testing.T) {
 		bob := testIdentity(t, "bob", KindX25519)
 		mallory := testIdentity(t, "mallory", KindRSA2048)
 		b := mustExport(t, NewSessionKey(), bob.Recipient(), &ExportOptions{Signer: mallory})
-		b.Signer = alice.Recipient().SigningFingerprint()
 		if _, err := parseAndImport(b.Marshal(), bob, alice.Recipient()); !errors.Is(err, ErrWrongSigner) {
-			t.Errorf("an RSA-PSS signature under an Ed25519 signer's name: %v, want ErrWrongSigner", err)
+			t.Errorf("an RSA-PSS signature checked against an Ed25519 signer: %v, want ErrWrongSigner", err)
 		}
 	})
 }
+
+// TestResignedBlob performs the unknown key-share attack of the hardening
+// review: Mallory takes Alice's signed blob to Bob, replaces the signer and
+// signature with her own (or strips them), and hands it to Bob as hers.
+// The signer is bound into the wrap, so the blob no longer unwraps, with
+// or without a required signer.
+func TestResignedBlob(t *testing.T) {
+	for _, kind := range blobKinds {
+		t.Run(kind, func(t *testing.T) {
+			alice := testIdentity(t, "alice", kind)
+			bob := testIdentity(t, "bob", kind)
+			mallory := testIdentity(t, "mallory", kind)
+			real := mustExport(t, NewSessionKey(), bob.Recipient(), &ExportOptions{Signer: alice})
+
+			resigned := *real
+			resigned.SignerKey = mallory.Recipient().signingOnly()
+			sig, err := mallory.Sign(blobContext, resigned.signedBytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			resigned.Signature = sig
+			if err := resigned.Verify(mallory.Recipient()); err != nil {
+				t.Fatalf("mallory's signature itself should verify: %v", err)
+			}
+			stripped := *real
+			stripped.SignerKey, stripped.Signature = nil, nil
+
+			for _, tt := range []struct {
+				name   string
+				blob   *KeyBlob
+				verify *Recipient
+			}{
+				{"re-signed, verify mallory", &resigned, mallory.Recipient()},
+				{"re-signed, no verify", &resigned, nil},
+				{"stripped, no verify", &stripped, nil},
+			} {
+				t.Run(tt.name, func(t *testing.T) {
+					key, err := parseAndImport(tt.blob.Marshal(), bob, tt.verify)
+					if !errors.Is(err, ErrAuth) || key != nil {
+						t.Errorf("import = %v, %v; want ErrAuth and no key", key, err)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestImportChecksSignatureWithoutVerify: a blob whose signature is present
+// but invalid is refused even when no signer is required.
+func TestImportChecksSignatureWithoutVerify(t *testing.T) {
+	for _, kind := range blobKinds {
+		t.Run(kind, func(t *testing.T) {
+			alice := testIdentity(t, "alice", kind)
+			bob := testIdentity(t, "bob", kind)
+			b := mustExport(t, NewSessionKey(), bob.Recipient(), &ExportOptions{Signer: alice})
+			bad := *b
+			bad.Signature = bytes.Clone(b.Signature)
+			bad.Signature[len(bad.Signature)/2] ^= 0x10
+			if key, err := parseAndImport(bad.Marshal(), bob, nil); !errors.Is(err, ErrAuth) || key != nil {
+				t.Errorf("import of a blob with a bad signature, no verify = %v, %v; want ErrAuth", key, err)
+			}
+			if _, err := parseAndImport(b.Marshal(), bob, nil); err != nil {
+				t.Errorf("the genuine blob, no verify: %v", err)
+			}
+		})
+	}
+}
+
+// cmpRecipients compares recipients by their keys.
+var cmpRecipients = cmp.Comparer(func(a, b *Recipient) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(b)
+})
 
 // wrapWithHeader wraps key to r with the header fields of b.
 func wrapWithHeader(t *testing.T, key *SessionKey, b *KeyBlob, r *Recipient) []byte {
@@ -514,10 +588,10 @@ func TestBlobFieldChecks(t *testing.T) {
 		offSessAlg  = 6 + 1 + 32
 		offCreated  = offSessAlg + 1 + 16
 		offDescLen  = offCreated + 8
-		offWrapLen  = offDescLen + 2
-		offSigAlg   = offWrapLen + 2 + 80
-		offSigner   = offSigAlg + 1
-		offSigLen   = offSigner + 32
+		offSigAlg   = offDescLen + 2
+		offSigner   = offSigAlg + 1 + 2
+		offWrapLen  = offSigner + 32
+		offSigLen   = offWrapLen + 2 + 80
 		signedTotal = offSigLen + 2 + 64
 	)
 	if len(signed) != signedTotal {
@@ -546,9 +620,11 @@ func TestBlobFieldChecks(t *testing.T) {
 		{"session alg 2", set(offSessAlg, 2), "unknown session key algorithm 2"},
 		{"created beyond int64", set(offCreated, 0x80), "creation time out of range"},
 		{"signature alg none", set(offSigAlg, 0), "trailing data"},
-		{"signature alg RSA-PSS", set(offSigAlg, 2), "bad signature (RSA-PSS-SHA256, 64 bytes)"},
+		{"signature alg RSA-PSS", set(offSigAlg, 2), "bad RSA public key"},
 		{"signature alg unknown", set(offSigAlg, 3), "unknown signature algorithm 3"},
-		{"signature length 63", append(set(offSigLen, 0, 63), 0)[:signedTotal-1], "bad signature (Ed25519, 63 bytes)"},
+		{"signer key of small order", set(offSigner, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), "point of prime order"},
+		{"signer key length 33", set(offSigner-2, 0, 33), "malformed key blob"},
+		{"signature length 63", append(set(offSigLen, 0, 63), 0)[:signedTotal-1], "a signature of 63 bytes"},
 		{"description length too long", set(offDescLen, 0xff, 0xff), "malformed key blob"},
 	}
 	for _, tt := range tests {
@@ -631,10 +707,6 @@ func TestExportRejects(t *testing.T) {
 			}
 		})
 	}
-	b := mustExport(t, key, bob.Recipient(), nil)
-	if err := b.Sign(exchangeOnly); !errors.Is(err, ErrCannotSign) || b.Signed() {
-		t.Errorf("Sign with an exchange-only identity: %v", err)
-	}
 }
 
 func TestCheckDescription(t *testing.T) {
@@ -694,7 +766,7 @@ func TestWrapLabel(t *testing.T) {
 	bob := testIdentity(t, "bob", KindX25519)
 	b := mustExport(t, NewSessionKey(), bob.Recipient(), &ExportOptions{Signer: alice, Description: "hi"})
 	bin := b.Marshal()
-	headerLen := 6 + 1 + 32 + 1 + 16 + 8 + 2 + len(b.Description)
+	headerLen := 6 + 1 + 32 + 1 + 16 + 8 + 2 + len(b.Description) + 1 + 2 + 32 // through the signer key
 	if want := append([]byte("keyblob/v1 key blob\x00"), bin[:headerLen]...); !bytes.Equal(b.label(), want) {
 		t.Errorf("label is not the separator followed by the header bytes")
 	}

@@ -2,6 +2,7 @@ package keyblob
 
 import (
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
@@ -18,13 +19,27 @@ type EncryptedHeader struct {
 	SessionAlg SessionAlg
 	Serial     Serial
 	Nonce      [16]byte
+	// Commitment is derived from the session key and the fields above it;
+	// a decoder checks it before it opens any chunk, so one file cannot
+	// decrypt under two keys (AES-GCM alone is not key-committing).
+	Commitment [commitmentSize]byte
 }
 
-// EncryptedHeaderSize is the size of an encrypted file's header.
-const EncryptedHeaderSize = format.HeaderSize + 1 + 16 + 16
+// commitmentSize is the size of an encrypted file's key commitment.
+const commitmentSize = 32
 
-// encryptedInfo prefixes the HKDF info of an encrypted file's payload key.
-const encryptedInfo = "keyblob/v1 encrypted file"
+// EncryptedHeaderSize is the size of an encrypted file's header.
+const EncryptedHeaderSize = format.HeaderSize + 1 + 16 + 16 + commitmentSize
+
+// boundHeaderSize is the size of the fields bound into both derivations:
+// magic through serial.
+const boundHeaderSize = format.HeaderSize + 1 + 16
+
+// HKDF info prefixes of an encrypted file's payload key and key commitment.
+const (
+	encryptedInfo  = "keyblob/v1 encrypted file"
+	commitmentInfo = "keyblob/v1 encrypted file key commitment"
+)
 
 // ErrMalformedEncryptedFile is returned by Decrypt and ParseEncryptedHeader
 // for a header that is not that of an encrypted file this version reads:
@@ -39,7 +54,8 @@ func (h *EncryptedHeader) marshal() []byte {
 	out := format.Prefix(format.TypeEncrypted)
 	out = append(out, byte(h.SessionAlg))
 	out = append(out, h.Serial[:]...)
-	return append(out, h.Nonce[:]...)
+	out = append(out, h.Nonce[:]...)
+	return append(out, h.Commitment[:]...)
 }
 
 // ParseEncryptedHeader parses the first EncryptedHeaderSize bytes of data.
@@ -56,18 +72,34 @@ func ParseEncryptedHeader(data []byte) (*EncryptedHeader, error) {
 	}
 	copy(h.Serial[:], data[format.HeaderSize+1:])
 	copy(h.Nonce[:], data[format.HeaderSize+17:])
+	copy(h.Commitment[:], data[format.HeaderSize+33:])
 	return h, nil
 }
 
-// payloadCipher derives the stream cipher of one file from the session key,
-// the nonce and the header fields before it.
-func (h *EncryptedHeader) payloadCipher(key *SessionKey) (*stream.Cipher, error) {
-	bound := h.marshal()[:EncryptedHeaderSize-16]
-	k, err := hkdf.Key(sha256.New, key.key[:], h.Nonce[:], encryptedInfo+string(bound), stream.KeySize)
+// derive derives one of the file's keys from the session key, the nonce
+// and the bound header (spec/stream.md, 3.2).
+func (h *EncryptedHeader) derive(key *SessionKey, info string, n int) []byte {
+	bound := h.marshal()[:boundHeaderSize]
+	k, err := hkdf.Key(sha256.New, key.key[:], h.Nonce[:], info+string(bound), n)
 	if err != nil {
-		return nil, fmt.Errorf("keyblob: %w", err)
+		panic("keyblob: " + err.Error()) // only for n over 255 × 32
 	}
-	return stream.NewCipher(k)
+	return k
+}
+
+// commit sets the header's key commitment for key.
+func (h *EncryptedHeader) commit(key *SessionKey) {
+	copy(h.Commitment[:], h.derive(key, commitmentInfo, commitmentSize))
+}
+
+// payloadCipher checks the key commitment in constant time and returns the
+// stream cipher of the file; a key that does not match is ErrAuth.
+func (h *EncryptedHeader) payloadCipher(key *SessionKey) (*stream.Cipher, error) {
+	want := h.derive(key, commitmentInfo, commitmentSize)
+	if !hmac.Equal(want, h.Commitment[:]) {
+		return nil, ErrAuth
+	}
+	return stream.NewCipher(h.derive(key, encryptedInfo, stream.KeySize))
 }
 
 // EncryptOptions tune Encrypt and Decrypt. The zero value uses every CPU.
@@ -83,6 +115,7 @@ type EncryptOptions struct {
 func Encrypt(dst io.Writer, key *SessionKey, opts *EncryptOptions) (io.WriteCloser, error) {
 	h := &EncryptedHeader{SessionAlg: key.alg, Serial: key.serial}
 	rand.Read(h.Nonce[:])
+	h.commit(key)
 	c, err := h.payloadCipher(key)
 	if err != nil {
 		return nil, err

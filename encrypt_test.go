@@ -130,8 +130,11 @@ func TestEncryptNoncesDiffer(t *testing.T) {
 	if bytes.Equal(a, b) {
 		t.Errorf("two encryptions of the same plaintext are identical")
 	}
-	if !bytes.Equal(a[:EncryptedHeaderSize-16], b[:EncryptedHeaderSize-16]) {
+	if !bytes.Equal(a[:boundHeaderSize], b[:boundHeaderSize]) {
 		t.Errorf("the headers differ before the nonce")
+	}
+	if bytes.Equal(a[boundHeaderSize+16:EncryptedHeaderSize], b[boundHeaderSize+16:EncryptedHeaderSize]) {
+		t.Errorf("two files have the same key commitment: it must depend on the nonce")
 	}
 }
 

@@ -68,32 +68,22 @@ func Export(key *SessionKey, to *Recipient, opts *ExportOptions) (*KeyBlob, erro
 		Created:     created.Truncate(time.Second).UTC(),
 		Description: opts.Description,
 	}
+	if opts.Signer != nil {
+		// The signer is part of the header, so it is bound into the wrap:
+		// a blob re-signed or stripped by anyone else no longer unwraps.
+		b.SignerKey = opts.Signer.recipient.signingOnly()
+	}
 	wrapped, err := to.exchange.wrap(key.key[:], b.label())
 	if err != nil {
 		return nil, fmt.Errorf("keyblob: wrapping the session key: %w", err)
 	}
 	b.Wrapped = wrapped
 	if opts.Signer != nil {
-		return b, b.Sign(opts.Signer)
+		if b.Signature, err = opts.Signer.Sign(blobContext, b.signedBytes()); err != nil {
+			return nil, fmt.Errorf("keyblob: signing: %w", err)
+		}
 	}
 	return b, nil
-}
-
-// Sign signs the blob with the identity's signature key, replacing any
-// earlier signature.
-func (b *KeyBlob) Sign(signer *Identity) error {
-	if !signer.CanSign() {
-		return ErrCannotSign
-	}
-	b.SignatureAlg = signer.recipient.SignatureAlg()
-	b.Signer = signer.recipient.SigningFingerprint()
-	sig, err := signer.Sign(blobContext, b.signedBytes())
-	if err != nil {
-		b.SignatureAlg, b.Signer, b.Signature = SignatureNone, Fingerprint{}, nil
-		return fmt.Errorf("keyblob: signing: %w", err)
-	}
-	b.Signature = sig
-	return nil
 }
 
 // Verify checks that the blob is signed by signer's signature key. It
@@ -102,31 +92,39 @@ func (b *KeyBlob) Verify(signer *Recipient) error {
 	switch {
 	case !b.Signed():
 		return ErrNotSigned
-	case !signer.CanVerify() || !b.Signer.Equal(signer.SigningFingerprint()) ||
-		b.SignatureAlg != signer.SignatureAlg():
-		return fmt.Errorf("%w (%s), not by %s", ErrWrongSigner, b.Signer, signer.SigningFingerprint())
+	case !signer.CanVerify() || !b.Signer().Equal(signer.SigningFingerprint()):
+		return fmt.Errorf("%w (%s), not by %s", ErrWrongSigner, b.Signer(), signer.SigningFingerprint())
 	}
-	return signer.Verify(blobContext, b.signedBytes(), b.Signature)
+	return b.verifySignature()
+}
+
+// verifySignature checks the signature with the signer key the blob
+// carries. It says nothing about who that key belongs to.
+func (b *KeyBlob) verifySignature() error {
+	return b.SignerKey.Verify(blobContext, b.signedBytes(), b.Signature)
 }
 
 // ImportOptions are the optional parts of Import. The zero value imports
-// without requiring a signature.
+// without requiring a particular signer.
 type ImportOptions struct {
 	// Verify, if set, is the only signer accepted: the blob's signature is
 	// checked before the private key is used, and an unsigned blob or one
-	// signed by anyone else is refused (seed 002).
+	// signed by anyone else is refused (CryptoAPI's "Storing Session
+	// Keys": validate the signature before use).
 	Verify *Recipient
 }
 
 // Import unwraps the session key with the identity's exchange key
-// (CryptImportKey). It returns ErrIncorrectIdentity if the blob is for
-// another key, the errors of Verify when opts.Verify is set, and ErrAuth if
-// the blob does not unwrap.
+// (CryptImportKey). A signed blob's signature is always checked first,
+// with or without opts.Verify, and a signature that does not verify fails
+// the import. It returns ErrIncorrectIdentity if the blob is for another
+// key, the errors of Verify when opts.Verify is set, and ErrAuth if the
+// signature does not verify or the blob does not unwrap. Without
+// opts.Verify, a valid signature only says that the holder of
+// b.SignerKey made the blob, not who that is.
 func Import(b *KeyBlob, id *Identity, opts *ImportOptions) (*SessionKey, error) {
-	if opts != nil && opts.Verify != nil {
-		if err := b.Verify(opts.Verify); err != nil {
-			return nil, err
-		}
+	if err := b.checkSigner(opts); err != nil {
+		return nil, err
 	}
 	if !id.CanExchange() {
 		return nil, ErrCannotExchange
@@ -141,4 +139,16 @@ func Import(b *KeyBlob, id *Identity, opts *ImportOptions) (*SessionKey, error) 
 	k := &SessionKey{alg: b.SessionAlg, serial: b.Serial, origin: OriginRandom}
 	copy(k.key[:], key)
 	return k, nil
+}
+
+// checkSigner is step 1 of an import: the required signer if there is one,
+// else the blob's own signature if it has one.
+func (b *KeyBlob) checkSigner(opts *ImportOptions) error {
+	switch {
+	case opts != nil && opts.Verify != nil:
+		return b.Verify(opts.Verify)
+	case b.Signed():
+		return b.verifySignature()
+	}
+	return nil
 }

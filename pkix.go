@@ -123,7 +123,11 @@ func parsePublicDER(der []byte) (exchangePublic, signingPublic, error) {
 		p, err := newHPKEPublic(ExchangeX25519, k.Bytes())
 		return p, nil, err
 	case ed25519.PublicKey:
-		return nil, &ed25519Public{k}, nil
+		p, err := newEd25519Public(k)
+		if err != nil {
+			return nil, nil, fmt.Errorf("keyblob: public key: %w", err)
+		}
+		return nil, p, nil
 	case *rsa.PublicKey:
 		if err := checkRSASize(k); err != nil {
 			return nil, nil, err

@@ -286,7 +286,11 @@ func decodeSigningPublic(alg SignatureAlg, raw []byte) (signingPublic, error) {
 	case alg == SignatureNone && len(raw) == 0:
 		return nil, nil
 	case alg == SignatureEd25519 && len(raw) == ed25519.PublicKeySize:
-		return &ed25519Public{ed25519.PublicKey(bytes.Clone(raw))}, nil
+		p, err := newEd25519Public(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformedRecipient, err)
+		}
+		return p, nil
 	case alg == SignatureRSAPSS:
 		pk, err := parsePKCS1Public(raw)
 		if err != nil {
@@ -328,6 +332,15 @@ func (r *Recipient) SignatureSize() int {
 		return ed25519.SignatureSize
 	}
 	return (r.signing.bits() + 7) / 8
+}
+
+// signingOnly returns the signing-only recipient of r's signature key, as
+// a blob or message carries it; r must have one.
+func (r *Recipient) signingOnly() *Recipient {
+	if r.signing == nil {
+		panic("keyblob: signingOnly of a recipient without a signature key")
+	}
+	return &Recipient{signing: r.signing, kind: signingName(r.signing) + suffixSigningOnly}
 }
 
 // ParseSigningKey returns the signing-only recipient of a signature key in

@@ -1,13 +1,17 @@
 package keyblob
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"errors"
 	"fmt"
+
+	"filippo.io/edwards25519"
 )
 
 // SignatureAlg identifies a signature algorithm (CryptoAPI's signature key
@@ -37,17 +41,6 @@ func (a SignatureAlg) String() string {
 	return fmt.Sprintf("unknown signature algorithm %d", uint8(a))
 }
 
-// signatureSizeRange returns the allowed sizes of a signature.
-func (a SignatureAlg) signatureSizeRange() (lo, hi int, ok bool) {
-	switch a {
-	case SignatureEd25519:
-		return ed25519.SignatureSize, ed25519.SignatureSize, true
-	case SignatureRSAPSS:
-		return minRSABits / 8, maxRSABits / 8, true
-	}
-	return 0, 0, false
-}
-
 // signingPublic is the public half of a signature key.
 type signingPublic interface {
 	alg() SignatureAlg
@@ -66,6 +59,47 @@ type signingPrivate interface {
 
 // ed25519Public is an Ed25519 verification key.
 type ed25519Public struct{ pk ed25519.PublicKey }
+
+// errEd25519Key is the reason an Ed25519 public key is refused.
+var errEd25519Key = errors.New("the Ed25519 public key is not a canonical encoding of a point of prime order")
+
+// newEd25519Public checks a public key the way spec/blob.md section 3.2
+// pins it: the canonical encoding of a point of the prime-order subgroup.
+// A small-order key would verify an identity-point signature on any
+// message, a key that nobody holds; a non-canonical one would give one key
+// two fingerprints. Keys made from a seed always pass.
+func newEd25519Public(raw []byte) (*ed25519Public, error) {
+	if len(raw) != ed25519.PublicKeySize {
+		return nil, errEd25519Key
+	}
+	p, err := new(edwards25519.Point).SetBytes(raw)
+	if err != nil || !bytes.Equal(p.Bytes(), raw) || !primeOrder(p) {
+		return nil, errEd25519Key
+	}
+	return &ed25519Public{ed25519.PublicKey(bytes.Clone(raw))}, nil
+}
+
+// primeOrder reports whether p is in the prime-order subgroup and is not
+// the identity: [ℓ]p is the identity, that is [ℓ−1]p = −p.
+func primeOrder(p *edwards25519.Point) bool {
+	identity := edwards25519.NewIdentityPoint()
+	if p.Equal(identity) == 1 {
+		return false
+	}
+	minusOne := new(edwards25519.Scalar).Subtract(edwards25519.NewScalar(), scalarOne())
+	lm1p := new(edwards25519.Point).ScalarMult(minusOne, p)
+	return lm1p.Equal(new(edwards25519.Point).Negate(p)) == 1
+}
+
+func scalarOne() *edwards25519.Scalar {
+	one := make([]byte, 32)
+	one[0] = 1
+	s, err := edwards25519.NewScalar().SetCanonicalBytes(one)
+	if err != nil {
+		panic("keyblob: " + err.Error())
+	}
+	return s
+}
 
 func (p *ed25519Public) alg() SignatureAlg     { return SignatureEd25519 }
 func (p *ed25519Public) encoded() []byte       { return p.pk }

@@ -562,27 +562,36 @@ func (g *generator) x25519Fields() {
 		g.writeBlob(blobVector{name: "x25519-field-signed-" + f.name, expect: f.expectSigned, identity: bob, verify: alice,
 			data: tampered(s, f.fn), comment: "signed by alice: " + f.comment})
 	}
+	sigAlgAt := 66 + len(s.Description) // section 9.1: the signature alg follows the description
 	g.writeBlob(blobVector{name: "x25519-field-signed-sig-alg", expect: "malformed", identity: bob, verify: alice,
-		data:    tampered(s, func(c *KeyBlob) { c.SignatureAlg = SignatureRSAPSS }),
-		comment: "the signature algorithm changed from Ed25519 to RSA-PSS: the signature has the wrong size"})
+		data:    withByte(s.Marshal(), sigAlgAt, byte(SignatureRSAPSS)),
+		comment: "the signature algorithm changed from Ed25519 to RSA-PSS: the signer key is not an RSA key"})
 	g.writeBlob(blobVector{name: "x25519-field-signed-sig-alg-none", expect: "malformed", identity: bob, verify: alice,
-		data:    withByte(s.Marshal(), len(s.signedBytes())-33, 0),
-		comment: "the signature algorithm changed to none (0): the signer and signature become trailing data"})
+		data:    withByte(s.Marshal(), sigAlgAt, 0),
+		comment: "the signature algorithm changed to none (0): the signer key is read as the wrapped key, of the wrong size"})
 	g.writeBlob(blobVector{name: "x25519-field-signed-sig-alg-unknown", expect: "malformed", identity: bob, verify: alice,
-		data:    tampered(s, func(c *KeyBlob) { c.SignatureAlg = 3 }),
+		data:    withByte(s.Marshal(), sigAlgAt, 3),
 		comment: "the signature algorithm changed to the unassigned value 3"})
 	g.writeBlob(blobVector{name: "x25519-field-signed-signer", expect: "wrong signer", identity: bob, verify: alice,
-		data:    tampered(s, func(c *KeyBlob) { c.Signer[0] ^= 1 }),
-		comment: "one bit of the signer fingerprint flipped"})
+		data:    tampered(s, func(c *KeyBlob) { c.SignerKey = g.id(mallory).Recipient().signingOnly() }),
+		comment: "the signer key replaced by mallory's, alice's signature kept"})
+	g.writeBlob(blobVector{name: "x25519-field-signed-signer-no-verify", expect: "auth failure", identity: bob,
+		data:    tampered(s, func(c *KeyBlob) { c.SignerKey = g.id(mallory).Recipient().signingOnly() }),
+		comment: "the same, imported without requiring a signer: the signature is still checked, with the key the blob carries"})
 	g.writeBlob(blobVector{name: "x25519-field-signed-signature-length", expect: "malformed", identity: bob, verify: alice,
 		data:    tampered(s, func(c *KeyBlob) { c.Signature = c.Signature[:63] }),
 		comment: "the Ed25519 signature one byte short"})
+	g.writeBlob(blobVector{name: "x25519-signed-bad-signature-no-verify", expect: "auth failure", identity: bob,
+		data:    tampered(s, func(c *KeyBlob) { c.Signature[10] ^= 0x08 }),
+		comment: "one bit of alice's signature flipped, imported without requiring a signer: a present signature must verify"})
+	g.smallOrderSigners(s, sigAlgAt)
 
 	// Re-signing: mallory's blob under alice's name.
 	m, _ := g.export("x25519-resigned", bob, mallory, "field test")
 	g.writeBlob(blobVector{name: "x25519-resigned-signer-replaced", expect: "auth failure", identity: bob, verify: alice,
-		data:    tampered(m, func(c *KeyBlob) { c.Signer = g.id(alice).Recipient().SigningFingerprint() }),
-		comment: "mallory's own signed blob to bob with the signer fingerprint replaced by alice's, mallory's signature kept"})
+		data:    tampered(m, func(c *KeyBlob) { c.SignerKey = g.id(alice).Recipient().signingOnly() }),
+		comment: "mallory's own signed blob to bob with the signer key replaced by alice's, mallory's signature kept"})
+	g.resigned(s)
 	g.seed("blob x25519-swapped-wrap")
 	mk := NewSessionKey()
 	g.writeBlob(blobVector{name: "x25519-alice-signature-mallory-wrap", expect: "auth failure", identity: bob, verify: alice,
@@ -594,6 +603,52 @@ func (g *generator) x25519Fields() {
 			c.Wrapped = w
 		}),
 		comment: "alice's signed blob with the wrapped key replaced by mallory's key wrapped to bob under the same header"})
+}
+
+// resigned writes the unknown key-share vectors: alice's signed blob to bob
+// with the signer replaced by mallory and re-signed by her, or stripped.
+// The signer is bound into the wrap, so neither unwraps.
+func (g *generator) resigned(s *KeyBlob) {
+	bob, mallory := "bob-x25519", "mallory-x25519"
+	g.seed("blob x25519-resigned-by-mallory")
+	r := *s
+	r.SignerKey = g.id(mallory).Recipient().signingOnly()
+	sig, err := g.id(mallory).Sign(blobContext, r.signedBytes())
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	r.Signature = sig
+	g.writeBlob(blobVector{name: "x25519-resigned-by-mallory", expect: "auth failure", identity: bob, verify: mallory, data: rawMarshal(&r),
+		comment: "alice's signed blob to bob, its signer replaced by mallory's key and re-signed by mallory: her signature is valid, the unwrap fails"})
+	g.writeBlob(blobVector{name: "x25519-resigned-by-mallory-no-verify", expect: "auth failure", identity: bob, data: rawMarshal(&r),
+		comment: "the same, imported without requiring a signer"})
+	st := *s
+	st.SignerKey, st.Signature = nil, nil
+	g.writeBlob(blobVector{name: "x25519-signature-stripped", expect: "auth failure", identity: bob, data: rawMarshal(&st),
+		comment: "alice's signed blob to bob with the signer and signature removed: the signer is bound into the wrap"})
+}
+
+// smallOrderSigners writes blobs whose signer key is an Ed25519 point of
+// small order or a non-canonical encoding (section 3.2): malformed.
+func (g *generator) smallOrderSigners(s *KeyBlob, sigAlgAt int) {
+	bob, alice := "bob-x25519", "alice-x25519"
+	keys := []struct{ name, hex, comment string }{
+		{"identity", "0100000000000000000000000000000000000000000000000000000000000000", "the identity point (order 1), with which an all-identity signature verifies on any message"},
+		{"order-2", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "the point of order 2"},
+		{"order-4", "0000000000000000000000000000000000000000000000000000000000000000", "a point of order 4"},
+		{"order-8", "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", "a point of order 8"},
+		{"non-canonical", "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "y = p, a non-canonical encoding"},
+	}
+	for _, k := range keys {
+		raw, err := hex.DecodeString(k.hex)
+		if err != nil {
+			g.t.Fatal(err)
+		}
+		data := s.Marshal()
+		copy(data[sigAlgAt+3:], raw) // the signer key follows its u16 length
+		g.writeBlob(blobVector{name: "x25519-signer-" + k.name, expect: "malformed", identity: bob, verify: alice, data: data,
+			comment: "the signer key replaced by " + k.comment})
+	}
 }
 
 func (g *generator) descriptions() {
@@ -637,7 +692,8 @@ func (g *generator) structure() {
 		{name: "truncated-header", data: bin[:30], binary: true, comment: "cut inside the recipient fingerprint"},
 		{name: "truncated-wrapped", data: bin[:200], binary: true, comment: "cut inside the wrapped key"},
 		{name: "truncated-signature", data: bin[:len(bin)-1], binary: true, comment: "the last byte of the signature missing"},
-		{name: "truncated-signer", data: bin[:len(bin)-70], binary: true, comment: "cut inside the signer fingerprint"},
+		{name: "truncated-signer", data: bin[:66+len(s.Description)+10], binary: true, comment: "cut inside the signer key"},
+		{name: "truncated-wrapped-end", data: bin[:len(bin)-70], binary: true, comment: "cut at the end of the wrapped key"},
 		{name: "trailing-byte", data: append(bytes.Clone(bin), 0), binary: true, comment: "a zero byte after the signature"},
 		{name: "trailing-blob", data: append(bytes.Clone(bin), bin...), comment: "two blobs in a row"},
 		{name: "version-2", data: set(5, 2), comment: "version byte 2: unsupported"},
@@ -769,7 +825,11 @@ func (g *generator) sealed(key *SessionKey, chunks [][]byte, last []bool) []byte
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	out := append(header, nonce...)
+	commitment, err := hkdf.Key(sha256.New, key.Bytes(), nonce, "keyblob/v1 encrypted file key commitment"+string(header), 32)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	out := append(append(header, nonce...), commitment...)
 	for i, chunk := range chunks {
 		var n [12]byte
 		binary.BigEndian.PutUint64(n[3:11], uint64(i))
@@ -835,7 +895,8 @@ func (g *generator) streams() {
 	fail("flipped-type", "malformed", withByte(full, 4, 'b'), "the type byte of key blobs")
 	fail("flipped-alg", "malformed", withByte(full, 6, 2), "the unassigned session key algorithm 2")
 	fail("flipped-serial", "wrong session key", flip(full, 10), "a bit of the serial flipped: the file names another key")
-	fail("flipped-nonce", "auth failure", flip(full, h-1), "a bit of the nonce flipped: another payload key is derived")
+	fail("flipped-nonce", "auth failure", flip(full, h-33), "a bit of the nonce flipped: the key commitment no longer matches")
+	fail("flipped-commitment", "auth failure", flip(full, h-1), "a bit of the key commitment flipped: refused before any chunk is opened")
 	fail("flipped-payload", "auth failure", flip(full, h+100), "a bit of the first chunk flipped")
 	fail("flipped-tag", "auth failure", flip(full, len(full)-3), "a bit of the final chunk's tag flipped")
 

@@ -141,9 +141,9 @@ func openKey(info *KeyInfo, k *Keyring) (*keyblob.SessionKey, error) {
 	if !b.Signed() {
 		return nil, fmt.Errorf("%w: %q is not signed (substituted?)", ErrRefused, info.Name)
 	}
-	signer := k.BySigning(b.Signer)
+	signer := k.BySigning(b.Signer())
 	if signer == nil {
-		return nil, fmt.Errorf("%w: %q is signed by %s, not by identity %q (substituted?)", ErrRefused, info.Name, b.Signer, k.Name)
+		return nil, fmt.Errorf("%w: %q is signed by %s, not by identity %q (substituted?)", ErrRefused, info.Name, b.Signer(), k.Name)
 	}
 	id := k.ByExchange(b.Recipient)
 	if id == nil {

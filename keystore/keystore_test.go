@@ -618,7 +618,7 @@ func TestKeys(t *testing.T) {
 		t.Fatalf("Key(k1) = %+v", info)
 	}
 	if !info.Blob.Recipient.Equal(k.Current().Recipient().ExchangeFingerprint()) ||
-		!info.Blob.Signer.Equal(k.Current().Recipient().SigningFingerprint()) {
+		!info.Blob.Signer().Equal(k.Current().Recipient().SigningFingerprint()) {
 		t.Fatal("the blob is not wrapped to and signed by the current generation")
 	}
 	// The stored file is the blob, and holds no secret in the clear.
@@ -889,7 +889,7 @@ func TestRotation(t *testing.T) {
 		ki, err := s.Key(name)
 		must(t, err)
 		if !ki.Blob.Recipient.Equal(gens[2].Recipient().ExchangeFingerprint()) ||
-			!ki.Blob.Signer.Equal(gens[2].Recipient().SigningFingerprint()) || ki.Description != "desc "+name {
+			!ki.Blob.Signer().Equal(gens[2].Recipient().SigningFingerprint()) || ki.Description != "desc "+name {
 			t.Fatalf("key %s after rotation: %+v", name, ki)
 		}
 		got, err := s.GetKey(name, unlocker(s, nil))

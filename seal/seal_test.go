@@ -479,7 +479,8 @@ func TestRoundTripRecipients(t *testing.T) {
 
 func TestSealOptions(t *testing.T) {
 	bob := testIdentity(t, "bob-x25519")
-	signOnly, err := keyblob.ParseSigningKey(keyblob.SignatureEd25519, make([]byte, 32))
+	alice := testIdentity(t, "alice-x25519").Recipient()
+	signOnly, err := keyblob.ParseSigningKey(alice.SignatureAlg(), alice.SigningKeyBytes())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -203,9 +203,10 @@ func describeBlob(rep *report, data []byte, encoding string) error {
 	rep.add("description", "description", b.Description)
 	rep.add("signed", "signed", b.Signed())
 	if b.Signed() {
-		rep.add("signature_alg", "signature", b.SignatureAlg)
-		rep.add("signer", "signed by", b.Signer)
-		rep.add("signature_checked", "checked", "no: inspect has no keys; 'import --verify SIGNER' checks it")
+		rep.add("signature_alg", "signature", b.SignatureAlg())
+		rep.add("signer", "signed by", b.Signer())
+		rep.add("signature_valid", "signature valid", b.Verify(b.SignerKey) == nil)
+		rep.add("signature_checked", "checked", "against the key the blob carries; 'import --verify SIGNER' checks whose key it is")
 	}
 	return nil
 }
