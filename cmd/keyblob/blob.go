@@ -127,6 +127,9 @@ func (e *env) importBlob(blobFile, idFile, verify string) (*keyblob.SessionKey, 
 		}
 	}
 	key, err := keyblob.Import(blob, id, opts)
+	if err == nil && opts.Verify == nil && blob.Signed() {
+		fmt.Fprintf(e.stderr, "keyblob: signed by %s (valid signature; --verify SIGNER checks whose key it is)\n", blob.Signer())
+	}
 	return key, importError(blobFile, err)
 }
 
