@@ -13,7 +13,8 @@
 #   BENCH_OUTDIR where the Markdown report goes (default bench/out, which
 #                the repository's .gitignore ignores)
 #
-# Needs no stdin. Installs age, gnupg and time with apt-get when missing
+# Needs no stdin. Builds age v1.3.2 with go install (AGE_VERSION to change it);
+# installs gnupg and time with apt-get when missing
 # (as root, or with `sudo -n`). Any failing step stops the script with a
 # message saying which.
 set -Eeuo pipefail
@@ -41,9 +42,9 @@ SIZE=$((10#$SIZE)) RUNS=$((10#$RUNS))
 
 # ---------------------------------------------------------------- tools
 # command -> Debian package
-declare -A pkg_of=([age]=age [age-keygen]=age [gpg]=gnupg [gpgconf]=gnupg [/usr/bin/time]=time)
+declare -A pkg_of=([gpg]=gnupg [gpgconf]=gnupg [/usr/bin/time]=time)
 missing=()
-for c in age age-keygen gpg gpgconf /usr/bin/time; do
+for c in gpg gpgconf /usr/bin/time; do
 	if [[ $c == /* ]]; then [[ -x $c ]] && continue; else command -v "$c" >/dev/null && continue; fi
 	p=${pkg_of[$c]}
 	[[ " ${missing[*]-} " == *" $p "* ]] || missing+=("$p")
@@ -63,7 +64,7 @@ if ((${#missing[@]})); then
 	"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null ||
 		die "apt-get install ${missing[*]} failed"
 fi
-for c in age age-keygen gpg gpgconf go cmp awk sort head; do
+for c in gpg gpgconf go cmp awk sort head; do
 	command -v "$c" >/dev/null || die "$c not found on PATH"
 done
 [[ -x /usr/bin/time ]] || die "/usr/bin/time not found (Debian package 'time')"
@@ -99,13 +100,22 @@ say "building keyblob from $root"
 (cd "$root" && go build -o "$tmp/keyblob" ./cmd/keyblob) || die "go build ./cmd/keyblob failed"
 kb=$tmp/keyblob
 kb_rev=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+# The current age, not Debian's older one: built from the module proxy into
+# the scratch directory (AGE_VERSION to compare with another release).
+AGE_VERSION=${AGE_VERSION:-v1.3.2}
+[[ $AGE_VERSION =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "AGE_VERSION must look like v1.3.2, got '$AGE_VERSION'"
+say "building age $AGE_VERSION"
+(cd "$tmp" && GOBIN="$tmp/agebin" go install "filippo.io/age/cmd/...@$AGE_VERSION") ||
+	die "go install filippo.io/age/cmd/...@$AGE_VERSION failed"
+age=$tmp/agebin/age
+age_keygen=$tmp/agebin/age-keygen
 
 # ---------------------------------------------------------------- identities
 say "making identities"
 "$kb" keygen -t x25519 -o "$tmp/kx.key" >"$tmp/kx.pub" || die "keyblob keygen -t x25519 failed"
 "$kb" keygen -t hybrid -o "$tmp/kh.key" >"$tmp/kh.pub" || die "keyblob keygen -t hybrid failed"
-age-keygen -o "$tmp/age.key" 2>/dev/null || die "age-keygen failed"
-age_recipient=$(age-keygen -y "$tmp/age.key") || die "age-keygen -y failed"
+"$age_keygen" -o "$tmp/age.key" 2>/dev/null || die "age-keygen failed"
+age_recipient=$("$age_keygen" -y "$tmp/age.key") || die "age-keygen -y failed"
 
 mkdir -m 700 "$GNUPGHOME"
 gpg_q=(gpg --batch --yes --quiet --no-tty --pinentry-mode loopback --passphrase '')
@@ -187,9 +197,9 @@ run_age() {
 	local op=$1 dest=$2 out=$3 o=()
 	[[ $dest == file ]] && o=(-o "$out")
 	if [[ $op == seal ]]; then
-		timed "$dest" "$out" age -r "$age_recipient" "${o[@]}" "$tmp/in"
+		timed "$dest" "$out" "$age" -r "$age_recipient" "${o[@]}" "$tmp/in"
 	else
-		timed "$dest" "$out" age -d -i "$tmp/age.key" "${o[@]}" "$(ct_of age)"
+		timed "$dest" "$out" "$age" -d -i "$tmp/age.key" "${o[@]}" "$(ct_of age)"
 	fi
 }
 run_gpg() {
@@ -286,7 +296,7 @@ verdict() { # verdict RATIO TARGET
 cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
 [[ -n $cpu ]] || cpu=$(uname -m)
 mem=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo 2>/dev/null || echo unknown)
-age_ver=$(age --version 2>&1 | head -n1)
+age_ver=$("$age" --version 2>&1 | head -n1)
 gpg_ver=$(gpg --version | head -n1)
 gcrypt_ver=$(gpg --version | sed -n 's/^libgcrypt /libgcrypt /p' | head -n1)
 deb_ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo "?"; }
@@ -307,7 +317,7 @@ report=$tmp/report.md
 	echo "- input: $SIZE bytes ($(awk -v s="$SIZE" 'BEGIN {printf "%.1f MiB", s / 1048576}')) from /dev/urandom, on $fstype; median of $RUNS alternating runs"
 	echo "- machine: $(nproc) CPUs, $cpu, $mem RAM, Linux $(uname -r)"
 	echo "- keyblob: $kb_rev, built with $(go version | awk '{print $3}')"
-	echo "- age: $age_ver (Debian age $(deb_ver age))"
+	echo "- age: $age_ver (go install filippo.io/age/cmd/...@$AGE_VERSION)"
 	echo "- gpg: $gpg_ver, $gcrypt_ver (Debian gnupg $(deb_ver gnupg)); key $gpg_key${gpg_cipher:+, cipher $gpg_cipher}, --compress-algo none"
 	echo
 	echo "| tool | operation | destination | median s | MB/s | peak RSS MiB | runs s |"
