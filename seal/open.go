@@ -103,12 +103,12 @@ type Opener struct {
 	Header   *Header
 	key      *keyblob.SessionKey
 	replayID []byte
-	opts   OpenOptions
-	cipher *stream.Cipher
-	src    io.Reader // the payload and trailer, for the streaming path
-	file   *os.File  // the source, for the file path; nil otherwise
-	base   int64     // offset of the message in file
-	size   int64     // size of the message in file
+	opts     OpenOptions
+	cipher   *stream.Cipher
+	src      io.Reader // the payload and trailer, for the streaming path
+	file     *os.File  // the source, for the file path; nil otherwise
+	base     int64     // offset of the message in file
+	size     int64     // size of the message in file
 }
 
 // Open reads and authenticates the header of a message from src. It checks
