@@ -33,7 +33,7 @@ type sealFlags struct {
 func newSealCmd(e *env) *cobra.Command {
 	var f sealFlags
 	c := &cobra.Command{
-		Use:   "seal [-r RECIPIENT]... [-R FILE]... [-p | --message-passphrase-file FILE] [-s IDENTITY] [--expires DURATION] [-a] [-o OUT] [IN]",
+		Use:   "seal [-r RECIPIENT]... [-R FILE]... [-p] [--message-passphrase-file FILE] [-s IDENTITY] [--expires DURATION] [-a] [-o OUT] [IN]",
 		Short: "Encrypt a message to recipients: session key, payload and key blobs in one file",
 		Long: `seal makes a new session key, encrypts IN (stdin if not given or -) with it,
 and exports the key as a key blob to every recipient, all in one sealed
@@ -247,7 +247,7 @@ type openFlags struct {
 func newOpenCmd(e *env) *cobra.Command {
 	var f openFlags
 	c := &cobra.Command{
-		Use:   "open [-i IDENTITY]... [-p | --message-passphrase-file FILE] [-k SESSIONKEY] [--from SENDER] [--once [--replay-db FILE]] [--max-age DURATION] [-o OUT] [IN]",
+		Use:   "open [-i IDENTITY]... [-p] [--message-passphrase-file FILE] [-k SESSIONKEY] [--from SENDER] [--once [--replay-db FILE]] [--max-age DURATION] [-o OUT] [IN]",
 		Short: "Open a sealed message",
 		Long: `open decrypts the sealed message IN (stdin if not given or -; binary or
 PEM) to OUT (stdout if not given) with one of the identities (-i,
