@@ -1,9 +1,15 @@
 // Package replay protects against replayed messages, as the seeds propose:
 // by timestamps (a Window of acceptable creation times) and serial numbers
-// (a Cache that remembers which (sender, serial) pairs were accepted).
+// (a Cache that remembers the replay identifiers of accepted messages).
 //
 // The Cache is a SQLite database, so it survives restarts and is safe for
 // concurrent use by several processes: the first-use insert is atomic.
+//
+// A replay identifier must be something only the genuine message yields: a
+// value derived from the message's secret (package seal derives it from the
+// session key and the serial), never a field in clear such as the serial
+// alone, which anyone who sees the message could put in another message
+// first, or the signer, which a recipient could strip.
 package replay
 
 import (
@@ -61,25 +67,40 @@ func (w Window) Check(created, now time.Time) error {
 	return nil
 }
 
-// Cache remembers accepted (sender, serial) pairs. It is safe for
-// concurrent use by goroutines and by processes sharing the file.
+// IDSize is the size of a replay identifier.
+const IDSize = 32
+
+// ErrSchema is returned by Open for a database this version cannot use: a
+// cache made by an earlier development version of keyblob (keyed by
+// sender and serial, which let replays through), a newer version's, or
+// another program's database.
+var ErrSchema = errors.New("replay: not a replay cache of this version of keyblob")
+
+// Cache remembers the replay identifiers of accepted messages, with their
+// creation times. It is safe for concurrent use by goroutines and by
+// processes sharing the file.
 type Cache struct {
 	db *sql.DB
 }
 
+// schemaVersion is the database's user_version once the schema exists.
+// Version 1, never released, was keyed by (sender, serial), with
+// user_version 0; it is refused, not migrated: its entries cannot be
+// turned into replay identifiers.
+const schemaVersion = 2
+
 const schema = `
-CREATE TABLE IF NOT EXISTS seen (
-	sender  BLOB NOT NULL,
-	serial  BLOB NOT NULL,
-	created INTEGER NOT NULL,
-	PRIMARY KEY (sender, serial)
+CREATE TABLE accepted (
+	id      BLOB PRIMARY KEY CHECK (length(id) = 32),
+	created INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS seen_created ON seen (created);
-CREATE TABLE IF NOT EXISTS horizon (
+CREATE INDEX accepted_created ON accepted (created);
+CREATE TABLE horizon (
 	id     INTEGER PRIMARY KEY CHECK (id = 1),
 	oldest INTEGER NOT NULL
 );
-INSERT OR IGNORE INTO horizon (id, oldest) VALUES (1, 0);`
+INSERT INTO horizon (id, oldest) VALUES (1, 0);
+PRAGMA user_version = 2;`
 
 // Open opens or creates the cache at path, creating its directory (0700)
 // and file (0600) if needed.
@@ -102,6 +123,9 @@ func Open(path string) (*Cache, error) {
 	}
 	if err := setup(db); err != nil {
 		db.Close()
+		if errors.Is(err, ErrSchema) {
+			return nil, fmt.Errorf("%w: %s", err, path)
+		}
 		return nil, fmt.Errorf("replay: opening %s: %w", path, err)
 	}
 	return &Cache{db: db}, nil
@@ -140,10 +164,36 @@ func setupOnce(db *sql.DB) error {
 		return err
 	}
 	defer tx.Rollback()
+	fresh, err := checkSchema(tx)
+	if err != nil || !fresh {
+		return err
+	}
 	if _, err := tx.Exec(schema); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// checkSchema reports whether the database is empty, so the schema must be
+// created, and refuses (ErrSchema) one that is neither empty nor of
+// schemaVersion.
+func checkSchema(tx *sql.Tx) (fresh bool, err error) {
+	var version, tables int
+	if err := tx.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		return false, err
+	}
+	if err := tx.QueryRow(`SELECT count(*) FROM sqlite_schema`).Scan(&tables); err != nil {
+		return false, err
+	}
+	switch {
+	case version == schemaVersion:
+		return false, nil
+	case version == 0 && tables == 0:
+		return true, nil
+	case version == 0:
+		return false, fmt.Errorf("%w (it has an older, unreleased schema keyed by sender and serial, or another program's tables)", ErrSchema)
+	}
+	return false, fmt.Errorf("%w (it has schema version %d, this version uses %d)", ErrSchema, version, schemaVersion)
 }
 
 // isBusy reports whether err is SQLite's SQLITE_BUSY, or one of its
@@ -175,21 +225,27 @@ func dataSourceName(path string) (string, error) {
 // Close closes the cache.
 func (c *Cache) Close() error { return c.db.Close() }
 
-// Check reports ErrReplay if the pair was accepted before, and ErrTooOld if
-// created is older than the cache can vouch for. It records nothing.
-func (c *Cache) Check(ctx context.Context, sender, serial []byte, created time.Time) error {
-	return c.check(ctx, c.db, sender, serial, created)
+// Check reports ErrReplay if id was accepted before, and ErrTooOld if
+// created is older than the cache can vouch for. It records nothing. An id
+// that is not IDSize bytes long is an error.
+func (c *Cache) Check(ctx context.Context, id []byte, created time.Time) error {
+	return c.check(ctx, c.db, id, created)
 }
 
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func (c *Cache) check(ctx context.Context, q querier, sender, serial []byte, created time.Time) error {
+func (c *Cache) check(ctx context.Context, q querier, id []byte, created time.Time) error {
+	if len(id) != IDSize {
+		return fmt.Errorf("replay: a replay identifier is %d bytes, not %d", IDSize, len(id))
+	}
 	var oldest int64
 	var seen bool
-	err := q.QueryRowContext(ctx, `SELECT h.oldest, EXISTS (SELECT 1 FROM seen WHERE sender = $1 AND serial = $2)
-		FROM horizon h WHERE h.id = 1`, sender, serial).Scan(&oldest, &seen)
+	// a.id is qualified: in a foreign table without an id column, a bare
+	// id would silently mean the outer h.id.
+	err := q.QueryRowContext(ctx, `SELECT h.oldest, EXISTS (SELECT 1 FROM accepted a WHERE a.id = $1)
+		FROM horizon h WHERE h.id = 1`, id).Scan(&oldest, &seen)
 	switch {
 	case err != nil:
 		return fmt.Errorf("replay: %w", err)
@@ -202,20 +258,22 @@ func (c *Cache) check(ctx context.Context, q querier, sender, serial []byte, cre
 	return nil
 }
 
-// Record accepts the pair: atomically, it checks as Check does and inserts
-// it. Of concurrent Records of one pair, exactly one succeeds; the others
-// return ErrReplay. The pair is durable when Record returns.
-func (c *Cache) Record(ctx context.Context, sender, serial []byte, created time.Time) error {
+// Record accepts the message whose replay identifier is id and which was
+// created at created: atomically, it checks as Check does and inserts id.
+// Of concurrent Records of one id, exactly one succeeds; the others return
+// ErrReplay. The id is durable when Record returns: a caller that crashes
+// afterwards has used the message up.
+func (c *Cache) Record(ctx context.Context, id []byte, created time.Time) error {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
 	defer tx.Rollback()
-	if err := c.check(ctx, tx, sender, serial, created); err != nil {
+	if err := c.check(ctx, tx, id, created); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO seen (sender, serial, created) VALUES ($1, $2, $3)`,
-		sender, serial, created.Unix()); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO accepted (id, created) VALUES ($1, $2)`,
+		id, created.Unix()); err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -224,9 +282,10 @@ func (c *Cache) Record(ctx context.Context, sender, serial []byte, created time.
 	return nil
 }
 
-// Purge forgets pairs of messages created before before, and from then on
-// refuses messages created before it (ErrTooOld), so that forgetting never
-// lets a message be accepted twice. The horizon only moves forward.
+// Purge forgets the identifiers of messages created before before, and
+// from then on refuses messages created before it (ErrTooOld), so that
+// forgetting never lets a message be accepted twice. The horizon only
+// moves forward.
 func (c *Cache) Purge(ctx context.Context, before time.Time) error {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -237,7 +296,7 @@ func (c *Cache) Purge(ctx context.Context, before time.Time) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE horizon SET oldest = max(oldest, $1) WHERE id = 1`, cut); err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM seen WHERE created < (SELECT oldest FROM horizon WHERE id = 1)`); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM accepted WHERE created < (SELECT oldest FROM horizon WHERE id = 1)`); err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
 	if err := tx.Commit(); err != nil {

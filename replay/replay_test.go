@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -16,11 +17,11 @@ import (
 )
 
 var (
-	alice  = bytes.Repeat([]byte{0xa1}, 32)
-	bob    = bytes.Repeat([]byte{0xb0}, 32)
-	serial = bytes.Repeat([]byte{0x5e}, 16)
-	other  = bytes.Repeat([]byte{0x07}, 16)
-	t0     = time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
+	id1 = bytes.Repeat([]byte{0xa1}, IDSize)
+	id2 = bytes.Repeat([]byte{0xb0}, IDSize)
+	id3 = bytes.Repeat([]byte{0x07}, IDSize)
+	id4 = bytes.Repeat([]byte{0x4d}, IDSize)
+	t0  = time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
 )
 
 func TestWindowCheck(t *testing.T) {
@@ -92,48 +93,61 @@ func wantErr(t *testing.T, what string, got, want error) {
 
 func TestCacheRecordCheck(t *testing.T) {
 	ctx := context.Background()
-	type pair struct {
-		sender, serial []byte
-	}
 	tests := []struct {
 		name     string
-		recorded []pair
-		check    pair
+		recorded [][]byte
+		check    []byte
 		want     error
 	}{
-		{"empty cache", nil, pair{alice, serial}, nil},
-		{"recorded pair", []pair{{alice, serial}}, pair{alice, serial}, ErrReplay},
-		{"other serial", []pair{{alice, serial}}, pair{alice, other}, nil},
-		{"other sender", []pair{{alice, serial}}, pair{bob, serial}, nil},
-		{"unsigned (zero sender) is a sender like any other", []pair{{make([]byte, 32), serial}}, pair{alice, serial}, nil},
-		{"one of several", []pair{{alice, other}, {bob, serial}, {alice, serial}}, pair{bob, serial}, ErrReplay},
+		{"empty cache", nil, id1, nil},
+		{"recorded id", [][]byte{id1}, id1, ErrReplay},
+		{"other id", [][]byte{id1}, id2, nil},
+		{"one of several", [][]byte{id3, id2, id1}, id2, ErrReplay},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := openCache(t, "")
-			for _, p := range tt.recorded {
-				wantErr(t, "Record", c.Record(ctx, p.sender, p.serial, t0), nil)
+			for _, id := range tt.recorded {
+				wantErr(t, "Record", c.Record(ctx, id, t0), nil)
 			}
 			// Check records nothing: twice gives the same answer.
 			for range 2 {
-				wantErr(t, "Check", c.Check(ctx, tt.check.sender, tt.check.serial, t0), tt.want)
+				wantErr(t, "Check", c.Check(ctx, tt.check, t0), tt.want)
 			}
-			wantErr(t, "Record", c.Record(ctx, tt.check.sender, tt.check.serial, t0), tt.want)
-			// Whatever happened, the pair is now accepted once.
-			wantErr(t, "Record again", c.Record(ctx, tt.check.sender, tt.check.serial, t0), ErrReplay)
-			wantErr(t, "Check again", c.Check(ctx, tt.check.sender, tt.check.serial, t0), ErrReplay)
+			wantErr(t, "Record", c.Record(ctx, tt.check, t0), tt.want)
+			// Whatever happened, the id is now accepted once.
+			wantErr(t, "Record again", c.Record(ctx, tt.check, t0), ErrReplay)
+			wantErr(t, "Check again", c.Check(ctx, tt.check, t0), ErrReplay)
 		})
+	}
+}
+
+// TestCacheIDSize checks that only identifiers of IDSize bytes are taken:
+// a short one (a bare serial, say) is an error, and is not recorded.
+func TestCacheIDSize(t *testing.T) {
+	ctx := context.Background()
+	c := openCache(t, "")
+	for _, id := range [][]byte{nil, id1[:16], id1[:IDSize-1], append(id1[:IDSize:IDSize], 0)} {
+		if err := c.Check(ctx, id, t0); err == nil || errors.Is(err, ErrReplay) {
+			t.Errorf("Check of a %d-byte id = %v, want a size error", len(id), err)
+		}
+		if err := c.Record(ctx, id, t0); err == nil || errors.Is(err, ErrReplay) {
+			t.Errorf("Record of a %d-byte id = %v, want a size error", len(id), err)
+		}
+	}
+	if n := count(t, c); n != 0 {
+		t.Fatalf("%d ids recorded, want 0", n)
 	}
 }
 
 func TestCacheRecordTwice(t *testing.T) {
 	ctx := context.Background()
 	c := openCache(t, "")
-	wantErr(t, "first Record", c.Record(ctx, alice, serial, t0), nil)
+	wantErr(t, "first Record", c.Record(ctx, id1, t0), nil)
 	// The creation time is not part of the key: a replay with another
 	// claimed time is still a replay.
 	for _, created := range []time.Time{t0, t0.Add(time.Hour), t0.Add(-time.Hour)} {
-		wantErr(t, fmt.Sprintf("Record at %s", created), c.Record(ctx, alice, serial, created), ErrReplay)
+		wantErr(t, fmt.Sprintf("Record at %s", created), c.Record(ctx, id1, created), ErrReplay)
 	}
 }
 
@@ -144,24 +158,24 @@ func TestCacheSurvivesReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, "Record", c.Record(ctx, alice, serial, t0), nil)
+	wantErr(t, "Record", c.Record(ctx, id1, t0), nil)
 	wantErr(t, "Purge", c.Purge(ctx, t0.Add(-time.Hour)), nil)
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 
 	c = openCache(t, path)
-	wantErr(t, "Check after reopen", c.Check(ctx, alice, serial, t0), ErrReplay)
-	wantErr(t, "Record after reopen", c.Record(ctx, alice, serial, t0), ErrReplay)
-	wantErr(t, "Check of an older message after reopen", c.Check(ctx, bob, other, t0.Add(-2*time.Hour)), ErrTooOld)
-	wantErr(t, "Record of another pair", c.Record(ctx, bob, serial, t0), nil)
+	wantErr(t, "Check after reopen", c.Check(ctx, id1, t0), ErrReplay)
+	wantErr(t, "Record after reopen", c.Record(ctx, id1, t0), ErrReplay)
+	wantErr(t, "Check of an older message after reopen", c.Check(ctx, id3, t0.Add(-2*time.Hour)), ErrTooOld)
+	wantErr(t, "Record of another id", c.Record(ctx, id2, t0), nil)
 }
 
-// count returns the number of remembered pairs.
+// count returns the number of remembered ids.
 func count(t *testing.T, c *Cache) int {
 	t.Helper()
 	var n int
-	if err := c.db.QueryRow(`SELECT count(*) FROM seen`).Scan(&n); err != nil {
+	if err := c.db.QueryRow(`SELECT count(*) FROM accepted`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -171,58 +185,58 @@ func TestCachePurge(t *testing.T) {
 	ctx := context.Background()
 	c := openCache(t, "")
 	old, recent := t0.Add(-48*time.Hour), t0.Add(-time.Hour)
-	wantErr(t, "Record old", c.Record(ctx, alice, serial, old), nil)
-	wantErr(t, "Record recent", c.Record(ctx, alice, other, recent), nil)
+	wantErr(t, "Record old", c.Record(ctx, id1, old), nil)
+	wantErr(t, "Record recent", c.Record(ctx, id3, recent), nil)
 	if n := count(t, c); n != 2 {
-		t.Fatalf("%d pairs before Purge, want 2", n)
+		t.Fatalf("%d ids before Purge, want 2", n)
 	}
 
 	horizon := t0.Add(-24 * time.Hour)
 	wantErr(t, "Purge", c.Purge(ctx, horizon), nil)
 	if n := count(t, c); n != 1 {
-		t.Fatalf("%d pairs after Purge, want 1 (the old one forgotten)", n)
+		t.Fatalf("%d ids after Purge, want 1 (the old one forgotten)", n)
 	}
-	// The recent pair is still remembered.
-	wantErr(t, "Check recent", c.Check(ctx, alice, other, recent), ErrReplay)
+	// The recent id is still remembered.
+	wantErr(t, "Check recent", c.Check(ctx, id3, recent), ErrReplay)
 
-	// The old pair is forgotten, yet it cannot be accepted again: the
+	// The old id is forgotten, yet it cannot be accepted again: the
 	// cache refuses what it can no longer vouch for, even though the
 	// caller's window (no MaxAge) accepts it.
 	if err := (Window{}).Check(old, t0); err != nil {
 		t.Fatalf("the caller's window refuses the old message: %v", err)
 	}
-	wantErr(t, "Check old (forgotten)", c.Check(ctx, alice, serial, old), ErrTooOld)
-	wantErr(t, "Record old (forgotten)", c.Record(ctx, alice, serial, old), ErrTooOld)
+	wantErr(t, "Check old (forgotten)", c.Check(ctx, id1, old), ErrTooOld)
+	wantErr(t, "Record old (forgotten)", c.Record(ctx, id1, old), ErrTooOld)
 	if n := count(t, c); n != 1 {
-		t.Fatalf("a refused Record added a pair: %d pairs", n)
+		t.Fatalf("a refused Record added an id: %d ids", n)
 	}
 	// Any message from before the horizon, seen or not.
-	wantErr(t, "Record new pair before the horizon", c.Record(ctx, bob, serial, horizon.Add(-time.Second)), ErrTooOld)
+	wantErr(t, "Record new id before the horizon", c.Record(ctx, id2, horizon.Add(-time.Second)), ErrTooOld)
 	// The horizon itself is still vouched for (to the second).
-	wantErr(t, "Record at the horizon", c.Record(ctx, bob, serial, horizon), nil)
-	wantErr(t, "Record after the horizon", c.Record(ctx, bob, other, horizon.Add(time.Second)), nil)
-	wantErr(t, "Record at the horizon, again", c.Record(ctx, bob, serial, horizon), ErrReplay)
+	wantErr(t, "Record at the horizon", c.Record(ctx, id2, horizon), nil)
+	wantErr(t, "Record after the horizon", c.Record(ctx, id4, horizon.Add(time.Second)), nil)
+	wantErr(t, "Record at the horizon, again", c.Record(ctx, id2, horizon), ErrReplay)
 
 	// The horizon only moves forward: purging with an earlier time keeps it.
 	wantErr(t, "Purge earlier", c.Purge(ctx, t0.AddDate(-1, 0, 0)), nil)
-	wantErr(t, "Check old after an earlier Purge", c.Check(ctx, alice, serial, old), ErrTooOld)
-	wantErr(t, "Check just before the horizon", c.Check(ctx, alice, []byte("new serial 00000"), horizon.Add(-time.Second)), ErrTooOld)
-	wantErr(t, "Check recent after an earlier Purge", c.Check(ctx, alice, other, recent), ErrReplay)
+	wantErr(t, "Check old after an earlier Purge", c.Check(ctx, id1, old), ErrTooOld)
+	wantErr(t, "Check just before the horizon", c.Check(ctx, bytes.Repeat([]byte{0x99}, IDSize), horizon.Add(-time.Second)), ErrTooOld)
+	wantErr(t, "Check recent after an earlier Purge", c.Check(ctx, id3, recent), ErrReplay)
 
 	// And forward it moves.
 	wantErr(t, "Purge later", c.Purge(ctx, t0), nil)
 	if n := count(t, c); n != 0 {
-		t.Fatalf("%d pairs after purging everything, want 0", n)
+		t.Fatalf("%d ids after purging everything, want 0", n)
 	}
-	wantErr(t, "Check recent after Purge later", c.Check(ctx, alice, other, recent), ErrTooOld)
-	wantErr(t, "Record at the new horizon", c.Record(ctx, alice, other, t0), nil)
+	wantErr(t, "Check recent after Purge later", c.Check(ctx, id3, recent), ErrTooOld)
+	wantErr(t, "Record at the new horizon", c.Record(ctx, id3, t0), nil)
 }
 
 func TestCachePurgeErrorText(t *testing.T) {
 	ctx := context.Background()
 	c := openCache(t, "")
 	wantErr(t, "Purge", c.Purge(ctx, t0), nil)
-	err := c.Check(ctx, alice, serial, t0.Add(-time.Minute))
+	err := c.Check(ctx, id1, t0.Add(-time.Minute))
 	wantErr(t, "Check", err, ErrTooOld)
 	if !strings.Contains(err.Error(), t0.Format(time.RFC3339)) {
 		t.Errorf("error %q does not tell the horizon %s", err, t0.Format(time.RFC3339))
@@ -246,7 +260,7 @@ func TestCacheConcurrentGoroutines(t *testing.T) {
 				return
 			}
 			defer c.Close()
-			errs[i] = c.Record(ctx, alice, serial, t0)
+			errs[i] = c.Record(ctx, id1, t0)
 		})
 	}
 	close(start)
@@ -269,7 +283,7 @@ func TestCacheFileModes(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state", "keyblob")
 	path := filepath.Join(dir, "replay.db")
 	c := openCache(t, path)
-	if err := c.Record(context.Background(), alice, serial, t0); err != nil {
+	if err := c.Record(context.Background(), id1, t0); err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range []string{filepath.Dir(dir), dir} {
@@ -309,7 +323,7 @@ func TestCacheOddPath(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
-			wantErr(t, "Record", c.Record(ctx, alice, serial, t0), nil)
+			wantErr(t, "Record", c.Record(ctx, id1, t0), nil)
 			if err := c.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -332,7 +346,7 @@ func TestCacheOddPath(t *testing.T) {
 				t.Fatalf("%s is empty: the database was written elsewhere", path)
 			}
 			c = openCache(t, path)
-			wantErr(t, "Check after reopen", c.Check(ctx, alice, serial, t0), ErrReplay)
+			wantErr(t, "Check after reopen", c.Check(ctx, id1, t0), ErrReplay)
 		})
 	}
 }
@@ -342,7 +356,7 @@ func TestCacheRelativePath(t *testing.T) {
 	t.Chdir(dir)
 	ctx := context.Background()
 	c := openCache(t, "replay.db")
-	wantErr(t, "Record", c.Record(ctx, alice, serial, t0), nil)
+	wantErr(t, "Record", c.Record(ctx, id1, t0), nil)
 	if st, err := os.Stat(filepath.Join(dir, "replay.db")); err != nil || st.Size() == 0 {
 		t.Fatalf("replay.db in the working directory: %v", err)
 	}
@@ -372,7 +386,7 @@ func TestCacheCorrupt(t *testing.T) {
 			if err == nil {
 				// If opening is lazy, the first use must fail.
 				defer c.Close()
-				err = c.Record(ctx, alice, serial, t0)
+				err = c.Record(ctx, id1, t0)
 			}
 			if err == nil {
 				t.Fatal("a corrupt database accepted a Record")
@@ -385,12 +399,12 @@ func TestCacheCorrupt(t *testing.T) {
 }
 
 // TestCacheForeignDatabase opens a valid SQLite database with another
-// "seen" table: an error, never an accepted message.
+// "accepted" table: an error, never an accepted message.
 func TestCacheForeignDatabase(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "replay.db")
 	c := openCache(t, path)
-	if _, err := c.db.Exec(`DROP TABLE seen; CREATE TABLE seen (x INTEGER)`); err != nil {
+	if _, err := c.db.Exec(`DROP TABLE accepted; CREATE TABLE accepted (x INTEGER)`); err != nil {
 		t.Fatal(err)
 	}
 	c.Close()
@@ -399,10 +413,10 @@ func TestCacheForeignDatabase(t *testing.T) {
 		return // refused at once
 	}
 	defer c.Close()
-	if err := c.Check(ctx, alice, serial, t0); err == nil {
+	if err := c.Check(ctx, id1, t0); err == nil {
 		t.Error("Check succeeded on a foreign table")
 	}
-	if err := c.Record(ctx, alice, serial, t0); err == nil {
+	if err := c.Record(ctx, id1, t0); err == nil {
 		t.Error("Record succeeded on a foreign table")
 	}
 }
@@ -430,7 +444,7 @@ func TestOpenErrors(t *testing.T) {
 const childEnv = "REPLAY_TEST_CHILD_DB"
 
 // TestCacheChildProcess is the child of TestCacheProcesses: it waits for
-// its stdin to close, then Records one pair and exits 0 if it was
+// its stdin to close, then Records one id and exits 0 if it was
 // accepted, 1 if it was a replay, 2 on any other error.
 func TestCacheChildProcess(t *testing.T) {
 	path := os.Getenv(childEnv)
@@ -440,7 +454,7 @@ func TestCacheChildProcess(t *testing.T) {
 	io.Copy(io.Discard, os.Stdin)
 	c, err := Open(path)
 	if err == nil {
-		err = c.Record(context.Background(), alice, serial, t0)
+		err = c.Record(context.Background(), id1, t0)
 		c.Close()
 	}
 	switch {
@@ -493,11 +507,11 @@ func TestCacheProcesses(t *testing.T) {
 		}
 	}
 	if ok != 1 {
-		t.Errorf("%d of %d processes recorded the pair, want exactly 1", ok, n)
+		t.Errorf("%d of %d processes recorded the id, want exactly 1", ok, n)
 	}
 	// And it stays recorded.
 	c := openCache(t, path)
-	wantErr(t, "Check after the processes", c.Check(context.Background(), alice, serial, t0), ErrReplay)
+	wantErr(t, "Check after the processes", c.Check(context.Background(), id1, t0), ErrReplay)
 }
 
 // TestCacheWAL checks the journal mode: WAL lets Checks read while
@@ -510,5 +524,47 @@ func TestCacheWAL(t *testing.T) {
 	}
 	if mode != "wal" {
 		t.Errorf("journal mode %q, want wal", mode)
+	}
+}
+
+// TestCacheOldSchema opens a database of the unreleased first schema,
+// keyed by (sender, serial): a clear ErrSchema, and the file is left as
+// it was, never quietly reused or recreated.
+func TestCacheOldSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "replay.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE seen (sender BLOB NOT NULL, serial BLOB NOT NULL, created INTEGER NOT NULL,
+		PRIMARY KEY (sender, serial)) WITHOUT ROWID;
+		INSERT INTO seen VALUES (x'00', x'01', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, version := range []int{0, schemaVersion + 1} {
+		if version != 0 {
+			setUserVersion(t, path, version)
+		}
+		c, err := Open(path)
+		if err == nil {
+			c.Close()
+			t.Fatalf("user_version %d: Open succeeded", version)
+		}
+		if !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), path) {
+			t.Errorf("user_version %d: Open = %v, want ErrSchema naming the file", version, err)
+		}
+	}
+}
+
+func setUserVersion(t *testing.T, path string, v int) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, v)); err != nil {
+		t.Fatal(err)
 	}
 }

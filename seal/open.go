@@ -3,6 +3,8 @@ package seal
 import (
 	"bufio"
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"hash"
@@ -32,6 +34,10 @@ var (
 // can open the message. The error text lists the recipient kinds present.
 var ErrNoMatch = errors.New("seal: no identity matched")
 
+// ErrNeedPassphrase is returned when the message is sealed with a
+// passphrase and OpenOptions.Passphrase is nil. It wraps ErrNoMatch.
+var ErrNeedPassphrase = fmt.Errorf("%w: the message is sealed with a passphrase", ErrNoMatch)
+
 // ErrNotSigned is returned when a sender is required and the message is
 // not signed.
 var ErrNotSigned = errors.New("seal: the message is not signed")
@@ -49,7 +55,11 @@ type OpenOptions struct {
 	Identities []*keyblob.Identity
 	// SessionKey opens the message whose serial it has.
 	SessionKey *keyblob.SessionKey
-	// Passphrase is called, once, if the message is sealed to a passphrase.
+	// Passphrase is called, once, if the message is sealed to a
+	// passphrase; nil refuses such a message (ErrNeedPassphrase). A caller
+	// should set it only when its user asked to open with a passphrase:
+	// whoever sends passphrase messages chooses the Argon2id cost of each
+	// try, and learns from the result whether the passphrase matched.
 	Passphrase func() ([]byte, error)
 	// From, if set, is the only sender accepted: the message must carry a
 	// valid signature by From's signature key.
@@ -60,8 +70,15 @@ type OpenOptions struct {
 	// MaxAge, if set, refuses messages created longer ago than that, or
 	// dated further in the future than replay.DefaultSkew.
 	MaxAge time.Duration
-	// Cache, if set, accepts each (sender, serial) once. Opening records the
-	// message only after it is fully authenticated.
+	// Cache, if set, accepts each message once. Its key is the replay
+	// identifier, derived from the session key and the serial
+	// (spec/sealed.md, 6), which only the genuine message yields: a copy
+	// whose signature was stripped has the same one, and a message that
+	// copies the serial in clear does not. WriteTo and Reader record the
+	// message, the reservation, only after it is fully authenticated
+	// (header MAC, payload, signature) and before they report success; a
+	// caller that then fails to deliver the plaintext has used the
+	// message up (fail closed).
 	Cache *replay.Cache
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -74,15 +91,24 @@ type OpenOptions struct {
 
 // An Opener is a message whose header has been authenticated. Its payload
 // is read once, with Reader or WriteTo.
+//
+// Plaintext that WriteTo or Reader produces before they report success is
+// not yet authentic: each chunk is authenticated to the session key, which
+// every recipient knows, so a co-recipient can replace a signed message's
+// payload, and only the signature at the end tells. The caller must hold
+// the plaintext (a temporary file, a private spool) and release it only
+// after a nil return from WriteTo, or io.EOF from Reader; this package
+// does no such holding itself.
 type Opener struct {
-	Header *Header
-	key    *keyblob.SessionKey
-	opts   OpenOptions
-	cipher *stream.Cipher
-	src    io.Reader // the payload and trailer, for the streaming path
-	file   *os.File  // the source, for the file path; nil otherwise
-	base   int64     // offset of the message in file
-	size   int64     // size of the message in file
+	Header   *Header
+	key      *keyblob.SessionKey
+	replayID []byte
+	opts     OpenOptions
+	cipher   *stream.Cipher
+	src      io.Reader // the payload and trailer, for the streaming path
+	file     *os.File  // the source, for the file path; nil otherwise
+	base     int64     // offset of the message in file
+	size     int64     // size of the message in file
 }
 
 // Open reads and authenticates the header of a message from src. It checks
@@ -106,6 +132,9 @@ func Open(src io.Reader, opts *OpenOptions) (*Opener, error) {
 	}
 	if !h.checkMAC(o.key) {
 		return nil, errHeaderAuth
+	}
+	if o.replayID, err = replayID(o.key, h.Serial); err != nil {
+		return nil, err
 	}
 	if err := o.checkTimes(); err != nil {
 		return nil, err
@@ -185,7 +214,7 @@ func (o *Opener) identityFor(s Stanza) *keyblob.Identity {
 
 func (o *Opener) unwrapPassphrase() (*keyblob.SessionKey, error) {
 	if o.opts.Passphrase == nil {
-		return nil, fmt.Errorf("%w: the message is sealed with a passphrase", ErrNoMatch)
+		return nil, ErrNeedPassphrase
 	}
 	pass, err := o.opts.Passphrase()
 	if err != nil {
@@ -242,19 +271,19 @@ func (o *Opener) checkTimes() error {
 				return err
 			}
 		}
-		return c.Check(ctx, o.senderID(), h.Serial[:], h.Created)
+		return c.Check(ctx, o.replayID, h.Created)
 	}
 	return nil
 }
 
-// senderID is the sender half of the replay cache key: the signature key's
-// fingerprint, or zeros for unsigned messages.
-func (o *Opener) senderID() []byte {
-	var fp keyblob.Fingerprint
-	if o.Header.Signed() {
-		fp = o.Header.Signer.SigningFingerprint()
-	}
-	return fp[:]
+// replayIDLabel is the HKDF label of the replay identifier.
+const replayIDLabel = "keyblob/v1 sealed replay id"
+
+// replayID derives the message's replay identifier (spec/sealed.md, 6)
+// from its session key and serial: what only the genuine message, and
+// every copy of it, yields.
+func replayID(key *keyblob.SessionKey, serial keyblob.Serial) ([]byte, error) {
+	return hkdf.Key(sha256.New, key.Bytes(), nil, replayIDLabel+string(serial[:]), replay.IDSize)
 }
 
 // SetProgress sets the progress callback of the file path (see
@@ -265,8 +294,9 @@ func (o *Opener) SetProgress(fn func(n int)) { o.opts.Progress = fn }
 // with it, anyone can open this message, and only this one.
 func (o *Opener) SessionKey() *keyblob.SessionKey { return o.key }
 
-// finish verifies the signature over the payload digest and records the
-// message in the replay cache: the last steps before the plaintext counts.
+// finish verifies the signature over the payload digest and then records
+// the message in the replay cache: the reservation comes after everything
+// is authenticated, so a tampered copy never uses the message up.
 func (o *Opener) finish(trailer []byte, digest hash.Hash) error {
 	h := o.Header
 	if h.Signed() {
@@ -275,15 +305,17 @@ func (o *Opener) finish(trailer []byte, digest hash.Hash) error {
 		}
 	}
 	if c := o.opts.Cache; c != nil {
-		return c.Record(context.Background(), o.senderID(), h.Serial[:], h.Created)
+		return c.Record(context.Background(), o.replayID, h.Created)
 	}
 	return nil
 }
 
 // WriteTo decrypts the payload to dst and finishes the message. It returns
-// nil only when everything is authentic and recorded; on any error what
-// was written to dst must be discarded. From a regular file, chunks are
-// read in parallel, and written at offsets when dst is a regular file too.
+// nil only when everything is authentic and recorded. What it writes to
+// dst before it returns is not authentic yet (see Opener): the caller
+// must hold it until the nil return, and discard it on any error. From a
+// regular file, chunks are read in parallel, and written at offsets when
+// dst is a regular file too.
 func (o *Opener) WriteTo(dst io.Writer) (int64, error) {
 	if o.file == nil {
 		return io.Copy(dst, o.Reader())
@@ -324,10 +356,11 @@ func payloadError(err error) error {
 	return err
 }
 
-// Reader returns the plaintext as a stream. Only authenticated chunks are
-// returned; io.EOF comes only after the signature has verified and the
-// message has been recorded in the replay cache, and any earlier error
-// means what was read must be discarded.
+// Reader returns the plaintext as a stream. Each chunk returned is
+// authenticated to the session key only; io.EOF comes only after the
+// signature has verified and the message has been recorded in the replay
+// cache. Until then what was read is not authentic (see Opener): hold it,
+// and discard it on any other error.
 func (o *Opener) Reader() io.Reader {
 	src := o.src
 	if o.file != nil {

@@ -15,8 +15,6 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/internal/stream"
 	"github.com/keyblob/keyblob/password"
@@ -262,13 +260,6 @@ func useWriteAt(dst io.Writer, fo *stream.FileOptions, payload int64) int64 {
 	}
 	fo.DstAt, fo.DstOffset = f, pos
 	return pos + payload
-}
-
-// appending reports whether f was opened with O_APPEND, where writes at
-// offsets are not allowed.
-func appending(f *os.File) bool {
-	flags, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
-	return err != nil || flags&unix.O_APPEND != 0
 }
 
 // seekTo moves a regular-file dst past the payload written at offsets.

@@ -77,7 +77,7 @@ optionally signed, so they can be sent or stored without being swapped.`,
 		return usagef("%v (see '%s --help')", err, c.CommandPath())
 	})
 	root.PersistentFlags().StringVar(&e.passFile, "passphrase-file", "",
-		"read passphrases from the first line of `FILE` (or set "+passphraseEnv+"; default: ask on the terminal)")
+		"read the key store (and session derive) passphrase from the first line of `FILE` (or set "+passphraseEnv+"; default: ask on the terminal); never used for sealed messages")
 	root.AddCommand(newKeygenCmd(e), newPubkeyCmd(e), newSessionCmd(e),
 		newEncryptCmd(e), newDecryptCmd(e), newExportCmd(e), newImportCmd(e),
 		newInspectCmd(e), newSealCmd(e), newOpenCmd(e),

@@ -13,25 +13,50 @@ import (
 	"github.com/keyblob/keyblob/internal/format"
 )
 
-// passphraseEnv names a file holding the passphrase, for scripts.
+// passphraseEnv names a file holding the store passphrase, for scripts.
 const passphraseEnv = "KEYBLOB_PASSPHRASE_FILE"
 
-// readPassphrase returns the passphrase for what (said in the prompt, and
-// in the error when there is no terminal) from file, or from the file named
-// by KEYBLOB_PASSPHRASE_FILE, or else asks on the terminal without echo
+// messagePassphraseFlag is the flag of seal and open that names a file
+// holding a message passphrase.
+const messagePassphraseFlag = "message-passphrase-file"
+
+// readPassphrase returns the store passphrase, which unlocks stored
+// identities (and derives session keys), for what (said in the prompt,
+// and in the error when there is no terminal): from file, or from the file
+// named by KEYBLOB_PASSPHRASE_FILE, or else from the terminal without echo
 // (twice when confirm is set). It never reads a passphrase from stdin,
-// which carries data.
+// which carries data. It is never used for a sealed message: see
+// readMessagePassphrase.
 func (e *env) readPassphrase(what, file string, confirm bool) ([]byte, error) {
 	if file == "" {
 		file = os.Getenv(passphraseEnv)
 	}
 	if file != "" {
-		return readPassphraseFile(file)
+		return readPassphraseFile(file, "check --passphrase-file or "+passphraseEnv)
 	}
+	return askPassphrase(what, confirm, "give --passphrase-file FILE, or set "+passphraseEnv)
+}
+
+// readMessagePassphrase returns the passphrase of a sealed message, for
+// what: from file (--message-passphrase-file), or else from the terminal.
+// It never uses --passphrase-file or KEYBLOB_PASSPHRASE_FILE: a message's
+// sender must not get an oracle for the store passphrase, nor choose the
+// Argon2id cost of trying it.
+func (e *env) readMessagePassphrase(what, file string, confirm bool) ([]byte, error) {
+	if file != "" {
+		return readPassphraseFile(file, "check --"+messagePassphraseFlag)
+	}
+	return askPassphrase(what, confirm, "give --"+messagePassphraseFlag+" FILE ("+
+		"--passphrase-file and "+passphraseEnv+" unlock stored identities only, never messages)")
+}
+
+// askPassphrase asks for the passphrase of what on the terminal without
+// echo, twice when confirm is set. Without a terminal the error carries
+// hint, which says how else to give it.
+func askPassphrase(what string, confirm bool, hint string) ([]byte, error) {
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
-		return nil, withHint(fmt.Errorf("a passphrase for %s is needed and there is no terminal to ask for it", what),
-			"give --passphrase-file FILE, or set %s", passphraseEnv)
+		return nil, withHint(fmt.Errorf("a passphrase for %s is needed and there is no terminal to ask for it", what), "%s", hint)
 	}
 	defer tty.Close()
 	pass, err := prompt(tty, "Passphrase for "+what+": ")
@@ -63,11 +88,11 @@ func prompt(tty *os.File, text string) ([]byte, error) {
 
 // readPassphraseFile reads a passphrase file: its first line, without the
 // line end. The file is bounded like key files (--passphrase-file
-// /dev/zero must not read forever).
-func readPassphraseFile(name string) ([]byte, error) {
+// /dev/zero must not read forever). hint says where the name came from.
+func readPassphraseFile(name, hint string) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, withHint(fmt.Errorf("passphrase file: %w", err), "check --passphrase-file or %s", passphraseEnv)
+		return nil, withHint(fmt.Errorf("passphrase file: %w", err), "%s", hint)
 	}
 	defer f.Close()
 	data, err := format.ReadAll(f, maxSmallFile)

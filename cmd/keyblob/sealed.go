@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/internal/atomicfile"
 	"github.com/keyblob/keyblob/replay"
 	"github.com/keyblob/keyblob/seal"
 )
@@ -22,6 +23,7 @@ import (
 type sealFlags struct {
 	recipients, recipientFiles []string
 	passphrase                 bool
+	passFile                   string // --message-passphrase-file
 	signer                     string
 	expires                    string
 	armor, quiet               bool
@@ -31,7 +33,7 @@ type sealFlags struct {
 func newSealCmd(e *env) *cobra.Command {
 	var f sealFlags
 	c := &cobra.Command{
-		Use:   "seal [-r RECIPIENT]... [-R FILE]... [-p] [-s IDENTITY] [--expires DURATION] [-a] [-o OUT] [IN]",
+		Use:   "seal [-r RECIPIENT]... [-R FILE]... [-p] [--message-passphrase-file FILE] [-s IDENTITY] [--expires DURATION] [-a] [-o OUT] [IN]",
 		Short: "Encrypt a message to recipients: session key, payload and key blobs in one file",
 		Long: `seal makes a new session key, encrypts IN (stdin if not given or -) with it,
 and exports the key as a key blob to every recipient, all in one sealed
@@ -39,7 +41,10 @@ message written to OUT (stdout if not given): binary, or PEM with -a.
 
 Recipients (-r, repeatable) are recipient lines, files holding one, or PEM
 public key files; -R reads a file of recipient lines ('#' comments allowed).
--p seals to a passphrase instead (Argon2id; it must be the only recipient).
+-p seals to a passphrase instead (Argon2id; it must be the only recipient),
+asked on the terminal, or read from --message-passphrase-file FILE (which
+implies -p). --passphrase-file and KEYBLOB_PASSPHRASE_FILE unlock stored
+identities (-s NAME) and are never used as a message passphrase.
 -s signs the message, header and payload, so that 'open --from' can check
 who sent it. Every message carries its creation time and a random serial;
 --expires (e.g. 90m, 24h, 7d) makes every open refuse it after that.`,
@@ -49,7 +54,8 @@ who sent it. Every message carries its creation time and a random serial;
 	fl := c.Flags()
 	fl.StringArrayVarP(&f.recipients, "recipient", "r", nil, "seal to `RECIPIENT` (repeatable)")
 	fl.StringArrayVarP(&f.recipientFiles, "recipients-file", "R", nil, "seal to every recipient in `FILE` (repeatable)")
-	fl.BoolVarP(&f.passphrase, "passphrase", "p", false, "seal to a passphrase")
+	fl.BoolVarP(&f.passphrase, "passphrase", "p", false, "seal to a passphrase, asked on the terminal")
+	fl.StringVar(&f.passFile, messagePassphraseFlag, "", "seal to the passphrase on the first line of `FILE` (implies -p)")
 	fl.StringVarP(&f.signer, "sign", "s", "", "sign as the identity in `FILE`")
 	fl.StringVar(&f.expires, "expires", "", "refuse to open after `DURATION` (e.g. 90m, 24h, 7d)")
 	fl.BoolVarP(&f.armor, "armor", "a", false, "write PEM instead of binary")
@@ -157,13 +163,14 @@ func (e *env) sealOptions(f *sealFlags) (*seal.Options, error) {
 
 // sealKeys sets the passphrase and signer of a seal.
 func (e *env) sealKeys(f *sealFlags, opts *seal.Options) error {
+	passphrase := f.passphrase || f.passFile != ""
 	switch {
-	case f.passphrase && len(opts.Recipients) > 0:
+	case passphrase && len(opts.Recipients) > 0:
 		return usagef("-p cannot be combined with -r or -R: a passphrase must be the only recipient")
-	case !f.passphrase && len(opts.Recipients) == 0:
+	case !passphrase && len(opts.Recipients) == 0:
 		return usagef("seal needs at least one -r RECIPIENT, -R FILE, or -p (see 'keyblob seal --help')")
-	case f.passphrase:
-		pass, err := e.readPassphrase("the new message", e.passFile, true)
+	case passphrase:
+		pass, err := e.readMessagePassphrase("the new message", f.passFile, true)
 		if err != nil {
 			return err
 		}
@@ -225,6 +232,8 @@ func parseDuration(s string) (time.Duration, error) {
 type openFlags struct {
 	identities []string
 	keyFile    string
+	passphrase bool
+	passFile   string // --message-passphrase-file
 	from       string
 	once       bool
 	maxAge     string
@@ -238,19 +247,26 @@ type openFlags struct {
 func newOpenCmd(e *env) *cobra.Command {
 	var f openFlags
 	c := &cobra.Command{
-		Use:   "open [-i IDENTITY]... [-k SESSIONKEY] [--from SENDER] [--once] [--max-age DURATION] [-o OUT] [IN]",
+		Use:   "open [-i IDENTITY]... [-p] [--message-passphrase-file FILE] [-k SESSIONKEY] [--from SENDER] [--once [--replay-db FILE]] [--max-age DURATION] [-o OUT] [IN]",
 		Short: "Open a sealed message",
 		Long: `open decrypts the sealed message IN (stdin if not given or -; binary or
 PEM) to OUT (stdout if not given) with one of the identities (-i,
-repeatable), a session key (-k), or, for a message sealed with -p, a
-passphrase (asked on the terminal, or --passphrase-file). On any failure
-OUT is not created and the exit status is 1.
+repeatable), or a session key (-k, alone). A message sealed with a
+passphrase opens only when asked to: -p asks for the passphrase on the
+terminal, --message-passphrase-file FILE reads it (--passphrase-file and
+KEYBLOB_PASSPHRASE_FILE unlock stored identities, never messages). On any
+failure OUT is not created and the exit status is 1.
 
 --from SENDER requires a valid signature by SENDER (a recipient, as for -r);
 without it, a signature is checked and reported when present.
 --once accepts each message once: a cache under $KEYBLOB_HOME (or
---replay-db FILE) remembers (sender, serial) pairs, and messages older than
---max-age (default 24h with --once) or dated in the future are refused.
+--replay-db FILE, only with --once) remembers an identifier that only the
+message's session key gives, and messages older than --max-age (default
+24h with --once) or dated in the future are refused. --max-age alone
+refuses old messages without a cache.
+A signed message, or one opened with --once, is written to stdout or a
+device only once it is authentic (and accepted): until then its plaintext
+is held in a private, nameless temporary file in $TMPDIR.
 --export-session-key writes the message's session key to OUT instead of
 the plaintext: it opens this one message, and no other ('open -k').`,
 		Args: argsAtMost(1),
@@ -259,10 +275,12 @@ the plaintext: it opens this one message, and no other ('open -k').`,
 	fl := c.Flags()
 	fl.StringArrayVarP(&f.identities, "identity", "i", nil, "open with the identity in `FILE` (repeatable)")
 	fl.StringVarP(&f.keyFile, "key", "k", "", "open with the session key in `FILE`")
+	fl.BoolVarP(&f.passphrase, "passphrase", "p", false, "open a passphrase message, asking on the terminal")
+	fl.StringVar(&f.passFile, messagePassphraseFlag, "", "open a passphrase message with the passphrase on the first line of `FILE`")
 	fl.StringVar(&f.from, "from", "", "require a valid signature by `SENDER`")
 	fl.BoolVar(&f.once, "once", false, "accept each message only once (replay cache)")
 	fl.StringVar(&f.maxAge, "max-age", "", "refuse messages older than `DURATION` (default 24h with --once)")
-	fl.StringVar(&f.replayDB, "replay-db", "", "replay cache `FILE` (default $KEYBLOB_HOME/replay.db)")
+	fl.StringVar(&f.replayDB, "replay-db", "", "with --once, the replay cache `FILE` (default $KEYBLOB_HOME/replay.db)")
 	fl.BoolVar(&f.exportKey, "export-session-key", false, "write the message's session key instead of its plaintext")
 	fl.BoolVar(&f.force, "force", false, "with --export-session-key, replace an existing output file")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
@@ -271,8 +289,8 @@ the plaintext: it opens this one message, and no other ('open -k').`,
 }
 
 func (e *env) open(f *openFlags, inName string) error {
-	if f.once && f.exportKey {
-		return usagef("--once and --export-session-key do not mix: exporting the key does not accept the message; open it with --once, or open -k KEY --once later")
+	if err := f.check(); err != nil {
+		return err
 	}
 	opts, closeCache, err := e.openOptions(f)
 	if err != nil {
@@ -296,6 +314,22 @@ func (e *env) open(f *openFlags, inName string) error {
 		return err
 	}
 	e.reportSignature(o)
+	return nil
+}
+
+// check refuses flags that conflict, rather than let one quietly win.
+func (f *openFlags) check() error {
+	passphrase := f.passphrase || f.passFile != ""
+	switch {
+	case f.once && f.exportKey:
+		return usagef("--once and --export-session-key do not mix: exporting the key does not accept the message; open it with --once, or open -k KEY --once later")
+	case f.keyFile != "" && len(f.identities) > 0:
+		return usagef("-k/--key and -i/--identity do not mix: a session key opens its message by itself; give one or the other")
+	case f.keyFile != "" && passphrase:
+		return usagef("-k/--key and -p/--passphrase (or --%s) do not mix: a session key opens its message by itself; give one or the other", messagePassphraseFlag)
+	case f.replayDB != "" && !f.once:
+		return usagef("--replay-db needs --once: without --once no replay cache is used, and the message may be opened again")
+	}
 	return nil
 }
 
@@ -327,23 +361,70 @@ func (e *env) reportSignature(o *seal.Opener) {
 	}
 }
 
+// openTo writes the plaintext of o to the output -o names. A file output
+// is a temporary file until the message is authentic and accepted; so is
+// the plaintext that must be held (see mustHold) on its way to stdout or
+// a device.
 func (e *env) openTo(o *seal.Opener, f *openFlags, size int64) error {
 	out, err := e.createOutput(f.out, outputOptions{mode: modeSecret})
 	if err != nil {
 		return err
 	}
-	bar := e.newProgress(size, "opening", f.quiet)
-	o.SetProgress(bar.callback())
-	_, err = o.WriteTo(out.target())
-	bar.finish()
+	if out.streamed() && mustHold(o, f.once) {
+		err = e.openSpooled(o, out, f.quiet, size)
+	} else {
+		err = e.writePlain(o, out.target(), f.quiet, size)
+		if err != nil && out.streamed() {
+			err = withHint(err, "discard what was written to the output: the message is not authentic")
+		}
+	}
 	if err != nil {
 		out.Abort()
-		if out.streamed() {
-			return withHint(openError(err), "discard what was written to the output: the message is not authentic")
-		}
-		return openError(err)
+		return err
 	}
 	return out.Commit()
+}
+
+// mustHold reports whether no plaintext of o may reach a streamed output
+// before WriteTo has returned nil: when the message is signed ("good
+// signature by" is what the user trusts, and every recipient can make
+// chunks that pass under the session key) or opened with --once (until
+// it is recorded, it may be a replay). An unsigned message without --once
+// streams chunk by chunk, each authenticated by its GCM tag.
+func mustHold(o *seal.Opener, once bool) bool { return once || o.Header.Signed() }
+
+// writePlain writes the plaintext of o to dst, with a progress bar.
+func (e *env) writePlain(o *seal.Opener, dst io.Writer, quiet bool, size int64) error {
+	bar := e.newProgress(size, "opening", quiet)
+	o.SetProgress(bar.callback())
+	_, err := o.WriteTo(dst)
+	bar.finish()
+	return openError(err)
+}
+
+// openSpooled decrypts into a private spool file, which has no name and
+// disappears with the process whatever ends it, and copies it to out only
+// once WriteTo has returned nil: the signature verified and the replay
+// slot reserved. A failure of that copy leaves the message used (--once
+// fails closed).
+func (e *env) openSpooled(o *seal.Opener, out *output, quiet bool, size int64) error {
+	spool, err := atomicfile.Spool("")
+	if err != nil {
+		return withHint(fmt.Errorf("making a private temporary file for the plaintext: %w", err),
+			"set TMPDIR to a writable directory with room for the plaintext, or use -o FILE")
+	}
+	defer spool.Close()
+	if err := e.writePlain(o, spool, quiet, size); err != nil {
+		return err
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	// From the *os.File, so that the copy can be done by the kernel.
+	if _, err := io.Copy(out.target(), spool); err != nil {
+		return fmt.Errorf("writing the output: %w", err)
+	}
+	return nil
 }
 
 func (e *env) openOptions(f *openFlags) (*seal.OpenOptions, func(), error) {
@@ -403,7 +484,9 @@ func (e *env) openKeys(f *openFlags, opts *seal.OpenOptions) error {
 			return err
 		}
 	}
-	opts.Passphrase = func() ([]byte, error) { return e.readPassphrase("this message", e.passFile, false) }
+	if f.passphrase || f.passFile != "" {
+		opts.Passphrase = func() ([]byte, error) { return e.readMessagePassphrase("this message", f.passFile, false) }
+	}
 	return nil
 }
 
@@ -434,7 +517,10 @@ func (e *env) openReplayCache(path string) (*replay.Cache, error) {
 		path = filepath.Join(home, "replay.db")
 	}
 	c, err := replay.Open(path)
-	if err != nil {
+	switch {
+	case errors.Is(err, replay.ErrSchema):
+		return nil, withHint(err, "remove the file to start a new replay cache, or choose another with --replay-db FILE")
+	case err != nil:
 		return nil, withHint(err, "--replay-db FILE chooses another replay cache")
 	}
 	return c, nil
@@ -443,6 +529,10 @@ func (e *env) openReplayCache(path string) (*replay.Cache, error) {
 // openError explains why a message did not open.
 func openError(err error) error {
 	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, seal.ErrNeedPassphrase):
+		return withHint(err, "open it with -p (asks on the terminal) or --%s FILE", messagePassphraseFlag)
 	case errors.Is(err, seal.ErrNoMatch):
 		return withHint(err, "open with -i YOUR-IDENTITY (repeatable); 'keyblob inspect FILE' lists the recipients")
 	case errors.Is(err, seal.ErrAuth):
