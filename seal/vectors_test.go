@@ -744,6 +744,21 @@ func (g *sealedGen) vectors() {
 	signerKey("signer-key-over-1024-bytes", "a signer key of 1025 bytes", func([]byte) []byte { return make([]byte, 1025) }, 64, 1)
 	signerKey("sig-len-65", "sig-len 65 for an Ed25519 key", aliceKey, 65, 1)
 	signerKey("sig-len-0", "sig-len 0 for an Ed25519 key", aliceKey, 0, 1)
+	small := func(h string) func([]byte) []byte {
+		return func([]byte) []byte {
+			b, err := hex.DecodeString(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+	}
+	signerKey("signer-ed25519-identity", "the Ed25519 identity point as the signer key: of small order, it would verify an all-identity signature on any message",
+		small("0100000000000000000000000000000000000000000000000000000000000000"), 64, 1)
+	signerKey("signer-ed25519-order-8", "an Ed25519 point of order 8 as the signer key",
+		small("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"), 64, 1)
+	signerKey("signer-ed25519-non-canonical", "an Ed25519 signer key with y = p, a non-canonical encoding",
+		small("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"), 64, 1)
 	carolDER := carol.Recipient().SigningKeyBytes()
 	signerKey("signer-rsa-non-canonical-der", "carol's RSA key in DER with a long-form length of one byte too many", func([]byte) []byte {
 		return join([]byte{0x30, 0x83, 0x00}, carolDER[2:])
