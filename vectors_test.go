@@ -568,7 +568,7 @@ func (g *generator) x25519Fields() {
 		comment: "the signature algorithm changed from Ed25519 to RSA-PSS: the signer key is not an RSA key"})
 	g.writeBlob(blobVector{name: "x25519-field-signed-sig-alg-none", expect: "malformed", identity: bob, verify: alice,
 		data:    withByte(s.Marshal(), sigAlgAt, 0),
-		comment: "the signature algorithm changed to none (0): the signer key is read as the wrapped key, of the wrong size"})
+		comment: "the signature algorithm changed to none (0): the signer key is read as the wrapped key, and the rest is trailing data"})
 	g.writeBlob(blobVector{name: "x25519-field-signed-sig-alg-unknown", expect: "malformed", identity: bob, verify: alice,
 		data:    withByte(s.Marshal(), sigAlgAt, 3),
 		comment: "the signature algorithm changed to the unassigned value 3"})
