@@ -1,8 +1,6 @@
 package keystore
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"errors"
 	"fmt"
 	"math"
@@ -25,8 +23,9 @@ const (
 )
 
 // ErrPassphrase is returned when a passphrase does not open a stored
-// identity (or its file was modified: the two cannot be told apart).
-var ErrPassphrase = errors.New("keystore: wrong passphrase")
+// identity (or its file was modified: the two cannot be told apart). It is
+// password.ErrPassphrase, the module's one passphrase failure.
+var ErrPassphrase = password.ErrPassphrase
 
 // A Generation is one identity of a name: rotation adds a generation and
 // keeps the older ones to open old data.
@@ -85,7 +84,7 @@ type storedIdentity struct {
 }
 
 // encryptIdentity makes the file of a keyring under a passphrase, with a
-// new salt, so the all-zero nonce is never reused with a key.
+// new salt, as password.Seal requires: its nonce is fixed.
 func encryptIdentity(k *Keyring, passphrase []byte, params password.Params) ([]byte, error) {
 	params.Salt = password.New().Salt
 	var b cryptobyte.Builder
@@ -102,17 +101,14 @@ func encryptIdentity(k *Keyring, passphrase []byte, params password.Params) ([]b
 	if err != nil {
 		return nil, err
 	}
-	aead, err := identityAEAD(passphrase, params)
+	ct, err := params.Seal(passphrase, password.StoredIdentity, plain, append([]byte(identityAADLabel), aad...))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("keystore: %w", err)
 	}
-	ct := aead.Seal(nil, zeroNonce[:], plain, append([]byte(identityAADLabel), aad...))
 	out := cryptobyte.NewBuilder(aad)
 	out.AddUint32LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(ct) })
 	return format.Armor(pemIdentity, out.BytesOrPanic()), nil
 }
-
-var zeroNonce [12]byte
 
 func identitiesPlaintext(k *Keyring) ([]byte, error) {
 	var b cryptobyte.Builder
@@ -124,18 +120,6 @@ func identitiesPlaintext(k *Keyring) ([]byte, error) {
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(pem) })
 	}
 	return b.Bytes()
-}
-
-func identityAEAD(passphrase []byte, params password.Params) (cipher.AEAD, error) {
-	key, err := params.Key(passphrase, 32)
-	if err != nil {
-		return nil, fmt.Errorf("keystore: %w", err)
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
 }
 
 // decodeIdentity parses a stored identity file whose name must be name.
@@ -203,13 +187,12 @@ func decodeGeneration(s *cryptobyte.String) (Generation, error) {
 
 // unlock decrypts the identities and checks them against the header.
 func (si *storedIdentity) unlock(passphrase []byte) (*Keyring, error) {
-	aead, err := identityAEAD(passphrase, si.params)
-	if err != nil {
-		return nil, err
+	plain, err := si.params.Open(passphrase, password.StoredIdentity, si.ciphertext, append([]byte(identityAADLabel), si.aad...))
+	if errors.Is(err, ErrPassphrase) {
+		return nil, fmt.Errorf("keystore: identity %q: %w (or its file was modified)", si.info.Name, err)
 	}
-	plain, err := aead.Open(nil, zeroNonce[:], si.ciphertext, append([]byte(identityAADLabel), si.aad...))
 	if err != nil {
-		return nil, fmt.Errorf("%w for identity %q (or its file was modified)", ErrPassphrase, si.info.Name)
+		return nil, fmt.Errorf("keystore: identity %q: %w", si.info.Name, err)
 	}
 	k := &Keyring{Name: si.info.Name}
 	s := cryptobyte.String(plain)
