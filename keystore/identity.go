@@ -218,7 +218,8 @@ func (si *storedIdentity) unlock(passphrase []byte) (*Keyring, error) {
 var IdentityParams = password.Defaults
 
 // NewIdentity makes an identity of the given kind and stores it under name,
-// encrypted with the passphrase. The name must be free.
+// encrypted with the passphrase. The name must be free, as for
+// ImportIdentity.
 func (s *Store) NewIdentity(name, kind string, passphrase []byte) (*keyblob.Identity, error) {
 	id, err := keyblob.GenerateIdentity(kind)
 	if err != nil {
@@ -227,7 +228,8 @@ func (s *Store) NewIdentity(name, kind string, passphrase []byte) (*keyblob.Iden
 	return id, s.ImportIdentity(name, id, passphrase)
 }
 
-// ImportIdentity stores an existing identity under a free name.
+// ImportIdentity stores an existing identity under a free name: no
+// identity and no contact may hold it (ErrExists), checked under the lock.
 func (s *Store) ImportIdentity(name string, id *keyblob.Identity, passphrase []byte) error {
 	k := &Keyring{Name: name, Identities: []*keyblob.Identity{id}, Created: []time.Time{time.Now().UTC().Truncate(time.Second)}}
 	return s.writeKeyring(k, passphrase, nil)
@@ -250,7 +252,8 @@ func (s *Store) writeKeyring(k *Keyring, passphrase []byte, old []byte) error {
 	if old != nil {
 		return s.replaceEntry(path, data, 0o600, old, "identity", k.Name)
 	}
-	return s.writeEntry(path, data, 0o600, false, "identity", k.Name)
+	return s.writeEntryIf(path, data, 0o600, false, "identity", k.Name,
+		func() error { return s.checkNotHeld(k.Name, KindContact) })
 }
 
 // readIdentity reads and parses a stored identity file.

@@ -141,15 +141,11 @@ func readEntry(path, what, name string) ([]byte, error) {
 // maxEntrySize bounds every entry file.
 const maxEntrySize = 1 << 20
 
-// writeEntry writes an entry's file under the lock: atomically replacing it
-// if replace is set, else creating it and failing with ErrExists.
-func (s *Store) writeEntry(path string, data []byte, mode fs.FileMode, replace bool, what, name string) error {
-	return s.writeEntryIf(path, data, mode, replace, what, name, nil)
-}
-
-// writeEntryIf is writeEntry, but first runs check, if not nil, under the
-// lock, and writes nothing if it fails: a check made before taking the
-// lock could be stale by the time of the write.
+// writeEntryIf writes an entry's file under the lock: atomically replacing
+// it if replace is set, else creating it and failing with ErrExists. It
+// first runs check, if not nil, under the lock, and writes nothing if it
+// fails: a check made before taking the lock could be stale by the time of
+// the write.
 func (s *Store) writeEntryIf(path string, data []byte, mode fs.FileMode, replace bool, what, name string, check func() error) error {
 	return s.withLock(func() error {
 		if check != nil {

@@ -39,6 +39,8 @@ func storeError(err error) error {
 		return withHint(err, "'keyblob id list', 'keyblob contact list' and 'keyblob key list' show what is stored")
 	case errors.Is(err, keystore.ErrExists):
 		return withHint(err, "choose another name, remove the old entry first, or use --force where offered")
+	case errors.Is(err, keystore.ErrNameClash):
+		return withHint(err, "the store never makes both (an older keyblob, or someone who can write the store, did): check both, then remove one with 'keyblob contact rm NAME' or 'keyblob id rm NAME'")
 	case errors.Is(err, keystore.ErrRefused):
 		return withHint(err, "do not use this key: someone who can write the store may have replaced it")
 	}
@@ -55,14 +57,16 @@ func (e *env) unlockStored(s *keystore.Store, name string) (*keystore.Keyring, e
 	return k, storeError(err)
 }
 
-// isFile reports whether arg names an existing file or device.
+// isFile reports whether arg names an existing file, device, directory or
+// symbolic link (even a dangling one: the name is taken either way).
 func isFile(arg string) bool {
-	_, err := os.Stat(arg)
+	_, err := os.Lstat(arg)
 	return err == nil || !errors.Is(err, fs.ErrNotExist)
 }
 
-// storedName reports whether arg should be looked up in the store: it is
-// a valid entry name and no file of that name exists.
+// storedName reports whether arg would be looked up in the store: it is
+// a valid entry name and no file of that name exists. Commands resolve
+// arguments with resolveName, which also refuses a word naming both.
 func storedName(arg string) bool {
 	return !isStdio(arg) && !isFile(arg) && keystore.CheckName(arg) == nil
 }
@@ -223,7 +227,7 @@ openssl PKCS#8 key) under NAME, encrypted under a passphrase asked twice.
 It prints the recipient line. An existing NAME is never replaced.`,
 		Args: argsExactly(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := e.loadIdentityFile(args[1])
+			id, err := e.readIdentityFile(args[1])
 			if err != nil {
 				return err
 			}
