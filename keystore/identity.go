@@ -235,7 +235,8 @@ func (s *Store) ImportIdentity(name string, id *keyblob.Identity, passphrase []b
 	return s.writeKeyring(k, passphrase, nil)
 }
 
-// writeKeyring encrypts and writes a keyring. With old nil it creates the
+// writeKeyring encrypts and writes a keyring, then its generation record
+// (generations.go), under one hold of the lock. With old nil it creates the
 // file (the name must be free); otherwise it replaces the file only if the
 // file still holds old, the bytes the keyring was unlocked from, so that two
 // concurrent rotations cannot drop each other's generation (and with it the
@@ -249,11 +250,34 @@ func (s *Store) writeKeyring(k *Keyring, passphrase []byte, old []byte) error {
 	if err != nil {
 		return err
 	}
-	if old != nil {
-		return s.replaceEntry(path, data, 0o600, old, "identity", k.Name)
+	return s.withLock(func() error {
+		if old != nil {
+			err = replaceLocked(path, data, 0o600, old, "identity", k.Name)
+		} else {
+			err = s.createIdentityLocked(path, data, k.Name)
+		}
+		if err != nil {
+			return err
+		}
+		return s.writeGenerations(k)
+	})
+}
+
+// createIdentityLocked creates a new identity file: no identity and no
+// contact may hold the name. A record left by an identity of that name
+// that is gone is removed first, so that it cannot be taken for the new
+// identity's. The caller holds the lock.
+func (s *Store) createIdentityLocked(path string, data []byte, name string) error {
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("%w: identity %q", ErrExists, name)
 	}
-	return s.writeEntryIf(path, data, 0o600, false, "identity", k.Name,
-		func() error { return s.checkNotHeld(k.Name, KindContact) })
+	if err := s.checkNotHeld(name, KindContact); err != nil {
+		return err
+	}
+	if err := s.removeGenerations(name); err != nil {
+		return err
+	}
+	return createLocked(path, data, 0o600, "identity", name)
 }
 
 // readIdentity reads and parses a stored identity file.
@@ -269,22 +293,43 @@ func (s *Store) readIdentity(name string) (*storedIdentity, error) {
 	return decodeIdentity(data, name)
 }
 
-// Identity returns the public part of a stored identity.
+// Identity returns the public part of a stored identity. It fails with
+// ErrRolledBack if the file lacks a generation its record holds.
 func (s *Store) Identity(name string) (*IdentityInfo, error) {
 	si, err := s.readIdentity(name)
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkGenerations(&si.info); err != nil {
+		return nil, err
+	}
 	return &si.info, nil
 }
 
-// Unlock decrypts a stored identity with its passphrase.
+// Unlock decrypts a stored identity with its passphrase. It fails with
+// ErrRolledBack, after the decryption, if the file lacks a generation its
+// record holds.
 func (s *Store) Unlock(name string, passphrase []byte) (*Keyring, error) {
+	_, k, err := s.unlock(name, passphrase)
+	return k, err
+}
+
+// unlock reads, decrypts and checks a stored identity against its record.
+// A file that does not decrypt is reported as such before any record
+// mismatch: only an authentic file is called rolled back.
+func (s *Store) unlock(name string, passphrase []byte) (*storedIdentity, *Keyring, error) {
 	si, err := s.readIdentity(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return si.unlock(passphrase)
+	k, err := si.unlock(passphrase)
+	if err == nil {
+		err = s.checkGenerations(&si.info)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return si, k, nil
 }
 
 // Identities lists the stored identities, by name.
@@ -329,11 +374,16 @@ func (s *Store) RemoveIdentity(name string, force bool) error {
 	}
 	// Checked under the lock: a key stored meanwhile by another process
 	// must not be orphaned. With force, even a damaged file is removed.
+	// The record goes first: a removal cut short leaves an identity
+	// without a record, never a record that a new identity could inherit.
 	return s.withLock(func() error {
 		if !force {
 			if err := s.checkNoKeys(name); err != nil {
 				return err
 			}
+		}
+		if err := s.removeGenerations(name); err != nil {
+			return err
 		}
 		return atomicfile.Remove(path)
 	})

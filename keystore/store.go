@@ -156,12 +156,18 @@ func (s *Store) writeEntryIf(path string, data []byte, mode fs.FileMode, replace
 		if replace {
 			return atomicfile.WriteFile(path, data, mode)
 		}
-		err := atomicfile.Create(path, data, mode)
-		if errors.Is(err, atomicfile.ErrExist) {
-			return fmt.Errorf("%w: %s %q", ErrExists, what, name)
-		}
-		return err
+		return createLocked(path, data, mode, what, name)
 	})
+}
+
+// createLocked creates an entry's file, failing with ErrExists if it
+// exists. The caller holds the lock.
+func createLocked(path string, data []byte, mode fs.FileMode, what, name string) error {
+	err := atomicfile.Create(path, data, mode)
+	if errors.Is(err, atomicfile.ErrExist) {
+		return fmt.Errorf("%w: %s %q", ErrExists, what, name)
+	}
+	return err
 }
 
 // errChanged is returned by replaceEntry when the entry no longer holds
@@ -172,16 +178,19 @@ var errChanged = errors.New("changed by another process meanwhile")
 // if it still holds old: a read-modify-write (Rotate, RewrapKeys) must not
 // undo what another process wrote, or removed, in between.
 func (s *Store) replaceEntry(path string, data []byte, mode fs.FileMode, old []byte, what, name string) error {
-	return s.withLock(func() error {
-		cur, err := readEntry(path, what, name)
-		switch {
-		case errors.Is(err, ErrNotFound) || err == nil && !bytes.Equal(cur, old):
-			return fmt.Errorf("keystore: %s %q was %w; nothing was written, try again", what, name, errChanged)
-		case err != nil:
-			return err // readEntry's errors name the store and the entry
-		}
-		return atomicfile.WriteFile(path, data, mode)
-	})
+	return s.withLock(func() error { return replaceLocked(path, data, mode, old, what, name) })
+}
+
+// replaceLocked is replaceEntry for a caller that holds the lock.
+func replaceLocked(path string, data []byte, mode fs.FileMode, old []byte, what, name string) error {
+	cur, err := readEntry(path, what, name)
+	switch {
+	case errors.Is(err, ErrNotFound) || err == nil && !bytes.Equal(cur, old):
+		return fmt.Errorf("keystore: %s %q was %w; nothing was written, try again", what, name, errChanged)
+	case err != nil:
+		return err // readEntry's errors name the store and the entry
+	}
+	return atomicfile.WriteFile(path, data, mode)
 }
 
 // withLock runs fn holding the store's exclusive lock. The lock is not

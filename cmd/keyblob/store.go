@@ -41,6 +41,8 @@ func storeError(err error) error {
 		return withHint(err, "choose another name, remove the old entry first, or use --force where offered")
 	case errors.Is(err, keystore.ErrNameClash):
 		return withHint(err, "the store never makes both (an older keyblob, or someone who can write the store, did): check both, then remove one with 'keyblob contact rm NAME' or 'keyblob id rm NAME'")
+	case errors.Is(err, keystore.ErrRolledBack):
+		return withHint(err, "do not use this identity until you know why: put back the newer file (from a backup), or, if you restored this copy yourself on purpose, remove the NAME.gens record beside it")
 	case errors.Is(err, keystore.ErrRefused):
 		return withHint(err, "do not use this key: someone who can write the store may have replaced it")
 	}
