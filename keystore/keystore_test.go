@@ -1132,7 +1132,7 @@ func TestLocked(t *testing.T) {
 	if got := entries(contactsDir); len(got) != 0 {
 		t.Errorf("contacts while locked: %v", got)
 	}
-	if got := entries(identitiesDir); !slices.Equal(got, []string{"me.id"}) {
+	if got := entries(identitiesDir); !slices.Equal(got, []string{"me.gens", "me.id"}) {
 		t.Errorf("identities while locked: %v", got)
 	}
 	if info, _ := s.Identity("me"); len(info.Generations) != 1 {

@@ -19,8 +19,6 @@ import (
 	"regexp"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/keyblob/keyblob/internal/atomicfile"
 	"github.com/keyblob/keyblob/internal/format"
 )
@@ -204,7 +202,7 @@ func (s *Store) withLock(fn func() error) error {
 	if err := s.acquire(f); err != nil {
 		return err
 	}
-	defer unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	defer unlock(f)
 	s.removeStaleTemps()
 	return fn()
 }
@@ -229,12 +227,12 @@ func (s *Store) acquire(f *os.File) error {
 	}
 	deadline := time.Now().Add(timeout)
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		held, err := tryLock(f)
 		switch {
-		case err == nil:
-			return nil
-		case !errors.Is(err, unix.EWOULDBLOCK):
+		case err != nil:
 			return fmt.Errorf("keystore: locking: %w", err)
+		case held:
+			return nil
 		case time.Now().After(deadline):
 			return fmt.Errorf("%w (waited %s for %s)", ErrLocked, timeout, f.Name())
 		}
