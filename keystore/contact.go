@@ -3,6 +3,8 @@ package keystore
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/keyblob/keyblob"
@@ -19,13 +21,16 @@ type Contact struct {
 }
 
 // AddContact stores a recipient under name. Unless replace is set, the
-// name must be free.
+// name must be free; even with replace, it must not be the name of a
+// stored identity (ErrExists), checked under the lock: contacts and
+// identities share one name space, so that -r NAME means one thing.
 func (s *Store) AddContact(name string, r *keyblob.Recipient, replace bool) error {
 	path, err := s.path(contactsDir, name, contactExt)
 	if err != nil {
 		return err
 	}
-	return s.writeEntry(path, []byte(r.String()+"\n"), 0o644, replace, "contact", name)
+	return s.writeEntryIf(path, []byte(r.String()+"\n"), 0o644, replace, "contact", name,
+		func() error { return s.checkNotHeld(name, KindIdentity) })
 }
 
 // Contact returns a stored contact.
@@ -71,39 +76,36 @@ func (s *Store) RemoveContact(name string) error {
 	return s.withLock(func() error { return atomicfile.Remove(path) })
 }
 
-// Recipient resolves a name to a recipient: a contact, or else the current
-// generation of a stored identity.
+// Recipient resolves a name to a recipient: the contact of that name, or
+// the current generation of the stored identity of that name.
 func (s *Store) Recipient(name string) (*keyblob.Recipient, error) {
-	c, err := s.Contact(name)
-	if err == nil {
-		return c.Recipient, nil
-	}
-	if !errors.Is(err, ErrNotFound) {
-		return nil, err
-	}
-	info, err := s.Identity(name)
+	rs, err := s.Senders(name)
 	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("%w: no contact or identity %q", ErrNotFound, name)
-		}
 		return nil, err
 	}
-	return info.Current().Recipient, nil
+	return rs[0], nil
 }
 
 // Senders resolves a name to every key that may have signed as it: a
-// contact, or all generations of a stored identity, newest first.
+// contact, or all generations of a stored identity, newest first. A name
+// held by both a contact and an identity (a store written by an older
+// keyblob, or by someone else) is refused rather than resolved either way.
 func (s *Store) Senders(name string) ([]*keyblob.Recipient, error) {
-	if c, err := s.Contact(name); err == nil {
-		return []*keyblob.Recipient{c.Recipient}, nil
-	} else if !errors.Is(err, ErrNotFound) {
+	kind, err := s.Holder(name)
+	switch {
+	case err != nil:
 		return nil, err
+	case kind == "":
+		return nil, fmt.Errorf("%w: no contact or identity %q", ErrNotFound, name)
+	case kind == KindContact:
+		c, err := s.Contact(name)
+		if err != nil {
+			return nil, err
+		}
+		return []*keyblob.Recipient{c.Recipient}, nil
 	}
 	info, err := s.Identity(name)
 	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("%w: no contact or identity %q", ErrNotFound, name)
-		}
 		return nil, err
 	}
 	var rs []*keyblob.Recipient
@@ -111,4 +113,67 @@ func (s *Store) Senders(name string) ([]*keyblob.Recipient, error) {
 		rs = append(rs, info.Generations[i].Recipient)
 	}
 	return rs, nil
+}
+
+// The kinds of entry that share one name space.
+const (
+	KindIdentity = "identity"
+	KindContact  = "contact"
+)
+
+// ErrNameClash is returned when one name is held by both a contact and an
+// identity, which the store never makes: another program, or someone who
+// can write the store, did.
+var ErrNameClash = errors.New("keystore: a contact and an identity have the same name")
+
+// Holder reports which entry holds name in the name space that contacts
+// and identities share: KindIdentity, KindContact, or "" for none. It reads
+// no file, only looks for it; a name held by both is ErrNameClash.
+func (s *Store) Holder(name string) (string, error) {
+	id, err := s.exists(identitiesDir, name, identityExt)
+	if err != nil {
+		return "", err
+	}
+	ct, err := s.exists(contactsDir, name, contactExt)
+	switch {
+	case err != nil:
+		return "", err
+	case id && ct:
+		return "", fmt.Errorf("%w: %q", ErrNameClash, name)
+	case id:
+		return KindIdentity, nil
+	case ct:
+		return KindContact, nil
+	}
+	return "", nil
+}
+
+// exists reports whether an entry's file exists.
+func (s *Store) exists(sub, name, ext string) (bool, error) {
+	path, err := s.path(sub, name, ext)
+	if err != nil {
+		return false, err
+	}
+	_, err = os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("keystore: %w", err)
+	}
+	return true, nil
+}
+
+// checkNotHeld fails with ErrExists if an entry of the other kind holds
+// name. Writers call it under the lock.
+func (s *Store) checkNotHeld(name, other string) error {
+	sub, ext := identitiesDir, identityExt
+	if other == KindContact {
+		sub, ext = contactsDir, contactExt
+	}
+	held, err := s.exists(sub, name, ext)
+	if err != nil || !held {
+		return err
+	}
+	return fmt.Errorf("%w: %s %q (contacts and identities share one name space)", ErrExists, other, name)
 }

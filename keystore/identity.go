@@ -1,8 +1,6 @@
 package keystore
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"errors"
 	"fmt"
 	"math"
@@ -25,8 +23,9 @@ const (
 )
 
 // ErrPassphrase is returned when a passphrase does not open a stored
-// identity (or its file was modified: the two cannot be told apart).
-var ErrPassphrase = errors.New("keystore: wrong passphrase")
+// identity (or its file was modified: the two cannot be told apart). It is
+// password.ErrPassphrase, the module's one passphrase failure.
+var ErrPassphrase = password.ErrPassphrase
 
 // A Generation is one identity of a name: rotation adds a generation and
 // keeps the older ones to open old data.
@@ -85,7 +84,7 @@ type storedIdentity struct {
 }
 
 // encryptIdentity makes the file of a keyring under a passphrase, with a
-// new salt, so the all-zero nonce is never reused with a key.
+// new salt, as password.Seal requires: its nonce is fixed.
 func encryptIdentity(k *Keyring, passphrase []byte, params password.Params) ([]byte, error) {
 	params.Salt = password.New().Salt
 	var b cryptobyte.Builder
@@ -102,17 +101,14 @@ func encryptIdentity(k *Keyring, passphrase []byte, params password.Params) ([]b
 	if err != nil {
 		return nil, err
 	}
-	aead, err := identityAEAD(passphrase, params)
+	ct, err := params.Seal(passphrase, password.StoredIdentity, plain, append([]byte(identityAADLabel), aad...))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("keystore: %w", err)
 	}
-	ct := aead.Seal(nil, zeroNonce[:], plain, append([]byte(identityAADLabel), aad...))
 	out := cryptobyte.NewBuilder(aad)
 	out.AddUint32LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(ct) })
 	return format.Armor(pemIdentity, out.BytesOrPanic()), nil
 }
-
-var zeroNonce [12]byte
 
 func identitiesPlaintext(k *Keyring) ([]byte, error) {
 	var b cryptobyte.Builder
@@ -124,18 +120,6 @@ func identitiesPlaintext(k *Keyring) ([]byte, error) {
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(pem) })
 	}
 	return b.Bytes()
-}
-
-func identityAEAD(passphrase []byte, params password.Params) (cipher.AEAD, error) {
-	key, err := params.Key(passphrase, 32)
-	if err != nil {
-		return nil, fmt.Errorf("keystore: %w", err)
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
 }
 
 // decodeIdentity parses a stored identity file whose name must be name.
@@ -203,13 +187,12 @@ func decodeGeneration(s *cryptobyte.String) (Generation, error) {
 
 // unlock decrypts the identities and checks them against the header.
 func (si *storedIdentity) unlock(passphrase []byte) (*Keyring, error) {
-	aead, err := identityAEAD(passphrase, si.params)
-	if err != nil {
-		return nil, err
+	plain, err := si.params.Open(passphrase, password.StoredIdentity, si.ciphertext, append([]byte(identityAADLabel), si.aad...))
+	if errors.Is(err, ErrPassphrase) {
+		return nil, fmt.Errorf("keystore: identity %q: %w (or its file was modified)", si.info.Name, err)
 	}
-	plain, err := aead.Open(nil, zeroNonce[:], si.ciphertext, append([]byte(identityAADLabel), si.aad...))
 	if err != nil {
-		return nil, fmt.Errorf("%w for identity %q (or its file was modified)", ErrPassphrase, si.info.Name)
+		return nil, fmt.Errorf("keystore: identity %q: %w", si.info.Name, err)
 	}
 	k := &Keyring{Name: si.info.Name}
 	s := cryptobyte.String(plain)
@@ -235,7 +218,8 @@ func (si *storedIdentity) unlock(passphrase []byte) (*Keyring, error) {
 var IdentityParams = password.Defaults
 
 // NewIdentity makes an identity of the given kind and stores it under name,
-// encrypted with the passphrase. The name must be free.
+// encrypted with the passphrase. The name must be free, as for
+// ImportIdentity.
 func (s *Store) NewIdentity(name, kind string, passphrase []byte) (*keyblob.Identity, error) {
 	id, err := keyblob.GenerateIdentity(kind)
 	if err != nil {
@@ -244,13 +228,15 @@ func (s *Store) NewIdentity(name, kind string, passphrase []byte) (*keyblob.Iden
 	return id, s.ImportIdentity(name, id, passphrase)
 }
 
-// ImportIdentity stores an existing identity under a free name.
+// ImportIdentity stores an existing identity under a free name: no
+// identity and no contact may hold it (ErrExists), checked under the lock.
 func (s *Store) ImportIdentity(name string, id *keyblob.Identity, passphrase []byte) error {
 	k := &Keyring{Name: name, Identities: []*keyblob.Identity{id}, Created: []time.Time{time.Now().UTC().Truncate(time.Second)}}
 	return s.writeKeyring(k, passphrase, nil)
 }
 
-// writeKeyring encrypts and writes a keyring. With old nil it creates the
+// writeKeyring encrypts and writes a keyring, then its generation record
+// (generations.go), under one hold of the lock. With old nil it creates the
 // file (the name must be free); otherwise it replaces the file only if the
 // file still holds old, the bytes the keyring was unlocked from, so that two
 // concurrent rotations cannot drop each other's generation (and with it the
@@ -264,10 +250,34 @@ func (s *Store) writeKeyring(k *Keyring, passphrase []byte, old []byte) error {
 	if err != nil {
 		return err
 	}
-	if old != nil {
-		return s.replaceEntry(path, data, 0o600, old, "identity", k.Name)
+	return s.withLock(func() error {
+		if old != nil {
+			err = replaceLocked(path, data, 0o600, old, "identity", k.Name)
+		} else {
+			err = s.createIdentityLocked(path, data, k.Name)
+		}
+		if err != nil {
+			return err
+		}
+		return s.writeGenerations(k)
+	})
+}
+
+// createIdentityLocked creates a new identity file: no identity and no
+// contact may hold the name. A record left by an identity of that name
+// that is gone is removed first, so that it cannot be taken for the new
+// identity's. The caller holds the lock.
+func (s *Store) createIdentityLocked(path string, data []byte, name string) error {
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("%w: identity %q", ErrExists, name)
 	}
-	return s.writeEntry(path, data, 0o600, false, "identity", k.Name)
+	if err := s.checkNotHeld(name, KindContact); err != nil {
+		return err
+	}
+	if err := s.removeGenerations(name); err != nil {
+		return err
+	}
+	return createLocked(path, data, 0o600, "identity", name)
 }
 
 // readIdentity reads and parses a stored identity file.
@@ -283,22 +293,43 @@ func (s *Store) readIdentity(name string) (*storedIdentity, error) {
 	return decodeIdentity(data, name)
 }
 
-// Identity returns the public part of a stored identity.
+// Identity returns the public part of a stored identity. It fails with
+// ErrRolledBack if the file lacks a generation its record holds.
 func (s *Store) Identity(name string) (*IdentityInfo, error) {
 	si, err := s.readIdentity(name)
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkGenerations(&si.info); err != nil {
+		return nil, err
+	}
 	return &si.info, nil
 }
 
-// Unlock decrypts a stored identity with its passphrase.
+// Unlock decrypts a stored identity with its passphrase. It fails with
+// ErrRolledBack, after the decryption, if the file lacks a generation its
+// record holds.
 func (s *Store) Unlock(name string, passphrase []byte) (*Keyring, error) {
+	_, k, err := s.unlock(name, passphrase)
+	return k, err
+}
+
+// unlock reads, decrypts and checks a stored identity against its record.
+// A file that does not decrypt is reported as such before any record
+// mismatch: only an authentic file is called rolled back.
+func (s *Store) unlock(name string, passphrase []byte) (*storedIdentity, *Keyring, error) {
 	si, err := s.readIdentity(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return si.unlock(passphrase)
+	k, err := si.unlock(passphrase)
+	if err == nil {
+		err = s.checkGenerations(&si.info)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return si, k, nil
 }
 
 // Identities lists the stored identities, by name.
@@ -343,11 +374,16 @@ func (s *Store) RemoveIdentity(name string, force bool) error {
 	}
 	// Checked under the lock: a key stored meanwhile by another process
 	// must not be orphaned. With force, even a damaged file is removed.
+	// The record goes first: a removal cut short leaves an identity
+	// without a record, never a record that a new identity could inherit.
 	return s.withLock(func() error {
 		if !force {
 			if err := s.checkNoKeys(name); err != nil {
 				return err
 			}
+		}
+		if err := s.removeGenerations(name); err != nil {
+			return err
 		}
 		return atomicfile.Remove(path)
 	})

@@ -126,7 +126,7 @@ func (s *Store) GetKey(name string, unlock func(identity string) (*Keyring, erro
 		return nil, err
 	}
 	if info.Owner == "" {
-		return nil, fmt.Errorf("%w: %q is wrapped to %s, which is none of your identities (substituted?)", ErrRefused, name, info.Blob.Recipient)
+		return nil, fmt.Errorf("%w: %q is wrapped to %s, which is none of your identities (substituted? or an identity removed, or rolled back?)", ErrRefused, name, info.Blob.Recipient)
 	}
 	k, err := unlock(info.Owner)
 	if err != nil {
@@ -213,11 +213,7 @@ func (s *Store) keysOf(info *IdentityInfo) ([]string, error) {
 // interrupted, keys not yet re-wrapped still open with the old generation,
 // and running Rotate's re-wrap again (RewrapKeys) finishes the job.
 func (s *Store) Rotate(name string, passphrase []byte) (*keyblob.Identity, []string, error) {
-	si, err := s.readIdentity(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	k, err := si.unlock(passphrase)
+	si, k, err := s.unlock(name, passphrase)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,7 +1,9 @@
 // Package keystore is keyblob's local key store (spec/keystore.md): named
 // identities encrypted at rest under a passphrase, named contacts
 // (recipients), and named session keys stored as key blobs wrapped to one
-// of your identities and signed by it (seed 002).
+// of your identities and signed by it (seed 002). Identities and contacts
+// share one name space. Beside each identity a generation record lets a
+// reader refuse an identity file rolled back to before a rotation.
 //
 // The store is a directory of small files. Every write is atomic (temporary
 // file, fsync, rename, directory fsync) and made under an exclusive file
@@ -18,8 +20,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/keyblob/keyblob/internal/atomicfile"
 	"github.com/keyblob/keyblob/internal/format"
@@ -141,15 +141,11 @@ func readEntry(path, what, name string) ([]byte, error) {
 // maxEntrySize bounds every entry file.
 const maxEntrySize = 1 << 20
 
-// writeEntry writes an entry's file under the lock: atomically replacing it
-// if replace is set, else creating it and failing with ErrExists.
-func (s *Store) writeEntry(path string, data []byte, mode fs.FileMode, replace bool, what, name string) error {
-	return s.writeEntryIf(path, data, mode, replace, what, name, nil)
-}
-
-// writeEntryIf is writeEntry, but first runs check, if not nil, under the
-// lock, and writes nothing if it fails: a check made before taking the
-// lock could be stale by the time of the write.
+// writeEntryIf writes an entry's file under the lock: atomically replacing
+// it if replace is set, else creating it and failing with ErrExists. It
+// first runs check, if not nil, under the lock, and writes nothing if it
+// fails: a check made before taking the lock could be stale by the time of
+// the write.
 func (s *Store) writeEntryIf(path string, data []byte, mode fs.FileMode, replace bool, what, name string, check func() error) error {
 	return s.withLock(func() error {
 		if check != nil {
@@ -160,12 +156,18 @@ func (s *Store) writeEntryIf(path string, data []byte, mode fs.FileMode, replace
 		if replace {
 			return atomicfile.WriteFile(path, data, mode)
 		}
-		err := atomicfile.Create(path, data, mode)
-		if errors.Is(err, atomicfile.ErrExist) {
-			return fmt.Errorf("%w: %s %q", ErrExists, what, name)
-		}
-		return err
+		return createLocked(path, data, mode, what, name)
 	})
+}
+
+// createLocked creates an entry's file, failing with ErrExists if it
+// exists. The caller holds the lock.
+func createLocked(path string, data []byte, mode fs.FileMode, what, name string) error {
+	err := atomicfile.Create(path, data, mode)
+	if errors.Is(err, atomicfile.ErrExist) {
+		return fmt.Errorf("%w: %s %q", ErrExists, what, name)
+	}
+	return err
 }
 
 // errChanged is returned by replaceEntry when the entry no longer holds
@@ -176,16 +178,19 @@ var errChanged = errors.New("changed by another process meanwhile")
 // if it still holds old: a read-modify-write (Rotate, RewrapKeys) must not
 // undo what another process wrote, or removed, in between.
 func (s *Store) replaceEntry(path string, data []byte, mode fs.FileMode, old []byte, what, name string) error {
-	return s.withLock(func() error {
-		cur, err := readEntry(path, what, name)
-		switch {
-		case errors.Is(err, ErrNotFound) || err == nil && !bytes.Equal(cur, old):
-			return fmt.Errorf("keystore: %s %q was %w; nothing was written, try again", what, name, errChanged)
-		case err != nil:
-			return err // readEntry's errors name the store and the entry
-		}
-		return atomicfile.WriteFile(path, data, mode)
-	})
+	return s.withLock(func() error { return replaceLocked(path, data, mode, old, what, name) })
+}
+
+// replaceLocked is replaceEntry for a caller that holds the lock.
+func replaceLocked(path string, data []byte, mode fs.FileMode, old []byte, what, name string) error {
+	cur, err := readEntry(path, what, name)
+	switch {
+	case errors.Is(err, ErrNotFound) || err == nil && !bytes.Equal(cur, old):
+		return fmt.Errorf("keystore: %s %q was %w; nothing was written, try again", what, name, errChanged)
+	case err != nil:
+		return err // readEntry's errors name the store and the entry
+	}
+	return atomicfile.WriteFile(path, data, mode)
 }
 
 // withLock runs fn holding the store's exclusive lock. The lock is not
@@ -199,7 +204,7 @@ func (s *Store) withLock(fn func() error) error {
 	if err := s.acquire(f); err != nil {
 		return err
 	}
-	defer unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	defer unlock(f)
 	s.removeStaleTemps()
 	return fn()
 }
@@ -224,12 +229,12 @@ func (s *Store) acquire(f *os.File) error {
 	}
 	deadline := time.Now().Add(timeout)
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		held, err := tryLock(f)
 		switch {
-		case err == nil:
-			return nil
-		case !errors.Is(err, unix.EWOULDBLOCK):
+		case err != nil:
 			return fmt.Errorf("keystore: locking: %w", err)
+		case held:
+			return nil
 		case time.Now().After(deadline):
 			return fmt.Errorf("%w (waited %s for %s)", ErrLocked, timeout, f.Name())
 		}

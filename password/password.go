@@ -1,6 +1,8 @@
 // Package password derives keys from passphrases with Argon2id (RFC 9106),
 // with the parameters recorded beside the salt and bounded on decode, so
-// that no input can demand unbounded work or memory.
+// that no input can demand unbounded work or memory. It also holds the one
+// passphrase AEAD of the module (Params.Seal and Params.Open), whose key
+// each use separates from the others by its own Label.
 package password
 
 import (

@@ -1,9 +1,6 @@
 package seal
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"errors"
 	"fmt"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -20,13 +17,15 @@ type passStanza struct {
 }
 
 const (
-	passWrappedSize = keyblob.SessionKeySize + 16
+	passWrappedSize = keyblob.SessionKeySize + password.Overhead
 	passStanzaSize  = password.EncodedSize + passWrappedSize
 	passAADPrefix   = "keyblob/v1 sealed passphrase"
 )
 
-// ErrPassphrase is returned when a passphrase does not unwrap the message.
-var ErrPassphrase = errors.New("seal: wrong passphrase")
+// ErrPassphrase is returned when a passphrase does not unwrap the message
+// (or the header was modified). It is password.ErrPassphrase, the module's
+// one passphrase failure, named here for callers of seal.
+var ErrPassphrase = password.ErrPassphrase
 
 func parsePassStanza(body []byte) (*passStanza, error) {
 	if len(body) != passStanzaSize {
@@ -47,46 +46,23 @@ func (p *passStanza) encode() []byte {
 	return b.BytesOrPanic()
 }
 
-// passAEAD derives the wrapping AEAD from the passphrase.
-func passAEAD(params password.Params, passphrase []byte) (cipher.AEAD, error) {
-	k, err := params.Key(passphrase, 32)
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(k)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
-}
-
 // passAAD binds the wrap to the header prefix.
 func passAAD(prefix []byte) []byte {
 	return append([]byte(passAADPrefix), prefix...)
 }
 
-// The nonce is all zeros: the key comes from a fresh random salt, so it is
-// never used twice.
-var zeroNonce [12]byte
-
+// newPassStanza wraps the session key under the passphrase. params' salt
+// must be new (addStanzas takes it from password.New): password.Seal uses a
+// fixed nonce.
 func newPassStanza(passphrase []byte, params password.Params, key *keyblob.SessionKey, prefix []byte) (*passStanza, error) {
-	aead, err := passAEAD(params, passphrase)
+	wrapped, err := params.Seal(passphrase, password.SealedStanza, key.Bytes(), passAAD(prefix))
 	if err != nil {
 		return nil, err
 	}
-	wrapped := aead.Seal(nil, zeroNonce[:], key.Bytes(), passAAD(prefix))
 	return &passStanza{params: params, wrapped: wrapped}, nil
 }
 
 // unwrap returns the session key bytes, or ErrPassphrase.
 func (p *passStanza) unwrap(passphrase, prefix []byte) ([]byte, error) {
-	aead, err := passAEAD(p.params, passphrase)
-	if err != nil {
-		return nil, err
-	}
-	key, err := aead.Open(nil, zeroNonce[:], p.wrapped, passAAD(prefix))
-	if err != nil {
-		return nil, ErrPassphrase
-	}
-	return key, nil
+	return p.params.Open(passphrase, password.SealedStanza, p.wrapped, passAAD(prefix))
 }

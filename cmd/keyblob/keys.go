@@ -11,7 +11,7 @@ import (
 )
 
 // loadIdentity reads an identity (-i, -s, --sign): a file, or the current
-// generation of a stored identity when no file has that name.
+// generation of a stored identity, as resolveName decides.
 func (e *env) loadIdentity(name string) (*keyblob.Identity, error) {
 	ids, err := e.loadIdentities(name)
 	if err != nil {
@@ -24,8 +24,12 @@ func (e *env) loadIdentity(name string) (*keyblob.Identity, error) {
 // generation of a stored identity (oldest first), so that data sealed
 // before a rotation still opens.
 func (e *env) loadIdentities(name string) ([]*keyblob.Identity, error) {
-	if !storedName(name) {
-		id, err := e.loadIdentityFile(name)
+	stored, err := e.resolveName(name)
+	if err != nil {
+		return nil, err
+	}
+	if !stored {
+		id, err := e.readIdentityFile(name)
 		return []*keyblob.Identity{id}, err
 	}
 	s, err := e.openStore(false)
@@ -42,8 +46,19 @@ func (e *env) loadIdentities(name string) ([]*keyblob.Identity, error) {
 	return k.Identities, nil
 }
 
-// loadIdentityFile reads an identity file.
+// loadIdentityFile reads an identity file named by an argument that may
+// also name a store entry (pubkey -i): such a word is refused, as
+// resolveName refuses it.
 func (e *env) loadIdentityFile(name string) (*keyblob.Identity, error) {
+	if _, err := e.resolveName(name); err != nil {
+		return nil, err
+	}
+	return e.readIdentityFile(name)
+}
+
+// readIdentityFile reads an identity file (an argument that is only ever
+// a file, as id import's FILE).
+func (e *env) readIdentityFile(name string) (*keyblob.Identity, error) {
 	data, err := e.readSmall(name, "identity")
 	if err != nil {
 		return nil, err
@@ -63,15 +78,20 @@ func identityHint(data []byte) string {
 	return "an identity is a file made by 'keyblob keygen', or a PKCS#8 key made by 'openssl genpkey -algorithm X25519|ED25519|RSA'"
 }
 
-// loadRecipient reads a recipient argument (-r, --verify): a recipient line,
-// a file holding one, or a PEM public key file.
+// loadRecipient reads a recipient argument (-r, --verify, --from): a
+// recipient line, a contact or stored identity, or a file holding a
+// recipient line or a PEM public key, as resolveName decides.
 func (e *env) loadRecipient(arg string) (*keyblob.Recipient, error) {
 	const hint = "a recipient is a line starting with \"keyblob:\" (from 'keyblob pubkey'), a file holding one, or a PEM public key file ('keyblob pubkey --pem', 'openssl pkey -pubout')"
 	if strings.HasPrefix(arg, keyblob.RecipientPrefix) {
 		r, err := keyblob.ParseRecipientLine(arg)
 		return r, withHint(err, "%s", hint)
 	}
-	if storedName(arg) {
+	stored, err := e.resolveName(arg)
+	if err != nil {
+		return nil, err
+	}
+	if stored {
 		return e.storedRecipient(arg)
 	}
 	data, err := e.readSmall(arg, "recipient")
@@ -135,4 +155,41 @@ func (e *env) storedIdentityRecipient(name string) (*keyblob.Recipient, error) {
 		return nil, noStoredIdentity(name, err)
 	}
 	return info.Current().Recipient, nil
+}
+
+// resolveName decides what an argument that may name a store entry names
+// (spec/keystore.md 3.4), so that a file planted in a shared working
+// directory cannot stand in for a contact or identity, nor the reverse:
+//   - "-" or "" is stdin, and a word that is not an entry name (it holds a
+//     path separator or starts with ".", as ./bob, /tmp/bob, ../x) is
+//     only ever a file: stored is false;
+//   - a word that names a file and a store entry is refused;
+//   - otherwise it is a store name exactly when no file has that name.
+func (e *env) resolveName(arg string) (stored bool, err error) {
+	if isStdio(arg) || keystore.CheckName(arg) != nil {
+		return false, nil
+	}
+	if !isFile(arg) {
+		return true, nil
+	}
+	kind, err := e.storeHolder(arg)
+	if err != nil || kind == "" {
+		return false, err
+	}
+	return false, withHint(fmt.Errorf("%q names both a file in the working directory and the %s %q in the key store", arg, kind, arg),
+		"write ./%s for the file; for the %s, run the command where no file is named %s", arg, kind, arg)
+}
+
+// storeHolder returns the kind of store entry that holds name, or "" if
+// none does or there is no store.
+func (e *env) storeHolder(name string) (string, error) {
+	s, err := e.openStore(false)
+	if errors.Is(err, keystore.ErrNoStore) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	kind, err := s.Holder(name)
+	return kind, storeError(err)
 }

@@ -39,6 +39,10 @@ func storeError(err error) error {
 		return withHint(err, "'keyblob id list', 'keyblob contact list' and 'keyblob key list' show what is stored")
 	case errors.Is(err, keystore.ErrExists):
 		return withHint(err, "choose another name, remove the old entry first, or use --force where offered")
+	case errors.Is(err, keystore.ErrNameClash):
+		return withHint(err, "the store never makes both (an older keyblob, or someone who can write the store, did): check both, then remove one with 'keyblob contact rm NAME' or 'keyblob id rm NAME'")
+	case errors.Is(err, keystore.ErrRolledBack):
+		return withHint(err, "do not use this identity until you know why: put back the newer file (from a backup), or, if you restored this copy yourself on purpose, remove the NAME.gens record beside it")
 	case errors.Is(err, keystore.ErrRefused):
 		return withHint(err, "do not use this key: someone who can write the store may have replaced it")
 	}
@@ -55,14 +59,16 @@ func (e *env) unlockStored(s *keystore.Store, name string) (*keystore.Keyring, e
 	return k, storeError(err)
 }
 
-// isFile reports whether arg names an existing file or device.
+// isFile reports whether arg names an existing file, device, directory or
+// symbolic link (even a dangling one: the name is taken either way).
 func isFile(arg string) bool {
-	_, err := os.Stat(arg)
+	_, err := os.Lstat(arg)
 	return err == nil || !errors.Is(err, fs.ErrNotExist)
 }
 
-// storedName reports whether arg should be looked up in the store: it is
-// a valid entry name and no file of that name exists.
+// storedName reports whether arg would be looked up in the store: it is
+// a valid entry name and no file of that name exists. Commands resolve
+// arguments with resolveName, which also refuses a word naming both.
 func storedName(arg string) bool {
 	return !isStdio(arg) && !isFile(arg) && keystore.CheckName(arg) == nil
 }
@@ -74,7 +80,9 @@ func newIDCmd(e *env) *cobra.Command {
 		Long: `id manages named identities in the key store under $KEYBLOB_HOME. Each is
 encrypted at rest under a passphrase (Argon2id), asked on the terminal or
 read from --passphrase-file or $KEYBLOB_PASSPHRASE_FILE. Wherever a command
-takes -i FILE (or -s, --sign), the name of a stored identity works too.`,
+takes -i FILE (or -s, --sign), the name of a stored identity works too; a
+word that names both a file and a store entry is refused (write ./NAME for
+the file).`,
 		Args: argsExactly(0),
 	}
 	c.AddCommand(newIDNewCmd(e), newIDListCmd(e), newIDShowCmd(e), newIDExportCmd(e),
@@ -90,7 +98,8 @@ func newIDNewCmd(e *env) *cobra.Command {
 		Long: `new makes an identity of KIND (default hybrid) and stores it under NAME,
 encrypted under a passphrase that is asked twice (or read from
 --passphrase-file / $KEYBLOB_PASSPHRASE_FILE). It prints the recipient line
-to give to others. An existing NAME is never replaced.`,
+to give to others. An existing NAME is never replaced, and NAME may not be
+the name of a contact: identities and contacts share one name space.`,
 		Args: argsExactly(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			s, err := e.openStore(true)
@@ -220,10 +229,11 @@ func newIDImportCmd(e *env) *cobra.Command {
 		Short: "Store an identity file (keyblob keygen or openssl genpkey) under NAME, encrypted",
 		Long: `import stores the identity in FILE (made by 'keyblob keygen' or an
 openssl PKCS#8 key) under NAME, encrypted under a passphrase asked twice.
-It prints the recipient line. An existing NAME is never replaced.`,
+It prints the recipient line. An existing NAME (identity or contact) is
+never replaced.`,
 		Args: argsExactly(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := e.loadIdentityFile(args[1])
+			id, err := e.readIdentityFile(args[1])
 			if err != nil {
 				return err
 			}
@@ -313,7 +323,8 @@ are not encrypted or signed: they are as trustworthy as the disk.`,
 		Short: "Store a recipient (line, file, or PEM public key file) under NAME",
 		Long: `add stores RECIPIENT (a recipient line, a file holding one, or a PEM
 public key file) as the contact NAME, so that -r NAME, --verify NAME and
---from NAME work. An existing contact is replaced only with --force.`,
+--from NAME work. An existing contact is replaced only with --force; the
+name of a stored identity is never taken, even with --force.`,
 		Args: argsExactly(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			r, err := e.loadRecipient(args[1])
