@@ -18,6 +18,7 @@ import (
 // message with the same plaintext, for the output tests.
 type outputFixture struct {
 	dir, sk, bobKey, enc, sealed string
+	bob                          string // bob's recipient line
 	plain                        []byte
 }
 
@@ -33,10 +34,10 @@ func newOutputFixture(t *testing.T, size int64) *outputFixture {
 	writeRandom(t, plain, size)
 	mustRun(t, "session", "new", "-o", f.sk)
 	mustRun(t, "encrypt", "-k", f.sk, "-o", f.enc, plain)
-	bob := strings.TrimSpace(mustRun(t, "keygen", "-t", "x25519", "-o", f.bobKey))
+	f.bob = strings.TrimSpace(mustRun(t, "keygen", "-t", "x25519", "-o", f.bobKey))
 	alice := filepath.Join(dir, "alice.key")
 	mustRun(t, "keygen", "-t", "x25519", "-o", alice)
-	mustRun(t, "seal", "-q", "-s", alice, "-r", bob, "-o", f.sealed, plain)
+	mustRun(t, "seal", "-q", "-s", alice, "-r", f.bob, "-o", f.sealed, plain)
 	var err error
 	if f.plain, err = os.ReadFile(plain); err != nil {
 		t.Fatal(err)
