@@ -8,12 +8,13 @@
 package atomicfile
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 )
 
@@ -131,7 +132,8 @@ func (f *File) linkUnnamed() error {
 // and returns that name.
 func linkFresh(f *os.File, path string) (string, error) {
 	for range 10 {
-		tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-"+rand.Text())
+		r := strconv.FormatUint(uint64(rand.Uint32()), 10) // as os.CreateTemp
+		tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-"+r)
 		err := linkUnnamed(f, tmp)
 		if !errors.Is(err, fs.ErrExist) {
 			return tmp, err
