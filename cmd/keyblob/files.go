@@ -87,7 +87,7 @@ type output struct {
 	w       io.Writer
 	path    string           // final path; empty for stdout
 	tmp     *atomicfile.File // the new file, until committed
-	dev     *os.File         // an existing device or pipe, written in place
+	dev     *os.File         // an opened device or pipe, written in place
 	written bool             // Commit succeeded
 }
 
@@ -99,24 +99,39 @@ type outputOptions struct {
 }
 
 // createOutput prepares the output named by a -o argument ("" or "-" for
-// stdout). A file output is written to a temporary file next to it.
+// stdout). A new name, or an existing regular file, is written to a
+// temporary file that has no name until Commit (see atomicfile): an
+// existing file is replaced, never written in place. An existing
+// non-regular file is written in place only if it is safe (see
+// specialOutput). The output name is never followed as a symbolic link,
+// except for the descriptor names /dev/stdout, /dev/stderr and /dev/fd/N
+// (see stdOutput).
 func (e *env) createOutput(name string, opts outputOptions) (*output, error) {
 	if isStdio(name) {
-		if opts.binary && isTerminal(e.stdout) {
-			return nil, withHint(errors.New("refusing to write binary output to a terminal"),
-				"use -o FILE, or redirect the output")
-		}
-		return &output{w: e.stdout}, nil
+		return streamOutput(e.stdout, "", nil, opts)
 	}
-	if opts.noClobber {
-		if _, err := os.Lstat(name); err == nil {
-			return nil, withHint(fmt.Errorf("%s already exists", name),
-				"choose another file name, or remove it first to replace it (--force replaces it)")
-		}
+	if out, ok, err := e.stdOutput(name, opts); ok {
+		return out, err
 	}
-	if st, err := os.Stat(name); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
-		return deviceOutput(name, opts)
+	st, err := os.Lstat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return newFileOutput(name, opts)
+	case err != nil:
+		return nil, withHint(err, "check the file name")
+	case opts.noClobber: // whatever it is: a file, a FIFO, a link
+		return nil, withHint(fmt.Errorf("%s already exists", name),
+			"choose another file name, or remove it first to replace it (--force replaces it)")
+	case st.Mode().IsRegular():
+		return newFileOutput(name, opts)
 	}
+	return specialOutput(name, st, opts)
+}
+
+// newFileOutput starts a new file at name, put in place on Commit. Should
+// another node appear at name meanwhile (a FIFO, a symbolic link), Commit
+// replaces it or, with noClobber, fails: it is never written through.
+func newFileOutput(name string, opts outputOptions) (*output, error) {
 	tmp, err := atomicfile.New(name, opts.mode, opts.noClobber)
 	if err != nil {
 		return nil, withHint(err, "check that the directory of %s exists and is writable", name)
@@ -125,21 +140,17 @@ func (e *env) createOutput(name string, opts outputOptions) (*output, error) {
 	return &output{w: tmp.File, path: name, tmp: tmp}, nil
 }
 
-// deviceOutput opens an existing device or pipe (/dev/null, /dev/stdout, a
-// FIFO) to be written in place, as stdout is. Renaming a temporary file
-// over it would replace the device node itself: run as root, "-o
-// /dev/null" would turn /dev/null into a regular file.
-func deviceOutput(name string, opts outputOptions) (*output, error) {
-	f, err := os.OpenFile(name, os.O_WRONLY, 0)
-	if err != nil {
-		return nil, withHint(err, "check the file name")
-	}
-	if opts.binary && isTerminal(f) {
-		f.Close()
+// streamOutput writes in place to w (stdout, a device or a pipe); dev, if
+// not nil, is closed on Commit or Abort.
+func streamOutput(w io.Writer, name string, dev *os.File, opts outputOptions) (*output, error) {
+	if opts.binary && isTerminal(w) {
+		if dev != nil {
+			dev.Close()
+		}
 		return nil, withHint(errors.New("refusing to write binary output to a terminal"),
 			"use -o FILE, or redirect the output")
 	}
-	return &output{w: f, path: name, dev: f}, nil
+	return &output{w: w, path: name, dev: dev}, nil
 }
 
 // streamed reports whether the output is written as it goes (stdout, a

@@ -1,27 +1,37 @@
 // Package atomicfile writes files so that a reader, or a crash, sees either
 // the old file or the whole new one: write to a temporary file in the same
-// directory, fsync it, rename it into place, fsync the directory.
+// directory, fsync it, give it its name, fsync the directory. On Linux the
+// temporary file is an unnamed O_TMPFILE file, linked into place only on
+// Commit; elsewhere it has a temporary name that RemoveTemporaries removes
+// when a signal stops the process. Spool gives scratch files that never
+// have a name.
 package atomicfile
 
 import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 )
 
 // ErrExist is returned when a file that must be created already exists.
 var ErrExist = fs.ErrExist
 
-// A File is a new file being written. It is a temporary file until Commit
-// puts it in place whole; Abort, or a crash, leaves nothing under its name.
+// A File is a new file being written. Until Commit puts it in place whole
+// it has no name where the system allows (an O_TMPFILE file on Linux), or
+// a temporary name next to its final one that RemoveTemporaries, Abort or
+// a failed Commit removes; so Abort, a signal the program handles, or
+// (with O_TMPFILE) even SIGKILL or a crash leaves nothing under any name.
 // It embeds the *os.File, so it can be written at offsets. A File is not
 // safe for concurrent use.
 type File struct {
 	*os.File
 	path      string
+	temp      string // the temporary name; "" for an unnamed file
 	noClobber bool
 	done      bool // committed or aborted
 }
@@ -29,29 +39,43 @@ type File struct {
 // New starts a file that will appear at path with mode perm. With
 // noClobber, Commit fails with ErrExist rather than replace a file.
 func New(path string, perm fs.FileMode, noClobber bool) (*File, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := newUnnamed(path, perm, noClobber)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return newNamed(path, perm, noClobber)
+	}
+	return f, err
+}
+
+// newUnnamed starts a File as an unnamed file that Commit can link, or
+// returns errors.ErrUnsupported.
+func newUnnamed(path string, perm fs.FileMode, noClobber bool) (*File, error) {
+	f, err := openUnnamed(filepath.Dir(path), perm)
 	if err != nil {
 		return nil, err
 	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return nil, err
+	if !canLink(f) {
+		f.Close()
+		return nil, errors.ErrUnsupported
 	}
-	return &File{File: tmp, path: path, noClobber: noClobber}, nil
+	return &File{File: f, path: path, noClobber: noClobber}, nil
 }
 
-// Commit makes the file durable and puts it in place: fsync, then rename
-// (or link, which never replaces a file, with noClobber), then fsync of the
-// directory. On failure before the file is in place, the temporary file is
-// removed.
+// newNamed starts a File as a named temporary file next to path.
+func newNamed(path string, perm fs.FileMode, noClobber bool) (*File, error) {
+	f, err := createNamed(filepath.Dir(path), filepath.Base(path), perm)
+	if err != nil {
+		return nil, err
+	}
+	return &File{File: f, path: path, temp: f.Name(), noClobber: noClobber}, nil
+}
+
+// Commit makes the file durable and puts it in place: fsync, then a name
+// (see place), then fsync of the directory. On failure before the file is
+// in place, its data is discarded.
 func (f *File) Commit() error {
 	err := f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil {
-		err = f.place()
+		err = f.placeAndClose()
 	}
 	if err != nil {
 		f.Abort()
@@ -64,15 +88,75 @@ func (f *File) Commit() error {
 	return SyncDir(filepath.Dir(f.path))
 }
 
-// place moves the temporary file to its name.
-func (f *File) place() error {
-	if !f.noClobber {
-		return os.Rename(f.Name(), f.path)
-	}
-	if err := os.Link(f.Name(), f.path); err != nil {
+// placeAndClose gives the file its final name and closes it. An unnamed
+// file is linked while open (the link goes through its descriptor); a
+// named one is closed first, as Windows renames only closed files.
+func (f *File) placeAndClose() error {
+	if f.temp == "" {
+		err := f.linkUnnamed()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
 		return err
 	}
-	return os.Remove(f.Name())
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return f.placeNamed()
+}
+
+// linkUnnamed names the unnamed file: with noClobber, a link straight to
+// the final name, which fails if it exists; otherwise a link to a fresh
+// temporary name, then a rename over the final name. Only the committed,
+// complete, synced data is ever named.
+func (f *File) linkUnnamed() error {
+	if f.noClobber {
+		return linkUnnamed(f.File, f.path)
+	}
+	// Holding temporaries keeps the fresh name from outliving a signal:
+	// RemoveTemporaries runs before the link or after the rename.
+	temporaries.Lock()
+	defer temporaries.Unlock()
+	tmp, err := linkFresh(f.File, f.path)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, f.path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// linkFresh links the unnamed file to a new temporary name next to path
+// and returns that name.
+func linkFresh(f *os.File, path string) (string, error) {
+	for range 10 {
+		r := strconv.FormatUint(uint64(rand.Uint32()), 10) // as os.CreateTemp
+		tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-"+r)
+		err := linkUnnamed(f, tmp)
+		if !errors.Is(err, fs.ErrExist) {
+			return tmp, err
+		}
+	}
+	return "", fmt.Errorf("no free temporary name next to %s", path)
+}
+
+// placeNamed moves the closed temporary file to its name: rename, or
+// (with noClobber) link, which never replaces a file, and unlink.
+func (f *File) placeNamed() error {
+	if !f.noClobber {
+		err := os.Rename(f.temp, f.path)
+		if err == nil {
+			forgetNamed(f.temp)
+		}
+		return err
+	}
+	if err := os.Link(f.temp, f.path); err != nil {
+		return err
+	}
+	removeNamed(f.temp)
+	return nil
 }
 
 // Abort discards a file that was not committed. It does nothing after
@@ -83,7 +167,9 @@ func (f *File) Abort() {
 	}
 	f.done = true
 	f.Close()
-	os.Remove(f.Name())
+	if f.temp != "" {
+		removeNamed(f.temp)
+	}
 }
 
 // WriteFile atomically replaces path with data, with mode perm.
