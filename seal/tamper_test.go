@@ -601,7 +601,7 @@ func runTamperCase(t *testing.T, b *tamperBase, c tamperCase, sc *scratch, stats
 	}
 	var classes []string
 	for _, op := range openers {
-		out, err, panicked := guardedOpen(op.open, data)
+		out, panicked, err := guardedOpen(op.open, data)
 		class := errorClass(err)
 		stats.Lock()
 		stats.opens++
@@ -645,12 +645,12 @@ func runTamperCase(t *testing.T, b *tamperBase, c tamperCase, sc *scratch, stats
 	return ok
 }
 
-func guardedOpen(open func([]byte) ([]byte, error), data []byte) (out []byte, err error, panicked any) {
+func guardedOpen(open func([]byte) ([]byte, error), data []byte) (out []byte, panicked any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			panicked = r
 		}
 	}()
 	out, err = open(data)
-	return out, err, nil
+	return out, nil, err
 }

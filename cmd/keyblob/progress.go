@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"os"
 	"time"
 
@@ -48,21 +47,9 @@ func (p *progress) callback() func(int) {
 	return p.add
 }
 
-// reader counts what is read from r.
-func (p *progress) reader(r io.Reader) io.Reader {
-	if p.bar == nil {
-		return r
-	}
-	return io.TeeReader(r, writerFunc(func(b []byte) (int, error) { p.add(len(b)); return len(b), nil }))
-}
-
 // finish clears the bar.
 func (p *progress) finish() {
 	if p.bar != nil {
 		p.bar.Finish()
 	}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
