@@ -1,5 +1,6 @@
-# make test: vet, every test, the race detector on the concurrent
-# packages, and a short pass of every fuzz target.
+# make test: vet, staticcheck, go.mod tidiness, builds for linux, darwin
+# and windows, every test, the race detector on the concurrent packages,
+# and a short pass of every fuzz target.
 GO ?= go
 # A count, not a duration: Go 1.26's fuzz coordinator can report its own
 # end-of-fuzztime deadline as a failure ("context deadline exceeded", no
@@ -7,15 +8,28 @@ GO ?= go
 FUZZTIME ?= 2000x
 RACE_PKGS ?= ./internal/stream/... ./seal/... ./replay/... ./keystore/...
 
-.PHONY: test vet unit race fuzz build bench
+.PHONY: test vet lint tidy crossbuild unit race fuzz build bench
 
-test: vet unit race fuzz
+test: vet lint tidy crossbuild unit race fuzz
 
 build:
 	$(GO) build ./...
 
 vet:
 	$(GO) vet ./...
+
+# staticcheck is pinned in go.mod (a tool directive).
+lint:
+	$(GO) tool staticcheck ./...
+
+tidy:
+	$(GO) mod tidy -diff
+
+# The module builds everywhere Go does; these three are checked.
+crossbuild:
+	GOOS=linux $(GO) build ./...
+	GOOS=darwin $(GO) build ./...
+	GOOS=windows $(GO) build ./...
 
 unit:
 	$(GO) test ./...
