@@ -32,8 +32,9 @@ const (
 // EncodedSize is the size of encoded Params.
 const EncodedSize = 4 + 4 + 1 + SaltSize
 
-// Params are Argon2id parameters and a salt. The zero value is invalid;
-// use New or Decode.
+// Params are Argon2id parameters and a salt: the parameter block of
+// spec/keystore.md section 2. The zero value is invalid; use New, Read or
+// ParseText.
 type Params struct {
 	Time      uint32 // passes
 	MemoryKiB uint32
@@ -75,8 +76,9 @@ const (
 	maxKeySize = 1 << 10
 )
 
-// Key derives an n-byte key (4 to 1024) from the passphrase. It checks the
-// limits first and does no work if they are broken.
+// Key derives an n-byte key (4 to 1024) from the passphrase, whose bytes
+// it uses as they are: no trimming, no Unicode normalization. It checks
+// the limits first, and refuses an empty passphrase, before any work.
 func (p Params) Key(passphrase []byte, n uint32) ([]byte, error) {
 	if err := p.Check(); err != nil {
 		return nil, err
@@ -90,8 +92,9 @@ func (p Params) Key(passphrase []byte, n uint32) ([]byte, error) {
 	return argon2.IDKey(passphrase, p.Salt[:], p.Time, p.MemoryKiB, p.Threads, n), nil
 }
 
-// Append appends the encoding of p: time, memory (u32 each), threads (u8)
-// and the salt.
+// Append appends the encoding of p, the 25-byte parameter block of
+// spec/keystore.md section 2: time, memory (u32 each), threads (u8) and
+// the salt.
 func (p Params) Append(b *cryptobyte.Builder) {
 	b.AddUint32(p.Time)
 	b.AddUint32(p.MemoryKiB)
@@ -113,8 +116,9 @@ func Read(s *cryptobyte.String) (Params, error) {
 // textPrefix starts the text form of Params.
 const textPrefix = "keyblob-argon2id/v1"
 
-// String returns the one-line text form of p, for parameter files:
-// "keyblob-argon2id/v1 t=3 m=65536 p=4 salt=" and 32 hex digits.
+// String returns the one-line text form of p, for parameter files
+// (spec/keystore.md section 9.3): "keyblob-argon2id/v1 t=3 m=65536 p=4
+// salt=" and 32 hex digits.
 func (p Params) String() string {
 	return fmt.Sprintf("%s t=%d m=%d p=%d salt=%s", textPrefix, p.Time, p.MemoryKiB, p.Threads, hex.EncodeToString(p.Salt[:]))
 }

@@ -8,11 +8,17 @@ package seal
 // lines, a blank line and the message, armored. A binary message is the
 // file NAME.bin beside it, and the .txt body is then empty. Headers:
 //
-//	expect: success | no match | header failure | MAC failure | payload failure | armor failure
+//	expect: CLASS         spec/sealed.md, 7: success, no match, header failure,
+//	                      MAC failure, payload failure, armor failure, not signed,
+//	                      wrong sender, expired, too old, future or replay
 //	identity: FILE        an identity in testdata/sealed/keys opens it, or
 //	passphrase: TEXT      this passphrase opens it, or
 //	session key: FILE     this session key file in testdata/sealed/keys
 //	from: FILE            optional: the sender required (a recipient file in keys)
+//	now: TIME             optional: the opener's clock, RFC 3339 (else the real time)
+//	max-age: SECONDS      optional: the opener's maximum age, in decimal seconds
+//	seen: HEX             optional: open with a replay cache that already holds
+//	                      this 32-byte replay identifier
 //	payload sha256: HEX   on success, the SHA-256 of the plaintext
 //	comment: TEXT
 //
@@ -29,6 +35,7 @@ package seal
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -43,6 +50,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/cryptotest"
@@ -51,6 +59,7 @@ import (
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/internal/format"
 	"github.com/keyblob/keyblob/internal/stream"
+	"github.com/keyblob/keyblob/replay"
 )
 
 var update = flag.Bool("update", false, "regenerate the sealed message vectors in testdata/sealed (with -run TestGenerateSealedVectors)")
@@ -70,7 +79,32 @@ var sealedTime = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 // sealedKeys are the identities of testdata/sealed/keys.
 var sealedKeys = []string{"alice-x25519", "bob-x25519", "bob-hybrid", "carol-rsa-2048", "mallory-x25519"}
 
-var vectorClasses = []string{classSuccess, classNoMatch, classHeader, classMAC, classPayload, classArmor}
+// Result classes of the opener's own checks (spec/sealed.md, 5 and 7), as
+// errorClass names them.
+const (
+	classNotSigned   = "not signed"
+	classWrongSender = "wrong sender"
+	classExpired     = "expired"
+	classTooOld      = "too old"
+	classFuture      = "future"
+	classReplay      = "replay"
+)
+
+var vectorClasses = []string{classSuccess, classNoMatch, classHeader, classMAC, classPayload, classArmor,
+	classNotSigned, classWrongSender, classExpired, classTooOld, classFuture, classReplay}
+
+// minVectorsOf is the fewest vectors a class must have: minVectorsOfClass
+// for the failures of the message, fewer for the opener's own checks, whose
+// inputs are few.
+func minVectorsOf(class string) int {
+	switch class {
+	case classTooOld, classFuture:
+		return 1
+	case classNotSigned, classWrongSender, classExpired, classReplay:
+		return 3
+	}
+	return minVectorsOfClass
+}
 
 type sealedVectorFile struct {
 	path    string
@@ -153,7 +187,46 @@ func (v *sealedVectorFile) options(t testing.TB) *OpenOptions {
 		}
 		opts.From = r
 	}
+	v.openerOptions(t, opts)
 	return opts
+}
+
+// openerOptions sets the opener's clock (now:), maximum age (max-age:) and
+// replay cache (seen:). The cache is a new one for every call, holding
+// only the id seen, so that each path of a vector starts from it.
+func (v *sealedVectorFile) openerOptions(t testing.TB, opts *OpenOptions) {
+	t.Helper()
+	now := time.Now()
+	if s, ok := v.headers["now"]; ok {
+		n, err := time.Parse(time.RFC3339, s)
+		if err != nil || n.UTC().Format(time.RFC3339) != s {
+			t.Fatalf("%s: now %q is not an RFC 3339 UTC time", v.path, s)
+		}
+		now = n
+		opts.Now = func() time.Time { return n }
+	}
+	if s, ok := v.headers["max-age"]; ok {
+		n, err := strconv.ParseUint(s, 10, 32)
+		if err != nil || n == 0 || strconv.FormatUint(n, 10) != s {
+			t.Fatalf("%s: max-age %q is not a positive decimal number of seconds", v.path, s)
+		}
+		opts.MaxAge = time.Duration(n) * time.Second
+	}
+	if s, ok := v.headers["seen"]; ok {
+		id, err := hex.DecodeString(s)
+		if err != nil || len(id) != replay.IDSize || hex.EncodeToString(id) != s {
+			t.Fatalf("%s: seen %q is not %d bytes of lower-case hex", v.path, s, replay.IDSize)
+		}
+		c, err := replay.Open(filepath.Join(t.TempDir(), "replay.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if err := c.Record(context.Background(), id, now); err != nil {
+			t.Fatal(err)
+		}
+		opts.Cache = c
+	}
 }
 
 func readKeyFile(t testing.TB, name string) []byte {
@@ -192,8 +265,8 @@ func TestSealedVectors(t *testing.T) {
 		})
 	}
 	for _, class := range vectorClasses {
-		if counts[class] < minVectorsOfClass {
-			t.Errorf("%d vectors of class %s, want at least %d", counts[class], class, minVectorsOfClass)
+		if counts[class] < minVectorsOf(class) {
+			t.Errorf("%d vectors of class %s, want at least %d", counts[class], class, minVectorsOf(class))
 		}
 	}
 	if len(counts) != len(vectorClasses) {
@@ -277,6 +350,7 @@ func TestGenerateSealedVectors(t *testing.T) {
 	g.clean()
 	g.keys()
 	g.vectors()
+	g.openerVectors()
 	counts := map[string]int{}
 	for _, v := range g.all {
 		counts[v.expect]++
@@ -299,6 +373,9 @@ type sealedVector struct {
 	identity, passphrase, from string
 	sessionKey                 *keyblob.SessionKey // written to keys/NAME.session
 	sessionKeyFile             string              // or an existing session key file
+	now                        time.Time           // the opener's clock, if not zero
+	maxAge                     time.Duration       // the opener's maximum age, if not zero
+	seen                       []byte              // a replay identifier already in the cache
 	plain                      []byte              // on success
 	msg                        []byte              // the binary message
 	text                       []byte              // the exact armored body, if not msg's canonical armor
@@ -398,6 +475,15 @@ func (g *sealedGen) writeVector(v *sealedVector) {
 	}
 	if v.from != "" {
 		fmt.Fprintf(&buf, "from: %s.pub\n", v.from)
+	}
+	if !v.now.IsZero() {
+		fmt.Fprintf(&buf, "now: %s\n", v.now.UTC().Format(time.RFC3339))
+	}
+	if v.maxAge != 0 {
+		fmt.Fprintf(&buf, "max-age: %d\n", v.maxAge/time.Second)
+	}
+	if v.seen != nil {
+		fmt.Fprintf(&buf, "seen: %x\n", v.seen)
 	}
 	if v.expect == classSuccess {
 		sum := sha256.Sum256(v.plain)
@@ -1217,4 +1303,199 @@ func unknownStanzas(n, size int) []Stanza {
 		s[i] = Stanza{Type: 0x7f, Body: make([]byte, size)}
 	}
 	return s
+}
+
+// openerVectors are the vectors whose class depends on how the opener
+// chooses and checks: which stanza it unwraps, the sender it requires
+// (from:), its clock (now:), its maximum age (max-age:) and its replay
+// cache (seen:). Those that need an opener input are for bob's hybrid key:
+// TestOpenIndependently, which opens bob's X25519 vectors with no such
+// input, would accept them.
+func (g *sealedGen) openerVectors() {
+	t := g.t
+	alice, bob, bobPQ := g.id("alice-x25519"), g.id("bob-x25519"), g.id("bob-hybrid")
+	carol, mallory := g.id("carol-rsa-2048"), g.id("mallory-x25519")
+	hello := []byte("Hello, keyblob! A sealed message test vector.\n")
+	pass := "test vector passphrase"
+	toBob := Options{Recipients: recipientsOf(bobPQ)}
+	signed := Options{Recipients: recipientsOf(bobPQ), Signer: alice}
+	expires := sealedTime.Add(time.Hour)
+	expiring := Options{Recipients: recipientsOf(bobPQ), Expires: expires}
+	passOpts := Options{Passphrase: []byte(pass), Params: &cheapParams}
+	vec := func(expect string, msg []byte, comment string) *sealedVector {
+		v := &sealedVector{expect: expect, identity: "bob-hybrid", msg: msg, comment: comment}
+		if expect == classSuccess {
+			v.plain = hello
+		}
+		return v
+	}
+	from := func(v *sealedVector, who string) *sealedVector { v.from = who; return v }
+	at := func(v *sealedVector, now time.Time) *sealedVector { v.now = now; return v }
+	maxAge := func(v *sealedVector, d time.Duration) *sealedVector { v.maxAge = d; return v }
+	seen := func(v *sealedVector, id []byte) *sealedVector { v.seen = id; return v }
+	// idOf is the replay identifier of msg, opened by who at its creation.
+	idOf := func(msg []byte, who *keyblob.Identity) []byte {
+		o, err := Open(bytes.NewReader(msg), &OpenOptions{Identities: []*keyblob.Identity{who}, Now: func() time.Time { return sealedTime }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := replayID(o.SessionKey(), o.Header.Serial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	macFlipped := func(msg []byte) []byte { return flipped(msg, split(t, msg).h.Size()-1, 7) }
+
+	// Which stanza is used (bob's X25519 key: the independent opener
+	// agrees).
+	badWrap := func(key *keyblob.SessionKey, who *keyblob.Identity) Stanza {
+		s := blobStanza(t, key, who.Recipient(), sealedTime)
+		s.Body = flipped(s.Body, blobWrappedAt+40, 3)
+		return s
+	}
+	g.add("stanza-first-match-fails", func() *sealedVector {
+		msg, _ := g.craft(nil, time.Time{}, func(key *keyblob.SessionKey, _ []byte) []Stanza {
+			return []Stanza{badWrap(key, bob), blobStanza(t, key, bob.Recipient(), sealedTime)}
+		}, hello)
+		return &sealedVector{expect: classHeader, identity: "bob-x25519", msg: msg,
+			comment: "two stanzas for bob, the first with a flipped wrapped key, under a valid MAC: the first match is the one unwrapped, and its failure is final"}
+	})
+	g.add("stanza-second-match-unused", func() *sealedVector {
+		msg, _ := g.craft(nil, time.Time{}, func(key *keyblob.SessionKey, _ []byte) []Stanza {
+			return []Stanza{blobStanza(t, key, bob.Recipient(), sealedTime), badWrap(key, bob)}
+		}, hello)
+		return &sealedVector{expect: classSuccess, identity: "bob-x25519", msg: msg, plain: hello,
+			comment: "two stanzas for bob, the second with a flipped wrapped key: only the first match is unwrapped"}
+	})
+	g.add("stanza-malformed-for-other", func() *sealedVector {
+		msg, _ := g.craft(nil, time.Time{}, func(key *keyblob.SessionKey, _ []byte) []Stanza {
+			b, err := keyblob.Export(key, carol.Recipient(), &keyblob.ExportOptions{Time: sealedTime, Signer: alice})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return []Stanza{blobStanza(t, key, bob.Recipient(), sealedTime), {Type: StanzaBlob, Body: b.Marshal()}}
+		}, hello)
+		return &sealedVector{expect: classHeader, identity: "bob-x25519", msg: msg,
+			comment: "bob's stanza, then one for carol that is a signed key blob: every known stanza is checked, whoever it is for"}
+	})
+	g.add("session-key-stanzas-unused", func() *sealedVector {
+		msg, key := g.craft(nil, time.Time{}, func(key *keyblob.SessionKey, _ []byte) []Stanza {
+			return []Stanza{badWrap(key, bob)}
+		}, hello)
+		return &sealedVector{expect: classSuccess, sessionKey: key, msg: msg, plain: hello,
+			comment: "opened with its session key: no stanza is unwrapped, so bob's broken one does not matter"}
+	})
+
+	// The sender (step 2).
+	g.add("from-unsigned", func() *sealedVector {
+		return from(vec(classNotSigned, g.sealTo(hello, toBob), "an unsigned message, alice required"), "alice-x25519")
+	})
+	g.add("from-passphrase-unsigned", func() *sealedVector {
+		return &sealedVector{expect: classNotSigned, passphrase: pass, from: "alice-x25519", msg: g.sealTo(hello, passOpts),
+			comment: "an unsigned passphrase message, alice required: refused before Argon2id runs"}
+	})
+	strippedByMallory := func() (genuine, stripped []byte) {
+		msg := g.sealTo(hello, Options{Recipients: recipientsOf(mallory, bobPQ), Signer: alice})
+		return msg, stripSignature(t, msg, sessionKeyOf(t, msg, mallory), hello)
+	}
+	g.add("signature-stripped-by-recipient", func() *sealedVector {
+		_, stripped := strippedByMallory()
+		return from(vec(classNotSigned, stripped, "co-recipient mallory strips alice's signature, MACs the header again and seals the payload again; alice required"), "alice-x25519")
+	})
+	g.add("signature-stripped-by-recipient-no-from", func() *sealedVector {
+		_, stripped := strippedByMallory()
+		return vec(classSuccess, stripped, "the same copy, no sender required: it is a valid unsigned message")
+	})
+	g.add("from-mallory-signed-by-alice", func() *sealedVector {
+		return from(vec(classWrongSender, g.sealTo(hello, signed), "signed by alice, mallory required"), "mallory-x25519")
+	})
+	g.add("from-alice-signed-by-carol", func() *sealedVector {
+		return from(vec(classWrongSender, g.sealTo(hello, Options{Recipients: recipientsOf(bobPQ), Signer: carol}), "signed by carol (RSA-PSS), alice required"), "alice-x25519")
+	})
+	g.add("from-alice-resigned-by-mallory", func() *sealedVector {
+		header, p := g.editHeader(g.sealTo(hello, signed), func(h *Header) { h.Signer = mallory.Recipient() })
+		msg := join(header, p.payload, signMsg(t, mallory, header, p.payload))
+		return from(vec(classWrongSender, msg, "alice's signer key replaced by mallory's and signed by mallory, alice required: refused before the MAC"), "alice-x25519")
+	})
+	g.add("from-wrong-sender-before-no-match", func() *sealedVector {
+		msg := g.sealTo(hello, Options{Recipients: recipientsOf(mallory), Signer: alice})
+		return from(vec(classWrongSender, msg, "signed by alice and sealed to mallory only, carol required: the sender is checked before the stanzas"), "carol-rsa-2048")
+	})
+
+	// Expiry (step 5).
+	g.add("expired", func() *sealedVector {
+		return at(vec(classExpired, g.sealTo(hello, expiring), "expires an hour after creation, opened two hours after"), sealedTime.Add(2*time.Hour))
+	})
+	g.add("expired-at-expiry", func() *sealedVector {
+		return at(vec(classExpired, g.sealTo(hello, expiring), "opened at the second of its expiry"), expires)
+	})
+	g.add("expires-in-one-second", func() *sealedVector {
+		return at(vec(classSuccess, g.sealTo(hello, expiring), "opened one second before its expiry"), expires.Add(-time.Second))
+	})
+	g.add("expired-mac-flipped", func() *sealedVector {
+		return at(vec(classMAC, macFlipped(g.sealTo(hello, expiring)), "expired, and a bit of the MAC flipped: the MAC is checked first"), sealedTime.Add(2*time.Hour))
+	})
+	g.add("expired-signature-flipped", func() *sealedVector {
+		opts := expiring
+		opts.Signer = alice
+		msg := g.sealTo(hello, opts)
+		return at(vec(classExpired, flipped(msg, len(msg)-10, 2), "signed and expired, a bit of the signature flipped: the expiry is checked before the payload"), sealedTime.Add(2*time.Hour))
+	})
+	g.add("expired-and-too-old", func() *sealedVector {
+		return maxAge(at(vec(classExpired, g.sealTo(hello, expiring), "expired and older than the maximum age: the expiry is checked first"), sealedTime.Add(2*time.Hour)), time.Hour)
+	})
+
+	// Age (step 5).
+	g.add("too-old", func() *sealedVector {
+		return maxAge(at(vec(classTooOld, g.sealTo(hello, toBob), "maximum age one hour, opened an hour and a second after creation"), sealedTime.Add(time.Hour+time.Second)), time.Hour)
+	})
+	g.add("max-age-exact", func() *sealedVector {
+		return maxAge(at(vec(classSuccess, g.sealTo(hello, toBob), "maximum age one hour, opened exactly an hour after creation"), sealedTime.Add(time.Hour)), time.Hour)
+	})
+	g.add("future", func() *sealedVector {
+		return maxAge(at(vec(classFuture, g.sealTo(hello, toBob), "with a maximum age, created 5 minutes and 1 second after the opener's clock"), sealedTime.Add(-5*time.Minute-time.Second)), time.Hour)
+	})
+	g.add("future-skew-exact", func() *sealedVector {
+		return maxAge(at(vec(classSuccess, g.sealTo(hello, toBob), "with a maximum age, created exactly 5 minutes after the opener's clock"), sealedTime.Add(-5*time.Minute)), time.Hour)
+	})
+	g.add("future-without-max-age", func() *sealedVector {
+		return at(vec(classSuccess, g.sealTo(hello, toBob), "created a day after the opener's clock, no maximum age: the creation time is not checked"), sealedTime.Add(-24*time.Hour))
+	})
+
+	// Replay (steps 6 and 9).
+	g.add("replay", func() *sealedVector {
+		msg := g.sealTo(hello, toBob)
+		return seen(vec(classReplay, msg, "the cache holds this message's replay identifier"), idOf(msg, bobPQ))
+	})
+	g.add("replay-passphrase", func() *sealedVector {
+		msg := g.sealTo(hello, passOpts)
+		o, err := Open(bytes.NewReader(msg), &OpenOptions{Passphrase: func() ([]byte, error) { return []byte(pass), nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := replayID(o.SessionKey(), o.Header.Serial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &sealedVector{expect: classReplay, passphrase: pass, msg: msg, seen: id,
+			comment: "a passphrase message whose replay identifier the cache holds"}
+	})
+	g.add("replay-signature-stripped", func() *sealedVector {
+		genuine, stripped := strippedByMallory()
+		return seen(vec(classReplay, stripped, "mallory's stripped copy, after the genuine message was accepted: same session key and serial, same identifier"), idOf(genuine, bobPQ))
+	})
+	g.add("replay-serial-copied", func() *sealedVector {
+		msg := g.sealTo(hello, toBob)
+		forged := frontRun(t, msg, bobPQ, mallory)
+		return seen(vec(classSuccess, msg, "the cache holds the identifier of another message that copied this one's serial: not a replay"), idOf(forged, bobPQ))
+	})
+	g.add("replay-mac-flipped", func() *sealedVector {
+		msg := g.sealTo(hello, toBob)
+		return seen(vec(classMAC, macFlipped(msg), "a replay with a bit of the MAC flipped: the MAC is checked first"), idOf(msg, bobPQ))
+	})
+	g.add("replay-expired", func() *sealedVector {
+		msg := g.sealTo(hello, expiring)
+		return at(seen(vec(classExpired, msg, "a replay, and expired: the expiry is checked first"), idOf(msg, bobPQ)), sealedTime.Add(2*time.Hour))
+	})
 }

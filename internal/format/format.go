@@ -3,7 +3,8 @@
 //
 // Every binary keyblob object starts with the four ASCII bytes "kblb", one
 // type byte and one version byte. The type bytes are listed here so that no
-// two formats ever share one; spec/README.md is the normative list.
+// two formats ever share one; spec/blob.md section 2 is the normative
+// list.
 package format
 
 import (
