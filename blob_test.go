@@ -176,6 +176,32 @@ func TestExportImport(t *testing.T) {
 	}
 }
 
+// TestKeyBlobImmutable: what the accessors and Marshal return are copies,
+// and the zero KeyBlob marshals and imports without a panic.
+func TestKeyBlobImmutable(t *testing.T) {
+	alice := testIdentity(t, "alice", KindX25519)
+	bob := testIdentity(t, "bob", KindX25519)
+	key := NewSessionKey()
+	b := mustExport(t, key, bob.Recipient(), &ExportOptions{Signer: alice})
+	bin := b.Marshal()
+	for _, out := range [][]byte{b.Marshal(), b.Wrapped(), b.Signature()} {
+		out[len(out)-1] ^= 1
+	}
+	if !bytes.Equal(b.Marshal(), bin) || !bytes.Equal(rawOf(b).Marshal(), bin) {
+		t.Errorf("changing what the blob returned changed the blob")
+	}
+	if got, err := Import(b, bob, &ImportOptions{Verify: alice.Recipient()}); err != nil || !got.Equal(key) {
+		t.Errorf("Import after changing the copies: %v", err)
+	}
+	var zero KeyBlob
+	if len(zero.Marshal()) != 0 || zero.Signed() || zero.SignerKey() != nil {
+		t.Errorf("the zero KeyBlob is not empty")
+	}
+	if k, err := Import(&zero, bob, nil); err == nil || k != nil {
+		t.Errorf("Import of the zero KeyBlob gave a key")
+	}
+}
+
 // TestExportCrossKind wraps to one kind and signs with another.
 func TestExportCrossKind(t *testing.T) {
 	for _, to := range blobKinds {
