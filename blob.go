@@ -218,37 +218,37 @@ func ParseKeyBlob(data []byte) (*KeyBlob, error) {
 }
 
 func decodeBlob(s cryptobyte.String) (blobFields, error) {
-	var b blobFields
+	var f blobFields
 	var exAlg, sessAlg, sigAlg uint8
 	var recipient, serial, desc []byte
 	var created uint64
 	if !s.ReadUint8(&exAlg) || !s.ReadBytes(&recipient, 32) || !s.ReadUint8(&sessAlg) ||
 		!s.ReadBytes(&serial, 16) || !s.ReadUint64(&created) ||
 		!readVec16(&s, &desc) || !s.ReadUint8(&sigAlg) {
-		return b, ErrMalformedBlob
+		return f, ErrMalformedBlob
 	}
 	if created > math.MaxInt64 {
-		return b, fmt.Errorf("%w: creation time out of range", ErrMalformedBlob)
+		return f, fmt.Errorf("%w: creation time out of range", ErrMalformedBlob)
 	}
-	b.exchangeAlg, b.sessionAlg = ExchangeAlg(exAlg), SessionAlg(sessAlg)
-	copy(b.recipient[:], recipient)
-	copy(b.serial[:], serial)
-	b.created = time.Unix(int64(created), 0).UTC()
-	b.description = string(desc)
-	if err := b.decodeSigner(&s, SignatureAlg(sigAlg)); err != nil {
-		return b, err
+	f.exchangeAlg, f.sessionAlg = ExchangeAlg(exAlg), SessionAlg(sessAlg)
+	copy(f.recipient[:], recipient)
+	copy(f.serial[:], serial)
+	f.created = time.Unix(int64(created), 0).UTC()
+	f.description = string(desc)
+	if err := f.decodeSigner(&s, SignatureAlg(sigAlg)); err != nil {
+		return f, err
 	}
-	if !readVec16(&s, &b.wrapped) || (b.signerKey != nil && !readVec16(&s, &b.signature)) {
-		return b, ErrMalformedBlob
+	if !readVec16(&s, &f.wrapped) || (f.signerKey != nil && !readVec16(&s, &f.signature)) {
+		return f, ErrMalformedBlob
 	}
 	if !s.Empty() {
-		return b, fmt.Errorf("%w: trailing data", ErrMalformedBlob)
+		return f, fmt.Errorf("%w: trailing data", ErrMalformedBlob)
 	}
-	return b, nil
+	return f, nil
 }
 
 // decodeSigner reads the signer key of a signed blob.
-func (b *blobFields) decodeSigner(s *cryptobyte.String, alg SignatureAlg) error {
+func (f *blobFields) decodeSigner(s *cryptobyte.String, alg SignatureAlg) error {
 	if alg == SignatureNone {
 		return nil
 	}
@@ -263,7 +263,7 @@ func (b *blobFields) decodeSigner(s *cryptobyte.String, alg SignatureAlg) error 
 	if err != nil {
 		return fmt.Errorf("%w: signer: %w", ErrMalformedBlob, err)
 	}
-	b.signerKey = signer
+	f.signerKey = signer
 	return nil
 }
 

@@ -38,7 +38,7 @@ func newRecipient(ex suite.ExchangePublic, sig suite.SigningPublic) (*Recipient,
 	return &Recipient{exchange: ex, signing: sig, kind: kind}, nil
 }
 
-// Kind returns the kind: one of Kinds for a full identity, or a key name
+// Kind returns the kind: one of Kinds() for a full identity, or a key name
 // with the suffix "-exchange" or "-signing" for a single-role one.
 func (r *Recipient) Kind() string { return r.kind }
 
