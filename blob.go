@@ -1,6 +1,7 @@
 package keyblob
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -18,23 +19,49 @@ import (
 // algorithm, the time it was made, an optional description and, when it is
 // signed, the signer's key and signature. The layout is spec/blob.md.
 //
-// Every field before Wrapped, the signer's key and algorithm included, is
-// bound into the wrap (HPKE info, or OAEP label), so none can be changed,
-// added or stripped without the unwrap failing; the signature covers every
-// byte before it. A KeyBlob holds no secret. The zero value is not a valid
-// blob; use Export or ParseKeyBlob.
+// Every field before the wrapped key, the signer's key and algorithm
+// included, is bound into the wrap (HPKE info, or OAEP label), so none can
+// be changed, added or stripped without the unwrap failing; the signature
+// covers every byte before it. A KeyBlob holds no secret.
+//
+// Only Export and ParseKeyBlob make one, and both check every field rule
+// of the spec first, so a KeyBlob is always valid; it is immutable (its
+// accessors return copies) and safe for concurrent use. The zero value is
+// not a blob: it marshals to nothing and imports to no key.
 type KeyBlob struct {
-	ExchangeAlg ExchangeAlg // how the key is wrapped
-	Recipient   Fingerprint // the exchange key it is wrapped to
-	SessionAlg  SessionAlg
-	Serial      Serial
-	Created     time.Time // whole seconds, UTC
-	Description string    // at most MaxDescription bytes of printable UTF-8
-	// SignerKey is the signature key (a signing-only Recipient) that
-	// signed the blob, or nil if it is unsigned.
-	SignerKey *Recipient
-	Wrapped   []byte
-	Signature []byte // present if and only if SignerKey is
+	f   blobFields
+	enc []byte // the encoding, made once by newKeyBlob
+}
+
+// blobFields are the fields of a key blob, in the order of spec/blob.md.
+type blobFields struct {
+	exchangeAlg ExchangeAlg // how the key is wrapped
+	recipient   Fingerprint // the exchange key it is wrapped to
+	sessionAlg  SessionAlg
+	serial      Serial
+	created     time.Time  // whole seconds, UTC
+	description string     // at most MaxDescription bytes of printable UTF-8
+	signerKey   *Recipient // a signing-only Recipient; nil if unsigned
+	wrapped     []byte
+	signature   []byte // present if and only if signerKey is
+}
+
+// newKeyBlob checks f and makes the blob of it with its encoding. It is the
+// one way a KeyBlob is made.
+func newKeyBlob(f blobFields) (*KeyBlob, error) {
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	var c cryptobyte.Builder
+	f.signedPart(&c)
+	if f.signerKey != nil {
+		addVec16(&c, f.signature)
+	}
+	enc, err := c.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedBlob, err)
+	}
+	return &KeyBlob{f: f, enc: enc}, nil
 }
 
 // MaxDescription is the longest description a blob may carry, in bytes.
@@ -57,77 +84,106 @@ const wrapLabel = "keyblob/v1 key blob\x00"
 // key blob.
 var ErrMalformedBlob = errors.New("keyblob: malformed key blob")
 
+// ExchangeAlg returns how the session key is wrapped.
+func (b *KeyBlob) ExchangeAlg() ExchangeAlg { return b.f.exchangeAlg }
+
+// Recipient returns the fingerprint of the exchange key the session key is
+// wrapped to.
+func (b *KeyBlob) Recipient() Fingerprint { return b.f.recipient }
+
+// SessionAlg returns the algorithm of the session key.
+func (b *KeyBlob) SessionAlg() SessionAlg { return b.f.sessionAlg }
+
+// Serial returns the serial of the session key.
+func (b *KeyBlob) Serial() Serial { return b.f.serial }
+
+// Created returns the creation time: whole seconds, in UTC.
+func (b *KeyBlob) Created() time.Time { return b.f.created }
+
+// Description returns the description, printable UTF-8 (see
+// CheckDescription), or "".
+func (b *KeyBlob) Description() string { return b.f.description }
+
+// Wrapped returns a copy of the wrapped session key.
+func (b *KeyBlob) Wrapped() []byte { return bytes.Clone(b.f.wrapped) }
+
+// Signature returns a copy of the signature, or nil if the blob is
+// unsigned.
+func (b *KeyBlob) Signature() []byte { return bytes.Clone(b.f.signature) }
+
+// SignerKey returns the signature key (a signing-only Recipient) that
+// signed the blob, or nil if it is unsigned. Who holds that key is for the
+// caller to decide: see Verify.
+func (b *KeyBlob) SignerKey() *Recipient { return b.f.signerKey }
+
 // Signed reports whether the blob carries a signature.
-func (b *KeyBlob) Signed() bool { return b.SignerKey != nil }
+func (b *KeyBlob) Signed() bool { return b.f.signerKey != nil }
 
 // SignatureAlg returns the algorithm of the signature, or SignatureNone.
-func (b *KeyBlob) SignatureAlg() SignatureAlg {
-	if b.SignerKey == nil {
-		return SignatureNone
-	}
-	return b.SignerKey.SignatureAlg()
-}
+func (b *KeyBlob) SignatureAlg() SignatureAlg { return b.f.signatureAlg() }
 
 // Signer returns the fingerprint of the signature key that signed the
 // blob, or the zero Fingerprint if it is unsigned.
 func (b *KeyBlob) Signer() Fingerprint {
-	if b.SignerKey == nil {
+	if b.f.signerKey == nil {
 		return Fingerprint{}
 	}
-	return b.SignerKey.SigningFingerprint()
+	return b.f.signerKey.SigningFingerprint()
 }
 
-// header appends the fields bound into the wrap: everything before Wrapped.
-func (b *KeyBlob) header(c *cryptobyte.Builder) {
+// Marshal returns a copy of the binary encoding of the blob, made when
+// the blob was.
+func (b *KeyBlob) Marshal() []byte { return bytes.Clone(b.enc) }
+
+func (f *blobFields) signatureAlg() SignatureAlg {
+	if f.signerKey == nil {
+		return SignatureNone
+	}
+	return f.signerKey.SignatureAlg()
+}
+
+// header appends the fields bound into the wrap: everything before the
+// wrapped key.
+func (f *blobFields) header(c *cryptobyte.Builder) {
 	c.AddBytes(format.Prefix(format.TypeBlob))
-	c.AddUint8(uint8(b.ExchangeAlg))
-	c.AddBytes(b.Recipient[:])
-	c.AddUint8(uint8(b.SessionAlg))
-	c.AddBytes(b.Serial[:])
-	c.AddUint64(uint64(b.Created.Unix()))
-	addVec16(c, []byte(b.Description))
-	c.AddUint8(uint8(b.SignatureAlg()))
-	if b.Signed() {
-		addVec16(c, b.SignerKey.SigningKeyBytes())
+	c.AddUint8(uint8(f.exchangeAlg))
+	c.AddBytes(f.recipient[:])
+	c.AddUint8(uint8(f.sessionAlg))
+	c.AddBytes(f.serial[:])
+	c.AddUint64(uint64(f.created.Unix()))
+	addVec16(c, []byte(f.description))
+	c.AddUint8(uint8(f.signatureAlg()))
+	if f.signerKey != nil {
+		addVec16(c, f.signerKey.SigningKeyBytes())
 	}
 }
 
 // signedPart appends everything the signature covers: the header and the
 // wrapped key.
-func (b *KeyBlob) signedPart(c *cryptobyte.Builder) {
-	b.header(c)
-	addVec16(c, b.Wrapped)
+func (f *blobFields) signedPart(c *cryptobyte.Builder) {
+	f.header(c)
+	addVec16(c, f.wrapped)
 }
 
 func addVec16(c *cryptobyte.Builder, v []byte) {
 	c.AddUint16LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(v) })
 }
 
-// label returns the HPKE info / OAEP label that binds the header.
-func (b *KeyBlob) label() []byte {
+// label returns the HPKE info / OAEP label that binds the header. f must
+// have passed checkHeader, which bounds every length prefix, so the
+// builder cannot fail.
+func (f *blobFields) label() []byte {
 	var c cryptobyte.Builder
 	c.AddBytes([]byte(wrapLabel))
-	b.header(&c)
+	f.header(&c)
 	return c.BytesOrPanic()
 }
 
-func (b *KeyBlob) signedBytes() []byte {
+// signedBytes returns what the signature covers. f must have passed
+// checkHeader and have a wrapped key of a checked size.
+func (f *blobFields) signedBytes() []byte {
 	var c cryptobyte.Builder
-	b.signedPart(&c)
-	return c.BytesOrPanic()
-}
-
-// Marshal returns the binary encoding of the blob. It panics if the blob
-// does not satisfy the limits that ParseKeyBlob enforces.
-func (b *KeyBlob) Marshal() []byte {
-	if err := b.check(); err != nil {
-		panic(err)
-	}
-	var c cryptobyte.Builder
-	b.signedPart(&c)
-	if b.Signed() {
-		addVec16(&c, b.Signature)
-	}
+	f.signedPart(&c)
 	return c.BytesOrPanic()
 }
 
@@ -154,48 +210,45 @@ func ParseKeyBlob(data []byte) (*KeyBlob, error) {
 	if err := format.CheckPrefix(data, format.TypeBlob, "key blob"); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedBlob, err)
 	}
-	b, err := decodeBlob(cryptobyte.String(data[format.HeaderSize:]))
+	f, err := decodeBlob(cryptobyte.String(data[format.HeaderSize:]))
 	if err != nil {
 		return nil, err
 	}
-	if err := b.check(); err != nil {
-		return nil, err
-	}
-	return b, nil
+	return newKeyBlob(f)
 }
 
-func decodeBlob(s cryptobyte.String) (*KeyBlob, error) {
-	b := &KeyBlob{}
+func decodeBlob(s cryptobyte.String) (blobFields, error) {
+	var f blobFields
 	var exAlg, sessAlg, sigAlg uint8
 	var recipient, serial, desc []byte
 	var created uint64
 	if !s.ReadUint8(&exAlg) || !s.ReadBytes(&recipient, 32) || !s.ReadUint8(&sessAlg) ||
 		!s.ReadBytes(&serial, 16) || !s.ReadUint64(&created) ||
 		!readVec16(&s, &desc) || !s.ReadUint8(&sigAlg) {
-		return nil, ErrMalformedBlob
+		return f, ErrMalformedBlob
 	}
 	if created > math.MaxInt64 {
-		return nil, fmt.Errorf("%w: creation time out of range", ErrMalformedBlob)
+		return f, fmt.Errorf("%w: creation time out of range", ErrMalformedBlob)
 	}
-	b.ExchangeAlg, b.SessionAlg = ExchangeAlg(exAlg), SessionAlg(sessAlg)
-	copy(b.Recipient[:], recipient)
-	copy(b.Serial[:], serial)
-	b.Created = time.Unix(int64(created), 0).UTC()
-	b.Description = string(desc)
-	if err := b.decodeSigner(&s, SignatureAlg(sigAlg)); err != nil {
-		return nil, err
+	f.exchangeAlg, f.sessionAlg = ExchangeAlg(exAlg), SessionAlg(sessAlg)
+	copy(f.recipient[:], recipient)
+	copy(f.serial[:], serial)
+	f.created = time.Unix(int64(created), 0).UTC()
+	f.description = string(desc)
+	if err := f.decodeSigner(&s, SignatureAlg(sigAlg)); err != nil {
+		return f, err
 	}
-	if !readVec16(&s, &b.Wrapped) || (b.Signed() && !readVec16(&s, &b.Signature)) {
-		return nil, ErrMalformedBlob
+	if !readVec16(&s, &f.wrapped) || (f.signerKey != nil && !readVec16(&s, &f.signature)) {
+		return f, ErrMalformedBlob
 	}
 	if !s.Empty() {
-		return nil, fmt.Errorf("%w: trailing data", ErrMalformedBlob)
+		return f, fmt.Errorf("%w: trailing data", ErrMalformedBlob)
 	}
-	return b, nil
+	return f, nil
 }
 
 // decodeSigner reads the signer key of a signed blob.
-func (b *KeyBlob) decodeSigner(s *cryptobyte.String, alg SignatureAlg) error {
+func (f *blobFields) decodeSigner(s *cryptobyte.String, alg SignatureAlg) error {
 	if alg == SignatureNone {
 		return nil
 	}
@@ -210,7 +263,7 @@ func (b *KeyBlob) decodeSigner(s *cryptobyte.String, alg SignatureAlg) error {
 	if err != nil {
 		return fmt.Errorf("%w: signer: %w", ErrMalformedBlob, err)
 	}
-	b.SignerKey = signer
+	f.signerKey = signer
 	return nil
 }
 
@@ -224,37 +277,62 @@ func readVec16(s *cryptobyte.String, out *[]byte) bool {
 }
 
 // check enforces the field rules of spec/blob.md.
-func (b *KeyBlob) check() error {
-	lo, hi, ok := b.ExchangeAlg.wrappedSizeRange()
+func (f *blobFields) check() error {
+	lo, hi, ok := f.exchangeAlg.wrappedSizeRange()
 	switch {
 	case !ok:
-		return fmt.Errorf("%w: %s", ErrMalformedBlob, b.ExchangeAlg)
-	case len(b.Wrapped) < lo || len(b.Wrapped) > hi:
-		return fmt.Errorf("%w: wrapped key of %d bytes for %s", ErrMalformedBlob, len(b.Wrapped), b.ExchangeAlg)
-	case b.SessionAlg != SessionAES256GCM:
-		return fmt.Errorf("%w: %s", ErrMalformedBlob, b.SessionAlg)
-	case b.Created.Unix() < 0 || b.Created.Nanosecond() != 0:
-		return fmt.Errorf("%w: creation time must be whole seconds after 1970", ErrMalformedBlob)
+		return fmt.Errorf("%w: %s", ErrMalformedBlob, f.exchangeAlg)
+	case len(f.wrapped) < lo || len(f.wrapped) > hi:
+		return fmt.Errorf("%w: wrapped key of %d bytes for %s", ErrMalformedBlob, len(f.wrapped), f.exchangeAlg)
 	}
-	if err := CheckDescription(b.Description); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformedBlob, err)
+	if err := f.checkHeaderFields(); err != nil {
+		return err
 	}
-	return b.checkSignature()
+	return f.checkSignature()
 }
 
-func (b *KeyBlob) checkSignature() error {
+// checkHeader enforces the rules of the fields before the wrapped key, so
+// that they may be encoded (label) before there is a wrapped key.
+func (f *blobFields) checkHeader() error {
+	if _, _, ok := f.exchangeAlg.wrappedSizeRange(); !ok {
+		return fmt.Errorf("%w: %s", ErrMalformedBlob, f.exchangeAlg)
+	}
+	return f.checkHeaderFields()
+}
+
+// checkHeaderFields checks the header fields after the exchange algorithm.
+func (f *blobFields) checkHeaderFields() error {
 	switch {
-	case !b.Signed() && len(b.Signature) != 0:
-		return fmt.Errorf("%w: a signature without a signer key", ErrMalformedBlob)
-	case !b.Signed():
+	case f.sessionAlg != SessionAES256GCM:
+		return fmt.Errorf("%w: %s", ErrMalformedBlob, f.sessionAlg)
+	case f.created.Unix() < 0 || f.created.Nanosecond() != 0:
+		return fmt.Errorf("%w: creation time must be whole seconds after 1970", ErrMalformedBlob)
+	}
+	if err := CheckDescription(f.description); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformedBlob, err)
+	}
+	return f.checkSigner()
+}
+
+func (f *blobFields) checkSigner() error {
+	switch {
+	case f.signerKey == nil:
 		return nil
-	case !b.SignerKey.CanVerify() || b.SignerKey.CanExchange():
+	case !f.signerKey.CanVerify() || f.signerKey.CanExchange():
 		return fmt.Errorf("%w: the signer must be a signature key alone", ErrMalformedBlob)
-	case len(b.SignerKey.SigningKeyBytes()) > MaxSignerKey:
+	case len(f.signerKey.SigningKeyBytes()) > MaxSignerKey:
 		return fmt.Errorf("%w: signer key over %d bytes", ErrMalformedBlob, MaxSignerKey)
-	case len(b.Signature) != b.SignerKey.SignatureSize():
+	}
+	return nil
+}
+
+func (f *blobFields) checkSignature() error {
+	switch {
+	case f.signerKey == nil && len(f.signature) != 0:
+		return fmt.Errorf("%w: a signature without a signer key", ErrMalformedBlob)
+	case f.signerKey != nil && len(f.signature) != f.signerKey.SignatureSize():
 		return fmt.Errorf("%w: a signature of %d bytes for a %s key that makes %d", ErrMalformedBlob,
-			len(b.Signature), b.SignatureAlg(), b.SignerKey.SignatureSize())
+			len(f.signature), f.signatureAlg(), f.signerKey.SignatureSize())
 	}
 	return nil
 }

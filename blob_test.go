@@ -12,9 +12,53 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/keyblob/keyblob/internal/format"
 )
+
+// rawBlob is a key blob's fields, free to change, for the tests and the
+// vector generator that make tampered or invalid blobs. Nothing made from
+// it is checked: it is the one way round newKeyBlob, and only tests have it.
+type rawBlob struct {
+	ExchangeAlg ExchangeAlg
+	Recipient   Fingerprint
+	SessionAlg  SessionAlg
+	Serial      Serial
+	Created     time.Time
+	Description string
+	SignerKey   *Recipient
+	Wrapped     []byte
+	Signature   []byte
+}
+
+// rawOf returns the fields of b, with copies of its byte slices.
+func rawOf(b *KeyBlob) *rawBlob {
+	f := b.f
+	return &rawBlob{f.exchangeAlg, f.recipient, f.sessionAlg, f.serial, f.created, f.description,
+		f.signerKey, bytes.Clone(f.wrapped), bytes.Clone(f.signature)}
+}
+
+func (r *rawBlob) fields() *blobFields {
+	return &blobFields{r.ExchangeAlg, r.Recipient, r.SessionAlg, r.Serial, r.Created, r.Description,
+		r.SignerKey, r.Wrapped, r.Signature}
+}
+
+// Marshal encodes the fields as newKeyBlob does, without its checks.
+func (r *rawBlob) Marshal() []byte {
+	var c cryptobyte.Builder
+	r.fields().signedPart(&c)
+	if r.SignerKey != nil {
+		addVec16(&c, r.Signature)
+	}
+	return c.BytesOrPanic()
+}
+
+// blob returns the unchecked KeyBlob of the fields.
+func (r *rawBlob) blob() *KeyBlob { return &KeyBlob{f: *r.fields(), enc: r.Marshal()} }
+
+func (r *rawBlob) label() []byte       { return r.fields().label() }
+func (r *rawBlob) signedBytes() []byte { return r.fields().signedBytes() }
 
 func mustExport(t testing.TB, key *SessionKey, to *Recipient, opts *ExportOptions) *KeyBlob {
 	t.Helper()
@@ -66,7 +110,7 @@ func parseAndImport(data []byte, id *Identity, verify *Recipient) (*SessionKey, 
 
 func TestExportImport(t *testing.T) {
 	created := time.Date(2025, 3, 4, 5, 6, 7, 890, time.FixedZone("X", 3600))
-	for _, kind := range Kinds {
+	for _, kind := range Kinds() {
 		for _, signed := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/signed=%v", kind, signed), func(t *testing.T) {
 				alice := testIdentity(t, "alice", kind)
@@ -79,27 +123,27 @@ func TestExportImport(t *testing.T) {
 				}
 				blob := mustExport(t, key, bob.Recipient(), opts)
 
-				want := &KeyBlob{
+				want := &rawBlob{
 					ExchangeAlg: bob.Recipient().ExchangeAlg(),
 					Recipient:   bob.Recipient().ExchangeFingerprint(),
 					SessionAlg:  SessionAES256GCM,
 					Serial:      key.Serial(),
 					Created:     time.Unix(created.Unix(), 0).UTC(),
 					Description: opts.Description,
-					Wrapped:     blob.Wrapped,
-					Signature:   blob.Signature,
+					Wrapped:     blob.Wrapped(),
+					Signature:   blob.Signature(),
 				}
 				if signed {
 					want.SignerKey = alice.Recipient().signingOnly()
 				}
-				if diff := cmp.Diff(want, blob, cmpRecipients); diff != "" {
+				if diff := cmp.Diff(want, rawOf(blob), cmpRecipients); diff != "" {
 					t.Errorf("exported blob (-want +got):\n%s", diff)
 				}
-				if blob.Created.Location() != time.UTC {
-					t.Errorf("Created is in %s, want UTC", blob.Created.Location())
+				if blob.Created().Location() != time.UTC {
+					t.Errorf("Created is in %s, want UTC", blob.Created().Location())
 				}
-				lo, hi, _ := blob.ExchangeAlg.wrappedSizeRange()
-				if n := len(blob.Wrapped); n < lo || n > hi || (blob.ExchangeAlg == ExchangeRSAOAEP && n != bob.Recipient().exchange.bits()/8) {
+				lo, hi, _ := blob.ExchangeAlg().wrappedSizeRange()
+				if n := len(blob.Wrapped()); n < lo || n > hi || (blob.ExchangeAlg() == ExchangeRSAOAEP && n != bob.Recipient().exchange.Bits()/8) {
 					t.Errorf("wrapped key of %d bytes", n)
 				}
 
@@ -107,7 +151,7 @@ func TestExportImport(t *testing.T) {
 				armored := blob.MarshalPEM()
 				for name, data := range map[string][]byte{"binary": bin, "armored": armored} {
 					parsed := mustParseBlob(t, data)
-					if diff := cmp.Diff(blob, parsed, cmpRecipients); diff != "" {
+					if diff := cmp.Diff(rawOf(blob), rawOf(parsed), cmpRecipients); diff != "" {
 						t.Errorf("%s: parsed blob differs (-exported +parsed):\n%s", name, diff)
 					}
 					if !bytes.Equal(parsed.Marshal(), bin) || !bytes.Equal(parsed.MarshalPEM(), armored) {
@@ -129,6 +173,32 @@ func TestExportImport(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestKeyBlobImmutable: what the accessors and Marshal return are copies,
+// and the zero KeyBlob marshals and imports without a panic.
+func TestKeyBlobImmutable(t *testing.T) {
+	alice := testIdentity(t, "alice", KindX25519)
+	bob := testIdentity(t, "bob", KindX25519)
+	key := NewSessionKey()
+	b := mustExport(t, key, bob.Recipient(), &ExportOptions{Signer: alice})
+	bin := b.Marshal()
+	for _, out := range [][]byte{b.Marshal(), b.Wrapped(), b.Signature()} {
+		out[len(out)-1] ^= 1
+	}
+	if !bytes.Equal(b.Marshal(), bin) || !bytes.Equal(rawOf(b).Marshal(), bin) {
+		t.Errorf("changing what the blob returned changed the blob")
+	}
+	if got, err := Import(b, bob, &ImportOptions{Verify: alice.Recipient()}); err != nil || !got.Equal(key) {
+		t.Errorf("Import after changing the copies: %v", err)
+	}
+	var zero KeyBlob
+	if len(zero.Marshal()) != 0 || zero.Signed() || zero.SignerKey() != nil {
+		t.Errorf("the zero KeyBlob is not empty")
+	}
+	if k, err := Import(&zero, bob, nil); err == nil || k != nil {
+		t.Errorf("Import of the zero KeyBlob gave a key")
 	}
 }
 
@@ -211,7 +281,7 @@ func TestImportIncorrectIdentity(t *testing.T) {
 			// A blob that names bob but was wrapped to alice's key does not
 			// unwrap: the wrap is bound to the fingerprint it names.
 			alice := testIdentity(t, "alice", kind)
-			forged := mustExport(t, NewSessionKey(), alice.Recipient(), nil)
+			forged := rawOf(mustExport(t, NewSessionKey(), alice.Recipient(), nil))
 			forged.Recipient = bob.Recipient().ExchangeFingerprint()
 			if _, err := Import(mustParseBlob(t, forged.Marshal()), bob, nil); !errors.Is(err, ErrAuth) {
 				t.Errorf("a blob relabelled for bob: %v, want ErrAuth", err)
@@ -238,25 +308,25 @@ func TestSubstitution(t *testing.T) {
 			unsigned := mustExport(t, malloryKey, bob.Recipient(), &ExportOptions{Description: "shared"})
 
 			// Mallory signs, then claims to be alice.
-			claimsAlice := mustExport(t, malloryKey, bob.Recipient(), &ExportOptions{Signer: mallory})
+			claimsAlice := rawOf(mustExport(t, malloryKey, bob.Recipient(), &ExportOptions{Signer: mallory}))
 			claimsAlice.SignerKey = alice.Recipient().signingOnly()
 
 			// Mallory keeps alice's header and signature and swaps in her
 			// own wrapped key, made with the very same header.
-			swapped := *real
+			swapped := *rawOf(real)
 			swapped.Wrapped = wrapWithHeader(t, malloryKey, real, bob.Recipient())
 
 			// Mallory copies alice's signer and signature onto her own blob.
-			copiedSig := *unsigned
-			copiedSig.SignerKey, copiedSig.Signature = real.SignerKey, real.Signature
+			copiedSig := *rawOf(unsigned)
+			copiedSig.SignerKey, copiedSig.Signature = real.SignerKey(), real.Signature()
 
 			tests := []struct {
 				name string
-				blob *KeyBlob
+				blob *rawBlob
 				want error
 			}{
-				{"signed by mallory", signedByMallory, ErrWrongSigner},
-				{"unsigned", unsigned, ErrNotSigned},
+				{"signed by mallory", rawOf(signedByMallory), ErrWrongSigner},
+				{"unsigned", rawOf(unsigned), ErrNotSigned},
 				{"mallory's signature under alice's name", claimsAlice, ErrAuth},
 				{"alice's signature over mallory's wrapped key", &swapped, ErrAuth},
 				{"alice's signature copied", &copiedSig, ErrAuth},
@@ -318,22 +388,22 @@ func TestResignedBlob(t *testing.T) {
 			mallory := testIdentity(t, "mallory", kind)
 			real := mustExport(t, NewSessionKey(), bob.Recipient(), &ExportOptions{Signer: alice})
 
-			resigned := *real
+			resigned := *rawOf(real)
 			resigned.SignerKey = mallory.Recipient().signingOnly()
 			sig, err := mallory.Sign(blobContext, resigned.signedBytes())
 			if err != nil {
 				t.Fatal(err)
 			}
 			resigned.Signature = sig
-			if err := resigned.Verify(mallory.Recipient()); err != nil {
+			if err := resigned.blob().Verify(mallory.Recipient()); err != nil {
 				t.Fatalf("mallory's signature itself should verify: %v", err)
 			}
-			stripped := *real
+			stripped := *rawOf(real)
 			stripped.SignerKey, stripped.Signature = nil, nil
 
 			for _, tt := range []struct {
 				name   string
-				blob   *KeyBlob
+				blob   *rawBlob
 				verify *Recipient
 			}{
 				{"re-signed, verify mallory", &resigned, mallory.Recipient()},
@@ -359,8 +429,7 @@ func TestImportChecksSignatureWithoutVerify(t *testing.T) {
 			alice := testIdentity(t, "alice", kind)
 			bob := testIdentity(t, "bob", kind)
 			b := mustExport(t, NewSessionKey(), bob.Recipient(), &ExportOptions{Signer: alice})
-			bad := *b
-			bad.Signature = bytes.Clone(b.Signature)
+			bad := rawOf(b)
 			bad.Signature[len(bad.Signature)/2] ^= 0x10
 			if key, err := parseAndImport(bad.Marshal(), bob, nil); !errors.Is(err, ErrAuth) || key != nil {
 				t.Errorf("import of a blob with a bad signature, no verify = %v, %v; want ErrAuth", key, err)
@@ -383,7 +452,7 @@ var cmpRecipients = cmp.Comparer(func(a, b *Recipient) bool {
 // wrapWithHeader wraps key to r with the header fields of b.
 func wrapWithHeader(t *testing.T, key *SessionKey, b *KeyBlob, r *Recipient) []byte {
 	t.Helper()
-	w, err := r.exchange.wrap(key.key[:], b.label())
+	w, err := r.exchange.Wrap(key.key[:], b.f.label())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,20 +468,19 @@ func TestHeaderIsBound(t *testing.T) {
 			base := mustExport(t, NewSessionKey(), bob.Recipient(), &ExportOptions{Description: "d"})
 			tests := []struct {
 				name   string
-				change func(b *KeyBlob)
+				change func(b *rawBlob)
 				want   error
 			}{
-				{"serial", func(b *KeyBlob) { b.Serial[15] ^= 1 }, ErrAuth},
-				{"created", func(b *KeyBlob) { b.Created = b.Created.Add(time.Second) }, ErrAuth},
-				{"description", func(b *KeyBlob) { b.Description = "e" }, ErrAuth},
-				{"description removed", func(b *KeyBlob) { b.Description = "" }, ErrAuth},
-				{"recipient", func(b *KeyBlob) { b.Recipient[0] ^= 1 }, ErrIncorrectIdentity},
-				{"wrapped", func(b *KeyBlob) { b.Wrapped[len(b.Wrapped)-1] ^= 1 }, ErrAuth},
+				{"serial", func(b *rawBlob) { b.Serial[15] ^= 1 }, ErrAuth},
+				{"created", func(b *rawBlob) { b.Created = b.Created.Add(time.Second) }, ErrAuth},
+				{"description", func(b *rawBlob) { b.Description = "e" }, ErrAuth},
+				{"description removed", func(b *rawBlob) { b.Description = "" }, ErrAuth},
+				{"recipient", func(b *rawBlob) { b.Recipient[0] ^= 1 }, ErrIncorrectIdentity},
+				{"wrapped", func(b *rawBlob) { b.Wrapped[len(b.Wrapped)-1] ^= 1 }, ErrAuth},
 			}
 			for _, tt := range tests {
-				b := *base
-				b.Wrapped = bytes.Clone(base.Wrapped)
-				tt.change(&b)
+				b := rawOf(base)
+				tt.change(b)
 				key, err := parseAndImport(b.Marshal(), bob, nil)
 				if !errors.Is(err, tt.want) || key != nil {
 					t.Errorf("%s changed: Import = %v, want %v", tt.name, err, tt.want)
@@ -649,8 +717,8 @@ func TestBlobCreated(t *testing.T) {
 	bob := testIdentity(t, "bob", KindX25519)
 	before := time.Now().Truncate(time.Second)
 	b := mustExport(t, NewSessionKey(), bob.Recipient(), nil)
-	if b.Created.Before(before) || b.Created.After(time.Now()) || b.Created.Nanosecond() != 0 {
-		t.Errorf("default creation time %v is not now in whole seconds", b.Created)
+	if b.Created().Before(before) || b.Created().After(time.Now()) || b.Created().Nanosecond() != 0 {
+		t.Errorf("default creation time %v is not now in whole seconds", b.Created())
 	}
 	bin := b.Marshal()
 	off := 6 + 1 + 32 + 1 + 16
@@ -661,13 +729,13 @@ func TestBlobCreated(t *testing.T) {
 		if err != nil {
 			t.Fatalf("created %d: %v", sec, err)
 		}
-		if uint64(p.Created.Unix()) != sec || !bytes.Equal(p.Marshal(), data) {
-			t.Errorf("created %d does not round trip (got %d)", sec, p.Created.Unix())
+		if uint64(p.Created().Unix()) != sec || !bytes.Equal(p.Marshal(), data) {
+			t.Errorf("created %d does not round trip (got %d)", sec, p.Created().Unix())
 		}
 	}
 	epoch := mustExport(t, NewSessionKey(), bob.Recipient(), &ExportOptions{Time: time.Unix(0, 999)})
-	if epoch.Created.Unix() != 0 {
-		t.Errorf("Time 1970-01-01T00:00:00.000000999Z exported as %v", epoch.Created)
+	if epoch.Created().Unix() != 0 {
+		t.Errorf("Time 1970-01-01T00:00:00.000000999Z exported as %v", epoch.Created())
 	}
 }
 
@@ -753,8 +821,8 @@ func TestCheckDescription(t *testing.T) {
 			continue
 		}
 		b := mustParseBlob(t, mustExport(t, NewSessionKey(), bob.Recipient(), &ExportOptions{Description: tt.desc}).Marshal())
-		if b.Description != tt.desc || !utf8.ValidString(b.Description) {
-			t.Errorf("%s: description changed to %q", tt.name, b.Description)
+		if b.Description() != tt.desc || !utf8.ValidString(b.Description()) {
+			t.Errorf("%s: description changed to %q", tt.name, b.Description())
 		}
 	}
 }
@@ -766,17 +834,17 @@ func TestWrapLabel(t *testing.T) {
 	bob := testIdentity(t, "bob", KindX25519)
 	b := mustExport(t, NewSessionKey(), bob.Recipient(), &ExportOptions{Signer: alice, Description: "hi"})
 	bin := b.Marshal()
-	headerLen := 6 + 1 + 32 + 1 + 16 + 8 + 2 + len(b.Description) + 1 + 2 + 32 // through the signer key
-	if want := append([]byte("keyblob/v1 key blob\x00"), bin[:headerLen]...); !bytes.Equal(b.label(), want) {
+	headerLen := 6 + 1 + 32 + 1 + 16 + 8 + 2 + len(b.Description()) + 1 + 2 + 32 // through the signer key
+	if want := append([]byte("keyblob/v1 key blob\x00"), bin[:headerLen]...); !bytes.Equal(b.f.label(), want) {
 		t.Errorf("label is not the separator followed by the header bytes")
 	}
-	sigStart := len(bin) - 2 - len(b.Signature)
-	if !bytes.Equal(b.signedBytes(), bin[:sigStart]) {
+	sigStart := len(bin) - 2 - len(b.Signature())
+	if !bytes.Equal(b.f.signedBytes(), bin[:sigStart]) {
 		t.Errorf("the signed bytes are not every byte before the signature length")
 	}
 	msg := append([]byte("keyblob/v1 signature\x00key blob\x00"), bin[:sigStart]...)
 	pub := alice.Recipient().signing
-	if !pub.verify(msg, b.Signature) {
+	if !pub.Verify(msg, b.Signature()) {
 		t.Errorf("the signature does not verify over the message of spec/blob.md")
 	}
 }

@@ -69,7 +69,7 @@ func ExampleExport() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(received.Description)
+	fmt.Println(received.Description())
 	fmt.Println(sessionKey.Serial() == key.Serial())
 	fmt.Println(string(plaintext))
 

@@ -60,30 +60,42 @@ func Export(key *SessionKey, to *Recipient, opts *ExportOptions) (*KeyBlob, erro
 		// A blob holds seconds since 1970 as an unsigned number.
 		return nil, fmt.Errorf("keyblob: creation time %s is before 1970", created.UTC().Format(time.RFC3339))
 	}
-	b := &KeyBlob{
-		ExchangeAlg: to.ExchangeAlg(),
-		Recipient:   to.ExchangeFingerprint(),
-		SessionAlg:  key.alg,
-		Serial:      key.serial,
-		Created:     created.Truncate(time.Second).UTC(),
-		Description: opts.Description,
+	f := blobFields{
+		exchangeAlg: to.ExchangeAlg(),
+		recipient:   to.ExchangeFingerprint(),
+		sessionAlg:  key.alg,
+		serial:      key.serial,
+		created:     created.Truncate(time.Second).UTC(),
+		description: opts.Description,
 	}
 	if opts.Signer != nil {
 		// The signer is part of the header, so it is bound into the wrap:
 		// a blob re-signed or stripped by anyone else no longer unwraps.
-		b.SignerKey = opts.Signer.recipient.signingOnly()
+		f.signerKey = opts.Signer.recipient.signingOnly()
 	}
-	wrapped, err := to.exchange.wrap(key.key[:], b.label())
+	if err := f.wrapAndSign(key, to, opts.Signer); err != nil {
+		return nil, err
+	}
+	return newKeyBlob(f)
+}
+
+// wrapAndSign fills in the wrapped key and, if signer is not nil, the
+// signature.
+func (f *blobFields) wrapAndSign(key *SessionKey, to *Recipient, signer *Identity) error {
+	if err := f.checkHeader(); err != nil {
+		return err
+	}
+	wrapped, err := to.exchange.Wrap(key.key[:], f.label())
 	if err != nil {
-		return nil, fmt.Errorf("keyblob: wrapping the session key: %w", err)
+		return fmt.Errorf("keyblob: wrapping the session key: %w", err)
 	}
-	b.Wrapped = wrapped
-	if opts.Signer != nil {
-		if b.Signature, err = opts.Signer.Sign(blobContext, b.signedBytes()); err != nil {
-			return nil, fmt.Errorf("keyblob: signing: %w", err)
+	f.wrapped = wrapped
+	if signer != nil {
+		if f.signature, err = signer.Sign(blobContext, f.signedBytes()); err != nil {
+			return fmt.Errorf("keyblob: signing: %w", err)
 		}
 	}
-	return b, nil
+	return nil
 }
 
 // Verify checks that the blob is signed by signer's signature key. It
@@ -101,7 +113,7 @@ func (b *KeyBlob) Verify(signer *Recipient) error {
 // verifySignature checks the signature with the signer key the blob
 // carries. It says nothing about who that key belongs to.
 func (b *KeyBlob) verifySignature() error {
-	return b.SignerKey.Verify(blobContext, b.signedBytes(), b.Signature)
+	return b.f.signerKey.Verify(blobContext, b.f.signedBytes(), b.f.signature)
 }
 
 // ImportOptions are the optional parts of Import. The zero value imports
@@ -121,7 +133,7 @@ type ImportOptions struct {
 // key, the errors of Verify when opts.Verify is set, and ErrAuth if the
 // signature does not verify or the blob does not unwrap. Without
 // opts.Verify, a valid signature only says that the holder of
-// b.SignerKey made the blob, not who that is.
+// b.SignerKey() made the blob, not who that is.
 func Import(b *KeyBlob, id *Identity, opts *ImportOptions) (*SessionKey, error) {
 	if err := b.checkSigner(opts); err != nil {
 		return nil, err
@@ -129,14 +141,14 @@ func Import(b *KeyBlob, id *Identity, opts *ImportOptions) (*SessionKey, error) 
 	if !id.CanExchange() {
 		return nil, ErrCannotExchange
 	}
-	if !b.Recipient.Equal(id.recipient.ExchangeFingerprint()) {
-		return nil, fmt.Errorf("%w: it is for %s, this identity is %s", ErrIncorrectIdentity, b.Recipient, id.recipient.ExchangeFingerprint())
+	if !b.f.recipient.Equal(id.recipient.ExchangeFingerprint()) {
+		return nil, fmt.Errorf("%w: it is for %s, this identity is %s", ErrIncorrectIdentity, b.f.recipient, id.recipient.ExchangeFingerprint())
 	}
-	key, err := id.exchange.unwrap(b.Wrapped, b.label())
+	key, err := id.exchange.Unwrap(b.f.wrapped, b.f.label())
 	if err != nil || len(key) != SessionKeySize {
 		return nil, ErrAuth
 	}
-	k := &SessionKey{alg: b.SessionAlg, serial: b.Serial, origin: OriginRandom}
+	k := &SessionKey{alg: b.f.sessionAlg, serial: b.f.serial, origin: OriginRandom}
 	copy(k.key[:], key)
 	return k, nil
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+
+	"github.com/keyblob/keyblob/internal/suite"
 )
 
 // A Fingerprint names one public key: SHA-256 over a domain separator, the
@@ -30,12 +32,12 @@ func fingerprint(role, alg byte, encoded []byte) Fingerprint {
 	return Fingerprint(h.Sum(nil))
 }
 
-func exchangeFingerprint(p exchangePublic) Fingerprint {
-	return fingerprint(roleExchange, byte(p.alg()), p.encoded())
+func exchangeFingerprint(p suite.ExchangePublic) Fingerprint {
+	return fingerprint(roleExchange, p.Suite().ID, p.Bytes())
 }
 
-func signingFingerprint(p signingPublic) Fingerprint {
-	return fingerprint(roleSignature, byte(p.alg()), p.encoded())
+func signingFingerprint(p suite.SigningPublic) Fingerprint {
+	return fingerprint(roleSignature, p.Suite().ID, p.Bytes())
 }
 
 // String returns "SHA256:" and the unpadded base64 of f, as OpenSSH does.

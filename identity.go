@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/keyblob/keyblob/internal/format"
+	"github.com/keyblob/keyblob/internal/suite"
 )
 
 // An Identity is CryptoAPI's key container: an exchange key pair, which
@@ -18,8 +19,8 @@ import (
 // An Identity is immutable and safe for concurrent use. Go cannot promise
 // to erase private keys from memory; treat the process as holding them.
 type Identity struct {
-	exchange  exchangePrivate
-	signing   signingPrivate
+	exchange  suite.ExchangePrivate
+	signing   suite.SigningPrivate
 	recipient *Recipient
 }
 
@@ -31,14 +32,14 @@ var ErrCannotExchange = errors.New("keyblob: this identity has no exchange key (
 // asked to sign.
 var ErrCannotSign = errors.New("keyblob: this identity has no signature key (it can only receive)")
 
-func newIdentity(ex exchangePrivate, sig signingPrivate) (*Identity, error) {
-	var exPub exchangePublic
-	var sigPub signingPublic
+func newIdentity(ex suite.ExchangePrivate, sig suite.SigningPrivate) (*Identity, error) {
+	var exPub suite.ExchangePublic
+	var sigPub suite.SigningPublic
 	if ex != nil {
-		exPub = ex.public()
+		exPub = ex.Public()
 	}
 	if sig != nil {
-		sigPub = sig.public()
+		sigPub = sig.Public()
 	}
 	r, err := newRecipient(exPub, sigPub)
 	if err != nil {
@@ -65,7 +66,7 @@ func (id *Identity) Sign(context string, msg []byte) ([]byte, error) {
 	if id.signing == nil {
 		return nil, ErrCannotSign
 	}
-	return id.signing.sign(signedMessage(context, msg))
+	return id.signing.Sign(signedMessage(context, msg))
 }
 
 // signedMessage is what a signature in a context covers: a domain
@@ -91,7 +92,7 @@ func (id *Identity) MarshalPEM() ([]byte, error) {
 	fmt.Fprintf(&buf, "# keyblob identity, kind %s\n", id.Kind())
 	fmt.Fprintf(&buf, "# fingerprint: %s\n", id.recipient.Fingerprint())
 	for _, k := range id.privateKeys() {
-		der, err := k.pkcs8()
+		der, err := k.MarshalPKCS8()
 		if err != nil {
 			return nil, fmt.Errorf("keyblob: %w", err)
 		}
@@ -101,8 +102,8 @@ func (id *Identity) MarshalPEM() ([]byte, error) {
 }
 
 // privateKeys lists the distinct keys of the identity in file order.
-func (id *Identity) privateKeys() []interface{ pkcs8() ([]byte, error) } {
-	var keys []interface{ pkcs8() ([]byte, error) }
+func (id *Identity) privateKeys() []interface{ MarshalPKCS8() ([]byte, error) } {
+	var keys []interface{ MarshalPKCS8() ([]byte, error) }
 	if id.exchange != nil {
 		keys = append(keys, id.exchange)
 	}
@@ -125,9 +126,9 @@ func ParseIdentity(data []byte) (*Identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]keyRoles[exchangePrivate, signingPrivate], len(ders))
+	keys := make([]keyRoles[suite.ExchangePrivate, suite.SigningPrivate], len(ders))
 	for i, der := range ders {
-		if keys[i].exchange, keys[i].signing, err = parsePrivateDER(der); err != nil {
+		if keys[i].exchange, keys[i].signing, err = suite.ParsePKCS8(der); err != nil {
 			return nil, err
 		}
 	}

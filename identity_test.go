@@ -9,6 +9,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"os"
@@ -19,6 +21,7 @@ import (
 	"testing"
 
 	"github.com/keyblob/keyblob/internal/format"
+	"github.com/keyblob/keyblob/internal/suite"
 )
 
 // cachedIdentity generates one identity at most once per test binary.
@@ -125,7 +128,7 @@ func writeTemp(t *testing.T, data []byte) string {
 }
 
 func TestIdentityRoundTrip(t *testing.T) {
-	for _, kind := range Kinds {
+	for _, kind := range Kinds() {
 		t.Run(kind, func(t *testing.T) {
 			id := testIdentity(t, "alice", kind)
 			if id.Kind() != kind {
@@ -174,8 +177,8 @@ func TestGenerateIdentityKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id.Kind() != Kinds[0] || Kinds[0] != KindHybrid {
-		t.Errorf("the default kind is %q, Kinds[0] is %q; want %q", id.Kind(), Kinds[0], KindHybrid)
+	if id.Kind() != Kinds()[0] || Kinds()[0] != KindHybrid {
+		t.Errorf("the default kind is %q, Kinds()[0] is %q; want %q", id.Kind(), Kinds()[0], KindHybrid)
 	}
 	if !id.Recipient().ExchangeAlg().PostQuantum() {
 		t.Errorf("the default exchange algorithm %s is not post-quantum", id.Recipient().ExchangeAlg())
@@ -201,7 +204,7 @@ func TestGenerateIdentityKinds(t *testing.T) {
 			if r.ExchangeAlg() != tt.ex || r.SignatureAlg() != tt.sig {
 				t.Errorf("algorithms %s / %s, want %s / %s", r.ExchangeAlg(), r.SignatureAlg(), tt.ex, tt.sig)
 			}
-			if got := r.exchange.bits(); got != tt.rsaLen {
+			if got := r.exchange.Bits(); got != tt.rsaLen {
 				t.Errorf("exchange key of %d bits, want %d", got, tt.rsaLen)
 			}
 			if tt.rsaLen != 0 && r.sameRSAKey() {
@@ -223,7 +226,7 @@ func TestSingleKeyIdentities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rk := testIdentity(t, "alice", KindRSA2048).exchange.(*rsaPrivate).sk
+	rk := rsaKeyOf(t, testIdentity(t, "alice", KindRSA2048))
 	hybridFile, err := testIdentity(t, "alice", KindHybrid).MarshalPEM()
 	if err != nil {
 		t.Fatal(err)
@@ -478,9 +481,11 @@ func TestHybridPublicKeyPEM(t *testing.T) {
 		t.Fatalf("%d public key blocks, want 2", len(blocks))
 	}
 	b, _ := pem.Decode(blocks[0])
-	raw, ok, err := xwingSPKIKey(b.Bytes)
-	if !ok || err != nil || len(raw) != xwingPublicSize || !bytes.Equal(raw, id.Recipient().exchange.encoded()) {
-		t.Errorf("the first block is not the X-Wing SubjectPublicKeyInfo of the exchange key (ok %v, err %v)", ok, err)
+	raw := id.Recipient().exchange.Bytes()
+	ex, sig, err := suite.ParsePKIX(b.Bytes)
+	if err != nil || sig != nil || ex.Suite() != suite.Hybrid || len(raw) != suite.XWingPublicSize ||
+		!bytes.Equal(ex.Bytes(), raw) || !bytes.Equal(b.Bytes, testXWingSPKI(t, raw)) {
+		t.Errorf("the first block is not the X-Wing SubjectPublicKeyInfo of the exchange key (err %v)", err)
 	}
 	if !bytes.Contains(b.Bytes, mustASN1OID(t)) {
 		t.Errorf("the SubjectPublicKeyInfo does not hold the X-Wing OID")
@@ -494,20 +499,44 @@ func TestHybridPublicKeyPEM(t *testing.T) {
 		t.Fatal(err)
 	}
 	pb, _ := pem.Decode(pemBlocksOf(t, priv)[0])
-	seed, ok, err := xwingPKCS8Seed(pb.Bytes)
-	if !ok || err != nil || len(seed) != xwingSeedSize {
-		t.Errorf("the first private block is not an X-Wing PKCS #8 seed (ok %v, err %v)", ok, err)
+	var info testPKCS8
+	if rest, err := asn1.Unmarshal(pb.Bytes, &info); err != nil || len(rest) != 0 || !info.Algorithm.Algorithm.Equal(testOIDXWing) ||
+		len(info.PrivateKey) != suite.XWingSeedSize || !bytes.Equal(pb.Bytes, testXWingPKCS8(t, info.PrivateKey)) {
+		t.Errorf("the first private block is not an X-Wing PKCS #8 seed (err %v)", err)
 	}
 	// A changed seed length or extra bytes are refused.
-	for _, bad := range [][]byte{append(bytes.Clone(pb.Bytes), 0), mustXWingPKCS8(t, make([]byte, 31))} {
-		if _, _, err := parsePrivateDER(bad); err == nil {
-			t.Errorf("parsePrivateDER accepted a malformed X-Wing key %x", bad)
+	for _, bad := range [][]byte{append(bytes.Clone(pb.Bytes), 0), testXWingPKCS8(t, make([]byte, 31))} {
+		if _, _, err := suite.ParsePKCS8(bad); err == nil {
+			t.Errorf("suite.ParsePKCS8 accepted a malformed X-Wing key %x", bad)
 		}
 	}
 }
 
-func mustXWingPKCS8(t *testing.T, seed []byte) []byte {
-	der, err := marshalXWingPKCS8(seed)
+// testOIDXWing is id-XWing, as the test writes it independently of
+// internal/suite.
+var testOIDXWing = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 62253, 25722}
+
+type testPKCS8 struct {
+	Version    int
+	Algorithm  pkix.AlgorithmIdentifier
+	PrivateKey []byte
+}
+
+// testXWingPKCS8 is the PKCS #8 DER of an X-Wing seed.
+func testXWingPKCS8(t *testing.T, seed []byte) []byte {
+	der, err := asn1.Marshal(testPKCS8{Algorithm: pkix.AlgorithmIdentifier{Algorithm: testOIDXWing}, PrivateKey: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// testXWingSPKI is the SubjectPublicKeyInfo DER of an X-Wing public key.
+func testXWingSPKI(t *testing.T, pub []byte) []byte {
+	der, err := asn1.Marshal(struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}{pkix.AlgorithmIdentifier{Algorithm: testOIDXWing}, asn1.BitString{Bytes: pub, BitLength: 8 * len(pub)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -517,11 +546,24 @@ func mustXWingPKCS8(t *testing.T, seed []byte) []byte {
 func mustASN1OID(t *testing.T) []byte {
 	// 1.3.6.1.4.1.62253.25722 in DER: 06 0b 2b 06 01 04 01 83 e6 2d 81 c8 7a
 	want := []byte{0x06, 0x0b, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xe6, 0x2d, 0x81, 0xc8, 0x7a}
-	der, err := marshalXWingSPKI(make([]byte, 4))
-	if err != nil || !bytes.Contains(der, want) {
-		t.Fatalf("the X-Wing OID does not encode as %x (err %v)", want, err)
+	if der := testXWingSPKI(t, make([]byte, 4)); !bytes.Contains(der, want) {
+		t.Fatalf("the X-Wing OID does not encode as %x", want)
 	}
 	return want
+}
+
+// rsaKeyOf returns the RSA private key of an RSA identity's exchange key.
+func rsaKeyOf(t *testing.T, id *Identity) *rsa.PrivateKey {
+	t.Helper()
+	der, err := id.exchange.MarshalPKCS8()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.(*rsa.PrivateKey)
 }
 
 func TestParseIdentityRejects(t *testing.T) {
@@ -576,7 +618,7 @@ func TestParseIdentityRejects(t *testing.T) {
 		{"RSA with Ed25519", string(pkcs8PEM(t, small)) + sigBlock, "RSA key of 1024 bits"},
 		{"too large", exBlock + strings.Repeat("#\n", maxKeyFileSize), "identity file over"},
 	}
-	rsa2048 := testIdentity(t, "alice", KindRSA2048).exchange.(*rsaPrivate).sk
+	rsa2048 := rsaKeyOf(t, testIdentity(t, "alice", KindRSA2048))
 	tests = append(tests, struct{ name, data, want string }{
 		"RSA exchange with Ed25519 signature", string(pkcs8PEM(t, rsa2048)) + sigBlock, "unsupported key pair",
 	})

@@ -1,13 +1,11 @@
 package keyblob
 
 import (
-	"crypto/ecdh"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/keyblob/keyblob/internal/suite"
 )
 
 // Kinds of identity that GenerateIdentity makes.
@@ -23,8 +21,35 @@ const (
 	KindRSA4096 = "rsa-4096"
 )
 
-// Kinds lists the kinds GenerateIdentity accepts, the default first.
-var Kinds = []string{KindHybrid, KindX25519, KindRSA2048, KindRSA3072, KindRSA4096}
+// A kind is one pair of algorithms an identity may hold. A kind is named
+// after its exchange key (suite.KeyName). Kinds with a key size (bits not
+// 0) stand for a family: keys read from files may have any supported
+// size, the same for both roles, and are named with theirs ("rsa-2560").
+type kind struct {
+	name      string
+	exchange  *suite.Exchange
+	signature *suite.Signature
+	bits      int // the size of the keys GenerateIdentity makes; 0 if keys have none
+}
+
+// kinds is the table, the default first.
+var kinds = []kind{
+	{KindHybrid, suite.Hybrid, suite.Ed25519, 0},
+	{KindX25519, suite.X25519, suite.Ed25519, 0},
+	{KindRSA2048, suite.RSAOAEP, suite.RSAPSS, 2048},
+	{KindRSA3072, suite.RSAOAEP, suite.RSAPSS, 3072},
+	{KindRSA4096, suite.RSAOAEP, suite.RSAPSS, 4096},
+}
+
+// Kinds returns the kinds GenerateIdentity accepts, the default first, in
+// a new slice.
+func Kinds() []string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = k.name
+	}
+	return names
+}
 
 // Keys read from files may play only one role. Such identities have the
 // kind of that key followed by one of these suffixes.
@@ -33,57 +58,36 @@ const (
 	suffixSigningOnly  = "-signing"
 )
 
-// GenerateIdentity makes a new identity of the given kind, one of Kinds.
+// GenerateIdentity makes a new identity of the given kind, one of Kinds().
 // The empty kind means KindHybrid.
-func GenerateIdentity(kind string) (*Identity, error) {
-	switch kind {
-	case "", KindHybrid:
-		seed := make([]byte, xwingSeedSize)
-		rand.Read(seed)
-		ex, err := newXWingPrivate(seed)
-		return withEd25519(ex, err)
-	case KindX25519:
-		k, err := ecdh.X25519().GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, fmt.Errorf("keyblob: %w", err)
+func GenerateIdentity(name string) (*Identity, error) {
+	if name == "" {
+		name = KindHybrid
+	}
+	for _, k := range kinds {
+		if k.name == name {
+			return k.generate()
 		}
-		return withEd25519(newX25519Private(k))
-	case KindRSA2048, KindRSA3072, KindRSA4096:
-		var bits int
-		fmt.Sscanf(kind, "rsa-%d", &bits)
-		return generateRSA(bits)
 	}
-	return nil, fmt.Errorf("keyblob: unknown identity kind %q (want one of %s)", kind, strings.Join(Kinds, ", "))
+	return nil, fmt.Errorf("keyblob: unknown identity kind %q (want one of %s)", name, strings.Join(Kinds(), ", "))
 }
 
-// withEd25519 pairs an exchange key with a new Ed25519 signature key.
-func withEd25519(ex *hpkePrivate, err error) (*Identity, error) {
+// generate makes the exchange key, then the signature key.
+func (k *kind) generate() (*Identity, error) {
+	ex, err := k.exchange.Generate(k.bits)
 	if err != nil {
 		return nil, fmt.Errorf("keyblob: %w", err)
 	}
-	_, sk, err := ed25519.GenerateKey(rand.Reader)
+	sig, err := k.signature.Generate(k.bits)
 	if err != nil {
 		return nil, fmt.Errorf("keyblob: %w", err)
 	}
-	return newIdentity(ex, &ed25519Private{sk})
-}
-
-// generateRSA makes an identity of two RSA keys: one to exchange, one to sign.
-func generateRSA(bits int) (*Identity, error) {
-	ex, err := rsa.GenerateKey(rand.Reader, bits)
-	if err != nil {
-		return nil, fmt.Errorf("keyblob: %w", err)
-	}
-	sig, err := rsa.GenerateKey(rand.Reader, bits)
-	if err != nil {
-		return nil, fmt.Errorf("keyblob: %w", err)
-	}
-	return newIdentity(&rsaPrivate{ex}, &rsaPSSPrivate{sig})
+	return newIdentity(ex, sig)
 }
 
 // kindOf names the kind of a pair of public keys, either of which may be
 // nil, and rejects combinations keyblob does not define.
-func kindOf(ex exchangePublic, sig signingPublic) (string, error) {
+func kindOf(ex suite.ExchangePublic, sig suite.SigningPublic) (string, error) {
 	switch {
 	case ex == nil && sig == nil:
 		return "", errors.New("keyblob: no key")
@@ -93,30 +97,14 @@ func kindOf(ex exchangePublic, sig signingPublic) (string, error) {
 		return signingName(sig) + suffixSigningOnly, nil
 	}
 	exName, sigName := exchangeName(ex), signingName(sig)
-	switch {
-	case ex.alg() == ExchangeHybrid && sig.alg() == SignatureEd25519:
-		return KindHybrid, nil
-	case ex.alg() == ExchangeX25519 && sig.alg() == SignatureEd25519:
-		return KindX25519, nil
-	case ex.alg() == ExchangeRSAOAEP && sig.alg() == SignatureRSAPSS && exName == sigName:
-		return exName, nil
+	for _, k := range kinds {
+		if k.exchange == ex.Suite() && k.signature == sig.Suite() && (k.bits == 0 || exName == sigName) {
+			return exName, nil
+		}
 	}
 	return "", fmt.Errorf("keyblob: unsupported key pair: a %s exchange key with a %s signature key", exName, sigName)
 }
 
-func exchangeName(ex exchangePublic) string {
-	switch ex.alg() {
-	case ExchangeHybrid:
-		return KindHybrid
-	case ExchangeX25519:
-		return KindX25519
-	}
-	return fmt.Sprintf("rsa-%d", ex.bits())
-}
+func exchangeName(ex suite.ExchangePublic) string { return suite.KeyName(ex.Suite().Key, ex.Bits()) }
 
-func signingName(sig signingPublic) string {
-	if sig.alg() == SignatureEd25519 {
-		return "ed25519"
-	}
-	return fmt.Sprintf("rsa-%d", sig.bits())
-}
+func signingName(sig suite.SigningPublic) string { return suite.KeyName(sig.Suite().Key, sig.Bits()) }

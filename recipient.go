@@ -2,9 +2,6 @@ package keyblob
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
@@ -14,6 +11,7 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/keyblob/keyblob/internal/format"
+	"github.com/keyblob/keyblob/internal/suite"
 )
 
 // A Recipient is the public half of an Identity: the exchange key session
@@ -21,8 +19,8 @@ import (
 // Either may be absent (see Identity). A Recipient is immutable and safe
 // for concurrent use.
 type Recipient struct {
-	exchange exchangePublic
-	signing  signingPublic
+	exchange suite.ExchangePublic
+	signing  suite.SigningPublic
 	kind     string
 }
 
@@ -32,7 +30,7 @@ const RecipientPrefix = "keyblob:"
 // maxRecipientLine bounds the length of one recipient line.
 const maxRecipientLine = 8 << 10
 
-func newRecipient(ex exchangePublic, sig signingPublic) (*Recipient, error) {
+func newRecipient(ex suite.ExchangePublic, sig suite.SigningPublic) (*Recipient, error) {
 	kind, err := kindOf(ex, sig)
 	if err != nil {
 		return nil, err
@@ -40,7 +38,7 @@ func newRecipient(ex exchangePublic, sig signingPublic) (*Recipient, error) {
 	return &Recipient{exchange: ex, signing: sig, kind: kind}, nil
 }
 
-// Kind returns the kind: one of Kinds for a full identity, or a key name
+// Kind returns the kind: one of Kinds() for a full identity, or a key name
 // with the suffix "-exchange" or "-signing" for a single-role one.
 func (r *Recipient) Kind() string { return r.kind }
 
@@ -55,7 +53,7 @@ func (r *Recipient) ExchangeAlg() ExchangeAlg {
 	if r.exchange == nil {
 		return ExchangeNone
 	}
-	return r.exchange.alg()
+	return ExchangeAlg(r.exchange.Suite().ID)
 }
 
 // SignatureAlg returns the signature algorithm, or SignatureNone.
@@ -63,7 +61,7 @@ func (r *Recipient) SignatureAlg() SignatureAlg {
 	if r.signing == nil {
 		return SignatureNone
 	}
-	return r.signing.alg()
+	return SignatureAlg(r.signing.Suite().ID)
 }
 
 // ExchangeFingerprint returns the fingerprint of the exchange key, or the
@@ -102,16 +100,18 @@ func (r *Recipient) Equal(o *Recipient) bool {
 // Verify checks a signature made by Identity.Sign in the same context. Any
 // failure, including a recipient without a signature key, is ErrAuth.
 func (r *Recipient) Verify(context string, msg, sig []byte) error {
-	if r.signing == nil || !r.signing.verify(signedMessage(context, msg), sig) {
+	if r.signing == nil || !r.signing.Verify(signedMessage(context, msg), sig) {
 		return ErrAuth
 	}
 	return nil
 }
 
-// sameRSAKey reports whether one RSA key plays both roles.
+// sameRSAKey reports whether one key plays both roles, as an RSA key
+// read from a file does: the two algorithms use the same kind of key and
+// the keys are equal.
 func (r *Recipient) sameRSAKey() bool {
-	return r.exchange != nil && r.signing != nil && r.exchange.alg() == ExchangeRSAOAEP &&
-		bytes.Equal(r.exchange.encoded(), r.signing.encoded())
+	return r.exchange != nil && r.signing != nil && r.exchange.Suite().Key == r.signing.Suite().Key &&
+		bytes.Equal(r.exchange.Bytes(), r.signing.Bytes())
 }
 
 // String returns the recipient line: "keyblob:", the kind, ":", and the
@@ -123,11 +123,11 @@ func (r *Recipient) String() string {
 	return RecipientPrefix + r.kind + ":" + base64.RawURLEncoding.EncodeToString(b.BytesOrPanic())
 }
 
-func addKey(b *cryptobyte.Builder, alg uint8, k interface{ encoded() []byte }) {
+func addKey(b *cryptobyte.Builder, alg uint8, k interface{ Bytes() []byte }) {
 	b.AddUint8(alg)
 	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 		if alg != 0 {
-			b.AddBytes(k.encoded())
+			b.AddBytes(k.Bytes())
 		}
 	})
 }
@@ -135,7 +135,7 @@ func addKey(b *cryptobyte.Builder, alg uint8, k interface{ encoded() []byte }) {
 // MarshalPEM returns the public keys as SubjectPublicKeyInfo "PUBLIC KEY"
 // blocks, exchange key first, as `openssl pkey -pubin` reads them.
 func (r *Recipient) MarshalPEM() ([]byte, error) {
-	var keys []interface{ spki() ([]byte, error) }
+	var keys []interface{ MarshalPKIX() ([]byte, error) }
 	if r.exchange != nil {
 		keys = append(keys, r.exchange)
 	}
@@ -144,7 +144,7 @@ func (r *Recipient) MarshalPEM() ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	for _, k := range keys {
-		der, err := k.spki()
+		der, err := k.MarshalPKIX()
 		if err != nil {
 			return nil, fmt.Errorf("keyblob: %w", err)
 		}
@@ -201,9 +201,9 @@ func parsePublicPEM(data []byte) (*Recipient, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]keyRoles[exchangePublic, signingPublic], len(ders))
+	keys := make([]keyRoles[suite.ExchangePublic, suite.SigningPublic], len(ders))
 	for i, der := range ders {
-		if keys[i].exchange, keys[i].signing, err = parsePublicDER(der); err != nil {
+		if keys[i].exchange, keys[i].signing, err = suite.ParsePKIX(der); err != nil {
 			return nil, err
 		}
 	}
@@ -261,56 +261,47 @@ func decodeRecipient(raw []byte) (*Recipient, error) {
 	return newRecipient(ex, sig)
 }
 
-func decodeExchangePublic(alg ExchangeAlg, raw []byte) (exchangePublic, error) {
+// decodeExchangePublic decodes the key of a recipient's exchange field
+// with the table entry of alg; ExchangeNone stands for no key.
+func decodeExchangePublic(alg ExchangeAlg, raw []byte) (suite.ExchangePublic, error) {
+	s := suite.ExchangeByID(uint8(alg))
 	switch {
 	case alg == ExchangeNone && len(raw) == 0:
 		return nil, nil
-	case alg == ExchangeHybrid && len(raw) == xwingPublicSize, alg == ExchangeX25519 && len(raw) == 32:
-		p, err := newHPKEPublic(alg, raw)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformedRecipient, err)
-		}
-		return p, nil
-	case alg == ExchangeRSAOAEP:
-		pk, err := parsePKCS1Public(raw)
-		if err != nil {
-			return nil, err
-		}
-		return &rsaPublic{pk}, nil
+	case s == nil || (s.PublicSize != 0 && len(raw) != s.PublicSize):
+		return nil, fmt.Errorf("%w: bad exchange key (%s, %d bytes)", ErrMalformedRecipient, alg, len(raw))
 	}
-	return nil, fmt.Errorf("%w: bad exchange key (%s, %d bytes)", ErrMalformedRecipient, alg, len(raw))
+	p, err := s.ParsePublic(raw)
+	if err != nil {
+		return nil, malformedKey(err)
+	}
+	return p, nil
 }
 
-func decodeSigningPublic(alg SignatureAlg, raw []byte) (signingPublic, error) {
+// decodeSigningPublic is decodeExchangePublic for signature keys.
+func decodeSigningPublic(alg SignatureAlg, raw []byte) (suite.SigningPublic, error) {
+	s := suite.SignatureByID(uint8(alg))
 	switch {
 	case alg == SignatureNone && len(raw) == 0:
 		return nil, nil
-	case alg == SignatureEd25519 && len(raw) == ed25519.PublicKeySize:
-		p, err := newEd25519Public(raw)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformedRecipient, err)
-		}
-		return p, nil
-	case alg == SignatureRSAPSS:
-		pk, err := parsePKCS1Public(raw)
-		if err != nil {
-			return nil, err
-		}
-		return &rsaPSSPublic{pk}, nil
+	case s == nil || (s.PublicSize != 0 && len(raw) != s.PublicSize):
+		return nil, fmt.Errorf("%w: bad signature key (%s, %d bytes)", ErrMalformedRecipient, alg, len(raw))
 	}
-	return nil, fmt.Errorf("%w: bad signature key (%s, %d bytes)", ErrMalformedRecipient, alg, len(raw))
+	p, err := s.ParsePublic(raw)
+	if err != nil {
+		return nil, malformedKey(err)
+	}
+	return p, nil
 }
 
-// parsePKCS1Public parses a canonical DER RSA public key of a supported size.
-func parsePKCS1Public(raw []byte) (*rsa.PublicKey, error) {
-	pk, err := x509.ParsePKCS1PublicKey(raw)
-	if err != nil || !bytes.Equal(x509.MarshalPKCS1PublicKey(pk), raw) {
-		return nil, fmt.Errorf("%w: bad RSA public key", ErrMalformedRecipient)
+// malformedKey makes a key the table refuses as malformed an
+// ErrMalformedRecipient; other errors (an RSA key of an unsupported size)
+// keep their own text.
+func malformedKey(err error) error {
+	if m, ok := errors.AsType[*suite.MalformedError](err); ok {
+		return fmt.Errorf("%w: %s", ErrMalformedRecipient, m.Reason)
 	}
-	if err := checkRSASize(pk); err != nil {
-		return nil, err
-	}
-	return pk, nil
+	return err
 }
 
 // SigningKeyBytes returns the canonical encoding of the signature key
@@ -319,19 +310,16 @@ func (r *Recipient) SigningKeyBytes() []byte {
 	if r.signing == nil {
 		return nil
 	}
-	return bytes.Clone(r.signing.encoded())
+	return bytes.Clone(r.signing.Bytes())
 }
 
 // SignatureSize returns the size of every signature r's key makes, or 0 if
 // r has no signature key.
 func (r *Recipient) SignatureSize() int {
-	switch {
-	case r.signing == nil:
+	if r.signing == nil {
 		return 0
-	case r.signing.alg() == SignatureEd25519:
-		return ed25519.SignatureSize
 	}
-	return (r.signing.bits() + 7) / 8
+	return r.signing.SignatureSize()
 }
 
 // signingOnly returns the signing-only recipient of r's signature key, as

@@ -12,10 +12,12 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/keyblob/keyblob/internal/suite"
 )
 
 func TestRecipientRoundTrip(t *testing.T) {
-	for _, kind := range Kinds {
+	for _, kind := range Kinds() {
 		t.Run(kind, func(t *testing.T) {
 			r := testIdentity(t, "alice", kind).Recipient()
 			line := r.String()
@@ -100,8 +102,8 @@ func TestParseRecipientLineRejects(t *testing.T) {
 	x := testIdentity(t, "alice", KindX25519).Recipient()
 	h := testIdentity(t, "alice", KindHybrid).Recipient()
 	r := testIdentity(t, "alice", KindRSA2048).Recipient()
-	xEx, xSig := x.exchange.encoded(), x.signing.encoded()
-	rEx, rSig := r.exchange.encoded(), r.signing.encoded()
+	xEx, xSig := x.exchange.Bytes(), x.signing.Bytes()
+	rEx, rSig := r.exchange.Bytes(), r.signing.Bytes()
 	good := x.String()
 	_, b64, _ := strings.Cut(strings.TrimPrefix(good, RecipientPrefix), ":")
 
@@ -152,7 +154,7 @@ func TestParseRecipientLineRejects(t *testing.T) {
 		{"truncated", line(KindX25519, rawRecipient(2, xEx, 1, xSig)[:40]), "malformed recipient line"},
 		{"short X25519 key", line(KindX25519, rawRecipient(2, xEx[:31], 1, xSig)), "bad exchange key"},
 		{"long Ed25519 key", line(KindX25519, rawRecipient(2, xEx, 1, append(bytes.Clone(xSig), 0))), "bad signature key"},
-		{"short hybrid key", line(KindHybrid, rawRecipient(1, h.exchange.encoded()[:xwingPublicSize-1], 1, xSig)), "bad exchange key"},
+		{"short hybrid key", line(KindHybrid, rawRecipient(1, h.exchange.Bytes()[:suite.XWingPublicSize-1], 1, xSig)), "bad exchange key"},
 		{"X25519 key as hybrid", line(KindHybrid, rawRecipient(1, xEx, 1, xSig)), "bad exchange key"},
 		{"unknown exchange algorithm", line(KindX25519, rawRecipient(9, xEx, 1, xSig)), "unknown exchange algorithm 9"},
 		{"unknown signature algorithm", line(KindX25519, rawRecipient(2, xEx, 7, xSig)), "unknown signature algorithm 7"},
@@ -250,10 +252,10 @@ func TestFingerprint(t *testing.T) {
 		t.Errorf("ParseFingerprint(%q) = %v, %v", s, got, err)
 	}
 	// The fingerprint is SHA-256 over the separator, role, algorithm and key.
-	if want := fingerprint(roleExchange, byte(ExchangeX25519), r.exchange.encoded()); f != want {
+	if want := fingerprint(roleExchange, byte(ExchangeX25519), r.exchange.Bytes()); f != want {
 		t.Errorf("exchange fingerprint does not follow its definition")
 	}
-	if r.SigningFingerprint() == fingerprint(roleExchange, byte(SignatureEd25519), r.signing.encoded()) {
+	if r.SigningFingerprint() == fingerprint(roleExchange, byte(SignatureEd25519), r.signing.Bytes()) {
 		t.Errorf("the signature fingerprint ignores the role")
 	}
 	if f.IsZero() || !(Fingerprint{}).IsZero() {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"filippo.io/edwards25519"
+
+	"github.com/keyblob/keyblob/internal/suite"
 )
 
 // smallOrderKeys are encodings of the points of order 1, 2, 4 and 8, and
@@ -40,8 +42,8 @@ func TestSmallOrderSigner(t *testing.T) {
 			if r, err := ParseSigningKey(SignatureEd25519, raw); !errors.Is(err, ErrMalformedRecipient) {
 				t.Errorf("ParseSigningKey = %v, %v; want ErrMalformedRecipient", r, err)
 			}
-			if _, err := newEd25519Public(raw); err == nil {
-				t.Errorf("newEd25519Public accepted it")
+			if _, err := suite.Ed25519.ParsePublic(raw); err == nil {
+				t.Errorf("suite.Ed25519.ParsePublic accepted it")
 			}
 		})
 	}
@@ -78,7 +80,7 @@ func TestGeneratedEd25519KeysPass(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := newEd25519Public(pk); err != nil {
+		if _, err := suite.Ed25519.ParsePublic(pk); err != nil {
 			t.Fatalf("generated key %x refused: %v", pk, err)
 		}
 	}

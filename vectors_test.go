@@ -60,8 +60,6 @@ import (
 	"testing/cryptotest"
 	"time"
 
-	"golang.org/x/crypto/cryptobyte"
-
 	"github.com/keyblob/keyblob/internal/format"
 	"github.com/keyblob/keyblob/internal/stream"
 )
@@ -261,7 +259,7 @@ func checkBlobVector(t *testing.T, v *vector, keys *vectorKeys) {
 	if got, want := hex.EncodeToString(key.Bytes()), v.header(t, "session key"); got != want {
 		t.Errorf("session key %s, want %s", got, want)
 	}
-	if got, want := key.Serial().String(), v.header(t, "serial"); got != want || blob.Serial.String() != want {
+	if got, want := key.Serial().String(), v.header(t, "serial"); got != want || blob.Serial().String() != want {
 		t.Errorf("serial %s, want %s", got, want)
 	}
 	// A successful vector is canonical: it re-encodes to its own bytes
@@ -437,17 +435,6 @@ func writeHex(w io.Writer, data []byte) {
 	}
 }
 
-// rawMarshal encodes b like Marshal but without its checks, to make
-// malformed blobs.
-func rawMarshal(b *KeyBlob) []byte {
-	var c cryptobyte.Builder
-	b.signedPart(&c)
-	if b.Signed() {
-		c.AddUint16LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(b.Signature) })
-	}
-	return c.BytesOrPanic()
-}
-
 // export makes a blob of a new session key to the identity called to,
 // signed by the identity called by unless by is empty.
 func (g *generator) export(vector, to, by, desc string) (*KeyBlob, *SessionKey) {
@@ -464,13 +451,12 @@ func (g *generator) export(vector, to, by, desc string) (*KeyBlob, *SessionKey) 
 	return b, key
 }
 
-// tampered returns a copy of b changed by fn, keeping its signature.
-func tampered(b *KeyBlob, fn func(*KeyBlob)) []byte {
-	c := *b
-	c.Wrapped = bytes.Clone(b.Wrapped)
-	c.Signature = bytes.Clone(b.Signature)
-	fn(&c)
-	return rawMarshal(&c)
+// tampered returns the fields of b changed by fn, keeping its signature,
+// encoded without any check.
+func tampered(b *KeyBlob, fn func(*rawBlob)) []byte {
+	c := rawOf(b)
+	fn(c)
+	return c.Marshal()
 }
 
 func (g *generator) blobs() {
@@ -486,10 +472,10 @@ func (g *generator) blobs() {
 		g.writeBlob(blobVector{name: name("wrong-identity"), expect: "incorrect identity", identity: alice, data: b.Marshal(),
 			comment: "a blob for bob, imported by alice"})
 		g.writeBlob(blobVector{name: name("unsigned-tampered-wrapped"), expect: "auth failure", identity: bob,
-			data:    tampered(b, func(c *KeyBlob) { c.Wrapped[len(c.Wrapped)/2] ^= 0x01 }),
+			data:    tampered(b, func(c *rawBlob) { c.Wrapped[len(c.Wrapped)/2] ^= 0x01 }),
 			comment: "an unsigned blob with one bit of the wrapped key flipped"})
 		g.writeBlob(blobVector{name: name("unsigned-tampered-description"), expect: "auth failure", identity: bob,
-			data:    tampered(b, func(c *KeyBlob) { c.Description = "x" }),
+			data:    tampered(b, func(c *rawBlob) { c.Description = "x" }),
 			comment: "an unsigned blob whose description was set afterwards: the header is bound into the wrap"})
 
 		s, skey := g.export(name("signed"), bob, alice, "quarterly report")
@@ -502,10 +488,10 @@ func (g *generator) blobs() {
 		g.writeBlob(blobVector{name: name("signed-verify-mallory"), expect: "wrong signer", identity: bob, verify: mallory, data: s.Marshal(),
 			comment: "a blob signed by alice, imported requiring mallory's signature"})
 		g.writeBlob(blobVector{name: name("tampered-signature"), expect: "auth failure", identity: bob, verify: alice,
-			data:    tampered(s, func(c *KeyBlob) { c.Signature[3] ^= 0x40 }),
+			data:    tampered(s, func(c *rawBlob) { c.Signature[3] ^= 0x40 }),
 			comment: "one bit of alice's signature flipped"})
 		g.writeBlob(blobVector{name: name("tampered-wrapped"), expect: "auth failure", identity: bob, verify: alice,
-			data:    tampered(s, func(c *KeyBlob) { c.Wrapped[0] ^= 0x80 }),
+			data:    tampered(s, func(c *rawBlob) { c.Wrapped[0] ^= 0x80 }),
 			comment: "one bit of the wrapped key of a signed blob flipped"})
 
 		m, _ := g.export(name("substitution-signed"), bob, mallory, "quarterly report")
@@ -530,31 +516,31 @@ func (g *generator) x25519Fields() {
 	s, _ := g.export("x25519-fields-signed", bob, alice, "field test")
 	type field struct {
 		name, comment, expectUnsigned, expectSigned string
-		fn                                          func(*KeyBlob)
+		fn                                          func(*rawBlob)
 	}
 	fields := []field{
 		{"exchange-alg", "the exchange algorithm changed from X25519 (2) to hybrid (1): the wrapped key has the wrong size",
-			"malformed", "malformed", func(c *KeyBlob) { c.ExchangeAlg = ExchangeHybrid }},
+			"malformed", "malformed", func(c *rawBlob) { c.ExchangeAlg = ExchangeHybrid }},
 		{"exchange-alg-unknown", "the exchange algorithm changed to the unassigned value 4",
-			"malformed", "malformed", func(c *KeyBlob) { c.ExchangeAlg = 4 }},
+			"malformed", "malformed", func(c *rawBlob) { c.ExchangeAlg = 4 }},
 		{"recipient", "one bit of the recipient fingerprint flipped",
-			"incorrect identity", "auth failure", func(c *KeyBlob) { c.Recipient[31] ^= 1 }},
+			"incorrect identity", "auth failure", func(c *rawBlob) { c.Recipient[31] ^= 1 }},
 		{"session-alg", "the session key algorithm changed to the unassigned value 2",
-			"malformed", "malformed", func(c *KeyBlob) { c.SessionAlg = 2 }},
+			"malformed", "malformed", func(c *rawBlob) { c.SessionAlg = 2 }},
 		{"serial", "one bit of the serial flipped",
-			"auth failure", "auth failure", func(c *KeyBlob) { c.Serial[0] ^= 1 }},
+			"auth failure", "auth failure", func(c *rawBlob) { c.Serial[0] ^= 1 }},
 		{"created", "the creation time moved by one second",
-			"auth failure", "auth failure", func(c *KeyBlob) { c.Created = c.Created.Add(time.Second) }},
+			"auth failure", "auth failure", func(c *rawBlob) { c.Created = c.Created.Add(time.Second) }},
 		{"created-overflow", "the creation time 2^64-1, beyond the signed 64-bit range",
-			"malformed", "malformed", func(c *KeyBlob) { c.Created = time.Unix(-1, 0) }},
+			"malformed", "malformed", func(c *rawBlob) { c.Created = time.Unix(-1, 0) }},
 		{"description", "one letter of the description changed",
-			"auth failure", "auth failure", func(c *KeyBlob) { c.Description = "field tesT" }},
+			"auth failure", "auth failure", func(c *rawBlob) { c.Description = "field tesT" }},
 		{"description-invalid-utf8", "the description made invalid UTF-8",
-			"malformed", "malformed", func(c *KeyBlob) { c.Description = "field tes\xff" }},
+			"malformed", "malformed", func(c *rawBlob) { c.Description = "field tes\xff" }},
 		{"wrapped", "one bit of the wrapped key flipped",
-			"auth failure", "auth failure", func(c *KeyBlob) { c.Wrapped[40] ^= 4 }},
+			"auth failure", "auth failure", func(c *rawBlob) { c.Wrapped[40] ^= 4 }},
 		{"wrapped-size", "the wrapped key one byte short",
-			"malformed", "malformed", func(c *KeyBlob) { c.Wrapped = c.Wrapped[1:] }},
+			"malformed", "malformed", func(c *rawBlob) { c.Wrapped = c.Wrapped[1:] }},
 	}
 	for _, f := range fields {
 		g.writeBlob(blobVector{name: "x25519-field-unsigned-" + f.name, expect: f.expectUnsigned, identity: bob,
@@ -562,7 +548,7 @@ func (g *generator) x25519Fields() {
 		g.writeBlob(blobVector{name: "x25519-field-signed-" + f.name, expect: f.expectSigned, identity: bob, verify: alice,
 			data: tampered(s, f.fn), comment: "signed by alice: " + f.comment})
 	}
-	sigAlgAt := 66 + len(s.Description) // section 9.1: the signature alg follows the description
+	sigAlgAt := 66 + len(s.Description()) // section 9.1: the signature alg follows the description
 	g.writeBlob(blobVector{name: "x25519-field-signed-sig-alg", expect: "malformed", identity: bob, verify: alice,
 		data:    withByte(s.Marshal(), sigAlgAt, byte(SignatureRSAPSS)),
 		comment: "the signature algorithm changed from Ed25519 to RSA-PSS: the signer key is not an RSA key"})
@@ -573,30 +559,30 @@ func (g *generator) x25519Fields() {
 		data:    withByte(s.Marshal(), sigAlgAt, 3),
 		comment: "the signature algorithm changed to the unassigned value 3"})
 	g.writeBlob(blobVector{name: "x25519-field-signed-signer", expect: "wrong signer", identity: bob, verify: alice,
-		data:    tampered(s, func(c *KeyBlob) { c.SignerKey = g.id(mallory).Recipient().signingOnly() }),
+		data:    tampered(s, func(c *rawBlob) { c.SignerKey = g.id(mallory).Recipient().signingOnly() }),
 		comment: "the signer key replaced by mallory's, alice's signature kept"})
 	g.writeBlob(blobVector{name: "x25519-field-signed-signer-no-verify", expect: "auth failure", identity: bob,
-		data:    tampered(s, func(c *KeyBlob) { c.SignerKey = g.id(mallory).Recipient().signingOnly() }),
+		data:    tampered(s, func(c *rawBlob) { c.SignerKey = g.id(mallory).Recipient().signingOnly() }),
 		comment: "the same, imported without requiring a signer: the signature is still checked, with the key the blob carries"})
 	g.writeBlob(blobVector{name: "x25519-field-signed-signature-length", expect: "malformed", identity: bob, verify: alice,
-		data:    tampered(s, func(c *KeyBlob) { c.Signature = c.Signature[:63] }),
+		data:    tampered(s, func(c *rawBlob) { c.Signature = c.Signature[:63] }),
 		comment: "the Ed25519 signature one byte short"})
 	g.writeBlob(blobVector{name: "x25519-signed-bad-signature-no-verify", expect: "auth failure", identity: bob,
-		data:    tampered(s, func(c *KeyBlob) { c.Signature[10] ^= 0x08 }),
+		data:    tampered(s, func(c *rawBlob) { c.Signature[10] ^= 0x08 }),
 		comment: "one bit of alice's signature flipped, imported without requiring a signer: a present signature must verify"})
 	g.smallOrderSigners(s, sigAlgAt)
 
 	// Re-signing: mallory's blob under alice's name.
 	m, _ := g.export("x25519-resigned", bob, mallory, "field test")
 	g.writeBlob(blobVector{name: "x25519-resigned-signer-replaced", expect: "auth failure", identity: bob, verify: alice,
-		data:    tampered(m, func(c *KeyBlob) { c.SignerKey = g.id(alice).Recipient().signingOnly() }),
+		data:    tampered(m, func(c *rawBlob) { c.SignerKey = g.id(alice).Recipient().signingOnly() }),
 		comment: "mallory's own signed blob to bob with the signer key replaced by alice's, mallory's signature kept"})
 	g.resigned(s)
 	g.seed("blob x25519-swapped-wrap")
 	mk := NewSessionKey()
 	g.writeBlob(blobVector{name: "x25519-alice-signature-mallory-wrap", expect: "auth failure", identity: bob, verify: alice,
-		data: tampered(s, func(c *KeyBlob) {
-			w, err := g.id(bob).Recipient().exchange.wrap(mk.key[:], s.label())
+		data: tampered(s, func(c *rawBlob) {
+			w, err := g.id(bob).Recipient().exchange.Wrap(mk.key[:], s.f.label())
 			if err != nil {
 				g.t.Fatal(err)
 			}
@@ -611,20 +597,20 @@ func (g *generator) x25519Fields() {
 func (g *generator) resigned(s *KeyBlob) {
 	bob, mallory := "bob-x25519", "mallory-x25519"
 	g.seed("blob x25519-resigned-by-mallory")
-	r := *s
+	r := rawOf(s)
 	r.SignerKey = g.id(mallory).Recipient().signingOnly()
 	sig, err := g.id(mallory).Sign(blobContext, r.signedBytes())
 	if err != nil {
 		g.t.Fatal(err)
 	}
 	r.Signature = sig
-	g.writeBlob(blobVector{name: "x25519-resigned-by-mallory", expect: "auth failure", identity: bob, verify: mallory, data: rawMarshal(&r),
+	g.writeBlob(blobVector{name: "x25519-resigned-by-mallory", expect: "auth failure", identity: bob, verify: mallory, data: r.Marshal(),
 		comment: "alice's signed blob to bob, its signer replaced by mallory's key and re-signed by mallory: her signature is valid, the unwrap fails"})
-	g.writeBlob(blobVector{name: "x25519-resigned-by-mallory-no-verify", expect: "auth failure", identity: bob, data: rawMarshal(&r),
+	g.writeBlob(blobVector{name: "x25519-resigned-by-mallory-no-verify", expect: "auth failure", identity: bob, data: r.Marshal(),
 		comment: "the same, imported without requiring a signer"})
-	st := *s
+	st := rawOf(s)
 	st.SignerKey, st.Signature = nil, nil
-	g.writeBlob(blobVector{name: "x25519-signature-stripped", expect: "auth failure", identity: bob, data: rawMarshal(&st),
+	g.writeBlob(blobVector{name: "x25519-signature-stripped", expect: "auth failure", identity: bob, data: st.Marshal(),
 		comment: "alice's signed blob to bob with the signer and signature removed: the signer is bound into the wrap"})
 }
 
@@ -673,7 +659,7 @@ func (g *generator) descriptions() {
 	}
 	for _, d := range bad {
 		g.writeBlob(blobVector{name: "x25519-" + d.name, expect: "malformed", identity: bob,
-			data: tampered(u, func(c *KeyBlob) { c.Description = d.desc }), comment: d.comment})
+			data: tampered(u, func(c *rawBlob) { c.Description = d.desc }), comment: d.comment})
 	}
 }
 
@@ -692,7 +678,7 @@ func (g *generator) structure() {
 		{name: "truncated-header", data: bin[:30], binary: true, comment: "cut inside the recipient fingerprint"},
 		{name: "truncated-wrapped", data: bin[:200], binary: true, comment: "cut inside the wrapped key"},
 		{name: "truncated-signature", data: bin[:len(bin)-1], binary: true, comment: "the last byte of the signature missing"},
-		{name: "truncated-signer", data: bin[:66+len(s.Description)+10], binary: true, comment: "cut inside the signer key"},
+		{name: "truncated-signer", data: bin[:66+len(s.Description())+10], binary: true, comment: "cut inside the signer key"},
 		{name: "truncated-wrapped-end", data: bin[:len(bin)-70], binary: true, comment: "cut at the end of the wrapped key"},
 		{name: "trailing-byte", data: append(bytes.Clone(bin), 0), binary: true, comment: "a zero byte after the signature"},
 		{name: "trailing-blob", data: append(bytes.Clone(bin), bin...), comment: "two blobs in a row"},
@@ -754,22 +740,22 @@ func (g *generator) misc() {
 		comment: "a blob for bob's hybrid key, imported with bob's x25519 identity"})
 	b, _ = g.export("rsa-short", "bob-rsa-2048", "", "")
 	g.writeBlob(blobVector{name: "rsa-2048-wrapped-255", expect: "malformed", identity: "bob-rsa-2048",
-		data:    tampered(b, func(c *KeyBlob) { c.Wrapped = c.Wrapped[1:] }),
+		data:    tampered(b, func(c *rawBlob) { c.Wrapped = c.Wrapped[1:] }),
 		comment: "an RSA-OAEP wrapped key of 255 bytes, under the 2048-bit minimum"})
 	g.writeBlob(blobVector{name: "rsa-2048-wrapped-257", expect: "auth failure", identity: "bob-rsa-2048",
-		data:    tampered(b, func(c *KeyBlob) { c.Wrapped = append(c.Wrapped, 0) }),
+		data:    tampered(b, func(c *rawBlob) { c.Wrapped = append(c.Wrapped, 0) }),
 		comment: "an RSA-OAEP wrapped key of 257 bytes: a valid size in general, but not for this 2048-bit key"})
 	// The largest creation time.
 	g.seed("blob max-created")
 	mk := NewSessionKey()
-	maxBlob := &KeyBlob{ExchangeAlg: ExchangeX25519, Recipient: g.id("bob-x25519").Recipient().ExchangeFingerprint(),
+	maxBlob := &rawBlob{ExchangeAlg: ExchangeX25519, Recipient: g.id("bob-x25519").Recipient().ExchangeFingerprint(),
 		SessionAlg: SessionAES256GCM, Serial: mk.serial, Created: time.Unix(math.MaxInt64, 0).UTC()}
-	w, err := g.id("bob-x25519").Recipient().exchange.wrap(mk.key[:], maxBlob.label())
+	w, err := g.id("bob-x25519").Recipient().exchange.Wrap(mk.key[:], maxBlob.label())
 	if err != nil {
 		g.t.Fatal(err)
 	}
 	maxBlob.Wrapped = w
-	g.writeBlob(blobVector{name: "x25519-created-max", expect: "success", identity: "bob-x25519", key: mk, data: maxBlob.Marshal(), binary: true,
+	g.writeBlob(blobVector{name: "x25519-created-max", expect: "success", identity: "bob-x25519", key: mk, data: mustParseBlob(g.t, maxBlob.Marshal()).Marshal(), binary: true,
 		comment: "the largest creation time, 2^63-1 seconds after 1970"})
 }
 

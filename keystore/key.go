@@ -82,7 +82,7 @@ func (s *Store) Key(name string) (*KeyInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	info.Owner = ownerOf(info.Blob.Recipient, ids)
+	info.Owner = ownerOf(info.Blob.Recipient(), ids)
 	return info, nil
 }
 
@@ -100,8 +100,8 @@ func (s *Store) readKey(name string) (*KeyInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q is not a valid key blob: %w", ErrRefused, name, err)
 	}
-	return &KeyInfo{Name: name, Serial: blob.Serial, Alg: blob.SessionAlg, Created: blob.Created,
-		Description: blob.Description, Blob: blob, raw: data}, nil
+	return &KeyInfo{Name: name, Serial: blob.Serial(), Alg: blob.SessionAlg(), Created: blob.Created(),
+		Description: blob.Description(), Blob: blob, raw: data}, nil
 }
 
 // ownerOf names the identity with a generation whose exchange key has
@@ -126,7 +126,7 @@ func (s *Store) GetKey(name string, unlock func(identity string) (*Keyring, erro
 		return nil, err
 	}
 	if info.Owner == "" {
-		return nil, fmt.Errorf("%w: %q is wrapped to %s, which is none of your identities (substituted? or an identity removed, or rolled back?)", ErrRefused, name, info.Blob.Recipient)
+		return nil, fmt.Errorf("%w: %q is wrapped to %s, which is none of your identities (substituted? or an identity removed, or rolled back?)", ErrRefused, name, info.Blob.Recipient())
 	}
 	k, err := unlock(info.Owner)
 	if err != nil {
@@ -145,7 +145,7 @@ func openKey(info *KeyInfo, k *Keyring) (*keyblob.SessionKey, error) {
 	if signer == nil {
 		return nil, fmt.Errorf("%w: %q is signed by %s, not by identity %q (substituted?)", ErrRefused, info.Name, b.Signer(), k.Name)
 	}
-	id := k.ByExchange(b.Recipient)
+	id := k.ByExchange(b.Recipient())
 	if id == nil {
 		return nil, fmt.Errorf("%w: %q is not wrapped to identity %q", ErrRefused, info.Name, k.Name)
 	}
@@ -173,7 +173,7 @@ func (s *Store) Keys() ([]*KeyInfo, error) {
 		if err != nil {
 			return nil, err
 		}
-		info.Owner = ownerOf(info.Blob.Recipient, ids)
+		info.Owner = ownerOf(info.Blob.Recipient(), ids)
 		out = append(out, info)
 	}
 	return out, nil
@@ -248,7 +248,7 @@ func (s *Store) RewrapKeys(k *Keyring) ([]string, error) {
 	cur := k.Current()
 	var done []string
 	for _, info := range keys {
-		if info.Owner != k.Name || info.Blob.Recipient.Equal(cur.Recipient().ExchangeFingerprint()) {
+		if info.Owner != k.Name || info.Blob.Recipient().Equal(cur.Recipient().ExchangeFingerprint()) {
 			continue
 		}
 		key, err := openKey(info, k)

@@ -615,7 +615,7 @@ func TestKeys(t *testing.T) {
 		time.Since(info.Created) > time.Minute {
 		t.Fatalf("Key(k1) = %+v", info)
 	}
-	if !info.Blob.Recipient.Equal(k.Current().Recipient().ExchangeFingerprint()) ||
+	if !info.Blob.Recipient().Equal(k.Current().Recipient().ExchangeFingerprint()) ||
 		!info.Blob.Signer().Equal(k.Current().Recipient().SigningFingerprint()) {
 		t.Fatal("the blob is not wrapped to and signed by the current generation")
 	}
@@ -886,7 +886,7 @@ func TestRotation(t *testing.T) {
 	for name, key := range keys {
 		ki, err := s.Key(name)
 		must(t, err)
-		if !ki.Blob.Recipient.Equal(gens[2].Recipient().ExchangeFingerprint()) ||
+		if !ki.Blob.Recipient().Equal(gens[2].Recipient().ExchangeFingerprint()) ||
 			!ki.Blob.Signer().Equal(gens[2].Recipient().SigningFingerprint()) || ki.Description != "desc "+name {
 			t.Fatalf("key %s after rotation: %+v", name, ki)
 		}
@@ -900,7 +900,7 @@ func TestRotation(t *testing.T) {
 		t.Fatal("rotation of me changed a key of work")
 	}
 	// What was made for generation 1 opens with generation 1.
-	id := k.ByExchange(sentBlob.Recipient)
+	id := k.ByExchange(sentBlob.Recipient())
 	if id == nil || !id.Recipient().Equal(gen1.Recipient()) {
 		t.Fatal("ByExchange does not find generation 1")
 	}
@@ -970,7 +970,7 @@ func TestInterruptedRotation(t *testing.T) {
 	}
 	for name, key := range keys {
 		ki, _ := s.Key(name)
-		if !ki.Blob.Recipient.Equal(k.Current().Recipient().ExchangeFingerprint()) {
+		if !ki.Blob.Recipient().Equal(k.Current().Recipient().ExchangeFingerprint()) {
 			t.Fatalf("%s not re-wrapped", name)
 		}
 		if got, err := s.GetKey(name, unlocker(s, nil)); err != nil || !got.Equal(key) {
@@ -1262,7 +1262,7 @@ func TestRotationKeepsKeyDates(t *testing.T) {
 	}
 	after, err := s.Key("k")
 	must(t, err)
-	if !after.Created.Equal(before.Created) || after.Blob.Recipient.Equal(before.Blob.Recipient) {
-		t.Fatalf("after rotation: created %v (was %v), re-wrapped %v", after.Created, before.Created, !after.Blob.Recipient.Equal(before.Blob.Recipient))
+	if !after.Created.Equal(before.Created) || after.Blob.Recipient().Equal(before.Blob.Recipient()) {
+		t.Fatalf("after rotation: created %v (was %v), re-wrapped %v", after.Created, before.Created, !after.Blob.Recipient().Equal(before.Blob.Recipient()))
 	}
 }

@@ -92,8 +92,8 @@ func FuzzReadHeader(f *testing.F) {
 			switch s.Type {
 			case StanzaBlob:
 				b := s.Blob
-				if b == nil || !bytes.Equal(b.Marshal(), s.Body) || b.Signed() || b.Description != "" ||
-					b.Serial != h.Serial || !b.Created.Equal(h.Created) || b.SessionAlg != keyblob.SessionAES256GCM {
+				if b == nil || !bytes.Equal(b.Marshal(), s.Body) || b.Signed() || b.Description() != "" ||
+					b.Serial() != h.Serial || !b.Created().Equal(h.Created) || b.SessionAlg() != keyblob.SessionAES256GCM {
 					t.Fatal("a recipient stanza breaks its rules")
 				}
 			case StanzaPassphrase:
@@ -256,11 +256,11 @@ func openIndependently(data []byte, id *keyblob.Identity) ([]byte, string) {
 				return nil, "stanza blob prefix"
 			}
 			b, err := keyblob.ParseKeyBlob(body)
-			if err != nil || b.Signed() || b.Description != "" || !bytes.Equal(b.Serial[:], serial) ||
-				uint64(b.Created.Unix()) != created || b.SessionAlg != keyblob.SessionAES256GCM {
+			if err != nil || b.Signed() || b.Description() != "" || b.Serial() != keyblob.Serial(serial) ||
+				uint64(b.Created().Unix()) != created || b.SessionAlg() != keyblob.SessionAES256GCM {
 				return nil, "stanza blob"
 			}
-			if key == nil && b.Recipient == id.Recipient().ExchangeFingerprint() {
+			if key == nil && b.Recipient() == id.Recipient().ExchangeFingerprint() {
 				if key, err = keyblob.Import(b, id, nil); err != nil {
 					return nil, "unwrap"
 				}

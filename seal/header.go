@@ -314,7 +314,7 @@ func parseStanza(t byte, body []byte, h *Header) (Stanza, error) {
 		if err != nil {
 			return s, fmt.Errorf("%w: recipient stanza: %w", ErrMalformed, err)
 		}
-		if b.Signed() || b.Description != "" || b.Serial != h.Serial || !b.Created.Equal(h.Created) {
+		if b.Signed() || b.Description() != "" || b.Serial() != h.Serial || !b.Created().Equal(h.Created) {
 			return s, fmt.Errorf("%w: recipient stanza does not match the header", ErrMalformed)
 		}
 		s.Blob = b

@@ -205,7 +205,7 @@ func (o *Opener) identityFor(s Stanza) *keyblob.Identity {
 		return nil
 	}
 	for _, id := range o.opts.Identities {
-		if id.CanExchange() && s.Blob.Recipient.Equal(id.Recipient().ExchangeFingerprint()) {
+		if id.CanExchange() && s.Blob.Recipient().Equal(id.Recipient().ExchangeFingerprint()) {
 			return id
 		}
 	}
@@ -234,7 +234,7 @@ func (o *Opener) noMatch() error {
 	for _, s := range o.Header.Stanzas {
 		name := fmt.Sprintf("unknown stanza type 0x%02x", s.Type)
 		if s.Blob != nil {
-			name = s.Blob.ExchangeAlg.String()
+			name = s.Blob.ExchangeAlg().String()
 		}
 		counts[name]++
 	}

@@ -116,7 +116,7 @@ func (e *env) importBlob(blobFile, idFile, verify string) (*keyblob.SessionKey, 
 	}
 	id := ids[len(ids)-1]
 	for _, gen := range ids {
-		if gen.CanExchange() && gen.Recipient().ExchangeFingerprint().Equal(blob.Recipient) {
+		if gen.CanExchange() && gen.Recipient().ExchangeFingerprint().Equal(blob.Recipient()) {
 			id = gen // an older generation of a rotated stored identity
 		}
 	}

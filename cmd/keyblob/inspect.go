@@ -194,18 +194,18 @@ func describeBlob(rep *report, data []byte, encoding string) error {
 	}
 	rep.add("type", "type", "key blob")
 	rep.add("encoding", "encoding", encoding)
-	rep.add("exchange", "wrapped with", b.ExchangeAlg)
-	rep.add("post_quantum", "post-quantum", b.ExchangeAlg.PostQuantum())
-	rep.add("recipient", "wrapped to", b.Recipient)
-	rep.add("session_alg", "session key", b.SessionAlg)
-	rep.add("serial", "serial", b.Serial)
-	rep.add("created", "created", b.Created)
-	rep.add("description", "description", b.Description)
+	rep.add("exchange", "wrapped with", b.ExchangeAlg())
+	rep.add("post_quantum", "post-quantum", b.ExchangeAlg().PostQuantum())
+	rep.add("recipient", "wrapped to", b.Recipient())
+	rep.add("session_alg", "session key", b.SessionAlg())
+	rep.add("serial", "serial", b.Serial())
+	rep.add("created", "created", b.Created())
+	rep.add("description", "description", b.Description())
 	rep.add("signed", "signed", b.Signed())
 	if b.Signed() {
 		rep.add("signature_alg", "signature", b.SignatureAlg())
 		rep.add("signer", "signed by", b.Signer())
-		rep.add("signature_valid", "signature valid", b.Verify(b.SignerKey) == nil)
+		rep.add("signature_valid", "signature valid", b.Verify(b.SignerKey()) == nil)
 		rep.add("signature_checked", "checked", "against the key the blob carries; 'import --verify SIGNER' checks whose key it is")
 	}
 	return nil
@@ -341,8 +341,8 @@ func describeStanzas(rep *report, h *seal.Header) {
 			list = append(list, fmt.Sprintf("unknown stanza type 0x%02x", s.Type))
 			continue
 		}
-		list = append(list, fmt.Sprintf("%s (%s)", s.Blob.Recipient, s.Blob.ExchangeAlg))
-		pq = pq && s.Blob.ExchangeAlg.PostQuantum()
+		list = append(list, fmt.Sprintf("%s (%s)", s.Blob.Recipient(), s.Blob.ExchangeAlg()))
+		pq = pq && s.Blob.ExchangeAlg().PostQuantum()
 	}
 	rep.add("recipients", "recipient", list)
 	rep.add("post_quantum", "post-quantum", pq)

@@ -22,13 +22,13 @@ func newKeygenCmd(e *env) *cobra.Command {
 recipient line, the public half to give to others, on stdout. Without -o it
 prints the identity itself.
 
-Kinds: ` + strings.Join(keyblob.Kinds, ", ") + ` (default hybrid: ML-KEM-768 +
+Kinds: ` + strings.Join(keyblob.Kinds(), ", ") + ` (default hybrid: ML-KEM-768 +
 X25519 to receive, Ed25519 to sign).`,
 		Args: argsExactly(0),
 		RunE: func(c *cobra.Command, args []string) error {
 			id, err := keyblob.GenerateIdentity(kind)
 			if err != nil {
-				return withHint(err, "kinds are %s", strings.Join(keyblob.Kinds, ", "))
+				return withHint(err, "kinds are %s", strings.Join(keyblob.Kinds(), ", "))
 			}
 			data, err := id.MarshalPEM()
 			if err != nil {
@@ -44,7 +44,7 @@ X25519 to receive, Ed25519 to sign).`,
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&kind, "type", "t", keyblob.KindHybrid, "identity kind: "+strings.Join(keyblob.Kinds, "|"))
+	c.Flags().StringVarP(&kind, "type", "t", keyblob.KindHybrid, "identity kind: "+strings.Join(keyblob.Kinds(), "|"))
 	c.Flags().StringVarP(&out, "output", "o", "", "write the identity to `FILE` instead of stdout")
 	c.Flags().BoolVar(&force, "force", false, "replace an existing output file")
 	return c

@@ -118,7 +118,7 @@ the name of a contact: identities and contacts share one name space.`,
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&kind, "type", "t", keyblob.KindHybrid, "identity kind: "+strings.Join(keyblob.Kinds, "|"))
+	c.Flags().StringVarP(&kind, "type", "t", keyblob.KindHybrid, "identity kind: "+strings.Join(keyblob.Kinds(), "|"))
 	return c
 }
 

@@ -135,7 +135,7 @@ is wrapped to. Nothing is verified: 'key get' verifies.`,
 			for _, k := range keys {
 				owner := k.Owner
 				if owner == "" {
-					owner = fmt.Sprintf("none (wrapped to %s)", k.Blob.Recipient)
+					owner = fmt.Sprintf("none (wrapped to %s)", k.Blob.Recipient())
 				}
 				t.add(k.Name, k.Serial, k.Alg, k.Created, k.Description, owner)
 			}
