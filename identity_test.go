@@ -671,3 +671,29 @@ func mustRecipientPEM(t *testing.T, r *Recipient) []byte {
 	}
 	return b
 }
+
+// TestParseIdentityRejectsTrailingDER: a PKCS #8 block with a byte after its
+// PrivateKeyInfo is refused for every kind, so an identity file has one
+// encoding (crypto/x509 alone would ignore the extra byte).
+func TestParseIdentityRejectsTrailingDER(t *testing.T) {
+	for _, kind := range Kinds() {
+		t.Run(kind, func(t *testing.T) {
+			id, err := GenerateIdentity(kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := id.MarshalPEM()
+			if err != nil {
+				t.Fatal(err)
+			}
+			block, _ := pem.Decode(data)
+			if block == nil {
+				t.Fatal("no PEM block")
+			}
+			block.Bytes = append(block.Bytes, 0)
+			if _, err := ParseIdentity(pem.EncodeToMemory(block)); err == nil {
+				t.Errorf("an identity whose key has a trailing byte was accepted")
+			}
+		})
+	}
+}

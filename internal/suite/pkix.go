@@ -2,13 +2,22 @@ package suite
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // ParsePKCS8 reads one PKCS #8 private key into the roles it can play: an
 // exchange key pair, a signature key pair, or both (an RSA key), by asking
 // each table entry in turn. A key no entry takes is an error.
 func ParsePKCS8(der []byte) (ExchangePrivate, SigningPrivate, error) {
+	if !oneDERElement(der) {
+		// crypto/x509 ignores bytes after the PrivateKeyInfo; one key would
+		// then have many encodings (spec/blob.md section 7.1).
+		return nil, nil, errors.New("keyblob: private key: not exactly one DER PrivateKeyInfo (trailing data?)")
+	}
 	// key is nil where crypto/x509 does not know the algorithm (X-Wing);
 	// entries for such algorithms read der themselves.
 	key, stdErr := x509.ParsePKCS8PrivateKey(der)
@@ -67,4 +76,12 @@ func first[E any, K comparable](table []E, from func(E) (K, error)) (K, error) {
 		}
 	}
 	return none, nil
+}
+
+// oneDERElement reports whether der is exactly one DER SEQUENCE, with no
+// byte after it.
+func oneDERElement(der []byte) bool {
+	s := cryptobyte.String(der)
+	var seq cryptobyte.String
+	return s.ReadASN1Element(&seq, cbasn1.SEQUENCE) && s.Empty()
 }
