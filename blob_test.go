@@ -290,7 +290,7 @@ func TestImportIncorrectIdentity(t *testing.T) {
 	}
 }
 
-// TestSubstitution is the attack of seed 002: someone who can write to the
+// TestSubstitution is the attack of CryptoAPI's "Storing Session Keys": someone who can write to the
 // storage makes their own session key, exports it to the victim's public
 // key and puts it in place of the real blob. Requiring the expected signer
 // on import defeats it; without it, the attack works.
@@ -353,7 +353,7 @@ func TestSubstitution(t *testing.T) {
 				t.Errorf("the real blob does not import: %v", err)
 			}
 
-			// Seed 002 proper: bob stores his own key, wrapped to and signed
+			// "Storing Session Keys" proper: bob stores his own key, wrapped to and signed
 			// by himself, and checks his own signature when reading it back.
 			stored := mustExport(t, aliceKey, bob.Recipient(), &ExportOptions{Signer: bob})
 			if got, err := parseAndImport(stored.Marshal(), bob, bob.Recipient()); err != nil || !got.Equal(aliceKey) {

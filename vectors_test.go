@@ -496,10 +496,10 @@ func (g *generator) blobs() {
 
 		m, _ := g.export(name("substitution-signed"), bob, mallory, "quarterly report")
 		g.writeBlob(blobVector{name: name("substitution-signed-by-mallory"), expect: "wrong signer", identity: bob, verify: alice, data: m.Marshal(),
-			comment: "seed 002: mallory exports her own session key to bob and signs it herself; bob requires alice"})
+			comment: "Storing Session Keys: mallory exports her own session key to bob and signs it herself; bob requires alice"})
 		u, _ := g.export(name("substitution-unsigned"), bob, "", "quarterly report")
 		g.writeBlob(blobVector{name: name("substitution-unsigned"), expect: "not signed", identity: bob, verify: alice, data: u.Marshal(),
-			comment: "seed 002: mallory exports her own session key to bob without a signature; bob requires alice"})
+			comment: "Storing Session Keys: mallory exports her own session key to bob without a signature; bob requires alice"})
 	}
 
 	g.x25519Fields()
@@ -729,10 +729,10 @@ func (g *generator) armor() {
 }
 
 func (g *generator) misc() {
-	// Seed 002 proper: a key stored for oneself, signed by oneself.
+	// CryptoAPI's "Storing Session Keys" proper: a key stored for oneself, signed by oneself.
 	b, key := g.export("self-stored", "alice-hybrid", "alice-hybrid", "my archive key")
 	g.writeBlob(blobVector{name: "hybrid-self-stored", expect: "success", identity: "alice-hybrid", verify: "alice-hybrid", key: key, data: b.Marshal(),
-		comment: "seed 002: alice's session key wrapped to her own exchange key and signed by her own signature key"})
+		comment: "Storing Session Keys: alice's session key wrapped to her own exchange key and signed by her own signature key"})
 	b, key = g.export("cross-kind", "bob-hybrid", "alice-rsa-2048", "cross kind")
 	g.writeBlob(blobVector{name: "hybrid-signed-by-rsa", expect: "success", identity: "bob-hybrid", verify: "alice-rsa-2048", key: key, data: b.Marshal(),
 		comment: "a hybrid blob signed with RSA-PSS by an rsa-2048 identity"})
