@@ -498,7 +498,7 @@ func (e *env) olderGenerations(arg string) ([]*keyblob.Recipient, error) {
 	if !storedName(arg) || strings.HasPrefix(arg, keyblob.RecipientPrefix) {
 		return nil, nil
 	}
-	s, err := e.openStore(false)
+	s, err := e.openStore()
 	if err != nil {
 		return nil, err
 	}
