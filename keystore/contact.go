@@ -20,17 +20,29 @@ type Contact struct {
 	Recipient *keyblob.Recipient
 }
 
-// AddContact stores a recipient under name. Unless replace is set, the
-// name must be free; even with replace, it must not be the name of a
-// stored identity (ErrExists), checked under the lock: contacts and
-// identities share one name space, so that -r NAME means one thing.
-func (s *Store) AddContact(name string, r *keyblob.Recipient, replace bool) error {
+// ContactOptions say how AddContact stores a contact. The zero value, or
+// nil, creates a new contact.
+type ContactOptions struct {
+	// Replace replaces an existing contact of the name; without it, the
+	// name must be free (ErrExists).
+	Replace bool
+}
+
+// AddContact stores a recipient under name. Even with Replace, the name
+// must not be the name of a stored identity (ErrExists), checked under the
+// lock: contacts and identities share one name space, so that -r NAME
+// means one thing.
+func (s *Store) AddContact(name string, r *keyblob.Recipient, opts *ContactOptions) error {
 	path, err := s.path(contactsDir, name, contactExt)
 	if err != nil {
 		return err
 	}
-	return s.writeEntryIf(path, []byte(r.String()+"\n"), 0o644, replace, "contact", name,
-		func() error { return s.checkNotHeld(name, KindIdentity) })
+	return s.writeEntry(write{
+		entry:   entry{path: path, what: "contact", name: name, mode: 0o644},
+		data:    []byte(r.String() + "\n"),
+		replace: opts != nil && opts.Replace,
+		check:   func() error { return s.checkNotHeld(name, KindIdentity) },
+	})
 }
 
 // Contact returns a stored contact.

@@ -298,7 +298,7 @@ func TestKillDuringConcurrentPuts(t *testing.T) {
 
 	// Every key in the store, acknowledged or not, opens in-process to the
 	// key that was put: no torn or foreign blob.
-	s, err := Open(home, false)
+	s, err := Open(home, testOptions)
 	must(t, err)
 	k, err := s.Unlock("me", []byte("a passphrase for the crash test"))
 	must(t, err)

@@ -213,10 +213,6 @@ func (si *storedIdentity) unlock(passphrase []byte) (*Keyring, error) {
 	return k, nil
 }
 
-// IdentityParams are the Argon2id costs used to encrypt identities. Tests
-// may lower them; the salt is always new.
-var IdentityParams = password.Defaults
-
 // NewIdentity makes an identity of the given kind and stores it under name,
 // encrypted with the passphrase. The name must be free, as for
 // ImportIdentity.
@@ -246,15 +242,16 @@ func (s *Store) writeKeyring(k *Keyring, passphrase []byte, old []byte) error {
 	if err != nil {
 		return err
 	}
-	data, err := encryptIdentity(k, passphrase, IdentityParams)
+	data, err := encryptIdentity(k, passphrase, s.opts.Params)
 	if err != nil {
 		return err
 	}
+	e := entry{path: path, what: "identity", name: k.Name, mode: 0o600}
 	return s.withLock(func() error {
 		if old != nil {
-			err = replaceLocked(path, data, 0o600, old, "identity", k.Name)
+			err = replaceLocked(e, data, old)
 		} else {
-			err = s.createIdentityLocked(path, data, k.Name)
+			err = s.createIdentityLocked(e, data)
 		}
 		if err != nil {
 			return err
@@ -267,17 +264,17 @@ func (s *Store) writeKeyring(k *Keyring, passphrase []byte, old []byte) error {
 // contact may hold the name. A record left by an identity of that name
 // that is gone is removed first, so that it cannot be taken for the new
 // identity's. The caller holds the lock.
-func (s *Store) createIdentityLocked(path string, data []byte, name string) error {
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("%w: identity %q", ErrExists, name)
+func (s *Store) createIdentityLocked(e entry, data []byte) error {
+	if _, err := os.Lstat(e.path); err == nil {
+		return fmt.Errorf("%w: identity %q", ErrExists, e.name)
 	}
-	if err := s.checkNotHeld(name, KindContact); err != nil {
+	if err := s.checkNotHeld(e.name, KindContact); err != nil {
 		return err
 	}
-	if err := s.removeGenerations(name); err != nil {
+	if err := s.removeGenerations(e.name); err != nil {
 		return err
 	}
-	return createLocked(path, data, 0o600, "identity", name)
+	return createLocked(e, data)
 }
 
 // readIdentity reads and parses a stored identity file.
@@ -362,9 +359,17 @@ func (s *Store) checkNoKeys(name string) error {
 	return nil
 }
 
-// RemoveIdentity deletes a stored identity. Unless force is set, it refuses
-// while stored session keys are wrapped to it: they would be lost.
-func (s *Store) RemoveIdentity(name string, force bool) error {
+// RemoveOptions say how RemoveIdentity removes. The zero value, or nil,
+// refuses while stored session keys are wrapped to the identity: they
+// would be lost.
+type RemoveOptions struct {
+	// Force removes the identity anyway, and even a damaged file.
+	Force bool
+}
+
+// RemoveIdentity deletes a stored identity and its generation record.
+func (s *Store) RemoveIdentity(name string, opts *RemoveOptions) error {
+	force := opts != nil && opts.Force
 	path, err := s.path(identitiesDir, name, identityExt)
 	if err != nil {
 		return err

@@ -24,22 +24,42 @@ type KeyInfo struct {
 	raw []byte // the file as read
 }
 
+// KeyOptions say how PutKey stores a key. The zero value, or nil, stores
+// a new key without a description, dated now.
+type KeyOptions struct {
+	// Replace replaces an existing key of the name; without it, the name
+	// must be free (ErrExists).
+	Replace bool
+	// Description is recorded in the blob, signed (keyblob.ExportOptions).
+	Description string
+	// Time is the blob's creation time; zero means now.
+	Time time.Time
+}
+
 // PutKey stores a session key under name (seed 002): exported as a key
 // blob wrapped to the keyring's current exchange key and signed by its
-// current signature key. Unless replace is set, the name must be free.
-func (s *Store) PutKey(name string, key *keyblob.SessionKey, k *Keyring, description string, replace bool) error {
+// current signature key.
+func (s *Store) PutKey(name string, key *keyblob.SessionKey, k *Keyring, opts *KeyOptions) error {
+	if opts == nil {
+		opts = &KeyOptions{}
+	}
 	path, err := s.path(keysDir, name, keyExt)
 	if err != nil {
 		return err
 	}
-	blob, err := exportKey(key, k, description, time.Time{})
+	blob, err := exportKey(key, k, opts.Description, opts.Time)
 	if err != nil {
 		return err
 	}
 	// Under the lock, the identity must still be stored with this
 	// generation: a key wrapped to an identity removed (or replaced) by
 	// another process meanwhile could never be opened.
-	return s.writeEntryIf(path, blob.Marshal(), 0o600, replace, "key", name, func() error { return s.holds(k) })
+	return s.writeEntry(write{
+		entry:   entry{path: path, what: "key", name: name, mode: 0o600},
+		data:    blob.Marshal(),
+		replace: opts.Replace,
+		check:   func() error { return s.holds(k) },
+	})
 }
 
 // exportKey exports a session key as a stored key blob: wrapped to the
@@ -260,7 +280,8 @@ func (s *Store) RewrapKeys(k *Keyring) ([]string, error) {
 			return done, err
 		}
 		path, _ := s.path(keysDir, info.Name, keyExt)
-		err = s.replaceEntry(path, blob.Marshal(), 0o600, info.raw, "key", info.Name)
+		e := entry{path: path, what: "key", name: info.Name, mode: 0o600}
+		err = s.replaceEntry(e, blob.Marshal(), info.raw)
 		if errors.Is(err, errChanged) {
 			continue
 		}

@@ -26,10 +26,8 @@ import (
 // behaviour does not depend on the costs.
 var cheapParams = password.Params{Time: 1, MemoryKiB: 8192, Threads: 1}
 
-func TestMain(m *testing.M) {
-	IdentityParams = cheapParams
-	os.Exit(m.Run())
-}
+// testOptions open the tests' stores with cheapParams.
+var testOptions = &Options{Params: cheapParams}
 
 var (
 	pass  = []byte("correct horse battery staple")
@@ -39,7 +37,17 @@ var (
 // newStore makes a new store in a test directory.
 func newStore(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "store"), true)
+	s, err := Create(filepath.Join(t.TempDir(), "store"), testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// withLockTimeout opens s again with another lock timeout.
+func withLockTimeout(t *testing.T, s *Store, timeout time.Duration) *Store {
+	t.Helper()
+	s, err := Open(s.Dir(), &Options{LockTimeout: timeout, Params: cheapParams})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,9 +116,9 @@ func checkMode(t *testing.T, path string, want fs.FileMode) {
 
 func TestOpen(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
-	_, err := Open(dir, false)
+	_, err := Open(dir, testOptions)
 	if !errors.Is(err, ErrNoStore) {
-		t.Fatalf("Open(missing, false) = %v, want ErrNoStore", err)
+		t.Fatalf("Open(missing) = %v, want ErrNoStore", err)
 	}
 	if !strings.Contains(err.Error(), dir) {
 		t.Errorf("error %q does not name the directory", err)
@@ -118,7 +126,7 @@ func TestOpen(t *testing.T) {
 	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Open(create=false) made the directory: %v", err)
 	}
-	s, err := Open(dir, true)
+	s, err := Create(dir, testOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,8 +136,8 @@ func TestOpen(t *testing.T) {
 	for _, sub := range []string{"", identitiesDir, contactsDir, keysDir} {
 		checkMode(t, filepath.Join(dir, sub), 0o700)
 	}
-	if _, err := Open(dir, false); err != nil {
-		t.Errorf("Open(existing, false): %v", err)
+	if _, err := Open(dir, testOptions); err != nil {
+		t.Errorf("Open(existing): %v", err)
 	}
 	// An empty store lists nothing.
 	if ids, err := s.Identities(); err != nil || len(ids) != 0 {
@@ -141,7 +149,7 @@ func TestOpen(t *testing.T) {
 	// A file is not a store.
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o600)
-	if _, err := Open(file, true); err == nil || errors.Is(err, ErrNoStore) {
+	if _, err := Create(file, testOptions); err == nil || errors.Is(err, ErrNoStore) {
 		t.Errorf("Open(file) = %v, want a not-a-directory error", err)
 	}
 }
@@ -242,26 +250,26 @@ func TestIdentityLifecycle(t *testing.T) {
 	}
 
 	// Remove: refused while keys depend on it, unless forced.
-	if err := s.PutKey("k1", keyblob.NewSessionKey(), k, "", false); err != nil {
+	if err := s.PutKey("k1", keyblob.NewSessionKey(), k, nil); err != nil {
 		t.Fatal(err)
 	}
-	err = s.RemoveIdentity("me", false)
+	err = s.RemoveIdentity("me", nil)
 	if err == nil || !strings.Contains(err.Error(), "k1") {
 		t.Fatalf("RemoveIdentity with a dependent key = %v, want a refusal naming k1", err)
 	}
 	if _, err := s.Identity("me"); err != nil {
 		t.Fatalf("refused removal removed: %v", err)
 	}
-	if err := s.RemoveIdentity("other", false); err != nil {
+	if err := s.RemoveIdentity("other", nil); err != nil {
 		t.Fatalf("RemoveIdentity without keys: %v", err)
 	}
-	if err := s.RemoveIdentity("me", true); err != nil {
+	if err := s.RemoveIdentity("me", &RemoveOptions{Force: true}); err != nil {
 		t.Fatalf("RemoveIdentity(force): %v", err)
 	}
 	if _, err := s.Identity("me"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("removed identity: %v", err)
 	}
-	if err := s.RemoveIdentity("me", true); !errors.Is(err, ErrNotFound) {
+	if err := s.RemoveIdentity("me", &RemoveOptions{Force: true}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("RemoveIdentity(missing) = %v, want ErrNotFound", err)
 	}
 	// The orphaned key is listed, owned by nobody, and refused.
@@ -495,11 +503,11 @@ func TestBadNames(t *testing.T) {
 		checks["ImportIdentity"] = s.ImportIdentity(name, id, pass)
 		_, checks["Identity"] = s.Identity(name)
 		_, checks["Unlock"] = s.Unlock(name, pass)
-		checks["RemoveIdentity"] = s.RemoveIdentity(name, true)
-		checks["AddContact"] = s.AddContact(name, id.Recipient(), true)
+		checks["RemoveIdentity"] = s.RemoveIdentity(name, &RemoveOptions{Force: true})
+		checks["AddContact"] = s.AddContact(name, id.Recipient(), &ContactOptions{Replace: true})
 		_, checks["Contact"] = s.Contact(name)
 		checks["RemoveContact"] = s.RemoveContact(name)
-		checks["PutKey"] = s.PutKey(name, keyblob.NewSessionKey(), k, "", true)
+		checks["PutKey"] = s.PutKey(name, keyblob.NewSessionKey(), k, &KeyOptions{Replace: true})
 		_, checks["Key"] = s.Key(name)
 		_, checks["GetKey"] = s.GetKey(name, unlocker(s, nil))
 		checks["RemoveKey"] = s.RemoveKey(name)
@@ -519,7 +527,7 @@ func TestBadNames(t *testing.T) {
 		if err := CheckName(good); err != nil {
 			t.Errorf("CheckName(%q) = %v", good, err)
 		}
-		if err := s.AddContact(good, id.Recipient(), false); err != nil {
+		if err := s.AddContact(good, id.Recipient(), nil); err != nil {
 			t.Errorf("AddContact(%q) = %v", good, err)
 		}
 	}
@@ -530,21 +538,21 @@ func TestContacts(t *testing.T) {
 	bob := mustGenerate(t, keyblob.KindHybrid).Recipient()
 	bob2 := mustGenerate(t, keyblob.KindX25519).Recipient()
 	carol := mustGenerate(t, keyblob.KindX25519).Recipient()
-	must(t, s.AddContact("bob", bob, false))
-	must(t, s.AddContact("carol", carol, false))
+	must(t, s.AddContact("bob", bob, nil))
+	must(t, s.AddContact("carol", carol, nil))
 	checkMode(t, filepath.Join(s.Dir(), contactsDir, "bob.rcpt"), 0o644)
 
 	c, err := s.Contact("bob")
 	if err != nil || c.Name != "bob" || !c.Recipient.Equal(bob) {
 		t.Fatalf("Contact(bob) = %+v, %v", c, err)
 	}
-	if err := s.AddContact("bob", bob2, false); !errors.Is(err, ErrExists) {
+	if err := s.AddContact("bob", bob2, nil); !errors.Is(err, ErrExists) {
 		t.Fatalf("AddContact(taken) = %v, want ErrExists", err)
 	}
 	if c, _ := s.Contact("bob"); !c.Recipient.Equal(bob) {
 		t.Fatal("refused AddContact replaced the contact")
 	}
-	must(t, s.AddContact("bob", bob2, true))
+	must(t, s.AddContact("bob", bob2, &ContactOptions{Replace: true}))
 	if c, _ := s.Contact("bob"); !c.Recipient.Equal(bob2) {
 		t.Fatal("AddContact(replace) did not replace")
 	}
@@ -572,7 +580,7 @@ func TestRecipient(t *testing.T) {
 	s := newStore(t)
 	me := mustIdentity(t, s, "me", keyblob.KindX25519)
 	bob := mustGenerate(t, keyblob.KindX25519).Recipient()
-	must(t, s.AddContact("bob", bob, false))
+	must(t, s.AddContact("bob", bob, nil))
 	r, err := s.Recipient("me")
 	if err != nil || !r.Equal(me.Recipient()) {
 		t.Fatalf("Recipient(me) = %v, %v", r, err)
@@ -595,8 +603,8 @@ func TestKeys(t *testing.T) {
 	mustIdentity(t, s, "me", keyblob.KindHybrid)
 	k := mustUnlock(t, s, "me")
 	k1, k2 := keyblob.NewSessionKey(), keyblob.NewSessionKey()
-	must(t, s.PutKey("k1", k1, k, "first key", false))
-	must(t, s.PutKey("k2", k2, k, "", false))
+	must(t, s.PutKey("k1", k1, k, &KeyOptions{Description: "first key"}))
+	must(t, s.PutKey("k2", k2, k, nil))
 	checkMode(t, filepath.Join(s.Dir(), keysDir, "k1.blob"), 0o600)
 	checkMode(t, filepath.Join(s.Dir(), keysDir), 0o700)
 
@@ -626,13 +634,13 @@ func TestKeys(t *testing.T) {
 	}
 
 	// Names are not replaced unless asked.
-	if err := s.PutKey("k1", k2, k, "", false); !errors.Is(err, ErrExists) {
+	if err := s.PutKey("k1", k2, k, nil); !errors.Is(err, ErrExists) {
 		t.Fatalf("PutKey(taken) = %v, want ErrExists", err)
 	}
 	if got, _ := s.GetKey("k1", unlocker(s, nil)); !got.Equal(k1) {
 		t.Fatal("refused PutKey replaced the key")
 	}
-	must(t, s.PutKey("k1", k2, k, "replaced", true))
+	must(t, s.PutKey("k1", k2, k, &KeyOptions{Description: "replaced", Replace: true}))
 	if got, _ := s.GetKey("k1", unlocker(s, nil)); !got.Equal(k2) {
 		t.Fatal("PutKey(replace) did not replace")
 	}
@@ -640,7 +648,7 @@ func TestKeys(t *testing.T) {
 	// A derived key is stored as its key and serial.
 	dk, err := keyblob.DeriveSessionKey([]byte("pw"), password.Params{Time: 1, MemoryKiB: 8192, Threads: 1})
 	must(t, err)
-	must(t, s.PutKey("derived", dk, k, "", false))
+	must(t, s.PutKey("derived", dk, k, nil))
 	got, err = s.GetKey("derived", unlocker(s, nil))
 	if err != nil || got.Serial() != dk.Serial() || !bytes.Equal(got.Bytes(), dk.Bytes()) {
 		t.Fatalf("GetKey(derived) = %v, %v", got, err)
@@ -705,7 +713,7 @@ func TestPutKeyNeedsBothRoles(t *testing.T) {
 	}
 	must(t, s.ImportIdentity("rx", exchangeOnly, pass))
 	k := mustUnlock(t, s, "rx")
-	if err := s.PutKey("k", keyblob.NewSessionKey(), k, "", false); err == nil {
+	if err := s.PutKey("k", keyblob.NewSessionKey(), k, nil); err == nil {
 		t.Fatal("PutKey with an identity that cannot sign succeeded")
 	}
 	if _, err := os.Stat(filepath.Join(s.Dir(), keysDir, "k.blob")); err == nil {
@@ -723,7 +731,7 @@ func TestSubstitution(t *testing.T) {
 	me := mustUnlock(t, s, "me")
 	mallory := mustGenerate(t, keyblob.KindHybrid)
 	mine := keyblob.NewSessionKey()
-	must(t, s.PutKey("k", mine, me, "", false))
+	must(t, s.PutKey("k", mine, me, nil))
 	path := filepath.Join(s.Dir(), keysDir, "k.blob")
 	orig, _ := os.ReadFile(path)
 	theirs := keyblob.NewSessionKey() // a key mallory knows
@@ -781,7 +789,7 @@ func TestSubstitution(t *testing.T) {
 	// Another of my own stored blobs under this name is accepted: names are
 	// not bound to blobs (spec/keystore.md, security considerations).
 	other := keyblob.NewSessionKey()
-	must(t, s.PutKey("k2", other, me, "", false))
+	must(t, s.PutKey("k2", other, me, nil))
 	data2, _ := os.ReadFile(filepath.Join(s.Dir(), keysDir, "k2.blob"))
 	must(t, os.WriteFile(path, data2, 0o600))
 	if got, err := s.GetKey("k", unlocker(s, nil)); err != nil || !got.Equal(other) {
@@ -795,7 +803,7 @@ func TestTamperEveryByte(t *testing.T) {
 	s := newStore(t)
 	mustIdentity(t, s, "me", keyblob.KindHybrid)
 	me := mustUnlock(t, s, "me")
-	must(t, s.PutKey("k", keyblob.NewSessionKey(), me, "a description", false))
+	must(t, s.PutKey("k", keyblob.NewSessionKey(), me, &KeyOptions{Description: "a description"}))
 	path := filepath.Join(s.Dir(), keysDir, "k.blob")
 	orig, _ := os.ReadFile(path)
 	unlock := unlocker(s, nil)
@@ -842,7 +850,7 @@ func TestRotation(t *testing.T) {
 	me := mustUnlock(t, s, "me")
 	keys := map[string]*keyblob.SessionKey{"a": keyblob.NewSessionKey(), "b": keyblob.NewSessionKey()}
 	for name, key := range keys {
-		must(t, s.PutKey(name, key, me, "desc "+name, false))
+		must(t, s.PutKey(name, key, me, &KeyOptions{Description: "desc " + name}))
 	}
 	// A key someone sent to generation 1, and a key of another identity.
 	bob := mustGenerate(t, keyblob.KindX25519)
@@ -852,7 +860,7 @@ func TestRotation(t *testing.T) {
 	mustIdentity(t, s, "work", keyblob.KindX25519)
 	work := mustUnlock(t, s, "work")
 	workKey := keyblob.NewSessionKey()
-	must(t, s.PutKey("w", workKey, work, "", false))
+	must(t, s.PutKey("w", workKey, work, nil))
 	workBlob, _ := os.ReadFile(filepath.Join(s.Dir(), keysDir, "w.blob"))
 
 	gens := []*keyblob.Identity{gen1}
@@ -923,7 +931,7 @@ func TestRotation(t *testing.T) {
 		t.Fatalf("GetKey(old generation): %v", err)
 	}
 	// The old passphrase still unlocks; the keys can be removed only by force.
-	if err := s.RemoveIdentity("me", false); err == nil {
+	if err := s.RemoveIdentity("me", nil); err == nil {
 		t.Fatal("RemoveIdentity with keys after rotation succeeded")
 	}
 }
@@ -938,7 +946,7 @@ func TestInterruptedRotation(t *testing.T) {
 	for i := range 3 {
 		name := fmt.Sprintf("k%d", i)
 		keys[name] = keyblob.NewSessionKey()
-		must(t, s.PutKey(name, keys[name], me, "", false))
+		must(t, s.PutKey(name, keys[name], me, nil))
 	}
 	// The first half of Rotate: the new keyring is written, nothing else.
 	path := filepath.Join(s.Dir(), identitiesDir, "me.id")
@@ -959,7 +967,7 @@ func TestInterruptedRotation(t *testing.T) {
 	// A key put with the keyring unlocked before the rotation is wrapped
 	// to the old generation; it too is readable and re-wrapped.
 	keys["late"] = keyblob.NewSessionKey()
-	must(t, s.PutKey("late", keys["late"], me, "", false))
+	must(t, s.PutKey("late", keys["late"], me, nil))
 
 	k = mustUnlock(t, s, "me")
 	done, err := s.RewrapKeys(k)
@@ -1001,7 +1009,7 @@ func TestConcurrentRotate(t *testing.T) {
 		mustIdentity(t, s, "me", keyblob.KindX25519)
 		me := mustUnlock(t, s, "me")
 		key := keyblob.NewSessionKey()
-		must(t, s.PutKey("k", key, me, "", false))
+		must(t, s.PutKey("k", key, me, nil))
 		var wg sync.WaitGroup
 		var ok atomic.Int32
 		for range 3 {
@@ -1040,7 +1048,7 @@ func TestConcurrentPuts(t *testing.T) {
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {
-			st, err := Open(s.Dir(), false)
+			st, err := Open(s.Dir(), testOptions)
 			if err != nil {
 				t.Error(err)
 				return
@@ -1048,12 +1056,12 @@ func TestConcurrentPuts(t *testing.T) {
 			for i := range 10 {
 				name := fmt.Sprintf("w%d-%d", w, i)
 				key := keyblob.NewSessionKey()
-				if err := st.PutKey(name, key, me, "", false); err != nil {
+				if err := st.PutKey(name, key, me, nil); err != nil {
 					t.Error(err)
 					continue
 				}
 				// The same name from another goroutine is refused.
-				if err := st.PutKey(name, keyblob.NewSessionKey(), me, "", false); !errors.Is(err, ErrExists) {
+				if err := st.PutKey(name, keyblob.NewSessionKey(), me, nil); !errors.Is(err, ErrExists) {
 					t.Errorf("second PutKey(%s) = %v", name, err)
 				}
 				mu.Lock()
@@ -1087,7 +1095,7 @@ func TestLocked(t *testing.T) {
 	mustIdentity(t, s, "me", keyblob.KindX25519)
 	me := mustUnlock(t, s, "me")
 	key := keyblob.NewSessionKey()
-	must(t, s.PutKey("k", key, me, "", false))
+	must(t, s.PutKey("k", key, me, nil))
 
 	f, err := os.OpenFile(filepath.Join(s.Dir(), lockFile), os.O_RDWR|os.O_CREATE, 0o600)
 	must(t, err)
@@ -1095,13 +1103,13 @@ func TestLocked(t *testing.T) {
 	must(t, unix.Flock(int(f.Fd()), unix.LOCK_EX))
 	checkMode(t, filepath.Join(s.Dir(), lockFile), 0o600)
 
-	s.LockTimeout = 200 * time.Millisecond
+	s = withLockTimeout(t, s, 200*time.Millisecond)
 	writes := map[string]func() error{
-		"PutKey":         func() error { return s.PutKey("k2", keyblob.NewSessionKey(), me, "", false) },
-		"AddContact":     func() error { return s.AddContact("bob", me.Current().Recipient(), false) },
+		"PutKey":         func() error { return s.PutKey("k2", keyblob.NewSessionKey(), me, nil) },
+		"AddContact":     func() error { return s.AddContact("bob", me.Current().Recipient(), nil) },
 		"NewIdentity":    func() error { _, err := s.NewIdentity("you", keyblob.KindX25519, pass); return err },
 		"RemoveKey":      func() error { return s.RemoveKey("k") },
-		"RemoveIdentity": func() error { return s.RemoveIdentity("me", true) },
+		"RemoveIdentity": func() error { return s.RemoveIdentity("me", &RemoveOptions{Force: true}) },
 		"Rotate":         func() error { _, _, err := s.Rotate("me", pass); return err },
 	}
 	for op, write := range writes {
@@ -1147,9 +1155,9 @@ func TestLocked(t *testing.T) {
 	}
 
 	// A write waiting for the lock gets it when it is released.
-	s.LockTimeout = 10 * time.Second
+	s = withLockTimeout(t, s, 10*time.Second)
 	done := make(chan error)
-	go func() { done <- s.AddContact("bob", me.Current().Recipient(), false) }()
+	go func() { done <- s.AddContact("bob", me.Current().Recipient(), nil) }()
 	time.Sleep(100 * time.Millisecond)
 	must(t, unix.Flock(int(f.Fd()), unix.LOCK_UN))
 	if err := <-done; err != nil {
@@ -1164,12 +1172,12 @@ func TestPutKeyIdentityGone(t *testing.T) {
 	s := newStore(t)
 	mustIdentity(t, s, "me", keyblob.KindX25519)
 	me := mustUnlock(t, s, "me")
-	must(t, s.RemoveIdentity("me", false))
-	if err := s.PutKey("k", keyblob.NewSessionKey(), me, "", false); !errors.Is(err, ErrNotFound) {
+	must(t, s.RemoveIdentity("me", nil))
+	if err := s.PutKey("k", keyblob.NewSessionKey(), me, nil); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("PutKey for a removed identity = %v, want ErrNotFound", err)
 	}
 	mustIdentity(t, s, "me", keyblob.KindX25519)
-	err := s.PutKey("k", keyblob.NewSessionKey(), me, "", false)
+	err := s.PutKey("k", keyblob.NewSessionKey(), me, nil)
 	if err == nil || !strings.Contains(err.Error(), "replaced") {
 		t.Fatalf("PutKey for a replaced identity = %v", err)
 	}
@@ -1180,7 +1188,7 @@ func TestPutKeyIdentityGone(t *testing.T) {
 		t.Fatal("RewrapKeys with a replaced identity succeeded")
 	}
 	// The keyring of the new identity works.
-	must(t, s.PutKey("k", keyblob.NewSessionKey(), mustUnlock(t, s, "me"), "", false))
+	must(t, s.PutKey("k", keyblob.NewSessionKey(), mustUnlock(t, s, "me"), nil))
 }
 
 // TestReplaceEntryChanged: the compare-and-swap behind Rotate and
@@ -1190,13 +1198,13 @@ func TestReplaceEntryChanged(t *testing.T) {
 	s := newStore(t)
 	mustIdentity(t, s, "me", keyblob.KindX25519)
 	me := mustUnlock(t, s, "me")
-	must(t, s.PutKey("k", keyblob.NewSessionKey(), me, "", false))
-	path := filepath.Join(s.Dir(), keysDir, "k.blob")
+	must(t, s.PutKey("k", keyblob.NewSessionKey(), me, nil))
+	e := entry{path: filepath.Join(s.Dir(), keysDir, "k.blob"), what: "key", name: "k", mode: 0o600}
 	info, err := s.Key("k")
 	must(t, err)
 	newer := keyblob.NewSessionKey()
-	must(t, s.PutKey("k", newer, me, "", true))
-	err = s.replaceEntry(path, []byte("stale"), 0o600, info.raw, "key", "k")
+	must(t, s.PutKey("k", newer, me, &KeyOptions{Replace: true}))
+	err = s.replaceEntry(e, []byte("stale"), info.raw)
 	if !errors.Is(err, errChanged) {
 		t.Fatalf("replaceEntry over a changed file = %v", err)
 	}
@@ -1204,17 +1212,17 @@ func TestReplaceEntryChanged(t *testing.T) {
 		t.Fatalf("the newer key was overwritten: %v", err)
 	}
 	must(t, s.RemoveKey("k"))
-	if err := s.replaceEntry(path, []byte("stale"), 0o600, info.raw, "key", "k"); !errors.Is(err, errChanged) {
+	if err := s.replaceEntry(e, []byte("stale"), info.raw); !errors.Is(err, errChanged) {
 		t.Fatalf("replaceEntry over a removed file = %v", err)
 	}
-	if _, err := os.Stat(path); err == nil {
+	if _, err := os.Stat(e.path); err == nil {
 		t.Fatal("a removed key came back")
 	}
 	// Unchanged: replaced.
-	must(t, s.PutKey("k", newer, me, "", false))
+	must(t, s.PutKey("k", newer, me, nil))
 	info, _ = s.Key("k")
-	must(t, s.replaceEntry(path, []byte("new"), 0o600, info.raw, "key", "k"))
-	if data, _ := os.ReadFile(path); string(data) != "new" {
+	must(t, s.replaceEntry(e, []byte("new"), info.raw))
+	if data, _ := os.ReadFile(e.path); string(data) != "new" {
 		t.Fatal("replaceEntry of an unchanged file did not replace it")
 	}
 }
@@ -1238,13 +1246,13 @@ func TestRemoveDamagedIdentity(t *testing.T) {
 	mustIdentity(t, s, "me", keyblob.KindX25519)
 	path := filepath.Join(s.Dir(), identitiesDir, "me"+identityExt)
 	must(t, os.WriteFile(path, []byte("garbage"), 0o600))
-	if err := s.RemoveIdentity("me", false); err == nil {
+	if err := s.RemoveIdentity("me", nil); err == nil {
 		t.Fatal("removed a damaged identity without force")
 	}
-	if err := s.RemoveIdentity("me", true); err != nil {
+	if err := s.RemoveIdentity("me", &RemoveOptions{Force: true}); err != nil {
 		t.Fatalf("force remove of a damaged identity: %v", err)
 	}
-	if err := s.RemoveIdentity("me", true); !errors.Is(err, ErrNotFound) {
+	if err := s.RemoveIdentity("me", &RemoveOptions{Force: true}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("removing it again: %v, want ErrNotFound", err)
 	}
 }
@@ -1253,7 +1261,7 @@ func TestRemoveDamagedIdentity(t *testing.T) {
 func TestRotationKeepsKeyDates(t *testing.T) {
 	s := newStore(t)
 	mustIdentity(t, s, "me", keyblob.KindX25519)
-	must(t, s.PutKey("k", keyblob.NewSessionKey(), mustUnlock(t, s, "me"), "", false))
+	must(t, s.PutKey("k", keyblob.NewSessionKey(), mustUnlock(t, s, "me"), nil))
 	before, err := s.Key("k")
 	must(t, err)
 	time.Sleep(1100 * time.Millisecond) // dates are whole seconds

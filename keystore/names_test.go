@@ -18,7 +18,7 @@ func TestSharedNameSpace(t *testing.T) {
 	me := mustIdentity(t, s, "me", keyblob.KindX25519)
 	mallory := mustGenerate(t, keyblob.KindX25519)
 	for _, replace := range []bool{false, true} {
-		err := s.AddContact("me", mallory.Recipient(), replace)
+		err := s.AddContact("me", mallory.Recipient(), &ContactOptions{Replace: replace})
 		if !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), `identity "me"`) {
 			t.Fatalf("AddContact(me, replace=%v) = %v, want ErrExists naming the identity", replace, err)
 		}
@@ -27,7 +27,7 @@ func TestSharedNameSpace(t *testing.T) {
 		t.Fatalf("Recipient(me) = %v, %v after a refused contact", r, err)
 	}
 
-	must(t, s.AddContact("bob", mallory.Recipient(), false))
+	must(t, s.AddContact("bob", mallory.Recipient(), nil))
 	_, err := s.NewIdentity("bob", keyblob.KindX25519, pass)
 	if !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), `contact "bob"`) {
 		t.Fatalf("NewIdentity(bob) = %v, want ErrExists naming the contact", err)
@@ -63,7 +63,7 @@ func TestNameClashRefused(t *testing.T) {
 func TestHolder(t *testing.T) {
 	s := newStore(t)
 	mustIdentity(t, s, "me", keyblob.KindX25519)
-	must(t, s.AddContact("bob", mustGenerate(t, keyblob.KindX25519).Recipient(), false))
+	must(t, s.AddContact("bob", mustGenerate(t, keyblob.KindX25519).Recipient(), nil))
 	tests := []struct{ name, want string }{{"me", KindIdentity}, {"bob", KindContact}, {"nobody", ""}}
 	for _, tt := range tests {
 		if got, err := s.Holder(tt.name); err != nil || got != tt.want {

@@ -16,7 +16,7 @@ func rotated(t *testing.T) (*Store, []byte) {
 	t.Helper()
 	s := newStore(t)
 	mustIdentity(t, s, "me", keyblob.KindX25519)
-	must(t, s.PutKey("k", keyblob.NewSessionKey(), mustUnlock(t, s, "me"), "", false))
+	must(t, s.PutKey("k", keyblob.NewSessionKey(), mustUnlock(t, s, "me"), nil))
 	old, err := os.ReadFile(s.idPath("me"))
 	must(t, err)
 	_, _, err = s.Rotate("me", pass)
@@ -45,7 +45,7 @@ func TestRollbackDetected(t *testing.T) {
 		"Key":            func() error { _, err := s.Key("k"); return err },
 		"Keys":           func() error { _, err := s.Keys(); return err },
 		"GetKey":         func() error { _, err := s.GetKey("k", unlocker(s, nil)); return err },
-		"RemoveIdentity": func() error { return s.RemoveIdentity("me", false) },
+		"RemoveIdentity": func() error { return s.RemoveIdentity("me", nil) },
 	}
 	for name, use := range uses {
 		t.Run(name, func(t *testing.T) {
@@ -107,7 +107,7 @@ func TestGenerationRecordStates(t *testing.T) {
 	}
 	// A removed identity takes its record with it, and a new one of the
 	// same name gets its own.
-	must(t, s.RemoveIdentity("me", true))
+	must(t, s.RemoveIdentity("me", &RemoveOptions{Force: true}))
 	if _, err := os.Stat(recPath); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the record outlived its identity: %v", err)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/keyblob/keyblob/internal/atomicfile"
 	"github.com/keyblob/keyblob/internal/format"
+	"github.com/keyblob/keyblob/password"
 )
 
 // Directories of a store.
@@ -51,35 +52,82 @@ var (
 )
 
 // A Store is a key store directory. It is safe for concurrent use by
-// goroutines and processes.
+// goroutines and processes; its options are fixed when it is opened.
 type Store struct {
-	dir string
-	// LockTimeout bounds the wait for the lock; zero means
-	// DefaultLockTimeout.
-	LockTimeout time.Duration
+	dir  string
+	opts Options
 }
 
-// Open returns the store in dir. If create is set, the directory is made
-// (mode 0700) if it does not exist; otherwise a missing directory is
+// Options say how to use a store. The zero value, or nil, means the
+// defaults.
+type Options struct {
+	// LockTimeout bounds the wait for another process's lock; zero means
+	// DefaultLockTimeout.
+	LockTimeout time.Duration
+	// Params are the Argon2id costs of the identities the store
+	// encrypts (new, imported and rotated); the zero value means
+	// password.Defaults. Their salt is ignored: every file gets a new
+	// one. Identities already stored keep the costs recorded in their
+	// file. Lower costs are for tests.
+	Params password.Params
+}
+
+// Open returns the existing store in dir: a missing directory is
 // ErrNoStore.
-func Open(dir string, create bool) (*Store, error) {
+func Open(dir string, opts *Options) (*Store, error) {
+	return open(dir, opts, false)
+}
+
+// Create returns the store in dir, making its directories (mode 0700)
+// if they do not exist.
+func Create(dir string, opts *Options) (*Store, error) {
+	return open(dir, opts, true)
+}
+
+func open(dir string, opts *Options, create bool) (*Store, error) {
+	s := &Store{dir: dir}
+	if opts != nil {
+		s.opts = *opts
+	}
+	if s.opts.Params == (password.Params{}) {
+		s.opts.Params = password.Defaults
+	}
+	if err := s.opts.Params.Check(); err != nil {
+		return nil, fmt.Errorf("keystore: identity costs: %w", err)
+	}
+	if err := checkDir(dir, create); err != nil {
+		return nil, err
+	}
+	if create {
+		if err := makeDirs(dir); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// makeDirs makes the store's directories that do not exist.
+func makeDirs(dir string) error {
+	for _, sub := range []string{"", identitiesDir, contactsDir, keysDir} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return fmt.Errorf("keystore: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkDir checks that dir is a directory, or, with create, missing.
+func checkDir(dir string, create bool) error {
 	st, err := os.Stat(dir)
 	switch {
 	case err == nil && !st.IsDir():
-		return nil, fmt.Errorf("keystore: %s is not a directory", dir)
+		return fmt.Errorf("keystore: %s is not a directory", dir)
 	case errors.Is(err, fs.ErrNotExist) && !create:
-		return nil, fmt.Errorf("%w at %s", ErrNoStore, dir)
+		return fmt.Errorf("%w at %s", ErrNoStore, dir)
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("keystore: %w", err)
+		return fmt.Errorf("keystore: %w", err)
 	}
-	for _, sub := range []string{"", identitiesDir, contactsDir, keysDir} {
-		if create {
-			if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
-				return nil, fmt.Errorf("keystore: %w", err)
-			}
-		}
-	}
-	return &Store{dir: dir}, nil
+	return nil
 }
 
 // Dir returns the store's directory.
@@ -141,31 +189,47 @@ func readEntry(path, what, name string) ([]byte, error) {
 // maxEntrySize bounds every entry file.
 const maxEntrySize = 1 << 20
 
-// writeEntryIf writes an entry's file under the lock: atomically replacing
-// it if replace is set, else creating it and failing with ErrExists. It
-// first runs check, if not nil, under the lock, and writes nothing if it
-// fails: a check made before taking the lock could be stale by the time of
-// the write.
-func (s *Store) writeEntryIf(path string, data []byte, mode fs.FileMode, replace bool, what, name string, check func() error) error {
+// An entry is one file of the store, as the write helpers take it: where
+// it is, its mode, and what kind of entry of which name it is, for errors.
+type entry struct {
+	path, what, name string
+	mode             fs.FileMode
+}
+
+// A write is what writeEntry writes.
+type write struct {
+	entry
+	data []byte
+	// replace atomically replaces an existing file; otherwise the file is
+	// created, and an existing one is ErrExists.
+	replace bool
+	// check, if not nil, runs first under the lock, and nothing is
+	// written if it fails: a check made before taking the lock could be
+	// stale by the time of the write.
+	check func() error
+}
+
+// writeEntry makes w under the lock.
+func (s *Store) writeEntry(w write) error {
 	return s.withLock(func() error {
-		if check != nil {
-			if err := check(); err != nil {
+		if w.check != nil {
+			if err := w.check(); err != nil {
 				return err
 			}
 		}
-		if replace {
-			return atomicfile.WriteFile(path, data, mode)
+		if w.replace {
+			return atomicfile.WriteFile(w.path, w.data, w.mode)
 		}
-		return createLocked(path, data, mode, what, name)
+		return createLocked(w.entry, w.data)
 	})
 }
 
 // createLocked creates an entry's file, failing with ErrExists if it
 // exists. The caller holds the lock.
-func createLocked(path string, data []byte, mode fs.FileMode, what, name string) error {
-	err := atomicfile.Create(path, data, mode)
+func createLocked(e entry, data []byte) error {
+	err := atomicfile.Create(e.path, data, e.mode)
 	if errors.Is(err, atomicfile.ErrExist) {
-		return fmt.Errorf("%w: %s %q", ErrExists, what, name)
+		return fmt.Errorf("%w: %s %q", ErrExists, e.what, e.name)
 	}
 	return err
 }
@@ -177,20 +241,20 @@ var errChanged = errors.New("changed by another process meanwhile")
 // replaceEntry atomically replaces an entry's file under the lock, but only
 // if it still holds old: a read-modify-write (Rotate, RewrapKeys) must not
 // undo what another process wrote, or removed, in between.
-func (s *Store) replaceEntry(path string, data []byte, mode fs.FileMode, old []byte, what, name string) error {
-	return s.withLock(func() error { return replaceLocked(path, data, mode, old, what, name) })
+func (s *Store) replaceEntry(e entry, data, old []byte) error {
+	return s.withLock(func() error { return replaceLocked(e, data, old) })
 }
 
 // replaceLocked is replaceEntry for a caller that holds the lock.
-func replaceLocked(path string, data []byte, mode fs.FileMode, old []byte, what, name string) error {
-	cur, err := readEntry(path, what, name)
+func replaceLocked(e entry, data, old []byte) error {
+	cur, err := readEntry(e.path, e.what, e.name)
 	switch {
 	case errors.Is(err, ErrNotFound) || err == nil && !bytes.Equal(cur, old):
-		return fmt.Errorf("keystore: %s %q was %w; nothing was written, try again", what, name, errChanged)
+		return fmt.Errorf("keystore: %s %q was %w; nothing was written, try again", e.what, e.name, errChanged)
 	case err != nil:
 		return err // readEntry's errors name the store and the entry
 	}
-	return atomicfile.WriteFile(path, data, mode)
+	return atomicfile.WriteFile(e.path, data, e.mode)
 }
 
 // withLock runs fn holding the store's exclusive lock. The lock is not
@@ -223,7 +287,7 @@ func (s *Store) removeStaleTemps() {
 
 // acquire takes the lock, waiting up to the timeout.
 func (s *Store) acquire(f *os.File) error {
-	timeout := s.LockTimeout
+	timeout := s.opts.LockTimeout
 	if timeout == 0 {
 		timeout = DefaultLockTimeout
 	}

@@ -8,12 +8,13 @@ import (
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/replay"
+	"github.com/keyblob/keyblob/replay/sqlitecache"
 )
 
 // newCache opens a replay cache in a new directory, closed with the test.
-func newCache(t *testing.T) *replay.Cache {
+func newCache(t *testing.T) *sqlitecache.Cache {
 	t.Helper()
-	c, err := replay.Open(filepath.Join(t.TempDir(), "replay.db"))
+	c, err := sqlitecache.Open(filepath.Join(t.TempDir(), "replay.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestReplayStripSignature(t *testing.T) {
 	got, err := openStream(stripped, &OpenOptions{Identities: []*keyblob.Identity{bob}})
 	wantPlain(t, "stripped copy, no cache", got, err, plain)
 
-	bobOnce := func(cache *replay.Cache, from *keyblob.Recipient) func() *OpenOptions {
+	bobOnce := func(cache *sqlitecache.Cache, from *keyblob.Recipient) func() *OpenOptions {
 		return func() *OpenOptions {
 			return &OpenOptions{Identities: []*keyblob.Identity{bob}, Cache: cache, From: from}
 		}

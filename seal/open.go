@@ -78,8 +78,11 @@ type OpenOptions struct {
 	// message, the reservation, only after it is fully authenticated
 	// (header MAC, payload, signature) and before they report success; a
 	// caller that then fails to deliver the plaintext has used the
-	// message up (fail closed).
-	Cache *replay.Cache
+	// message up (fail closed). See ReplayCache for what seal relies on.
+	Cache ReplayCache
+	// Context is passed to every Cache call, which it may cancel; nil
+	// means context.Background().
+	Context context.Context
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	// Workers open chunks in parallel; zero or less means one per CPU.
@@ -265,7 +268,7 @@ func (o *Opener) checkTimes() error {
 		}
 	}
 	if c := o.opts.Cache; c != nil {
-		ctx := context.Background()
+		ctx := o.cacheContext()
 		if o.opts.MaxAge > 0 {
 			if err := c.Purge(ctx, now.Add(-o.opts.MaxAge)); err != nil {
 				return err
@@ -305,7 +308,7 @@ func (o *Opener) finish(trailer []byte, digest hash.Hash) error {
 		}
 	}
 	if c := o.opts.Cache; c != nil {
-		return c.Record(context.Background(), o.replayID, h.Created)
+		return c.Record(o.cacheContext(), o.replayID, h.Created)
 	}
 	return nil
 }

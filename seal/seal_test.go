@@ -23,6 +23,7 @@ import (
 	"github.com/keyblob/keyblob/internal/stream"
 	"github.com/keyblob/keyblob/password"
 	"github.com/keyblob/keyblob/replay"
+	"github.com/keyblob/keyblob/replay/sqlitecache"
 )
 
 // This file holds the tests of the sealing and opening API and, first, the
@@ -1127,7 +1128,7 @@ func TestExpiry(t *testing.T) {
 func TestReplay(t *testing.T) {
 	alice, bob := testIdentity(t, "alice-x25519"), testIdentity(t, "bob-x25519")
 	path := filepath.Join(t.TempDir(), "replay", "cache.db")
-	cache, err := replay.Open(path)
+	cache, err := sqlitecache.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1189,7 +1190,7 @@ func TestReplay(t *testing.T) {
 		if err := cache.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if cache, err = replay.Open(path); err != nil {
+		if cache, err = sqlitecache.Open(path); err != nil {
 			t.Fatal(err)
 		}
 		_, err = openStream(msg, opts())

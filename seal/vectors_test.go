@@ -60,6 +60,7 @@ import (
 	"github.com/keyblob/keyblob/internal/format"
 	"github.com/keyblob/keyblob/internal/stream"
 	"github.com/keyblob/keyblob/replay"
+	"github.com/keyblob/keyblob/replay/sqlitecache"
 )
 
 var update = flag.Bool("update", false, "regenerate the sealed message vectors in testdata/sealed (with -run TestGenerateSealedVectors)")
@@ -217,7 +218,7 @@ func (v *sealedVectorFile) openerOptions(t testing.TB, opts *OpenOptions) {
 		if err != nil || len(id) != replay.IDSize || hex.EncodeToString(id) != s {
 			t.Fatalf("%s: seen %q is not %d bytes of lower-case hex", v.path, s, replay.IDSize)
 		}
-		c, err := replay.Open(filepath.Join(t.TempDir(), "replay.db"))
+		c, err := sqlitecache.Open(filepath.Join(t.TempDir(), "replay.db"))
 		if err != nil {
 			t.Fatal(err)
 		}

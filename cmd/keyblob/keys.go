@@ -32,7 +32,7 @@ func (e *env) loadIdentities(name string) ([]*keyblob.Identity, error) {
 		id, err := e.readIdentityFile(name)
 		return []*keyblob.Identity{id}, err
 	}
-	s, err := e.openStore(false)
+	s, err := e.openStore()
 	if err == nil {
 		_, err = s.Identity(name) // exists? checked before asking a passphrase
 	}
@@ -121,7 +121,7 @@ func (e *env) loadSessionKey(name string) (*keyblob.SessionKey, error) {
 
 // storedRecipient resolves a contact, or a stored identity's public half.
 func (e *env) storedRecipient(name string) (*keyblob.Recipient, error) {
-	s, err := e.openStore(false)
+	s, err := e.openStore()
 	var r *keyblob.Recipient
 	if err == nil {
 		r, err = s.Recipient(name)
@@ -146,7 +146,7 @@ func noStoredIdentity(name string, err error) error {
 // storedIdentityRecipient returns the public half of a stored identity,
 // without its passphrase.
 func (e *env) storedIdentityRecipient(name string) (*keyblob.Recipient, error) {
-	s, err := e.openStore(false)
+	s, err := e.openStore()
 	var info *keystore.IdentityInfo
 	if err == nil {
 		info, err = s.Identity(name)
@@ -183,7 +183,7 @@ func (e *env) resolveName(arg string) (stored bool, err error) {
 // storeHolder returns the kind of store entry that holds name, or "" if
 // none does or there is no store.
 func (e *env) storeHolder(name string) (string, error) {
-	s, err := e.openStore(false)
+	s, err := e.openStore()
 	if errors.Is(err, keystore.ErrNoStore) {
 		return "", nil
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/internal/atomicfile"
 	"github.com/keyblob/keyblob/replay"
+	"github.com/keyblob/keyblob/replay/sqlitecache"
 	"github.com/keyblob/keyblob/seal"
 )
 
@@ -497,7 +498,7 @@ func (e *env) olderGenerations(arg string) ([]*keyblob.Recipient, error) {
 	if !storedName(arg) || strings.HasPrefix(arg, keyblob.RecipientPrefix) {
 		return nil, nil
 	}
-	s, err := e.openStore(false)
+	s, err := e.openStore()
 	if err != nil {
 		return nil, err
 	}
@@ -508,7 +509,7 @@ func (e *env) olderGenerations(arg string) ([]*keyblob.Recipient, error) {
 	return rs[1:], nil
 }
 
-func (e *env) openReplayCache(path string) (*replay.Cache, error) {
+func (e *env) openReplayCache(path string) (*sqlitecache.Cache, error) {
 	if path == "" {
 		home, err := keyblobHome()
 		if err != nil {
@@ -516,9 +517,9 @@ func (e *env) openReplayCache(path string) (*replay.Cache, error) {
 		}
 		path = filepath.Join(home, "replay.db")
 	}
-	c, err := replay.Open(path)
+	c, err := sqlitecache.Open(path)
 	switch {
-	case errors.Is(err, replay.ErrSchema):
+	case errors.Is(err, sqlitecache.ErrSchema):
 		return nil, withHint(err, "remove the file to start a new replay cache, or choose another with --replay-db FILE")
 	case err != nil:
 		return nil, withHint(err, "--replay-db FILE chooses another replay cache")

@@ -13,14 +13,23 @@ import (
 	"github.com/keyblob/keyblob/keystore"
 )
 
-// openStore opens the key store under $KEYBLOB_HOME; create makes it if
-// it does not exist.
-func (e *env) openStore(create bool) (*keystore.Store, error) {
+// openStore opens the existing key store under $KEYBLOB_HOME.
+func (e *env) openStore() (*keystore.Store, error) {
+	return e.store(keystore.Open)
+}
+
+// createStore opens the key store under $KEYBLOB_HOME, making it if it
+// does not exist.
+func (e *env) createStore() (*keystore.Store, error) {
+	return e.store(keystore.Create)
+}
+
+func (e *env) store(open func(string, *keystore.Options) (*keystore.Store, error)) (*keystore.Store, error) {
 	home, err := keyblobHome()
 	if err != nil {
 		return nil, err
 	}
-	s, err := keystore.Open(home, create)
+	s, err := open(home, nil)
 	return s, storeError(err)
 }
 
@@ -102,7 +111,7 @@ to give to others. An existing NAME is never replaced, and NAME may not be
 the name of a contact: identities and contacts share one name space.`,
 		Args: argsExactly(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := e.openStore(true)
+			s, err := e.createStore()
 			if err != nil {
 				return err
 			}
@@ -132,7 +141,7 @@ generation, number of generations, and when the current one was made. The
 public parts are read without the passphrase.`,
 		Args: argsExactly(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := e.openStore(false)
+			s, err := e.openStore()
 			if err != nil {
 				return err
 			}
@@ -162,7 +171,7 @@ identity, or with --pem its public keys as SubjectPublicKeyInfo PEM. No
 passphrase is needed.`,
 		Args: argsExactly(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := e.openStore(false)
+			s, err := e.openStore()
 			if err != nil {
 				return err
 			}
@@ -203,7 +212,7 @@ identity as a plain identity file (mode 0600, never replacing a file unless
 the identity: keep it safe, or import it into another store.`,
 		Args: argsExactly(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := e.openStore(false)
+			s, err := e.openStore()
 			if err != nil {
 				return err
 			}
@@ -237,7 +246,7 @@ never replaced.`,
 			if err != nil {
 				return err
 			}
-			s, err := e.openStore(true)
+			s, err := e.createStore()
 			if err != nil {
 				return err
 			}
@@ -264,11 +273,11 @@ refuses, because they could never be opened again; --force removes it
 anyway.`,
 		Args: argsExactly(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := e.openStore(false)
+			s, err := e.openStore()
 			if err != nil {
 				return err
 			}
-			err = s.RemoveIdentity(args[0], force)
+			err = s.RemoveIdentity(args[0], &keystore.RemoveOptions{Force: force})
 			if err != nil && !errors.Is(err, keystore.ErrNotFound) && !force {
 				return withHint(err, "re-home those keys first ('key get', then 'key put -i OTHER'), or --force to lose them")
 			}
@@ -289,7 +298,7 @@ every stored key wrapped to them is re-wrapped to the new exchange key and
 re-signed. It prints the new recipient line, to give to others.`,
 		Args: argsExactly(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := e.openStore(false)
+			s, err := e.openStore()
 			if err != nil {
 				return err
 			}
@@ -331,11 +340,11 @@ name of a stored identity is never taken, even with --force.`,
 			if err != nil {
 				return err
 			}
-			s, err := e.openStore(true)
+			s, err := e.createStore()
 			if err != nil {
 				return err
 			}
-			return storeError(s.AddContact(args[0], r, force))
+			return storeError(s.AddContact(args[0], r, &keystore.ContactOptions{Replace: force}))
 		},
 	}
 	add.Flags().BoolVar(&force, "force", false, "replace an existing contact")
@@ -345,7 +354,7 @@ name of a stored identity is never taken, even with --force.`,
 		Long:  `rm deletes the contact NAME.`,
 		Args:  argsExactly(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := e.openStore(false)
+			s, err := e.openStore()
 			if err != nil {
 				return err
 			}
@@ -363,7 +372,7 @@ func newContactListCmd(e *env) *cobra.Command {
 		Long:  `list shows every contact: name, kind, fingerprint and recipient line.`,
 		Args:  argsExactly(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := e.openStore(false)
+			s, err := e.openStore()
 			if err != nil {
 				return err
 			}

@@ -43,7 +43,7 @@ only with --force.`,
 			if err != nil {
 				return err
 			}
-			s, err := e.openStore(false)
+			s, err := e.openStore()
 			if err != nil {
 				return err
 			}
@@ -54,7 +54,7 @@ only with --force.`,
 			if err != nil {
 				return err
 			}
-			return storeError(s.PutKey(args[0], key, k, desc, force))
+			return storeError(s.PutKey(args[0], key, k, &keystore.KeyOptions{Description: desc, Replace: force}))
 		},
 	}
 	c.Flags().StringVarP(&keyFile, "key", "k", "", "session key `FILE`")
@@ -95,7 +95,7 @@ stdout. A blob changed on disk, or replaced by one someone made for your
 public key, is refused with exit status 1 and nothing is written.`,
 		Args: argsExactly(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := e.openStore(false)
+			s, err := e.openStore()
 			if err != nil {
 				return err
 			}
@@ -123,7 +123,7 @@ serial, algorithm, creation time, description, and the stored identity it
 is wrapped to. Nothing is verified: 'key get' verifies.`,
 		Args: argsExactly(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := e.openStore(false)
+			s, err := e.openStore()
 			if err != nil {
 				return err
 			}
@@ -154,7 +154,7 @@ func newKeyRmCmd(e *env) *cobra.Command {
 it elsewhere.`,
 		Args: argsExactly(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := e.openStore(false)
+			s, err := e.openStore()
 			if err != nil {
 				return err
 			}
