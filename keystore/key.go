@@ -36,7 +36,7 @@ type KeyOptions struct {
 	Time time.Time
 }
 
-// PutKey stores a session key under name (seed 002): exported as a key
+// PutKey stores a session key under name (CryptoAPI's "Storing Session Keys"): exported as a key
 // blob wrapped to the keyring's current exchange key and signed by its
 // current signature key.
 func (s *Store) PutKey(name string, key *keyblob.SessionKey, k *Keyring, opts *KeyOptions) error {
@@ -138,8 +138,8 @@ func ownerOf(fp keyblob.Fingerprint, ids []*IdentityInfo) string {
 }
 
 // GetKey reads a stored key and, before anything else, verifies that its
-// blob is signed by a generation of the identity it is wrapped to (seed
-// 002); then it unwraps it. unlock is called with the owner's name.
+// blob is signed by a generation of the identity it is wrapped to (CryptoAPI's
+// "Storing Session Keys"); then it unwraps it. unlock is called with the owner's name.
 func (s *Store) GetKey(name string, unlock func(identity string) (*Keyring, error)) (*keyblob.SessionKey, error) {
 	info, err := s.Key(name)
 	if err != nil {

@@ -721,7 +721,7 @@ func TestPutKeyNeedsBothRoles(t *testing.T) {
 	}
 }
 
-// TestSubstitution is seed 002: only blobs signed by a generation of the
+// TestSubstitution is CryptoAPI's "Storing Session Keys" attack: only blobs signed by a generation of the
 // identity they are wrapped to are opened; anything else is refused with
 // the key's name and without unwrapping.
 func TestSubstitution(t *testing.T) {

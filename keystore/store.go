@@ -1,7 +1,7 @@
 // Package keystore is keyblob's local key store (spec/keystore.md): named
 // identities encrypted at rest under a passphrase, named contacts
 // (recipients), and named session keys stored as key blobs wrapped to one
-// of your identities and signed by it (seed 002). Identities and contacts
+// of your identities and signed by it (CryptoAPI's "Storing Session Keys"). Identities and contacts
 // share one name space. Beside each identity a generation record lets a
 // reader refuse an identity file rolled back to before a rotation.
 //

@@ -1,4 +1,4 @@
-// Package replay protects against replayed messages, as the seeds propose:
+// Package replay protects against replayed messages, as CryptoAPI's "Sending an Encrypted Session Key" proposes:
 // by timestamps (a Window of acceptable creation times) and serial numbers
 // (a cache that remembers the replay identifiers of accepted messages).
 //

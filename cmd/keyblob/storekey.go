@@ -12,7 +12,7 @@ import (
 func newKeyCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "key",
-		Short: "Store session keys as signed key blobs (seed 002)",
+		Short: "Store session keys as signed key blobs (CryptoAPI's Storing Session Keys)",
 		Long: `key stores named session keys in the key store, each exported as a key
 blob wrapped to one of your stored identities and signed by it. 'key get'
 verifies the signature before it unwraps, so a blob changed on disk, or one
@@ -29,8 +29,8 @@ func newKeyPutCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "put NAME -k SESSIONKEY [-i IDENTITY] [--description TEXT]",
 		Short: "Store a session key, wrapped to your identity and signed by it",
-		Long: `put stores the session key in SESSIONKEY under NAME (seed 002): it is
-exported as a key blob wrapped to the exchange key of the stored identity
+		Long: `put stores the session key in SESSIONKEY under NAME, as CryptoAPI's
+"Storing Session Keys" describes: it is exported as a key blob wrapped to the exchange key of the stored identity
 IDENTITY (the only one, if there is one) and signed by its signature key.
 The identity's passphrase is needed to sign. An existing NAME is replaced
 only with --force.`,
