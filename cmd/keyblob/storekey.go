@@ -31,8 +31,9 @@ func newKeyPutCmd(e *env) *cobra.Command {
 		Short: "Store a session key, wrapped to your identity and signed by it",
 		Long: `put stores the session key in SESSIONKEY under NAME, as CryptoAPI's
 "Storing Session Keys" describes: it is exported as a key blob wrapped
-to the exchange key of the stored identity IDENTITY (the only one, if there is one) and signed by its signature key.
-The identity's passphrase is needed to sign. An existing NAME is replaced
+to the exchange key of the stored identity IDENTITY (the only one, if
+there is one) and signed by its signature key. The identity's passphrase
+is needed to sign. An existing NAME is replaced
 only with --force.`,
 		Args: argsExactly(1),
 		RunE: func(c *cobra.Command, args []string) error {
