@@ -52,8 +52,8 @@ func TestOptionsDefaults(t *testing.T) {
 	for _, opts := range []*Options{nil, {}} {
 		s, err := Create(filepath.Join(t.TempDir(), "store"), opts)
 		must(t, err)
-		if s.opts.Params != password.Defaults || s.opts.LockTimeout != 0 {
-			t.Errorf("Create(%v): options %+v, want password.Defaults and the default lock timeout", opts, s.opts)
+		if s.opts.Params != password.Defaults() || s.opts.LockTimeout != 0 {
+			t.Errorf("Create(%v): options %+v, want password.Defaults() and the default lock timeout", opts, s.opts)
 		}
 	}
 }

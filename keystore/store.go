@@ -66,7 +66,7 @@ type Options struct {
 	LockTimeout time.Duration
 	// Params are the Argon2id costs of the identities the store
 	// encrypts (new, imported and rotated); the zero value means
-	// password.Defaults. Their salt is ignored: every file gets a new
+	// password.Defaults(). Their salt is ignored: every file gets a new
 	// one. Identities already stored keep the costs recorded in their
 	// file. Lower costs are for tests.
 	Params password.Params
@@ -90,7 +90,7 @@ func open(dir string, opts *Options, create bool) (*Store, error) {
 		s.opts = *opts
 	}
 	if s.opts.Params == (password.Params{}) {
-		s.opts.Params = password.Defaults
+		s.opts.Params = password.Defaults()
 	}
 	if err := s.opts.Params.Check(); err != nil {
 		return nil, fmt.Errorf("keystore: identity costs: %w", err)

@@ -42,16 +42,17 @@ type Params struct {
 	Salt      [SaltSize]byte
 }
 
-// Defaults are RFC 9106's second recommended option: 3 passes over 64 MiB
-// with 4 lanes.
-var Defaults = Params{Time: 3, MemoryKiB: 64 << 10, Threads: 4}
+// Defaults returns RFC 9106's second recommended option: 3 passes over
+// 64 MiB with 4 lanes, and a zero salt. It is a function, not a variable,
+// so that no code can lower the costs for everyone.
+func Defaults() Params { return Params{Time: 3, MemoryKiB: 64 << 10, Threads: 4} }
 
 // ErrParams is returned for parameters outside the limits.
 var ErrParams = errors.New("password: Argon2id parameters out of bounds")
 
 // New returns the default parameters with a new random salt.
 func New() Params {
-	p := Defaults
+	p := Defaults()
 	rand.Read(p.Salt[:])
 	return p
 }

@@ -28,7 +28,7 @@ var boundTests = []struct {
 	ok   bool
 }{
 	{"cheapest", cheap, true},
-	{"defaults", Defaults, true},
+	{"defaults", Defaults(), true},
 	{"most expensive", Params{Time: MaxTime, MemoryKiB: MaxMemoryKiB, Threads: MaxThreads}, true},
 	{"zero", Params{}, false},
 
@@ -83,8 +83,8 @@ func TestLimitsAreConsistent(t *testing.T) {
 	if MinMemoryKiB < 8*MaxThreads {
 		t.Errorf("MinMemoryKiB %d < 8 × MaxThreads %d", MinMemoryKiB, MaxThreads)
 	}
-	if err := Defaults.Check(); err != nil {
-		t.Errorf("Defaults: %v", err)
+	if err := Defaults().Check(); err != nil {
+		t.Errorf("Defaults(): %v", err)
 	}
 	if EncodedSize != 4+4+1+SaltSize {
 		t.Errorf("EncodedSize = %d", EncodedSize)
@@ -234,7 +234,7 @@ func encode(p Params) []byte {
 }
 
 func TestAppendRead(t *testing.T) {
-	for _, p := range []Params{cheap, Defaults, New(), {Time: MaxTime, MemoryKiB: MaxMemoryKiB, Threads: MaxThreads, Salt: [SaltSize]byte{0xff}}} {
+	for _, p := range []Params{cheap, Defaults(), New(), {Time: MaxTime, MemoryKiB: MaxMemoryKiB, Threads: MaxThreads, Salt: [SaltSize]byte{0xff}}} {
 		enc := encode(p)
 		if len(enc) != EncodedSize {
 			t.Fatalf("encoding of %d bytes, want %d", len(enc), EncodedSize)
@@ -262,7 +262,7 @@ func TestAppendLayout(t *testing.T) {
 }
 
 func TestReadTruncated(t *testing.T) {
-	enc := encode(Defaults)
+	enc := encode(Defaults())
 	for n := range len(enc) {
 		s := cryptobyte.String(enc[:n])
 		if _, err := Read(&s); err == nil {
@@ -292,7 +292,7 @@ func TestNew(t *testing.T) {
 	seen := map[[SaltSize]byte]bool{}
 	for range 64 {
 		p := New()
-		if p.Time != Defaults.Time || p.MemoryKiB != Defaults.MemoryKiB || p.Threads != Defaults.Threads {
+		if p.Time != Defaults().Time || p.MemoryKiB != Defaults().MemoryKiB || p.Threads != Defaults().Threads {
 			t.Fatalf("New = %+v, not the defaults", p)
 		}
 		if p.Salt == ([SaltSize]byte{}) {
@@ -303,7 +303,7 @@ func TestNew(t *testing.T) {
 		}
 		seen[p.Salt] = true
 	}
-	if Defaults.Salt != ([SaltSize]byte{}) {
-		t.Error("New changed Defaults' salt")
+	if Defaults().Salt != ([SaltSize]byte{}) {
+		t.Error("New changed Defaults()' salt")
 	}
 }

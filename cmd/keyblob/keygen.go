@@ -169,7 +169,7 @@ limits (1 GiB of memory, 16 passes, 16 lanes) are refused before any work.`,
 func (e *env) deriveParams(saltHex, paramsFile string) (password.Params, bool, error) {
 	switch {
 	case saltHex != "":
-		p := password.Defaults
+		p := password.Defaults()
 		salt, err := hex.DecodeString(saltHex)
 		if err != nil || len(salt) != password.SaltSize {
 			return p, false, usagef("--salt wants %d hex digits", 2*password.SaltSize)
