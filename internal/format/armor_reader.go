@@ -21,6 +21,7 @@ import (
 // concurrent use.
 type ArmorReader struct {
 	br         *bufio.Reader
+	label      string
 	begin, end string
 	pending    []byte
 	buf        [armorLine / 4 * 3]byte
@@ -33,7 +34,7 @@ type ArmorReader struct {
 // NewArmorReader returns a reader of the content of the block of type
 // label armored in src.
 func NewArmorReader(src io.Reader, label string) *ArmorReader {
-	return &ArmorReader{br: bufio.NewReaderSize(src, armorBuffer), begin: beginLine(label), end: endLine(label)}
+	return &ArmorReader{br: bufio.NewReaderSize(src, armorBuffer), label: label, begin: beginLine(label), end: endLine(label)}
 }
 
 // Read reads decoded content; it returns io.EOF after the end line and
@@ -79,11 +80,23 @@ func (a *ArmorReader) readBegin() error {
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return err
 	}
-	if line, err = lineContent(line, err); err != nil || string(line) != a.begin {
+	if line, err = lineContent(line, err); err != nil {
 		return fmt.Errorf("%w: no %q line", ErrArmor, a.begin)
+	}
+	if string(line) != a.begin {
+		return beginError(line, a.label)
 	}
 	a.started = true
 	return nil
+}
+
+// beginError explains a begin line that is not that of label.
+func beginError(line []byte, label string) error {
+	got, begins := bytes.CutPrefix(line, []byte(beginPrefix))
+	if got, ends := bytes.CutSuffix(got, []byte("-----")); begins && ends {
+		return fmt.Errorf("%w: PEM block is %q, want %q", ErrArmor, got, label)
+	}
+	return fmt.Errorf("%w: no %q line", ErrArmor, beginLine(label))
 }
 
 // lineContent returns a line read by ReadSlice without its LF and one CR
@@ -92,7 +105,7 @@ func (a *ArmorReader) readBegin() error {
 func lineContent(line []byte, err error) ([]byte, error) {
 	switch {
 	case errors.Is(err, bufio.ErrBufferFull) || len(line) > armorLine+2:
-		return nil, fmt.Errorf("%w: line too long", ErrArmor)
+		return nil, fmt.Errorf("%w: not in canonical form (a line over 64 characters)", ErrArmor)
 	case err != nil:
 		return nil, fmt.Errorf("%w: truncated (no end line)", ErrArmor)
 	}
@@ -102,13 +115,16 @@ func lineContent(line []byte, err error) ([]byte, error) {
 // decodeLine decodes one base64 line. The length check after decoding
 // also refuses a CR inside the line, which the base64 decoder would skip.
 func (a *ArmorReader) decodeLine(line []byte) error {
-	if a.short || len(line) == 0 || len(line) > armorLine || len(line)%4 != 0 {
-		return fmt.Errorf("%w: bad line length", ErrArmor)
+	switch {
+	case a.lines == 0 && bytes.IndexByte(line, ':') >= 0:
+		return fmt.Errorf("%w: PEM block has headers", ErrArmor)
+	case a.short || len(line) == 0 || len(line) > armorLine || len(line)%4 != 0:
+		return fmt.Errorf("%w: not in canonical form (line lengths)", ErrArmor)
 	}
 	a.short = len(line) < armorLine || line[len(line)-1] == '='
 	n, err := base64.StdEncoding.Strict().Decode(a.buf[:], line)
 	if err != nil || base64.StdEncoding.EncodedLen(n) != len(line) {
-		return fmt.Errorf("%w: bad base64", ErrArmor)
+		return fmt.Errorf("%w: not in canonical form (base64)", ErrArmor)
 	}
 	a.lines++
 	a.pending = a.buf[:n]
@@ -125,7 +141,7 @@ func (a *ArmorReader) finish(rest []byte) error {
 	var buf [4096]byte
 	for {
 		if !allSpace(rest) {
-			return fmt.Errorf("%w: data after the end line", ErrArmor)
+			return fmt.Errorf("%w: trailing data after the end line", ErrArmor)
 		}
 		n, err := a.br.Read(buf[:])
 		switch {
