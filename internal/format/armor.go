@@ -51,6 +51,22 @@ func IsArmored(data []byte) bool {
 	return bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte(beginPrefix))
 }
 
+// ArmorLabel returns the label of the begin line of armored data (see
+// IsArmored), or ok false if data is not armored or its first line is not
+// a begin line. It checks nothing else: a decoder still checks the block.
+func ArmorLabel(data []byte) (label string, ok bool) {
+	rest, ok := bytes.CutPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte(beginPrefix))
+	if !ok {
+		return "", false
+	}
+	line, _, _ := bytes.Cut(rest, []byte("\n"))
+	got, ok := bytes.CutSuffix(bytes.TrimSuffix(line, []byte("\r")), []byte("-----"))
+	if !ok {
+		return "", false
+	}
+	return string(got), true
+}
+
 // Armor returns data armored with label, as ArmorWriter writes it. Armor
 // of empty data is not decodable: every keyblob object is non-empty.
 func Armor(label string, data []byte) []byte {

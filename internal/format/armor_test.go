@@ -171,6 +171,24 @@ func TestIsArmored(t *testing.T) {
 	}
 }
 
+func TestArmorLabel(t *testing.T) {
+	for _, tt := range []struct {
+		in, label string
+		ok        bool
+	}{
+		{"-----BEGIN KEYBLOB ENCRYPTED FILE-----\nAAAA", PEMEncrypted, true},
+		{"\r\n -----BEGIN PRIVATE KEY-----\r\n", PEMPrivateKey, true},
+		{"-----BEGIN X-----", "X", true},
+		{"-----BEGIN X----\n", "", false},
+		{"\u00a0-----BEGIN X-----\n", "", false},
+		{"kblbe\x01", "", false},
+	} {
+		if label, ok := ArmorLabel([]byte(tt.in)); label != tt.label || ok != tt.ok {
+			t.Errorf("ArmorLabel(%q) = %q, %v; want %q, %v", tt.in, label, ok, tt.label, tt.ok)
+		}
+	}
+}
+
 func TestDearmor(t *testing.T) {
 	bin := append(Prefix(TypeSealed), 1, 2, 3)
 	good := Armor(PEMSealed, bin)
