@@ -16,8 +16,11 @@ import (
 // ended by LF or CR LF (mixed freely); base64 lines of exactly 64
 // characters but the last, of 4 to 64; the end line; then only SP, HT, CR
 // and LF to the end of the input, with no line end required after the end
-// line. Every other input is an error that wraps ErrArmor, returned by
-// Read once the content before it has been returned. It is not safe for
+// line. Every other input is an error that wraps ErrArmor; errors of the
+// source are returned as they are. Content is returned line by line,
+// before the rest of the block is checked: like any streamed input it is
+// not trusted until Read has returned io.EOF, and every keyblob object
+// read through it authenticates its own bytes. It is not safe for
 // concurrent use.
 type ArmorReader struct {
 	br         *bufio.Reader
