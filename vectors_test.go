@@ -263,9 +263,11 @@ func checkBlobVector(t *testing.T, v *vector, keys *vectorKeys) {
 		t.Errorf("serial %s, want %s", got, want)
 	}
 	// A successful vector is canonical: it re-encodes to its own bytes
-	// (armored ones up to the white space that armor allows).
+	// (armored ones up to the line ends and white space armor allows:
+	// SP, HT, CR and LF around the block, CR LF for LF).
 	if format.IsArmored(v.body) {
-		if want := append(bytes.TrimSpace(v.body), '\n'); !bytes.Equal(blob.MarshalPEM(), want) {
+		want := bytes.ReplaceAll(bytes.Trim(v.body, " \t\r\n"), []byte("\r\n"), []byte("\n"))
+		if !bytes.Equal(blob.MarshalPEM(), append(want, '\n')) {
 			t.Errorf("MarshalPEM does not reproduce the vector")
 		}
 	} else if !bytes.Equal(blob.Marshal(), v.body) {
@@ -697,30 +699,48 @@ func (g *generator) structure() {
 		comment: "a session key file where a key blob is expected"})
 }
 
+// armor writes the armor vectors: one per edge of the white space rule
+// of spec/blob.md section 4, and the other ways armor can be malformed.
 func (g *generator) armor() {
 	bob, alice := "bob-x25519", "alice-x25519"
 	s, key := g.export("armor", bob, alice, "armor")
 	armored := string(s.MarshalPEM())
 	lines := strings.Split(armored, "\n")
+	noLF := strings.TrimSuffix(armored, "\n")
+	ok := func(name, text, comment string) blobVector {
+		return blobVector{name: name, expect: "success", key: key, text: []byte(text), comment: comment}
+	}
+	bad := func(name, text, comment string) blobVector {
+		return blobVector{name: name, expect: "malformed", text: []byte(text), comment: comment}
+	}
 	vs := []blobVector{
-		{name: "armor-surrounding-space", expect: "success", key: key, text: []byte("\n  " + armored + "\n\n"),
-			comment: "white space around the block is allowed"},
-		{name: "armor-label", expect: "malformed", text: []byte(strings.ReplaceAll(armored, "KEY BLOB", "SESSION KEY")),
-			comment: "the PEM label changed to KEYBLOB SESSION KEY"},
-		{name: "armor-label-lower-case", expect: "malformed", text: []byte(strings.ReplaceAll(armored, "KEYBLOB KEY BLOB", "keyblob key blob")),
-			comment: "the PEM label in lower case"},
-		{name: "armor-header", expect: "malformed", text: []byte(strings.Replace(armored, "-----\n", "-----\nComment: hello\n\n", 1)),
-			comment: "a PEM header line"},
-		{name: "armor-trailing-text", expect: "malformed", text: []byte(armored + "hello\n"),
-			comment: "text after the block"},
-		{name: "armor-leading-text", expect: "malformed", text: []byte("hello\n" + armored),
-			comment: "text before the block"},
-		{name: "armor-line-length", expect: "malformed", text: []byte(rewrap(armored, 76)),
-			comment: "base64 lines of 76 characters instead of 64"},
-		{name: "armor-missing-end", expect: "malformed", text: []byte(strings.Join(lines[:len(lines)-2], "\n") + "\n"),
-			comment: "no END line"},
-		{name: "armor-two-blocks", expect: "malformed", text: []byte(armored + armored),
-			comment: "the block twice"},
+		ok("armor-surrounding-space", "\n  "+armored+"\n\n", "white space around the block is allowed"),
+		ok("armor-leading-white-space", " \t\r\n\n\t "+armored, "SP, HT, CR and LF before the begin line are skipped"),
+		ok("armor-crlf", strings.ReplaceAll(armored, "\n", "\r\n"), "CR LF line ends"),
+		ok("armor-mixed-line-ends", strings.Replace(armored, "\n", "\r\n", 2), "CR LF and LF line ends mixed in one block"),
+		ok("armor-no-final-lf", noLF, "no line end after the end line"),
+		ok("armor-crlf-no-final-lf", strings.ReplaceAll(noLF, "\n", "\r\n"), "CR LF line ends, none after the end line"),
+		ok("armor-trailing-white-space", armored+" \t\r\n \n\t", "SP, HT, CR and LF after the end line are skipped"),
+		ok("armor-end-line-spaces", noLF+"  \t\n", "spaces and a tab after the end line, on its line"),
+		bad("armor-label", strings.ReplaceAll(armored, "KEY BLOB", "SESSION KEY"), "the PEM label changed to KEYBLOB SESSION KEY"),
+		bad("armor-label-lower-case", strings.ReplaceAll(armored, "KEYBLOB KEY BLOB", "keyblob key blob"), "the PEM label in lower case"),
+		bad("armor-header", strings.Replace(armored, "-----\n", "-----\nComment: hello\n\n", 1), "a PEM header line"),
+		bad("armor-trailing-text", armored+"hello\n", "text after the block"),
+		bad("armor-leading-text", "hello\n"+armored, "text before the block: not armored, and not a binary blob"),
+		bad("armor-line-length", rewrap(armored, 76), "base64 lines of 76 characters instead of 64"),
+		bad("armor-missing-end", strings.Join(lines[:len(lines)-2], "\n")+"\n", "no END line"),
+		bad("armor-two-blocks", armored+armored, "the block twice"),
+		bad("armor-leading-nbsp", "\u00a0"+armored, "U+00A0 (no-break space) before the begin line: not armored, and not a binary blob"),
+		bad("armor-leading-u2028", "\u2028"+armored, "U+2028 (line separator) before the begin line: not armored, and not a binary blob"),
+		bad("armor-leading-vt", "\v"+armored, "a vertical tab before the begin line: not armored, and not a binary blob"),
+		bad("armor-trailing-nbsp", armored+"\u00a0", "U+00A0 (no-break space) after the end line"),
+		bad("armor-trailing-u2028", armored+"\u2028\n", "U+2028 (line separator) after the end line"),
+		bad("armor-trailing-vt", armored+"\v", "a vertical tab after the end line"),
+		bad("armor-cr-only", strings.ReplaceAll(armored, "\n", "\r"), "CR line ends without LF"),
+		bad("armor-cr-cr-lf", strings.Replace(armored, "\n", "\r\r\n", 2), "two CRs before an LF"),
+		bad("armor-space-after-begin", strings.Replace(armored, "-----\n", "----- \n", 1), "a space after the begin line, on its line"),
+		bad("armor-space-in-line", strings.Replace(armored, "\n", " \n", 2), "a space at the end of a base64 line"),
+		bad("armor-blank-line", strings.Replace(armored, "-----\n", "-----\n\n", 1), "a blank line after the begin line"),
 	}
 	for _, v := range vs {
 		v.name, v.identity, v.verify = "x25519-"+v.name, bob, alice

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"io"
 	"math"
@@ -21,7 +22,6 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/keyblob/keyblob"
-	"github.com/keyblob/keyblob/internal/format"
 	"github.com/keyblob/keyblob/internal/stream"
 )
 
@@ -105,31 +105,6 @@ func FuzzReadHeader(f *testing.F) {
 	})
 }
 
-func FuzzArmorReader(f *testing.F) {
-	_, armored := fuzzMessages(f, 64<<10)
-	for _, a := range armored {
-		f.Add(a)
-	}
-	f.Add([]byte(armorBegin + "\nAAAA\n" + armorEnd + "\n"))
-	f.Add([]byte(armorBegin + "\r\nAA==\r\n" + armorEnd + "\r\n \n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		dec, err := io.ReadAll(NewArmorReader(bytes.NewReader(data)))
-		if err != nil {
-			if !errors.Is(err, ErrArmor) {
-				t.Fatalf("error is not ErrArmor: %v", err)
-			}
-			return
-		}
-		// What decodes re-armors to the same text, up to CRLF line ends
-		// and white space after the end line.
-		norm := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
-		norm = append(bytes.TrimRight(norm, " \t\n\v\f\r"), '\n')
-		if re := armor(t, dec); !bytes.Equal(re, norm) {
-			t.Fatalf("the armor decodes to %d bytes that re-armor differently:\n%q\n%q", len(dec), re, norm)
-		}
-	})
-}
-
 // fuzzIdentity is the identity FuzzOpen opens with: bob's X25519 key of
 // the test vectors, so that seeds from the vectors open.
 func fuzzIdentity(f *testing.F) *keyblob.Identity {
@@ -195,23 +170,26 @@ func FuzzOpen(f *testing.F) {
 	})
 }
 
+// pemUnarmor decodes armor as spec/sealed.md section 4 says, with
+// encoding/pem: SP, HT, CR and LF around the block are trimmed, CR LF
+// becomes LF, and what remains plus one LF must be the canonical block.
+func pemUnarmor(data []byte) ([]byte, bool) {
+	norm := bytes.Trim(data, " \t\r\n")
+	norm = append(bytes.ReplaceAll(norm, []byte("\r\n"), []byte("\n")), '\n')
+	block, _ := pem.Decode(norm)
+	if block == nil || block.Type != "KEYBLOB SEALED MESSAGE" || len(block.Bytes) == 0 {
+		return nil, false
+	}
+	return block.Bytes, bytes.Equal(pem.EncodeToMemory(&pem.Block{Type: block.Type, Bytes: block.Bytes}), norm)
+}
+
 // openIndependently opens a message the long way, from spec/sealed.md,
 // sharing no code with the package but key blob parsing and unwrapping. It returns the plaintext, or why the message is not valid.
 func openIndependently(data []byte, id *keyblob.Identity) ([]byte, string) {
-	if IsArmored(data) {
-		// format.Unarmor trims white space around the block; the end line
-		// must still end with its LF (spec/sealed.md, 4).
-		end := []byte("-----END KEYBLOB SEALED MESSAGE-----")
-		i := bytes.LastIndex(data, end)
-		if i < 0 {
-			return nil, "armor: no end line"
-		}
-		if rest := data[i+len(end):]; !bytes.HasPrefix(rest, []byte("\n")) && !bytes.HasPrefix(rest, []byte("\r\n")) {
-			return nil, "armor: no LF after the end line"
-		}
-		bin, err := format.Unarmor(data, format.PEMSealed)
-		if err != nil {
-			return nil, "armor: " + err.Error()
+	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("-----BEGIN ")) {
+		bin, ok := pemUnarmor(data)
+		if !ok {
+			return nil, "armor"
 		}
 		data = bin
 	}

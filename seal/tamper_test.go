@@ -404,8 +404,10 @@ func (b *tamperBase) textGroups() []*tamperGroup {
 	for n := len(text) - 100; n < len(text); n++ {
 		cuts[n] = true
 	}
+	// Cutting only the final LF leaves a valid armor: the end line's line
+	// end is optional (spec/sealed.md section 4).
 	for _, n := range sortedKeys(cuts) {
-		if n >= 0 && n < len(text) {
+		if n >= 0 && n < len(text)-1 {
 			cut.cases = append(cut.cases, tamperCase{
 				name: fmt.Sprintf("text cut at %d", n),
 				make: func() []byte { return bytes.Clone(text[:n]) },
@@ -421,11 +423,18 @@ func (b *tamperBase) textGroups() []*tamperGroup {
 	for i := range lines {
 		edit(fmt.Sprintf("line %d dropped", i), func(ls []string) []string { return append(ls[:i:i], ls[i+1:]...) })
 		edit(fmt.Sprintf("line %d doubled", i), func(ls []string) []string { return append(ls[:i+1:i+1], ls[i:]...) })
-		edit(fmt.Sprintf("line %d CR only", i), func(ls []string) []string {
-			ls[i] = strings.TrimSuffix(ls[i], "\n") + "\r"
-			return ls
-		})
-		edit(fmt.Sprintf("line %d indented", i), func(ls []string) []string { ls[i] = " " + ls[i]; return ls })
+		// White space before the begin line and after the end line is
+		// allowed (spec/sealed.md section 4): indenting the first line and
+		// ending the last with CR alone leave a valid armor.
+		if i < len(lines)-1 {
+			edit(fmt.Sprintf("line %d CR only", i), func(ls []string) []string {
+				ls[i] = strings.TrimSuffix(ls[i], "\n") + "\r"
+				return ls
+			})
+		}
+		if i > 0 {
+			edit(fmt.Sprintf("line %d indented", i), func(ls []string) []string { ls[i] = " " + ls[i]; return ls })
+		}
 		if i+1 < len(lines) {
 			edit(fmt.Sprintf("lines %d and %d swapped", i, i+1), func(ls []string) []string {
 				ls[i], ls[i+1] = ls[i+1], ls[i]

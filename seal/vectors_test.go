@@ -22,10 +22,11 @@ package seal
 //	payload sha256: HEX   on success, the SHA-256 of the plaintext
 //	comment: TEXT
 //
-// An armored body is always read through the armor, whatever it starts
-// with; a .bin body never is. Every message is opened through the
-// streaming Reader and, for .bin files, through the file path too; both
-// must give the class expected.
+// Every body, .txt or .bin, is told armored or binary by the one rule of
+// spec/sealed.md section 4 (Dearmor), as any decoder must: a .txt body
+// that the rule finds not armored is read as binary. Every message is
+// opened through the streaming Reader and, for .bin files, through the
+// file path too; both must give the class expected.
 //
 // Generation is deterministic: every key and vector is made right after
 // testing/cryptotest.SetGlobalRandom with a seed derived from its name, so
@@ -294,12 +295,13 @@ func checkSealedVector(t *testing.T, v *sealedVectorFile) {
 		err   error
 	}
 	var results []result
-	// The streaming path.
-	var src io.Reader = bytes.NewReader(v.body)
-	if !v.binary {
-		src = NewArmorReader(src)
+	// The streaming path, through the one rule that tells armor from
+	// binary (spec/sealed.md section 4).
+	var plain []byte
+	src, err := Dearmor(bytes.NewReader(v.body))
+	if err == nil {
+		plain, err = readOpened(Open(src, v.options(t)))
 	}
-	plain, err := readOpened(Open(src, v.options(t)))
 	results = append(results, result{"stream", plain, err})
 	if v.binary {
 		plain, err = openFile(t, v.body, v.options(t), false)
@@ -320,13 +322,13 @@ func checkSealedVector(t *testing.T, v *sealedVectorFile) {
 	}
 	if expect == classSuccess && !v.binary {
 		// A successful armored vector is canonical up to what the armor
-		// allows: CRLF line ends and white space after the end line.
+		// allows: SP, HT, CR and LF around the block, CR LF for LF.
 		bin, err := io.ReadAll(NewArmorReader(bytes.NewReader(v.body)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		norm := bytes.ReplaceAll(v.body, []byte("\r\n"), []byte("\n"))
-		norm = append(bytes.TrimRight(norm, " \t\r\n"), '\n')
+		norm := bytes.ReplaceAll(bytes.Trim(v.body, " \t\r\n"), []byte("\r\n"), []byte("\n"))
+		norm = append(norm, '\n')
 		if !bytes.Equal(norm, format.Armor(format.PEMSealed, bin)) {
 			t.Error("the armored message is not canonical")
 		}
@@ -1197,25 +1199,34 @@ func (g *sealedGen) vectors() {
 		return from(fail(classPayload, join(a.header, forged, a.trailer), "recipient mallory seals another payload under the same session key and header: the STREAM layer accepts it, alice's signature does not"), "alice-x25519")
 	})
 
-	// Armor failures.
-	armorBase := func() ([]byte, []string) {
+	// Armor: one vector per edge of the white space rule, and the other
+	// ways armor can be malformed. Input that is not armored by the rule
+	// is read as binary, and fails on the magic.
+	armorBase := func() ([]byte, []byte, []string) {
 		// A plaintext size that makes the message 1 mod 3 bytes long, so
 		// the base64 ends with "==".
 		for n := len(hello); ; n++ {
-			msg := g.sealTo(testPlaintext(n, 6), toBob)
+			plain := testPlaintext(n, 6)
+			msg := g.sealTo(plain, toBob)
 			if len(msg)%3 == 1 {
 				text := string(armor(t, msg))
-				return msg, strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+				return msg, plain, strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 			}
 		}
 	}
-	armorFail := func(name, comment string, mangle func(lines []string) string) {
+	armorVector := func(name, expect, comment string, mangle func(lines []string) string) {
 		g.add(name, func() *sealedVector {
-			msg, lines := armorBase()
-			v := fail(classArmor, msg, comment)
+			msg, plain, lines := armorBase()
+			v := fail(expect, msg, comment)
+			if expect == classSuccess {
+				v = ok(msg, plain, comment)
+			}
 			v.text = []byte(mangle(lines))
 			return v
 		})
+	}
+	armorFail := func(name, comment string, mangle func(lines []string) string) {
+		armorVector(name, classArmor, comment, mangle)
 	}
 	joinLines := func(lines []string) string { return strings.Join(lines, "\n") + "\n" }
 	rewrap := func(lines []string, first int) string {
@@ -1232,6 +1243,41 @@ func (g *sealedGen) vectors() {
 		ls[len(ls)-2] = f(ls[len(ls)-2])
 		return joinLines(ls)
 	}
+	noLF := func(ls []string) string { return strings.TrimSuffix(joinLines(ls), "\n") }
+	armorVector("armor-space-before", classSuccess, "a space before the begin line is skipped", func(ls []string) string { return " " + joinLines(ls) })
+	armorVector("armor-leading-white-space", classSuccess, "SP, HT, CR and LF before the begin line are skipped", func(ls []string) string {
+		return "\r\n \t\n\n\t " + joinLines(ls)
+	})
+	armorVector("armor-end-without-lf", classSuccess, "no line end after the end line", noLF)
+	armorVector("armor-crlf-end-without-crlf", classSuccess, "CR LF line ends, none after the end line", func(ls []string) string {
+		return strings.ReplaceAll(noLF(ls), "\n", "\r\n")
+	})
+	armorVector("armor-mixed-line-ends", classSuccess, "CR LF and LF line ends mixed in one block", func(ls []string) string {
+		return strings.Replace(joinLines(ls), "\n", "\r\n", 2)
+	})
+	armorVector("armor-end-line-spaces", classSuccess, "spaces and a tab after the end line, on its line", func(ls []string) string { return noLF(ls) + "  \t\n" })
+	armorVector("armor-text-before", classHeader, "text before the begin line: not armored, and not the binary magic", func(ls []string) string { return "Message:\n" + joinLines(ls) })
+	armorVector("armor-missing-begin", classHeader, "no begin line: not armored, and not the binary magic", func(ls []string) string { return joinLines(ls[1:]) })
+	armorVector("armor-leading-nbsp", classHeader, "U+00A0 (no-break space) before the begin line: not armored, and not the binary magic", func(ls []string) string {
+		return "\u00a0" + joinLines(ls)
+	})
+	armorVector("armor-leading-u2028", classHeader, "U+2028 (line separator) before the begin line: not armored, and not the binary magic", func(ls []string) string {
+		return "\u2028" + joinLines(ls)
+	})
+	armorVector("armor-leading-vt", classHeader, "a vertical tab before the begin line: not armored, and not the binary magic", func(ls []string) string { return "\v" + joinLines(ls) })
+	armorVector("armor-white-space-only", classHeader, "only white space: not armored, and no binary message", func([]string) string { return " \r\n\t\n" })
+	g.add("armor-white-space-before-binary", func() *sealedVector {
+		msg, _, _ := armorBase()
+		v := bin(fail(classHeader, append([]byte("\n"), msg...), "an LF before a binary message: not armored, and not the binary magic"))
+		return v
+	})
+	armorFail("armor-trailing-nbsp", "U+00A0 (no-break space) after the end line", func(ls []string) string { return joinLines(ls) + "\u00a0" })
+	armorFail("armor-trailing-u2028", "U+2028 (line separator) after the end line", func(ls []string) string { return joinLines(ls) + "\u2028\n" })
+	armorFail("armor-trailing-vt", "a vertical tab after the end line", func(ls []string) string { return joinLines(ls) + "\v" })
+	armorFail("armor-cr-cr-lf", "two CRs before an LF", func(ls []string) string { return strings.Replace(joinLines(ls), "\n", "\r\r\n", 2) })
+	armorFail("armor-space-after-begin", "a space after the begin line, on its line", func(ls []string) string {
+		return joinLines(append([]string{ls[0] + " "}, ls[1:]...))
+	})
 	armorFail("armor-wrong-label", "the label is KEYBLOB KEY BLOB", func(ls []string) string {
 		return strings.ReplaceAll(joinLines(ls), "SEALED MESSAGE", "KEY BLOB")
 	})
@@ -1256,16 +1302,12 @@ func (g *sealedGen) vectors() {
 	})
 	armorFail("armor-two-blocks", "the block twice", func(ls []string) string { return joinLines(ls) + joinLines(ls) })
 	armorFail("armor-missing-end", "no end line", func(ls []string) string { return joinLines(ls[:len(ls)-1]) })
-	armorFail("armor-end-without-lf", "the end line without its LF", func(ls []string) string { return strings.TrimSuffix(joinLines(ls), "\n") })
-	armorFail("armor-missing-begin", "no begin line", func(ls []string) string { return joinLines(ls[1:]) })
 	armorFail("armor-pem-header", "a PEM header line after the begin line", func(ls []string) string {
 		return joinLines(append([]string{ls[0], "Comment: hello", ""}, ls[1:]...))
 	})
 	armorFail("armor-blank-line", "a blank line after the begin line", func(ls []string) string {
 		return joinLines(append([]string{ls[0], ""}, ls[1:]...))
 	})
-	armorFail("armor-text-before", "text before the begin line", func(ls []string) string { return "Message:\n" + joinLines(ls) })
-	armorFail("armor-space-before", "a space before the begin line", func(ls []string) string { return " " + joinLines(ls) })
 	armorFail("armor-bad-character", "a * in the base64", func(ls []string) string {
 		ls = append([]string(nil), ls...)
 		ls[2] = "*" + ls[2][1:]

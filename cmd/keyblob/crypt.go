@@ -8,16 +8,20 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/internal/format"
 )
 
 func newEncryptCmd(e *env) *cobra.Command {
 	var keyFile, out string
+	var armor bool
 	c := &cobra.Command{
-		Use:   "encrypt -k SESSIONKEY [-o OUT] [IN]",
+		Use:   "encrypt -k SESSIONKEY [-a] [-o OUT] [IN]",
 		Short: "Encrypt a file with a session key",
 		Long: `encrypt encrypts IN (stdin if not given or -) with the session key in
 SESSIONKEY, in authenticated 64 KiB chunks, to OUT (stdout if not given).
-Binary output is never written to a terminal.`,
+With -a the output is armored as a "KEYBLOB ENCRYPTED FILE" PEM block, for
+text channels; decrypt reads both forms. Binary output is never written to
+a terminal.`,
 		Args: argsAtMost(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := required(c, "key"); err != nil {
@@ -27,36 +31,53 @@ Binary output is never written to a terminal.`,
 			if err != nil {
 				return err
 			}
-			return e.encrypt(key, firstArg(args), out)
+			return e.encrypt(key, firstArg(args), out, armor)
 		},
 	}
 	c.Flags().StringVarP(&keyFile, "key", "k", "", "session key `FILE`")
+	c.Flags().BoolVarP(&armor, "armor", "a", false, "write PEM instead of binary")
 	c.Flags().StringVarP(&out, "output", "o", "", "write to `FILE` instead of stdout")
 	return c
 }
 
-func (e *env) encrypt(key *keyblob.SessionKey, inName, outName string) error {
+func (e *env) encrypt(key *keyblob.SessionKey, inName, outName string, armor bool) error {
 	in, err := e.openInput(inName)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := e.createOutput(outName, outputOptions{mode: modePublic, binary: true})
+	out, err := e.createOutput(outName, outputOptions{mode: modePublic, binary: !armor})
 	if err != nil {
 		return err
 	}
-	w, err := keyblob.Encrypt(out, key, nil)
-	if err == nil {
-		_, err = io.Copy(w, in)
-	}
-	if err == nil {
-		err = w.Close()
-	}
-	if err != nil {
+	if err := encryptTo(out, in, key, armor); err != nil {
 		out.Abort()
 		return fmt.Errorf("encrypting: %w", err)
 	}
 	return out.Commit()
+}
+
+// encryptTo writes in encrypted with key to dst, armored if armor is set.
+func encryptTo(dst io.Writer, in io.Reader, key *keyblob.SessionKey, armor bool) error {
+	var a *format.ArmorWriter
+	if armor {
+		var err error
+		if a, err = format.NewArmorWriter(dst, format.PEMEncrypted); err != nil {
+			return err
+		}
+		dst = a
+	}
+	w, err := keyblob.Encrypt(dst, key, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, in); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil || a == nil {
+		return err
+	}
+	return a.Close()
 }
 
 func newDecryptCmd(e *env) *cobra.Command {
@@ -64,8 +85,9 @@ func newDecryptCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "decrypt -k SESSIONKEY [-o OUT] [IN]",
 		Short: "Decrypt a file encrypted with a session key",
-		Long: `decrypt decrypts IN (stdin if not given or -) with the session key in
-SESSIONKEY to OUT (stdout if not given). Any change, truncation or extension
+		Long: `decrypt decrypts IN (stdin if not given or -), binary or armored
+(encrypt -a), with the session key in SESSIONKEY to OUT (stdout if not
+given). Any change, truncation or extension
 of the file is detected; on failure OUT is not created and the exit status
 is 1. Written to stdout, only authenticated data is released, but what was
 written before a failure at the end must be discarded.`,
@@ -92,7 +114,11 @@ func (e *env) decrypt(key *keyblob.SessionKey, inName, outName string) error {
 		return err
 	}
 	defer in.Close()
-	r, err := keyblob.Decrypt(in, key, nil)
+	src, _, err := format.Dearmor(in, format.PEMEncrypted)
+	if err != nil {
+		return decryptError(err)
+	}
+	r, err := keyblob.Decrypt(src, key, nil)
 	if err != nil {
 		return decryptError(err)
 	}
@@ -121,6 +147,8 @@ func decryptError(err error) error {
 		return fmt.Errorf("decryption failed: the file was modified, truncated or extended (%w)", err)
 	case errors.Is(err, keyblob.ErrWrongSessionKey):
 		return withHint(err, "'keyblob inspect FILE' shows the serial of the key a file needs")
+	case errors.Is(err, format.ErrArmor), errors.Is(err, format.ErrSpaceNotArmor):
+		return withHint(fmt.Errorf("%w: %w", keyblob.ErrMalformedEncryptedFile, err), "'keyblob inspect FILE' tells what the file is")
 	}
 	return fmt.Errorf("decrypting: %w", err)
 }

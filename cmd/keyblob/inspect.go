@@ -123,11 +123,10 @@ func (e *env) inspect(name string) (*report, error) {
 	if t, ok := format.Sniff(head); ok {
 		return rep, e.inspectBinary(rep, t, head, in)
 	}
-	if seal.IsArmored(head) && bytes.HasPrefix(head, []byte("-----BEGIN "+format.PEMSealed+"-----")) {
-		armored := seal.NewArmorReader(io.MultiReader(bytes.NewReader(head), in))
-		return rep, describeSealed(rep, armored, "PEM")
+	if format.IsArmored(head) {
+		return rep, inspectArmored(rep, head, in)
 	}
-	if format.IsArmored(head) || bytes.Contains(head, []byte("\n-----BEGIN ")) {
+	if bytes.Contains(head, []byte("\n-----BEGIN ")) {
 		return rep, inspectPEM(rep, head)
 	}
 	if bytes.HasPrefix(bytes.TrimSpace(skipComments(head)), []byte(keyblob.RecipientPrefix)) {
@@ -135,6 +134,25 @@ func (e *env) inspect(name string) (*report, error) {
 	}
 	return nil, withHint(errors.New("not a keyblob file"),
 		"inspect knows identities, recipients, public keys, session keys, key blobs and encrypted files")
+}
+
+// inspectArmored describes a file that is armored by the rule of
+// format.IsArmored: the objects that may be large through the streaming
+// armor reader, the others by their PEM label.
+func inspectArmored(rep *report, head []byte, rest io.Reader) error {
+	whole := io.MultiReader(bytes.NewReader(head), rest)
+	switch label, _ := format.ArmorLabel(head); label {
+	case format.PEMSealed:
+		return describeSealed(rep, seal.NewArmorReader(whole), "PEM")
+	case format.PEMEncrypted:
+		r := format.NewArmorReader(whole, format.PEMEncrypted)
+		bin, err := io.ReadAll(io.LimitReader(r, int64(keyblob.EncryptedHeaderSize)))
+		if err != nil {
+			return err
+		}
+		return describeEncrypted(rep, bin, r, "PEM")
+	}
+	return inspectPEM(rep, head)
 }
 
 // skipComments drops leading blank and '#' lines.
@@ -156,7 +174,7 @@ func (e *env) inspectBinary(rep *report, t byte, head []byte, rest io.Reader) er
 	case format.TypeSessionKey:
 		return describeSessionKey(rep, head)
 	case format.TypeEncrypted:
-		return describeEncrypted(rep, head, rest)
+		return describeEncrypted(rep, head, rest, "binary")
 	case format.TypeSealed:
 		return describeSealed(rep, io.MultiReader(bytes.NewReader(head), rest), "binary")
 	}
@@ -223,7 +241,7 @@ func describeSessionKey(rep *report, data []byte) error {
 	return nil
 }
 
-func describeEncrypted(rep *report, head []byte, rest io.Reader) error {
+func describeEncrypted(rep *report, head []byte, rest io.Reader, encoding string) error {
 	h, err := keyblob.ParseEncryptedHeader(head)
 	if err != nil {
 		return err
@@ -233,6 +251,7 @@ func describeEncrypted(rep *report, head []byte, rest io.Reader) error {
 		return err
 	}
 	rep.add("type", "type", "encrypted file")
+	rep.add("encoding", "encoding", encoding)
 	rep.add("session_alg", "algorithm", h.SessionAlg)
 	rep.add("serial", "session key", h.Serial)
 	rep.add("size", "size", size)

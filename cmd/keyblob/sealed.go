@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/internal/atomicfile"
+	"github.com/keyblob/keyblob/internal/format"
 	"github.com/keyblob/keyblob/replay"
 	"github.com/keyblob/keyblob/replay/sqlitecache"
 	"github.com/keyblob/keyblob/seal"
@@ -334,21 +334,21 @@ func (f *openFlags) check() error {
 	return nil
 }
 
-// openMessage opens the header, through the armor when there is one.
+// openMessage opens the header, through the armor when there is one
+// (seal.Dearmor). A regular file that starts with the binary magic is
+// opened directly, so that its payload is read in parallel.
 func openMessage(in io.Reader, opts *seal.OpenOptions) (*seal.Opener, int64, error) {
 	if file, off, size, ok := regularInput(in); ok {
-		start := make([]byte, 16)
+		start := make([]byte, format.HeaderSize)
 		n, _ := file.ReadAt(start, off)
-		if !seal.IsArmored(start[:n]) {
+		if _, binary := format.Sniff(start[:n]); binary {
 			o, err := seal.Open(file, opts)
 			return o, size, err
 		}
 	}
-	br := bufio.NewReaderSize(in, 64<<10)
-	start, _ := br.Peek(16)
-	var src io.Reader = br
-	if seal.IsArmored(start) {
-		src = seal.NewArmorReader(br)
+	src, err := seal.Dearmor(in)
+	if err != nil {
+		return nil, 0, err
 	}
 	o, err := seal.Open(src, opts)
 	return o, 0, err
