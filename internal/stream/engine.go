@@ -71,7 +71,7 @@ func Seal(c *Cipher, src Source, dst Sink, opts *Options) (int64, error) {
 // been written too. On any error, what was written to dst must be
 // discarded.
 func Open(c *Cipher, src Source, dst Sink, opts *Options) (int64, error) {
-	if src.At != nil {
+	if src.At != nil && src.Size >= 0 {
 		if _, err := PlaintextSize(src.Size); err != nil {
 			return 0, err
 		}
@@ -79,15 +79,30 @@ func Open(c *Cipher, src Source, dst Sink, opts *Options) (int64, error) {
 	return run(newEngine(c, true, opts), src, dst)
 }
 
+// Check returns an error unless exactly one of R and At is set, and Size
+// is not negative.
+func (s Source) Check() error {
+	switch {
+	case (s.R == nil) == (s.At == nil):
+		return errors.New("stream: the source must have exactly one of R and At")
+	case s.At != nil && s.Size < 0:
+		return errors.New("stream: negative source size")
+	}
+	return nil
+}
+
+// Check returns an error unless exactly one of W and At is set.
+func (s Sink) Check() error {
+	if (s.W == nil) == (s.At == nil) {
+		return errors.New("stream: the sink must have exactly one of W and At")
+	}
+	return nil
+}
+
 // run checks src and dst and runs the stream through the pipeline.
 func run(e *engine, src Source, dst Sink) (int64, error) {
-	switch {
-	case (src.R == nil) == (src.At == nil):
-		return 0, errors.New("stream: the source must have exactly one of R and At")
-	case (dst.W == nil) == (dst.At == nil):
-		return 0, errors.New("stream: the sink must have exactly one of W and At")
-	case src.At != nil && src.Size < 0:
-		return 0, errors.New("stream: negative source size")
+	if err := errors.Join(src.Check(), dst.Check()); err != nil {
+		return 0, err
 	}
 	if src.R != nil {
 		return e.pipeline(&readerSource{r: src.R}, &src, &dst)
