@@ -130,7 +130,8 @@ func Encrypt(dst io.Writer, key *SessionKey, opts *EncryptOptions) (io.WriteClos
 // returns a reader of its plaintext. The reader returns only authenticated
 // plaintext and fails with ErrAuth, at the latest at the end, if the file
 // was modified, truncated or extended; a caller writing the plaintext to a
-// file must discard it on any error.
+// file must discard it on any error. It implements io.WriterTo, which
+// reads, opens and writes concurrently.
 func Decrypt(src io.Reader, key *SessionKey, opts *EncryptOptions) (io.Reader, error) {
 	buf := make([]byte, EncryptedHeaderSize)
 	if n, err := io.ReadFull(src, buf); err != nil {
@@ -164,12 +165,23 @@ func (o *EncryptOptions) workers() int {
 }
 
 // authReader maps the stream's authentication error to ErrAuth.
-type authReader struct{ r io.Reader }
+type authReader struct{ r *stream.Reader }
 
 func (a *authReader) Read(p []byte) (int, error) {
 	n, err := a.r.Read(p)
+	return n, authError(err)
+}
+
+// WriteTo writes the rest of the plaintext to w, with the guarantees of
+// Read, reading, opening and writing concurrently (io.Copy uses it).
+func (a *authReader) WriteTo(w io.Writer) (int64, error) {
+	n, err := a.r.WriteTo(w)
+	return n, authError(err)
+}
+
+func authError(err error) error {
 	if errors.Is(err, stream.ErrAuth) {
-		err = ErrAuth
+		return ErrAuth
 	}
-	return n, err
+	return err
 }

@@ -2,6 +2,7 @@ package seal
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/hkdf"
 	"crypto/sha256"
@@ -9,7 +10,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -87,42 +87,55 @@ type OpenOptions struct {
 	Now func() time.Time
 	// Workers open chunks in parallel; zero or less means one per CPU.
 	Workers int
-	// Progress, if set, is called by WriteTo on the file path with the
-	// number of input bytes done, from several goroutines at once.
+	// Progress, if set, is called by WriteTo and Decrypt with the number
+	// of input bytes done, in order, from one goroutine at a time.
 	Progress func(n int)
 }
 
 // An Opener is a message whose header has been authenticated. Its payload
-// is read once, with Reader or WriteTo.
+// is read once, with Reader, WriteTo or Decrypt.
 //
-// Plaintext that WriteTo or Reader produces before they report success is
-// not yet authentic: each chunk is authenticated to the session key, which
-// every recipient knows, so a co-recipient can replace a signed message's
+// Plaintext that these produce before they report success is not yet
+// authentic: each chunk is authenticated to the session key, which every
+// recipient knows, so a co-recipient can replace a signed message's
 // payload, and only the signature at the end tells. The caller must hold
 // the plaintext (a temporary file, a private spool) and release it only
-// after a nil return from WriteTo, or io.EOF from Reader; this package
-// does no such holding itself.
+// after a nil return from WriteTo or Decrypt, or io.EOF from Reader; this
+// package does no such holding itself.
 type Opener struct {
 	Header   *Header
 	key      *keyblob.SessionKey
 	replayID []byte
 	opts     OpenOptions
 	cipher   *stream.Cipher
-	src      io.Reader // the payload and trailer, for the streaming path
-	file     *os.File  // the source, for the file path; nil otherwise
-	base     int64     // offset of the message in file
-	size     int64     // size of the message in file
+	src      io.Reader   // the payload and trailer, from Open; nil from OpenAt
+	at       io.ReaderAt // the message, from OpenAt
+	size     int64       // the size of the message in at
 }
 
-// Open reads and authenticates the header of a message from src. It checks
-// the sender (From), finds a way to unwrap the session key, verifies the
+// Open reads and authenticates the header of a message from the stream
+// src, after which the payload is read from src as a stream. It checks the
+// sender (From), finds a way to unwrap the session key, verifies the
 // header MAC, the expiry, the age and the replay cache, in that order.
 func Open(src io.Reader, opts *OpenOptions) (*Opener, error) {
-	if opts == nil {
-		opts = &OpenOptions{}
+	br := bufio.NewReaderSize(src, 64<<10)
+	return open(&Opener{src: br}, br, opts)
+}
+
+// OpenAt is Open for a message that is the size bytes of src, such as a
+// regular file: the payload is then read at offsets, by the workers
+// concurrently, and the signature at its offset.
+func OpenAt(src io.ReaderAt, size int64, opts *OpenOptions) (*Opener, error) {
+	o := &Opener{at: src, size: size}
+	return open(o, bufio.NewReader(io.NewSectionReader(src, 0, size)), opts)
+}
+
+// open reads the header from hr and does the checks of Open.
+func open(o *Opener, hr io.Reader, opts *OpenOptions) (*Opener, error) {
+	if opts != nil {
+		o.opts = *opts
 	}
-	o := &Opener{opts: *opts}
-	h, err := o.readHeader(src)
+	h, err := ReadHeader(hr)
 	if err != nil {
 		return nil, err
 	}
@@ -144,22 +157,6 @@ func Open(src io.Reader, opts *OpenOptions) (*Opener, error) {
 	}
 	o.cipher, err = stream.NewCipher(h.payloadKey(o.key))
 	return o, err
-}
-
-// readHeader reads the header, from a regular file with ReadAt so the
-// payload can be read in parallel, from anything else through a buffer.
-func (o *Opener) readHeader(src io.Reader) (*Header, error) {
-	if f, ok := src.(*os.File); ok && isRegular(f) {
-		base, err1 := f.Seek(0, io.SeekCurrent)
-		st, err2 := f.Stat()
-		if err1 == nil && err2 == nil {
-			o.file, o.base, o.size = f, base, st.Size()-base
-			return ReadHeader(bufio.NewReader(io.NewSectionReader(f, base, o.size)))
-		}
-	}
-	br := bufio.NewReaderSize(src, 64<<10)
-	o.src = br
-	return ReadHeader(br)
 }
 
 func (o *Opener) checkSender() error {
@@ -289,7 +286,7 @@ func replayID(key *keyblob.SessionKey, serial keyblob.Serial) ([]byte, error) {
 	return hkdf.Key(sha256.New, key.Bytes(), nil, replayIDLabel+string(serial[:]), replay.IDSize)
 }
 
-// SetProgress sets the progress callback of the file path (see
+// SetProgress sets the progress callback of WriteTo and Decrypt (see
 // OpenOptions.Progress).
 func (o *Opener) SetProgress(fn func(n int)) { o.opts.Progress = fn }
 
@@ -313,43 +310,66 @@ func (o *Opener) finish(trailer []byte, digest hash.Hash) error {
 	return nil
 }
 
-// WriteTo decrypts the payload to dst and finishes the message. It returns
-// nil only when everything is authentic and recorded. What it writes to
-// dst before it returns is not authentic yet (see Opener): the caller
-// must hold it until the nil return, and discard it on any error. From a
-// regular file, chunks are read in parallel, and written at offsets when
-// dst is a regular file too.
+// WriteTo decrypts the payload to dst, in order, and finishes the message:
+// it is Decrypt with a Sink of W dst.
 func (o *Opener) WriteTo(dst io.Writer) (int64, error) {
-	if o.file == nil {
-		return io.Copy(dst, o.Reader())
-	}
-	return o.writeFile(dst)
+	return o.Decrypt(Sink{W: dst})
 }
 
-func (o *Opener) writeFile(dst io.Writer) (int64, error) {
+// Decrypt decrypts the payload to dst and finishes the message, and returns
+// the size of the plaintext. It returns nil only when everything is
+// authentic and recorded. What it writes to dst before it returns is not
+// authentic yet (see Opener): the caller must hold it until the nil
+// return, and discard it on any error. It reads ahead, opens on the
+// workers and writes at the same time; from OpenAt, the workers read the
+// chunks at their offsets.
+func (o *Opener) Decrypt(dst Sink) (int64, error) {
+	if dst.stream(0).Check() != nil {
+		return 0, errors.New("seal: a Sink needs one of W and At")
+	}
+	if o.at == nil {
+		return o.decryptStream(dst)
+	}
+	return o.decryptAt(dst)
+}
+
+// decryptStream decrypts the payload that follows the header in o.src;
+// a signed message's trailer is held back from the engine.
+func (o *Opener) decryptStream(dst Sink) (int64, error) {
 	h := o.Header
-	off := o.base + int64(h.Size())
-	size := o.base + o.size - off - int64(h.SigLen)
-	plain, err := stream.PlaintextSize(size)
+	src, tail := o.src, (*tailReader)(nil)
+	if h.Signed() {
+		tail = newTailReader(o.src, h.SigLen)
+		src = tail
+	}
+	so := payloadOptions(o.opts.Workers, o.opts.Progress, h.Signed())
+	n, err := stream.Open(o.cipher, stream.Source{R: src}, dst.stream(0), so)
 	if err != nil {
+		return 0, payloadError(err)
+	}
+	return n, o.finish(tail.held(), so.Digest)
+}
+
+// decryptAt decrypts the payload between the header and the trailer of
+// o.at, and reads the trailer at its offset.
+func (o *Opener) decryptAt(dst Sink) (int64, error) {
+	h := o.Header
+	off := int64(h.Size())
+	size := o.size - off - int64(h.SigLen)
+	if _, err := stream.PlaintextSize(size); err != nil {
 		return 0, errPayloadAuth
 	}
-	fo := &stream.FileOptions{Workers: o.opts.Workers, Progress: o.opts.Progress}
-	if h.Signed() {
-		fo.Digest = stream.NewChunkDigest(digestPrefix)
-	}
-	end := useWriteAt(dst, fo, plain)
-	if err := stream.OpenAt(o.cipher, o.file, off, size, dst, fo); err != nil {
+	so := payloadOptions(o.opts.Workers, o.opts.Progress, h.Signed())
+	src := stream.Source{At: o.at, Offset: off, Size: size}
+	n, err := stream.Open(o.cipher, src, dst.stream(0), so)
+	if err != nil {
 		return 0, payloadError(err)
 	}
 	trailer := make([]byte, h.SigLen)
-	if _, err := o.file.ReadAt(trailer, off+size); err != nil {
-		return 0, err
+	if k, err := o.at.ReadAt(trailer, off+size); k < len(trailer) {
+		return 0, fmt.Errorf("seal: reading the signature: %w", cmp.Or(err, io.ErrUnexpectedEOF))
 	}
-	if err := seekTo(dst, end); err != nil {
-		return 0, err
-	}
-	return plain, o.finish(trailer, fo.Digest)
+	return n, o.finish(trailer, so.Digest)
 }
 
 func payloadError(err error) error {
@@ -366,8 +386,8 @@ func payloadError(err error) error {
 // and discard it on any other error.
 func (o *Opener) Reader() io.Reader {
 	src := o.src
-	if o.file != nil {
-		src = io.NewSectionReader(o.file, o.base+int64(o.Header.Size()), o.size-int64(o.Header.Size()))
+	if o.at != nil {
+		src = io.NewSectionReader(o.at, int64(o.Header.Size()), o.size-int64(o.Header.Size()))
 	}
 	r := &payloadReader{o: o}
 	if o.Header.Signed() {

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 	"time"
 
 	"github.com/keyblob/keyblob"
@@ -38,8 +37,8 @@ type Options struct {
 	Time time.Time
 	// Workers seal chunks in parallel; zero or less means one per CPU.
 	Workers int
-	// Progress, if set, is called by SealFile with the number of input
-	// bytes done, from several goroutines at once.
+	// Progress, if set, is called by Seal with the number of input bytes
+	// done, in order, from one goroutine at a time.
 	Progress func(n int)
 }
 
@@ -221,57 +220,30 @@ func signature(h *Header, signer *keyblob.Identity, digest hash.Hash) ([]byte, e
 	return sig, nil
 }
 
-// SealFile seals size bytes of src, starting at offset, to dst: the fast
-// path for regular files, reading and sealing chunks in parallel. When dst
-// is a regular file, workers write chunks at their offsets. The result is
-// the same as through NewWriter.
-func SealFile(dst io.Writer, src io.ReaderAt, offset, size int64, opts *Options) (*Header, error) {
+// Seal seals the plaintext of src into a new message written to dst, and
+// returns its header. It reads ahead, seals on the workers and writes at
+// the same time, in constant memory; the bytes are the same as through
+// NewWriter, whatever src and dst are. On error, what was written to dst
+// must be discarded.
+func Seal(dst Sink, src Source, opts *Options) (*Header, error) {
+	if src.stream().Check() != nil || dst.stream(0).Check() != nil {
+		return nil, errors.New("seal: a Source needs one of R and At, a Sink one of W and At")
+	}
 	h, c, err := newSealing(opts)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dst.Write(h.bytes()); err != nil {
+	if err := dst.put(h.bytes(), 0); err != nil {
 		return nil, err
 	}
-	fo := &stream.FileOptions{Workers: opts.Workers, Progress: opts.Progress}
-	if opts.Signer != nil {
-		fo.Digest = stream.NewChunkDigest(digestPrefix)
-	}
-	end := useWriteAt(dst, fo, stream.EncryptedSize(size))
-	if err := stream.SealAt(c, src, offset, size, dst, fo); err != nil {
-		return nil, err
-	}
-	if err := seekTo(dst, end); err != nil {
-		return nil, err
-	}
-	return h, writeTrailer(dst, h, opts.Signer, fo.Digest)
-}
-
-// useWriteAt sets fo to write at offsets when dst is a regular file, and
-// returns where the payload will end (-1 when dst is written in order).
-func useWriteAt(dst io.Writer, fo *stream.FileOptions, payload int64) int64 {
-	f, ok := dst.(*os.File)
-	if !ok || !isRegular(f) || appending(f) {
-		return -1
-	}
-	pos, err := f.Seek(0, io.SeekCurrent)
+	so := payloadOptions(opts.Workers, opts.Progress, opts.Signer != nil)
+	n, err := stream.Seal(c, src.stream(), dst.stream(int64(h.Size())), so)
 	if err != nil {
-		return -1
+		return nil, err
 	}
-	fo.DstAt, fo.DstOffset = f, pos
-	return pos + payload
-}
-
-// seekTo moves a regular-file dst past the payload written at offsets.
-func seekTo(dst io.Writer, end int64) error {
-	if end < 0 {
-		return nil
+	sig, err := signature(h, opts.Signer, so.Digest)
+	if err != nil || sig == nil {
+		return h, err
 	}
-	_, err := dst.(*os.File).Seek(end, io.SeekStart)
-	return err
-}
-
-func isRegular(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode().IsRegular()
+	return h, dst.put(sig, int64(h.Size())+n)
 }

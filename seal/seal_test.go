@@ -158,17 +158,21 @@ func tempFile(t testing.TB, data []byte) *os.File {
 	return f
 }
 
-// openFile opens msg from a regular file (the fast path; through the armor
-// if msg is armored) and writes the plaintext with WriteTo: to a
-// bytes.Buffer, or with toFile to a regular file, whose content it
-// returns. On error it also returns what was written before.
+// openFile opens msg from a regular file (with OpenAt; through the armor
+// with Open if msg is armored) and writes the plaintext: with WriteTo to a
+// bytes.Buffer, or with toFile with Decrypt to a regular file at offsets,
+// whose content it returns. On error it also returns what was written
+// before.
 func openFile(t testing.TB, msg []byte, opts *OpenOptions, toFile bool) ([]byte, error) {
 	t.Helper()
-	var src io.Reader = tempFile(t, msg)
+	f := tempFile(t, msg)
+	var o *Opener
+	var err error
 	if IsArmored(msg) {
-		src = NewArmorReader(src)
+		o, err = Open(NewArmorReader(f), opts)
+	} else {
+		o, err = OpenAt(f, int64(len(msg)), opts)
 	}
-	o, err := Open(src, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +182,7 @@ func openFile(t testing.TB, msg []byte, opts *OpenOptions, toFile bool) ([]byte,
 		return buf.Bytes(), err
 	}
 	dst := tempFile(t, nil)
-	_, err = o.WriteTo(dst)
+	_, err = o.Decrypt(Sink{At: dst})
 	out, rerr := os.ReadFile(dst.Name())
 	if rerr != nil {
 		t.Fatal(rerr)
@@ -502,8 +506,8 @@ func TestSealOptions(t *testing.T) {
 			if _, err := NewWriter(io.Discard, tt.opts); err == nil {
 				t.Error("NewWriter accepted the options")
 			}
-			if _, err := SealFile(io.Discard, bytes.NewReader(nil), 0, 0, tt.opts); err == nil {
-				t.Error("SealFile accepted the options")
+			if _, err := Seal(Sink{W: io.Discard}, Source{R: bytes.NewReader(nil)}, tt.opts); err == nil {
+				t.Error("Seal accepted the options")
 			}
 		})
 	}
@@ -725,7 +729,7 @@ func TestReaddress(t *testing.T) {
 }
 
 // TestPaths checks that the streaming path and the file path, and NewWriter
-// and SealFile, agree on every size around the chunk boundaries.
+// and Seal, agree on every size around the chunk boundaries.
 func TestPaths(t *testing.T) {
 	alice, bob := testIdentity(t, "alice-x25519"), testIdentity(t, "bob-x25519")
 	sizes := []int{0, 1, stream.ChunkSize - 1, stream.ChunkSize, stream.ChunkSize + 1, 3 * stream.ChunkSize, 3*stream.ChunkSize + 100}
@@ -750,33 +754,38 @@ func testPaths(t *testing.T, size int, signed bool, alice, bob *keyblob.Identity
 	}
 	viaWriter := sealMsg(t, plain, opts)
 
-	// SealFile from a file at an offset, to a buffer and to a file at an
-	// offset.
+	// Seal from a file at an offset, read as a stream or at offsets, to a
+	// buffer and to a file at an offset.
 	src := tempFile(t, join([]byte("junk"), plain))
-	var buf bytes.Buffer
-	h, err := SealFile(&buf, src, 4, int64(size), opts)
-	if err != nil {
-		t.Fatal(err)
+	sources := map[string]Source{
+		"stream": {R: io.NewSectionReader(src, 4, int64(size))},
+		"at":     {At: io.NewSectionReader(src, 4, int64(size)), Size: int64(size)},
 	}
-	viaFile := buf.Bytes()
-	dst := tempFile(t, []byte("prefix"))
-	if _, err := dst.Seek(0, io.SeekEnd); err != nil {
-		t.Fatal(err)
+	msgs := map[string][]byte{"NewWriter": viaWriter}
+	var h *Header
+	for name, s := range sources {
+		var buf bytes.Buffer
+		var err error
+		if h, err = Seal(Sink{W: &buf}, s, opts); err != nil {
+			t.Fatal(err)
+		}
+		msgs["Seal from "+name] = buf.Bytes()
+		if s.R != nil {
+			s.R = io.NewSectionReader(src, 4, int64(size))
+		}
+		dst := tempFile(t, []byte("prefix"))
+		if _, err := Seal(Sink{At: io.NewOffsetWriter(dst, 6)}, s, opts); err != nil {
+			t.Fatal(err)
+		}
+		onDisk, err := os.ReadFile(dst.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs["Seal from "+name+" to a file at offsets"] = onDisk[6:]
 	}
-	if _, err := SealFile(dst, src, 4, int64(size), opts); err != nil {
-		t.Fatal(err)
-	}
-	if pos, _ := dst.Seek(0, io.SeekCurrent); pos != int64(6+len(viaWriter)) {
-		t.Errorf("SealFile left a file destination at %d, want %d", pos, 6+len(viaWriter))
-	}
-	onDisk, err := os.ReadFile(dst.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	viaFileAt := onDisk[6:]
 
 	want := h.Size() + int(stream.EncryptedSize(int64(size))) + h.SigLen
-	for name, msg := range map[string][]byte{"NewWriter": viaWriter, "SealFile": viaFile, "SealFile to a file": viaFileAt} {
+	for name, msg := range msgs {
 		if len(msg) != want {
 			t.Errorf("%s wrote %d bytes, want %d", name, len(msg), want)
 		}
@@ -785,8 +794,16 @@ func testPaths(t *testing.T, size int, signed bool, alice, bob *keyblob.Identity
 		})
 	}
 
-	// A message in the middle of a file opens from its offset.
+	// A message in the middle of a file opens from its offset, as a stream
+	// and at offsets.
 	f := tempFile(t, join([]byte("junk before"), viaWriter))
+	if o, err := OpenAt(io.NewSectionReader(f, 11, int64(len(viaWriter))), int64(len(viaWriter)), &OpenOptions{Identities: []*keyblob.Identity{bob}}); err != nil {
+		t.Error(err)
+	} else {
+		var out bytes.Buffer
+		_, err := o.WriteTo(&out)
+		wantPlain(t, "at an offset, with OpenAt", out.Bytes(), err, plain)
+	}
 	if _, err := f.Seek(11, io.SeekStart); err != nil {
 		t.Fatal(err)
 	}

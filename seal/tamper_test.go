@@ -540,14 +540,15 @@ type tamperOpen struct {
 }
 
 func (b *tamperBase) openers(t *testing.T, sc *scratch) []tamperOpen {
-	src := func(data []byte) (io.Reader, error) {
+	// src opens data from a file: at offsets, or through the armor.
+	src := func(data []byte) (*Opener, error) {
 		if err := reset(sc.src, data); err != nil {
 			t.Fatal(err)
 		}
 		if b.armored {
-			return NewArmorReader(sc.src), nil
+			return Open(NewArmorReader(sc.src), b.opts())
 		}
-		return sc.src, nil
+		return OpenAt(sc.src, int64(len(data)), b.opts())
 	}
 	stream := tamperOpen{name: "stream", open: func(data []byte) ([]byte, error) {
 		var r io.Reader = bytes.NewReader(data)
@@ -561,8 +562,7 @@ func (b *tamperBase) openers(t *testing.T, sc *scratch) []tamperOpen {
 		return io.ReadAll(o.Reader())
 	}}
 	file := tamperOpen{name: "file", open: func(data []byte) ([]byte, error) {
-		r, _ := src(data)
-		o, err := Open(r, b.opts())
+		o, err := src(data)
 		if err != nil {
 			return nil, err
 		}
@@ -571,15 +571,14 @@ func (b *tamperBase) openers(t *testing.T, sc *scratch) []tamperOpen {
 		return buf.Bytes(), err
 	}}
 	toFile := tamperOpen{name: "file to file", holes: true, open: func(data []byte) ([]byte, error) {
-		r, _ := src(data)
-		o, err := Open(r, b.opts())
+		o, err := src(data)
 		if err != nil {
 			return nil, err
 		}
 		if err := reset(sc.dst, nil); err != nil {
 			t.Fatal(err)
 		}
-		_, err = o.WriteTo(sc.dst)
+		_, err = o.Decrypt(Sink{At: sc.dst})
 		out, rerr := os.ReadFile(sc.dst.Name())
 		if rerr != nil {
 			t.Fatal(rerr)

@@ -86,17 +86,18 @@ func (e *env) seal(f *sealFlags, inName string) error {
 	return out.Commit()
 }
 
-// sealTo writes the sealed message, through the file fast path when the
-// input is a regular file.
+// sealTo writes the sealed message: a regular input file is read at
+// offsets, and a new output file written at offsets (see inputSource and
+// outputSink); the armor is written in order.
 func (e *env) sealTo(out *output, in io.Reader, opts *seal.Options, f *sealFlags) error {
-	dst := out.target()
+	dst := outputSink(out)
 	var armor *seal.ArmorWriter
 	if f.armor {
 		var err error
-		if armor, err = seal.NewArmorWriter(dst); err != nil {
+		if armor, err = seal.NewArmorWriter(out.target()); err != nil {
 			return err
 		}
-		dst = armor
+		dst = seal.Sink{W: armor}
 	}
 	if err := e.sealPayload(dst, in, opts, f.quiet); err != nil {
 		return fmt.Errorf("sealing: %w", err)
@@ -107,22 +108,33 @@ func (e *env) sealTo(out *output, in io.Reader, opts *seal.Options, f *sealFlags
 	return nil
 }
 
-func (e *env) sealPayload(dst io.Writer, in io.Reader, opts *seal.Options, quiet bool) error {
+func (e *env) sealPayload(dst seal.Sink, in io.Reader, opts *seal.Options, quiet bool) error {
+	src, size := inputSource(in)
+	bar := e.newProgress(size, "sealing", quiet)
+	defer bar.finish()
+	opts.Progress = bar.callback()
+	_, err := seal.Seal(dst, src, opts)
+	return err
+}
+
+// inputSource returns what seal reads: a regular file at offsets, from
+// its current position to its end, and its size; anything else (a pipe,
+// a terminal, a device) as a stream, of unknown size 0.
+func inputSource(in io.Reader) (seal.Source, int64) {
 	if file, off, size, ok := regularInput(in); ok {
-		bar := e.newProgress(size, "sealing", quiet)
-		defer bar.finish()
-		opts.Progress = bar.callback()
-		_, err := seal.SealFile(dst, file, off, size, opts)
-		return err
+		return seal.Source{At: io.NewSectionReader(file, off, size), Size: size}, size
 	}
-	w, err := seal.NewWriter(dst, opts)
-	if err != nil {
-		return err
+	return seal.Source{R: in}, 0
+}
+
+// outputSink returns where seal and open write: a new output file at
+// offsets, as the workers finish chunks (it is a fresh file of ours, never
+// opened for appending); stdout, a device or a pipe in order.
+func outputSink(out *output) seal.Sink {
+	if out.tmp != nil {
+		return seal.Sink{At: out.tmp.File}
 	}
-	if _, err := io.Copy(w, in); err != nil {
-		return err
-	}
-	return w.Close()
+	return seal.Sink{W: out.target()}
 }
 
 // regularInput reports whether in is a regular file, and from where to
@@ -336,13 +348,14 @@ func (f *openFlags) check() error {
 
 // openMessage opens the header, through the armor when there is one
 // (seal.Dearmor). A regular file that starts with the binary magic is
-// opened directly, so that its payload is read in parallel.
+// opened at offsets (seal.OpenAt), so that its payload is read in
+// parallel. It returns the size of a regular input, 0 otherwise.
 func openMessage(in io.Reader, opts *seal.OpenOptions) (*seal.Opener, int64, error) {
 	if file, off, size, ok := regularInput(in); ok {
 		start := make([]byte, format.HeaderSize)
 		n, _ := file.ReadAt(start, off)
 		if _, binary := format.Sniff(start[:n]); binary {
-			o, err := seal.Open(file, opts)
+			o, err := seal.OpenAt(io.NewSectionReader(file, off, size), size, opts)
 			return o, size, err
 		}
 	}
@@ -374,7 +387,7 @@ func (e *env) openTo(o *seal.Opener, f *openFlags, size int64) error {
 	if out.streamed() && mustHold(o, f.once) {
 		err = e.openSpooled(o, out, f.quiet, size)
 	} else {
-		err = e.writePlain(o, out.target(), f.quiet, size)
+		err = e.writePlain(o, outputSink(out), f.quiet, size)
 		if err != nil && out.streamed() {
 			err = withHint(err, "discard what was written to the output: the message is not authentic")
 		}
@@ -395,10 +408,10 @@ func (e *env) openTo(o *seal.Opener, f *openFlags, size int64) error {
 func mustHold(o *seal.Opener, once bool) bool { return once || o.Header.Signed() }
 
 // writePlain writes the plaintext of o to dst, with a progress bar.
-func (e *env) writePlain(o *seal.Opener, dst io.Writer, quiet bool, size int64) error {
+func (e *env) writePlain(o *seal.Opener, dst seal.Sink, quiet bool, size int64) error {
 	bar := e.newProgress(size, "opening", quiet)
 	o.SetProgress(bar.callback())
-	_, err := o.WriteTo(dst)
+	_, err := o.Decrypt(dst)
 	bar.finish()
 	return openError(err)
 }
@@ -415,7 +428,8 @@ func (e *env) openSpooled(o *seal.Opener, out *output, quiet bool, size int64) e
 			"set TMPDIR to a writable directory with room for the plaintext, or use -o FILE")
 	}
 	defer spool.Close()
-	if err := e.writePlain(o, spool, quiet, size); err != nil {
+	// The spool is a fresh file of ours: written at offsets.
+	if err := e.writePlain(o, seal.Sink{At: spool}, quiet, size); err != nil {
 		return err
 	}
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {

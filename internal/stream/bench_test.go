@@ -62,12 +62,13 @@ func BenchmarkOpen(b *testing.B) {
 	}
 }
 
-// BenchmarkSealAt and BenchmarkOpenAt measure the file fast path from a
-// 64 MiB file, to io.Discard in order and to a file with WriteAt.
-func BenchmarkSealAt(b *testing.B) { benchFile(b, true) }
-func BenchmarkOpenAt(b *testing.B) { benchFile(b, false) }
+// BenchmarkEngineSeal and BenchmarkEngineOpen measure Seal and Open of a
+// 64 MiB file, read as a stream or at offsets, to io.Discard in order and
+// to a file at offsets.
+func BenchmarkEngineSeal(b *testing.B) { benchEngine(b, true) }
+func BenchmarkEngineOpen(b *testing.B) { benchEngine(b, false) }
 
-func benchFile(b *testing.B, sealing bool) {
+func benchEngine(b *testing.B, sealing bool) {
 	const size = 64 << 20
 	c := newCipher(b, testKey(1))
 	pt := plaintext(size)
@@ -85,31 +86,35 @@ func benchFile(b *testing.B, sealing bool) {
 		b.Fatal(err)
 	}
 	defer src.Close()
+	out, err := os.Create(filepath.Join(dir, "out"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer out.Close()
+	run := stream.Open
+	if sealing {
+		run = stream.Seal
+	}
 	for _, workers := range []int{1, 2} {
-		for _, at := range []bool{false, true} {
-			b.Run(fmt.Sprintf("workers=%d/writeAt=%v", workers, at), func(b *testing.B) {
-				opts := &stream.FileOptions{Workers: workers}
-				if at {
-					out, err := os.Create(filepath.Join(dir, "out"))
-					if err != nil {
-						b.Fatal(err)
+		for _, srcAt := range []bool{false, true} {
+			for _, dstAt := range []bool{false, true} {
+				b.Run(fmt.Sprintf("workers=%d/readAt=%v/writeAt=%v", workers, srcAt, dstAt), func(b *testing.B) {
+					dst := stream.Sink{W: io.Discard}
+					if dstAt {
+						dst = stream.Sink{At: out}
 					}
-					defer out.Close()
-					opts.DstAt = out
-				}
-				b.SetBytes(size)
-				for b.Loop() {
-					var err error
-					if sealing {
-						err = stream.SealAt(c, src, 0, int64(len(data)), io.Discard, opts)
-					} else {
-						err = stream.OpenAt(c, src, 0, int64(len(data)), io.Discard, opts)
+					b.SetBytes(size)
+					for b.Loop() {
+						s := stream.Source{R: io.NewSectionReader(src, 0, int64(len(data)))}
+						if srcAt {
+							s = stream.Source{At: src, Size: int64(len(data))}
+						}
+						if _, err := run(c, s, dst, &stream.Options{Workers: workers}); err != nil {
+							b.Fatal(err)
+						}
 					}
-					if err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+				})
+			}
 		}
 	}
 }

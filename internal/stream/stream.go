@@ -11,10 +11,14 @@
 // and gives every plaintext exactly one encoding.
 //
 // Each chunk depends only on the key, its index and its flag, so chunks are
-// sealed and opened in parallel; Writer and Reader do so in batches on all
-// cores while keeping output in order and memory constant. The key must be
-// unique per message (callers derive it with HKDF from a random nonce):
-// nonces restart at zero for every message.
+// sealed and opened in parallel. Seal and Open are the one engine: a
+// pipeline that reads the next batch of chunks while the workers process
+// this one and the previous one is written, in constant memory, from an
+// io.Reader or an io.ReaderAt to an io.Writer or an io.WriterAt (see
+// Source and Sink). Writer and Reader are its push and pull adapters, one
+// batch per call; every way gives the same bytes. The key must be unique
+// per message (callers derive it with HKDF from a random nonce): nonces
+// restart at zero for every message.
 //
 // The normative description is spec/stream.md.
 package stream
