@@ -95,10 +95,3 @@ func signingPublic[K SigningPublic](k K, err error) (SigningPublic, error) {
 	}
 	return k, nil
 }
-
-func signingPrivate[K SigningPrivate](k K, err error) (SigningPrivate, error) {
-	if err != nil {
-		return nil, err
-	}
-	return k, nil
-}
