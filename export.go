@@ -9,19 +9,19 @@ import (
 // ErrAuth is the one error for every authentication failure: a blob that
 // does not unwrap, or a signature that does not verify. It never says which
 // check failed.
-var ErrAuth = errors.New("keyblob: authentication failed")
+var ErrAuth = errors.New("authentication failed")
 
 // ErrNotSigned is returned by Import when a signature is required and the
 // blob has none.
-var ErrNotSigned = errors.New("keyblob: the key blob is not signed")
+var ErrNotSigned = errors.New("the key blob is not signed")
 
 // ErrWrongSigner is returned by Import and Verify when the blob is signed by
 // a different key than the one required.
-var ErrWrongSigner = errors.New("keyblob: the key blob is signed by someone else")
+var ErrWrongSigner = errors.New("the key blob is signed by someone else")
 
 // ErrIncorrectIdentity is returned by Import when the blob is wrapped to an
 // exchange key other than the identity's.
-var ErrIncorrectIdentity = errors.New("keyblob: the key blob is not for this identity")
+var ErrIncorrectIdentity = errors.New("the key blob is not for this identity")
 
 // ExportOptions are the optional parts of Export. The zero value exports
 // an unsigned blob without description, dated now.
@@ -41,16 +41,16 @@ func Export(key *SessionKey, to *Recipient, opts *ExportOptions) (*KeyBlob, erro
 		opts = &ExportOptions{}
 	}
 	if !to.CanExchange() {
-		return nil, fmt.Errorf("keyblob: recipient %s has no exchange key (it can only sign)", to.Fingerprint())
+		return nil, fmt.Errorf("recipient %s has no exchange key (it can only sign)", to.Fingerprint())
 	}
 	if err := CheckDescription(opts.Description); err != nil {
-		return nil, fmt.Errorf("keyblob: %w", err)
+		return nil, err
 	}
 	if opts.Signer != nil && !opts.Signer.CanSign() {
 		return nil, ErrCannotSign
 	}
 	if key.alg != SessionAES256GCM {
-		return nil, fmt.Errorf("keyblob: cannot export a session key of %s", key.alg)
+		return nil, fmt.Errorf("cannot export a session key of %s", key.alg)
 	}
 	created := opts.Time
 	if created.IsZero() {
@@ -58,7 +58,7 @@ func Export(key *SessionKey, to *Recipient, opts *ExportOptions) (*KeyBlob, erro
 	}
 	if created.Unix() < 0 {
 		// A blob holds seconds since 1970 as an unsigned number.
-		return nil, fmt.Errorf("keyblob: creation time %s is before 1970", created.UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("creation time %s is before 1970", created.UTC().Format(time.RFC3339))
 	}
 	f := blobFields{
 		exchangeAlg: to.ExchangeAlg(),
@@ -87,12 +87,12 @@ func (f *blobFields) wrapAndSign(key *SessionKey, to *Recipient, signer *Identit
 	}
 	wrapped, err := to.exchange.Wrap(key.key[:], f.label())
 	if err != nil {
-		return fmt.Errorf("keyblob: wrapping the session key: %w", err)
+		return fmt.Errorf("wrapping the session key: %w", err)
 	}
 	f.wrapped = wrapped
 	if signer != nil {
 		if f.signature, err = signer.Sign(blobContext, f.signedBytes()); err != nil {
-			return fmt.Errorf("keyblob: signing: %w", err)
+			return fmt.Errorf("signing: %w", err)
 		}
 	}
 	return nil

@@ -108,7 +108,7 @@ func xwingPKCS8Seed(der []byte) (seed []byte, ok bool, err error) {
 	}
 	canon, err := marshalXWingPKCS8(info.PrivateKey)
 	if err != nil || len(info.PrivateKey) != XWingSeedSize || !bytes.Equal(canon, der) {
-		return nil, true, errors.New("keyblob: malformed MLKEM768-X25519 private key")
+		return nil, true, errors.New("malformed MLKEM768-X25519 private key")
 	}
 	return info.PrivateKey, true, nil
 }
@@ -122,7 +122,7 @@ func xwingSPKIKey(der []byte) (pub []byte, ok bool, err error) {
 	pub = info.PublicKey.RightAlign()
 	canon, err := marshalXWingSPKI(pub)
 	if err != nil || len(pub) != XWingPublicSize || !bytes.Equal(canon, der) {
-		return nil, true, errors.New("keyblob: malformed MLKEM768-X25519 public key")
+		return nil, true, errors.New("malformed MLKEM768-X25519 public key")
 	}
 	return pub, true, nil
 }
