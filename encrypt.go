@@ -44,7 +44,7 @@ const (
 // ErrMalformedEncryptedFile is returned by Decrypt and ParseEncryptedHeader
 // for a header that is not that of an encrypted file this version reads:
 // another object, another version, an unknown algorithm, or too short.
-var ErrMalformedEncryptedFile = errors.New("malformed encrypted file")
+var ErrMalformedEncryptedFile = fmt.Errorf("%w encrypted file", ErrMalformed)
 
 // ErrWrongSessionKey is returned by Decrypt when the file was encrypted with
 // a session key of another serial.

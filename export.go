@@ -4,20 +4,33 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/keyblob/keyblob/internal/format"
 )
 
-// ErrAuth is the one error for every authentication failure: a blob that
-// does not unwrap, or a signature that does not verify. It never says which
-// check failed.
-var ErrAuth = errors.New("authentication failed")
+// ErrAuth is the module's one error for every authentication failure: a
+// blob that does not unwrap, a signature that does not verify, an
+// encrypted file or sealed message that was modified (seal.ErrAuth is the
+// same value). It never says which check failed.
+var ErrAuth = format.ErrAuth
 
-// ErrNotSigned is returned by Import when a signature is required and the
-// blob has none.
-var ErrNotSigned = errors.New("the key blob is not signed")
+// ErrMalformed is wrapped by every error about malformed input: the
+// object-specific sentinels (ErrMalformedBlob, ErrMalformedRecipient,
+// ErrMalformedSessionKey, ErrMalformedEncryptedFile, seal.ErrMalformed,
+// seal.ErrArmor) wrap it.
+var ErrMalformed = format.ErrMalformed
 
-// ErrWrongSigner is returned by Import and Verify when the blob is signed by
-// a different key than the one required.
-var ErrWrongSigner = errors.New("the key blob is signed by someone else")
+// ErrNotSigned is wrapped by the error of Import and Verify when a
+// signature is required and the blob has none, and of seal.Open when a
+// sender is required and the message is not signed (seal.ErrNotSigned is
+// the same value).
+var ErrNotSigned = errors.New("not signed")
+
+// ErrWrongSigner is wrapped by the error of Import and Verify when the
+// blob is signed by a different key than the one required, and of
+// seal.Open when the message is signed by another key than the required
+// sender's (seal.ErrWrongSender is the same value).
+var ErrWrongSigner = errors.New("signed by someone else")
 
 // ErrIncorrectIdentity is returned by Import when the blob is wrapped to an
 // exchange key other than the identity's.
@@ -103,9 +116,9 @@ func (f *blobFields) wrapAndSign(key *SessionKey, to *Recipient, signer *Identit
 func (b *KeyBlob) Verify(signer *Recipient) error {
 	switch {
 	case !b.Signed():
-		return ErrNotSigned
+		return fmt.Errorf("the key blob is %w", ErrNotSigned)
 	case !signer.CanVerify() || !b.Signer().Equal(signer.SigningFingerprint()):
-		return fmt.Errorf("%w (%s), not by %s", ErrWrongSigner, b.Signer(), signer.SigningFingerprint())
+		return fmt.Errorf("the key blob is %w (%s), not by %s", ErrWrongSigner, b.Signer(), signer.SigningFingerprint())
 	}
 	return b.verifySignature()
 }

@@ -62,7 +62,7 @@ func pemBlocks(data []byte, label string) ([][]byte, error) {
 		consumed := rest[:len(rest)-len(after)]
 		switch {
 		case block == nil, bytes.Count(consumed, []byte("-----BEGIN ")) != 1:
-			return nil, errors.New("malformed PEM block")
+			return nil, fmt.Errorf("%w PEM block", ErrMalformed)
 		case block.Type != label:
 			return nil, fmt.Errorf("PEM block %q where %q was expected", block.Type, label)
 		case len(block.Headers) > 0:

@@ -216,7 +216,7 @@ func parsePublicPEM(data []byte) (*Recipient, error) {
 
 // ErrMalformedRecipient is returned for a recipient line that does not
 // decode to exactly one canonical recipient.
-var ErrMalformedRecipient = errors.New("malformed recipient line")
+var ErrMalformedRecipient = fmt.Errorf("%w recipient line", ErrMalformed)
 
 // ParseRecipientLine parses the String form of a Recipient. It accepts only
 // the canonical encoding: the kind must match the keys, and the base64 and

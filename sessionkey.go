@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"fmt"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -153,7 +152,7 @@ func (k *SessionKey) MarshalPEM() []byte {
 
 // ErrMalformedSessionKey is returned for a session key file that is not
 // exactly one canonical session key.
-var ErrMalformedSessionKey = errors.New("malformed session key")
+var ErrMalformedSessionKey = fmt.Errorf("%w session key", ErrMalformed)
 
 // ParseSessionKey reads a session key file (PEM) or its binary body.
 func ParseSessionKey(data []byte) (*SessionKey, error) {

@@ -140,7 +140,7 @@ func decodeIdentity(data []byte, name string) (*storedIdentity, error) {
 	var n uint32
 	var ct []byte
 	if !s.ReadUint32(&n) || n > maxEntrySize || !s.ReadBytes(&ct, int(n)) || !s.Empty() {
-		return nil, fmt.Errorf("identity %q: malformed file", name)
+		return nil, fmt.Errorf("identity %q: %w file", name, keyblob.ErrMalformed)
 	}
 	si.ciphertext = ct
 	si.raw = data
@@ -151,7 +151,7 @@ func (si *storedIdentity) decodeHeader(s *cryptobyte.String, name string) error 
 	var rawName []byte
 	var n uint8
 	if !s.ReadUint8LengthPrefixed((*cryptobyte.String)(&rawName)) || !s.ReadUint8(&n) {
-		return errors.New("malformed file")
+		return fmt.Errorf("%w file", keyblob.ErrMalformed)
 	}
 	if string(rawName) != name {
 		return fmt.Errorf("the file is named %q inside: it was moved or swapped", rawName)
@@ -176,7 +176,7 @@ func decodeGeneration(s *cryptobyte.String) (Generation, error) {
 	var created uint64
 	var line cryptobyte.String
 	if !s.ReadUint64(&created) || !s.ReadUint16LengthPrefixed(&line) || created > math.MaxInt64 {
-		return Generation{}, errors.New("malformed file")
+		return Generation{}, fmt.Errorf("%w file", keyblob.ErrMalformed)
 	}
 	r, err := keyblob.ParseRecipientLine(string(line))
 	if err != nil {
@@ -199,7 +199,7 @@ func (si *storedIdentity) unlock(passphrase []byte) (*Keyring, error) {
 	for _, g := range si.info.Generations {
 		var pem cryptobyte.String
 		if !s.ReadUint16LengthPrefixed(&pem) {
-			return nil, fmt.Errorf("identity %q: malformed plaintext", k.Name)
+			return nil, fmt.Errorf("identity %q: %w plaintext", k.Name, keyblob.ErrMalformed)
 		}
 		id, err := keyblob.ParseIdentity(pem)
 		if err != nil || !id.Recipient().Equal(g.Recipient) {
@@ -208,7 +208,7 @@ func (si *storedIdentity) unlock(passphrase []byte) (*Keyring, error) {
 		k.Identities, k.Created = append(k.Identities, id), append(k.Created, g.Created)
 	}
 	if !s.Empty() {
-		return nil, fmt.Errorf("identity %q: malformed plaintext", k.Name)
+		return nil, fmt.Errorf("identity %q: %w plaintext", k.Name, keyblob.ErrMalformed)
 	}
 	return k, nil
 }

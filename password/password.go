@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/keyblob/keyblob/internal/format"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -132,7 +133,7 @@ func ParseText(s string) (Params, error) {
 	_, err := fmt.Sscanf(s, textPrefix+" t=%d m=%d p=%d salt=%s", &p.Time, &p.MemoryKiB, &p.Threads, &salt)
 	raw, herr := hex.DecodeString(salt)
 	if err != nil || herr != nil || len(raw) != SaltSize {
-		return p, fmt.Errorf("malformed parameters (want %q)", textPrefix+" t=N m=KIB p=N salt=HEX")
+		return p, fmt.Errorf("%w parameters (want %q)", format.ErrMalformed, textPrefix+" t=N m=KIB p=N salt=HEX")
 	}
 	copy(p.Salt[:], raw)
 	if p.String() != s {

@@ -22,7 +22,7 @@ import (
 // ErrAuth is the one error for every authentication failure of a message.
 // Errors wrapping it say only which part failed: the recipient stanza, the
 // header MAC, or the payload (including the signature).
-var ErrAuth = errors.New("authentication failed")
+var ErrAuth = keyblob.ErrAuth
 
 var (
 	errStanzaAuth  = fmt.Errorf("%w (recipient stanza)", ErrAuth)
@@ -40,11 +40,11 @@ var ErrNeedPassphrase = fmt.Errorf("%w: the message is sealed with a passphrase"
 
 // ErrNotSigned is returned when a sender is required and the message is
 // not signed.
-var ErrNotSigned = errors.New("the message is not signed")
+var ErrNotSigned = keyblob.ErrNotSigned
 
 // ErrWrongSender is returned when the message is signed by another key than
 // the required sender's.
-var ErrWrongSender = errors.New("the message is signed by someone else")
+var ErrWrongSender = keyblob.ErrWrongSigner
 
 // ErrExpired is returned for a message past its expiry.
 var ErrExpired = errors.New("the message has expired")
@@ -141,7 +141,7 @@ func open(o *Opener, hr io.Reader, opts *OpenOptions) (*Opener, error) {
 	}
 	o.Header = h
 	if err := o.checkSender(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the message is %w", err)
 	}
 	if o.key, err = o.unwrap(); err != nil {
 		return nil, err

@@ -26,8 +26,9 @@ package stream
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"errors"
 	"fmt"
+
+	"github.com/keyblob/keyblob/internal/format"
 )
 
 const (
@@ -47,8 +48,9 @@ const (
 
 // ErrAuth is returned for every authentication failure of a stream:
 // a modified, truncated, reordered or extended ciphertext, or the wrong key.
-// It deliberately does not say which check failed.
-var ErrAuth = errors.New("authentication failed")
+// It deliberately does not say which check failed. It is format.ErrAuth,
+// the module's one authentication error (keyblob.ErrAuth).
+var ErrAuth = format.ErrAuth
 
 // Cipher seals and opens individual chunks. It is safe for concurrent use.
 type Cipher struct {
