@@ -82,7 +82,7 @@ const wrapLabel = "keyblob/v1 key blob\x00"
 
 // ErrMalformedBlob is returned for bytes that are not exactly one canonical
 // key blob.
-var ErrMalformedBlob = errors.New("keyblob: malformed key blob")
+var ErrMalformedBlob = fmt.Errorf("%w key blob", ErrMalformed)
 
 // ExchangeAlg returns how the session key is wrapped.
 func (b *KeyBlob) ExchangeAlg() ExchangeAlg { return b.f.exchangeAlg }

@@ -44,11 +44,11 @@ const (
 // ErrMalformedEncryptedFile is returned by Decrypt and ParseEncryptedHeader
 // for a header that is not that of an encrypted file this version reads:
 // another object, another version, an unknown algorithm, or too short.
-var ErrMalformedEncryptedFile = errors.New("keyblob: malformed encrypted file")
+var ErrMalformedEncryptedFile = fmt.Errorf("%w encrypted file", ErrMalformed)
 
 // ErrWrongSessionKey is returned by Decrypt when the file was encrypted with
 // a session key of another serial.
-var ErrWrongSessionKey = errors.New("keyblob: the file was encrypted with another session key")
+var ErrWrongSessionKey = errors.New("the file was encrypted with another session key")
 
 func (h *EncryptedHeader) marshal() []byte {
 	out := format.Prefix(format.TypeEncrypted)

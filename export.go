@@ -4,24 +4,37 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/keyblob/keyblob/internal/format"
 )
 
-// ErrAuth is the one error for every authentication failure: a blob that
-// does not unwrap, or a signature that does not verify. It never says which
-// check failed.
-var ErrAuth = errors.New("keyblob: authentication failed")
+// ErrAuth is the module's one error for every authentication failure: a
+// blob that does not unwrap, a signature that does not verify, an
+// encrypted file or sealed message that was modified (seal.ErrAuth is the
+// same value). It never says which check failed.
+var ErrAuth = format.ErrAuth
 
-// ErrNotSigned is returned by Import when a signature is required and the
-// blob has none.
-var ErrNotSigned = errors.New("keyblob: the key blob is not signed")
+// ErrMalformed is wrapped by every error about malformed input: the
+// object-specific sentinels (ErrMalformedBlob, ErrMalformedRecipient,
+// ErrMalformedSessionKey, ErrMalformedEncryptedFile, seal.ErrMalformed,
+// seal.ErrArmor) wrap it.
+var ErrMalformed = format.ErrMalformed
 
-// ErrWrongSigner is returned by Import and Verify when the blob is signed by
-// a different key than the one required.
-var ErrWrongSigner = errors.New("keyblob: the key blob is signed by someone else")
+// ErrNotSigned is wrapped by the error of Import and Verify when a
+// signature is required and the blob has none, and of seal.Open when a
+// sender is required and the message is not signed (seal.ErrNotSigned is
+// the same value).
+var ErrNotSigned = errors.New("not signed")
+
+// ErrWrongSigner is wrapped by the error of Import and Verify when the
+// blob is signed by a different key than the one required, and of
+// seal.Open when the message is signed by another key than the required
+// sender's (seal.ErrWrongSender is the same value).
+var ErrWrongSigner = errors.New("signed by someone else")
 
 // ErrIncorrectIdentity is returned by Import when the blob is wrapped to an
 // exchange key other than the identity's.
-var ErrIncorrectIdentity = errors.New("keyblob: the key blob is not for this identity")
+var ErrIncorrectIdentity = errors.New("the key blob is not for this identity")
 
 // ExportOptions are the optional parts of Export. The zero value exports
 // an unsigned blob without description, dated now.
@@ -41,16 +54,16 @@ func Export(key *SessionKey, to *Recipient, opts *ExportOptions) (*KeyBlob, erro
 		opts = &ExportOptions{}
 	}
 	if !to.CanExchange() {
-		return nil, fmt.Errorf("keyblob: recipient %s has no exchange key (it can only sign)", to.Fingerprint())
+		return nil, fmt.Errorf("recipient %s has no exchange key (it can only sign)", to.Fingerprint())
 	}
 	if err := CheckDescription(opts.Description); err != nil {
-		return nil, fmt.Errorf("keyblob: %w", err)
+		return nil, err
 	}
 	if opts.Signer != nil && !opts.Signer.CanSign() {
 		return nil, ErrCannotSign
 	}
 	if key.alg != SessionAES256GCM {
-		return nil, fmt.Errorf("keyblob: cannot export a session key of %s", key.alg)
+		return nil, fmt.Errorf("cannot export a session key of %s", key.alg)
 	}
 	created := opts.Time
 	if created.IsZero() {
@@ -58,7 +71,7 @@ func Export(key *SessionKey, to *Recipient, opts *ExportOptions) (*KeyBlob, erro
 	}
 	if created.Unix() < 0 {
 		// A blob holds seconds since 1970 as an unsigned number.
-		return nil, fmt.Errorf("keyblob: creation time %s is before 1970", created.UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("creation time %s is before 1970", created.UTC().Format(time.RFC3339))
 	}
 	f := blobFields{
 		exchangeAlg: to.ExchangeAlg(),
@@ -87,12 +100,12 @@ func (f *blobFields) wrapAndSign(key *SessionKey, to *Recipient, signer *Identit
 	}
 	wrapped, err := to.exchange.Wrap(key.key[:], f.label())
 	if err != nil {
-		return fmt.Errorf("keyblob: wrapping the session key: %w", err)
+		return fmt.Errorf("wrapping the session key: %w", err)
 	}
 	f.wrapped = wrapped
 	if signer != nil {
 		if f.signature, err = signer.Sign(blobContext, f.signedBytes()); err != nil {
-			return fmt.Errorf("keyblob: signing: %w", err)
+			return fmt.Errorf("signing: %w", err)
 		}
 	}
 	return nil
@@ -103,9 +116,9 @@ func (f *blobFields) wrapAndSign(key *SessionKey, to *Recipient, signer *Identit
 func (b *KeyBlob) Verify(signer *Recipient) error {
 	switch {
 	case !b.Signed():
-		return ErrNotSigned
+		return fmt.Errorf("the key blob is %w", ErrNotSigned)
 	case !signer.CanVerify() || !b.Signer().Equal(signer.SigningFingerprint()):
-		return fmt.Errorf("%w (%s), not by %s", ErrWrongSigner, b.Signer(), signer.SigningFingerprint())
+		return fmt.Errorf("the key blob is %w (%s), not by %s", ErrWrongSigner, b.Signer(), signer.SigningFingerprint())
 	}
 	return b.verifySignature()
 }

@@ -4,7 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/keyblob/keyblob/internal/suite"
@@ -60,7 +60,7 @@ func ParseFingerprint(s string) (Fingerprint, error) {
 	raw, err := base64.RawStdEncoding.Strict().DecodeString(b64)
 	// The decoder skips CR and LF; only the canonical text is accepted.
 	if !ok || err != nil || len(raw) != len(f) || base64.RawStdEncoding.EncodeToString(raw) != b64 {
-		return f, errors.New("keyblob: malformed fingerprint (want SHA256: and 43 base64 characters)")
+		return f, fmt.Errorf("%w fingerprint (want SHA256: and 43 base64 characters)", ErrMalformed)
 	}
 	copy(f[:], raw)
 	return f, nil

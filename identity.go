@@ -26,11 +26,11 @@ type Identity struct {
 
 // ErrCannotExchange is returned when an identity without an exchange key
 // is asked to receive a session key.
-var ErrCannotExchange = errors.New("keyblob: this identity has no exchange key (it can only sign)")
+var ErrCannotExchange = errors.New("this identity has no exchange key (it can only sign)")
 
 // ErrCannotSign is returned when an identity without a signature key is
 // asked to sign.
-var ErrCannotSign = errors.New("keyblob: this identity has no signature key (it can only receive)")
+var ErrCannotSign = errors.New("this identity has no signature key (it can only receive)")
 
 func newIdentity(ex suite.ExchangePrivate, sig suite.SigningPrivate) (*Identity, error) {
 	var exPub suite.ExchangePublic
@@ -94,7 +94,7 @@ func (id *Identity) MarshalPEM() ([]byte, error) {
 	for _, k := range id.privateKeys() {
 		der, err := k.MarshalPKCS8()
 		if err != nil {
-			return nil, fmt.Errorf("keyblob: %w", err)
+			return nil, err
 		}
 		pem.Encode(&buf, &pem.Block{Type: format.PEMPrivateKey, Bytes: der})
 	}
@@ -120,7 +120,7 @@ func (id *Identity) privateKeys() []interface{ MarshalPKCS8() ([]byte, error) } 
 // X25519|ED25519|RSA` are accepted; encrypted PEM is not.
 func ParseIdentity(data []byte) (*Identity, error) {
 	if len(data) > maxKeyFileSize {
-		return nil, fmt.Errorf("keyblob: identity file over %d bytes", maxKeyFileSize)
+		return nil, fmt.Errorf("identity file over %d bytes", maxKeyFileSize)
 	}
 	ders, err := pemBlocks(data, format.PEMPrivateKey)
 	if err != nil {

@@ -69,18 +69,18 @@ func GenerateIdentity(name string) (*Identity, error) {
 			return k.generate()
 		}
 	}
-	return nil, fmt.Errorf("keyblob: unknown identity kind %q (want one of %s)", name, strings.Join(Kinds(), ", "))
+	return nil, fmt.Errorf("unknown identity kind %q (want one of %s)", name, strings.Join(Kinds(), ", "))
 }
 
 // generate makes the exchange key, then the signature key.
 func (k *kind) generate() (*Identity, error) {
 	ex, err := k.exchange.Generate(k.bits)
 	if err != nil {
-		return nil, fmt.Errorf("keyblob: %w", err)
+		return nil, err
 	}
 	sig, err := k.signature.Generate(k.bits)
 	if err != nil {
-		return nil, fmt.Errorf("keyblob: %w", err)
+		return nil, err
 	}
 	return newIdentity(ex, sig)
 }
@@ -90,7 +90,7 @@ func (k *kind) generate() (*Identity, error) {
 func kindOf(ex suite.ExchangePublic, sig suite.SigningPublic) (string, error) {
 	switch {
 	case ex == nil && sig == nil:
-		return "", errors.New("keyblob: no key")
+		return "", errors.New("no key")
 	case sig == nil:
 		return exchangeName(ex) + suffixExchangeOnly, nil
 	case ex == nil:
@@ -102,7 +102,7 @@ func kindOf(ex suite.ExchangePublic, sig suite.SigningPublic) (string, error) {
 			return exName, nil
 		}
 	}
-	return "", fmt.Errorf("keyblob: unsupported key pair: a %s exchange key with a %s signature key", exName, sigName)
+	return "", fmt.Errorf("unsupported key pair: a %s exchange key with a %s signature key", exName, sigName)
 }
 
 func exchangeName(ex suite.ExchangePublic) string { return suite.KeyName(ex.Suite().Key, ex.Bits()) }

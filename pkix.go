@@ -27,11 +27,11 @@ func assignRoles[E, S comparable](keys []keyRoles[E, S]) (E, S, error) {
 	case len(keys) == 1:
 		return keys[0].exchange, keys[0].signing, nil
 	case len(keys) != 2:
-		return noE, noS, fmt.Errorf("keyblob: a key file holds one or two keys, not %d", len(keys))
+		return noE, noS, fmt.Errorf("a key file holds one or two keys, not %d", len(keys))
 	case keys[0].exchange == noE:
-		return noE, noS, errors.New("keyblob: the first of two keys must be an exchange key (X25519, RSA or MLKEM768-X25519)")
+		return noE, noS, errors.New("the first of two keys must be an exchange key (X25519, RSA or MLKEM768-X25519)")
 	case keys[1].signing == noS:
-		return noE, noS, errors.New("keyblob: the second of two keys must be a signature key (Ed25519 or RSA)")
+		return noE, noS, errors.New("the second of two keys must be a signature key (Ed25519 or RSA)")
 	}
 	return keys[0].exchange, keys[1].signing, nil
 }
@@ -49,7 +49,7 @@ func pemBlocks(data []byte, label string) ([][]byte, error) {
 		for len(rest) > 0 && !bytes.HasPrefix(rest, []byte("-----BEGIN ")) {
 			line, rest, _ = bytes.Cut(rest, []byte("\n"))
 			if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
-				return nil, fmt.Errorf("keyblob: unexpected text outside PEM blocks: %.40q", t)
+				return nil, fmt.Errorf("unexpected text outside PEM blocks: %.40q", t)
 			}
 		}
 		if len(rest) == 0 {
@@ -62,11 +62,11 @@ func pemBlocks(data []byte, label string) ([][]byte, error) {
 		consumed := rest[:len(rest)-len(after)]
 		switch {
 		case block == nil, bytes.Count(consumed, []byte("-----BEGIN ")) != 1:
-			return nil, errors.New("keyblob: malformed PEM block")
+			return nil, fmt.Errorf("%w PEM block", ErrMalformed)
 		case block.Type != label:
-			return nil, fmt.Errorf("keyblob: PEM block %q where %q was expected", block.Type, label)
+			return nil, fmt.Errorf("PEM block %q where %q was expected", block.Type, label)
 		case len(block.Headers) > 0:
-			return nil, errors.New("keyblob: PEM block with headers (an encrypted key?): decrypt it first")
+			return nil, errors.New("PEM block with headers (an encrypted key?): decrypt it first")
 		}
 		ders, rest = append(ders, block.Bytes), after
 	}

@@ -146,7 +146,7 @@ func (r *Recipient) MarshalPEM() ([]byte, error) {
 	for _, k := range keys {
 		der, err := k.MarshalPKIX()
 		if err != nil {
-			return nil, fmt.Errorf("keyblob: %w", err)
+			return nil, err
 		}
 		pem.Encode(&buf, &pem.Block{Type: format.PEMPublicKey, Bytes: der})
 	}
@@ -162,7 +162,7 @@ func ParseRecipient(data []byte) (*Recipient, error) {
 		return nil, err
 	}
 	if len(rs) != 1 {
-		return nil, fmt.Errorf("keyblob: want one recipient, found %d", len(rs))
+		return nil, fmt.Errorf("want one recipient, found %d", len(rs))
 	}
 	return rs[0], nil
 }
@@ -172,7 +172,7 @@ func ParseRecipient(data []byte) (*Recipient, error) {
 // starting with '#' ignored.
 func ParseRecipients(data []byte) ([]*Recipient, error) {
 	if len(data) > maxKeyFileSize {
-		return nil, fmt.Errorf("keyblob: recipients file over %d bytes", maxKeyFileSize)
+		return nil, fmt.Errorf("recipients file over %d bytes", maxKeyFileSize)
 	}
 	if bytes.Contains(data, []byte("-----BEGIN ")) {
 		r, err := parsePublicPEM(data)
@@ -216,7 +216,7 @@ func parsePublicPEM(data []byte) (*Recipient, error) {
 
 // ErrMalformedRecipient is returned for a recipient line that does not
 // decode to exactly one canonical recipient.
-var ErrMalformedRecipient = errors.New("keyblob: malformed recipient line")
+var ErrMalformedRecipient = fmt.Errorf("%w recipient line", ErrMalformed)
 
 // ParseRecipientLine parses the String form of a Recipient. It accepts only
 // the canonical encoding: the kind must match the keys, and the base64 and

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"fmt"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -129,15 +128,15 @@ const (
 func DeriveSessionKey(passphrase []byte, params password.Params) (*SessionKey, error) {
 	prk, err := params.Key(passphrase, 32)
 	if err != nil {
-		return nil, fmt.Errorf("keyblob: %w", err)
+		return nil, err
 	}
 	key, err := hkdf.Expand(sha256.New, prk, derivedKeyInfo, SessionKeySize)
 	if err != nil {
-		return nil, fmt.Errorf("keyblob: %w", err)
+		return nil, err
 	}
 	serial, err := hkdf.Expand(sha256.New, prk, derivedSerialInfo, len(Serial{}))
 	if err != nil {
-		return nil, fmt.Errorf("keyblob: %w", err)
+		return nil, err
 	}
 	k := &SessionKey{alg: SessionAES256GCM, origin: OriginDerived, params: params}
 	copy(k.key[:], key)
@@ -153,7 +152,7 @@ func (k *SessionKey) MarshalPEM() []byte {
 
 // ErrMalformedSessionKey is returned for a session key file that is not
 // exactly one canonical session key.
-var ErrMalformedSessionKey = errors.New("keyblob: malformed session key")
+var ErrMalformedSessionKey = fmt.Errorf("%w session key", ErrMalformed)
 
 // ParseSessionKey reads a session key file (PEM) or its binary body.
 func ParseSessionKey(data []byte) (*SessionKey, error) {
@@ -208,7 +207,7 @@ func decodeSessionKey(body []byte) (*SessionKey, error) {
 // message's passphrase stanza.
 func NewSessionKeyFrom(serial Serial, key []byte) (*SessionKey, error) {
 	if len(key) != SessionKeySize {
-		return nil, fmt.Errorf("keyblob: session key of %d bytes, want %d", len(key), SessionKeySize)
+		return nil, fmt.Errorf("session key of %d bytes, want %d", len(key), SessionKeySize)
 	}
 	k := &SessionKey{alg: SessionAES256GCM, serial: serial, origin: OriginRandom}
 	copy(k.key[:], key)

@@ -57,7 +57,7 @@ func (s *Store) Contact(name string) (*Contact, error) {
 	}
 	r, err := keyblob.ParseRecipientLine(strings.TrimSuffix(string(data), "\n"))
 	if err != nil {
-		return nil, fmt.Errorf("keystore: contact %q: %w", name, err)
+		return nil, fmt.Errorf("contact %q: %w", name, err)
 	}
 	return &Contact{Name: name, Recipient: r}, nil
 }
@@ -136,7 +136,7 @@ const (
 // ErrNameClash is returned when one name is held by both a contact and an
 // identity, which the store never makes: another program, or someone who
 // can write the store, did.
-var ErrNameClash = errors.New("keystore: a contact and an identity have the same name")
+var ErrNameClash = errors.New("a contact and an identity have the same name")
 
 // Holder reports which entry holds name in the name space that contacts
 // and identities share: KindIdentity, KindContact, or "" for none. It reads
@@ -171,7 +171,7 @@ func (s *Store) exists(sub, name, ext string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("keystore: %w", err)
+		return false, err
 	}
 	return true, nil
 }

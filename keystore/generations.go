@@ -23,7 +23,7 @@ const (
 
 // ErrRolledBack is returned when a stored identity lacks a generation its
 // generation record holds, or differs from it.
-var ErrRolledBack = errors.New("keystore: identity file rolled back?")
+var ErrRolledBack = errors.New("identity file rolled back?")
 
 // encodeGenerations is the record of a keyring: the header line with the
 // quoted name, then one recipient fingerprint per generation, oldest first.
@@ -42,13 +42,13 @@ func decodeGenerations(data []byte, name string) ([]keyblob.Fingerprint, error) 
 	lines := strings.Split(string(data), "\n")
 	if len(lines) < 3 || len(lines) > maxGenerations+2 || lines[len(lines)-1] != "" ||
 		lines[0] != fmt.Sprintf("%s%q", generationsHeader, name) {
-		return nil, fmt.Errorf("keystore: generation record of %q: malformed", name)
+		return nil, fmt.Errorf("generation record of %q: %w", name, keyblob.ErrMalformed)
 	}
 	var fps []keyblob.Fingerprint
 	for _, line := range lines[1 : len(lines)-1] {
 		fp, err := keyblob.ParseFingerprint(line)
 		if err != nil || fp.String() != line {
-			return nil, fmt.Errorf("keystore: generation record of %q: malformed fingerprint %q", name, line)
+			return nil, fmt.Errorf("generation record of %q: %w fingerprint %q", name, keyblob.ErrMalformed, line)
 		}
 		fps = append(fps, fp)
 	}

@@ -103,7 +103,7 @@ func encryptIdentity(k *Keyring, passphrase []byte, params password.Params) ([]b
 	}
 	ct, err := params.Seal(passphrase, password.StoredIdentity, plain, append([]byte(identityAADLabel), aad...))
 	if err != nil {
-		return nil, fmt.Errorf("keystore: %w", err)
+		return nil, err
 	}
 	out := cryptobyte.NewBuilder(aad)
 	out.AddUint32LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(ct) })
@@ -129,18 +129,18 @@ func decodeIdentity(data []byte, name string) (*storedIdentity, error) {
 		err = format.CheckPrefix(body, format.TypeIdentity, "stored identity")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("keystore: identity %q: %w", name, err)
+		return nil, fmt.Errorf("identity %q: %w", name, err)
 	}
 	s := cryptobyte.String(body[format.HeaderSize:])
 	si := &storedIdentity{}
 	if err := si.decodeHeader(&s, name); err != nil {
-		return nil, fmt.Errorf("keystore: identity %q: %w", name, err)
+		return nil, fmt.Errorf("identity %q: %w", name, err)
 	}
 	si.aad = body[:len(body)-len(s)]
 	var n uint32
 	var ct []byte
 	if !s.ReadUint32(&n) || n > maxEntrySize || !s.ReadBytes(&ct, int(n)) || !s.Empty() {
-		return nil, fmt.Errorf("keystore: identity %q: malformed file", name)
+		return nil, fmt.Errorf("identity %q: %w file", name, keyblob.ErrMalformed)
 	}
 	si.ciphertext = ct
 	si.raw = data
@@ -151,7 +151,7 @@ func (si *storedIdentity) decodeHeader(s *cryptobyte.String, name string) error 
 	var rawName []byte
 	var n uint8
 	if !s.ReadUint8LengthPrefixed((*cryptobyte.String)(&rawName)) || !s.ReadUint8(&n) {
-		return errors.New("malformed file")
+		return fmt.Errorf("%w file", keyblob.ErrMalformed)
 	}
 	if string(rawName) != name {
 		return fmt.Errorf("the file is named %q inside: it was moved or swapped", rawName)
@@ -176,7 +176,7 @@ func decodeGeneration(s *cryptobyte.String) (Generation, error) {
 	var created uint64
 	var line cryptobyte.String
 	if !s.ReadUint64(&created) || !s.ReadUint16LengthPrefixed(&line) || created > math.MaxInt64 {
-		return Generation{}, errors.New("malformed file")
+		return Generation{}, fmt.Errorf("%w file", keyblob.ErrMalformed)
 	}
 	r, err := keyblob.ParseRecipientLine(string(line))
 	if err != nil {
@@ -189,26 +189,26 @@ func decodeGeneration(s *cryptobyte.String) (Generation, error) {
 func (si *storedIdentity) unlock(passphrase []byte) (*Keyring, error) {
 	plain, err := si.params.Open(passphrase, password.StoredIdentity, si.ciphertext, append([]byte(identityAADLabel), si.aad...))
 	if errors.Is(err, ErrPassphrase) {
-		return nil, fmt.Errorf("keystore: identity %q: %w (or its file was modified)", si.info.Name, err)
+		return nil, fmt.Errorf("identity %q: %w (or its file was modified)", si.info.Name, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("keystore: identity %q: %w", si.info.Name, err)
+		return nil, fmt.Errorf("identity %q: %w", si.info.Name, err)
 	}
 	k := &Keyring{Name: si.info.Name}
 	s := cryptobyte.String(plain)
 	for _, g := range si.info.Generations {
 		var pem cryptobyte.String
 		if !s.ReadUint16LengthPrefixed(&pem) {
-			return nil, fmt.Errorf("keystore: identity %q: malformed plaintext", k.Name)
+			return nil, fmt.Errorf("identity %q: %w plaintext", k.Name, keyblob.ErrMalformed)
 		}
 		id, err := keyblob.ParseIdentity(pem)
 		if err != nil || !id.Recipient().Equal(g.Recipient) {
-			return nil, fmt.Errorf("keystore: identity %q: its keys do not match its header", k.Name)
+			return nil, fmt.Errorf("identity %q: its keys do not match its header", k.Name)
 		}
 		k.Identities, k.Created = append(k.Identities, id), append(k.Created, g.Created)
 	}
 	if !s.Empty() {
-		return nil, fmt.Errorf("keystore: identity %q: malformed plaintext", k.Name)
+		return nil, fmt.Errorf("identity %q: %w plaintext", k.Name, keyblob.ErrMalformed)
 	}
 	return k, nil
 }
@@ -354,7 +354,7 @@ func (s *Store) checkNoKeys(name string) error {
 	}
 	keys, err := s.keysOf(info)
 	if err != nil || len(keys) > 0 {
-		return errors.Join(err, fmt.Errorf("keystore: identity %q still holds stored keys %v: they would be lost", name, keys))
+		return errors.Join(err, fmt.Errorf("identity %q still holds stored keys %v: they would be lost", name, keys))
 	}
 	return nil
 }

@@ -67,7 +67,7 @@ func (s *Store) PutKey(name string, key *keyblob.SessionKey, k *Keyring, opts *K
 func exportKey(key *keyblob.SessionKey, k *Keyring, description string, created time.Time) (*keyblob.KeyBlob, error) {
 	id := k.Current()
 	if !id.CanExchange() || !id.CanSign() {
-		return nil, fmt.Errorf("keystore: identity %q must both receive and sign to store keys (it is %s)", k.Name, id.Kind())
+		return nil, fmt.Errorf("identity %q must both receive and sign to store keys (it is %s)", k.Name, id.Kind())
 	}
 	return keyblob.Export(key, id.Recipient(), &keyblob.ExportOptions{Signer: id, Description: description, Time: created})
 }
@@ -85,12 +85,12 @@ func (s *Store) holds(k *Keyring) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("keystore: identity %q was replaced by another process meanwhile; nothing was written", k.Name)
+	return fmt.Errorf("identity %q was replaced by another process meanwhile; nothing was written", k.Name)
 }
 
 // ErrRefused is returned when a stored key fails verification: it was
 // changed, or replaced by a blob someone else made (substitution).
-var ErrRefused = errors.New("keystore: stored key refused")
+var ErrRefused = errors.New("stored key refused")
 
 // Key returns the description of a stored key.
 func (s *Store) Key(name string) (*KeyInfo, error) {
@@ -238,11 +238,11 @@ func (s *Store) Rotate(name string, passphrase []byte) (*keyblob.Identity, []str
 		return nil, nil, err
 	}
 	if len(k.Identities) >= maxGenerations {
-		return nil, nil, fmt.Errorf("keystore: identity %q already has %d generations", name, maxGenerations)
+		return nil, nil, fmt.Errorf("identity %q already has %d generations", name, maxGenerations)
 	}
 	id, err := keyblob.GenerateIdentity(k.Current().Kind())
 	if err != nil {
-		return nil, nil, fmt.Errorf("keystore: identity %q of kind %s cannot be rotated: %w", name, k.Current().Kind(), err)
+		return nil, nil, fmt.Errorf("identity %q of kind %s cannot be rotated: %w", name, k.Current().Kind(), err)
 	}
 	k.Identities = append(k.Identities, id)
 	k.Created = append(k.Created, time.Now().UTC().Truncate(time.Second))

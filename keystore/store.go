@@ -39,16 +39,16 @@ const DefaultLockTimeout = 30 * time.Second
 
 var (
 	// ErrNoStore is returned when the store directory does not exist.
-	ErrNoStore = errors.New("keystore: no key store")
+	ErrNoStore = errors.New("no key store")
 	// ErrLocked is returned when another process holds the store's lock
 	// for longer than the lock timeout.
-	ErrLocked = errors.New("keystore: the key store is locked by another process")
+	ErrLocked = errors.New("the key store is locked by another process")
 	// ErrNotFound is returned for a name that is not in the store.
-	ErrNotFound = errors.New("keystore: not found")
+	ErrNotFound = errors.New("not found")
 	// ErrExists is returned when a name is already taken.
-	ErrExists = errors.New("keystore: already exists")
+	ErrExists = errors.New("already exists")
 	// ErrBadName is returned for a name that cannot be stored.
-	ErrBadName = errors.New("keystore: bad name (use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)")
+	ErrBadName = errors.New("bad name (use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)")
 )
 
 // A Store is a key store directory. It is safe for concurrent use by
@@ -93,7 +93,7 @@ func open(dir string, opts *Options, create bool) (*Store, error) {
 		s.opts.Params = password.Defaults()
 	}
 	if err := s.opts.Params.Check(); err != nil {
-		return nil, fmt.Errorf("keystore: identity costs: %w", err)
+		return nil, fmt.Errorf("identity costs: %w", err)
 	}
 	if err := checkDir(dir, create); err != nil {
 		return nil, err
@@ -110,7 +110,7 @@ func open(dir string, opts *Options, create bool) (*Store, error) {
 func makeDirs(dir string) error {
 	for _, sub := range []string{"", identitiesDir, contactsDir, keysDir} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
-			return fmt.Errorf("keystore: %w", err)
+			return err
 		}
 	}
 	return nil
@@ -121,11 +121,11 @@ func checkDir(dir string, create bool) error {
 	st, err := os.Stat(dir)
 	switch {
 	case err == nil && !st.IsDir():
-		return fmt.Errorf("keystore: %s is not a directory", dir)
+		return fmt.Errorf("%s is not a directory", dir)
 	case errors.Is(err, fs.ErrNotExist) && !create:
 		return fmt.Errorf("%w at %s", ErrNoStore, dir)
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("keystore: %w", err)
+		return err
 	}
 	return nil
 }
@@ -176,12 +176,12 @@ func readEntry(path, what, name string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s %q", ErrNotFound, what, name)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("keystore: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	data, err := format.ReadAll(f, maxEntrySize)
 	if err != nil {
-		return nil, fmt.Errorf("keystore: %s %q: %w", what, name, err)
+		return nil, fmt.Errorf("%s %q: %w", what, name, err)
 	}
 	return data, nil
 }
@@ -250,7 +250,7 @@ func replaceLocked(e entry, data, old []byte) error {
 	cur, err := readEntry(e.path, e.what, e.name)
 	switch {
 	case errors.Is(err, ErrNotFound) || err == nil && !bytes.Equal(cur, old):
-		return fmt.Errorf("keystore: %s %q was %w; nothing was written, try again", e.what, e.name, errChanged)
+		return fmt.Errorf("%s %q was %w; nothing was written, try again", e.what, e.name, errChanged)
 	case err != nil:
 		return err // readEntry's errors name the store and the entry
 	}
@@ -262,7 +262,7 @@ func replaceLocked(e entry, data, old []byte) error {
 func (s *Store) withLock(fn func() error) error {
 	f, err := os.OpenFile(filepath.Join(s.dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("keystore: %w", err)
+		return err
 	}
 	defer f.Close()
 	if err := s.acquire(f); err != nil {
@@ -296,7 +296,7 @@ func (s *Store) acquire(f *os.File) error {
 		held, err := tryLock(f)
 		switch {
 		case err != nil:
-			return fmt.Errorf("keystore: locking: %w", err)
+			return fmt.Errorf("locking: %w", err)
 		case held:
 			return nil
 		case time.Now().After(deadline):

@@ -6,7 +6,6 @@ import (
 	"crypto/hkdf"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 )
 
 // A Label names one use of the passphrase AEAD. Each use has its own, so
@@ -28,7 +27,7 @@ const Overhead = 16
 // ErrPassphrase is returned by Open when the ciphertext does not
 // authenticate: a wrong passphrase, or modified data, which cannot be told
 // apart. It is the one passphrase failure of the module.
-var ErrPassphrase = errors.New("password: wrong passphrase")
+var ErrPassphrase = errors.New("wrong passphrase")
 
 // zeroNonce is the nonce of every passphrase AEAD. A fixed nonce is safe
 // because no key is ever used twice: each key is HKDF of Argon2id(passphrase,
@@ -82,7 +81,7 @@ func (p Params) aead(passphrase []byte, label Label) (cipher.AEAD, error) {
 // step (as for the derived session keys of spec/keystore.md 9.1).
 func (p Params) aeadKey(passphrase []byte, label Label) ([]byte, error) {
 	if label == "" {
-		return nil, errors.New("password: empty AEAD label")
+		return nil, errors.New("empty AEAD label")
 	}
 	prk, err := p.Key(passphrase, 32)
 	if err != nil {
@@ -90,7 +89,7 @@ func (p Params) aeadKey(passphrase []byte, label Label) ([]byte, error) {
 	}
 	key, err := hkdf.Expand(sha256.New, prk, string(label), 32)
 	if err != nil {
-		return nil, fmt.Errorf("password: %w", err)
+		return nil, err
 	}
 	return key, nil
 }

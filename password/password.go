@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/keyblob/keyblob/internal/format"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -48,7 +49,7 @@ type Params struct {
 func Defaults() Params { return Params{Time: 3, MemoryKiB: 64 << 10, Threads: 4} }
 
 // ErrParams is returned for parameters outside the limits.
-var ErrParams = errors.New("password: Argon2id parameters out of bounds")
+var ErrParams = errors.New("Argon2id parameters out of bounds")
 
 // New returns the default parameters with a new random salt.
 func New() Params {
@@ -85,10 +86,10 @@ func (p Params) Key(passphrase []byte, n uint32) ([]byte, error) {
 		return nil, err
 	}
 	if len(passphrase) == 0 {
-		return nil, errors.New("password: empty passphrase")
+		return nil, errors.New("empty passphrase")
 	}
 	if n < minKeySize || n > maxKeySize {
-		return nil, fmt.Errorf("password: key size of %d bytes (allowed %d to %d)", n, minKeySize, maxKeySize)
+		return nil, fmt.Errorf("key size of %d bytes (allowed %d to %d)", n, minKeySize, maxKeySize)
 	}
 	return argon2.IDKey(passphrase, p.Salt[:], p.Time, p.MemoryKiB, p.Threads, n), nil
 }
@@ -108,7 +109,7 @@ func Read(s *cryptobyte.String) (Params, error) {
 	var p Params
 	var salt []byte
 	if !s.ReadUint32(&p.Time) || !s.ReadUint32(&p.MemoryKiB) || !s.ReadUint8(&p.Threads) || !s.ReadBytes(&salt, SaltSize) {
-		return p, errors.New("password: truncated Argon2id parameters")
+		return p, errors.New("truncated Argon2id parameters")
 	}
 	copy(p.Salt[:], salt)
 	return p, p.Check()
@@ -132,11 +133,11 @@ func ParseText(s string) (Params, error) {
 	_, err := fmt.Sscanf(s, textPrefix+" t=%d m=%d p=%d salt=%s", &p.Time, &p.MemoryKiB, &p.Threads, &salt)
 	raw, herr := hex.DecodeString(salt)
 	if err != nil || herr != nil || len(raw) != SaltSize {
-		return p, fmt.Errorf("password: malformed parameters (want %q)", textPrefix+" t=N m=KIB p=N salt=HEX")
+		return p, fmt.Errorf("%w parameters (want %q)", format.ErrMalformed, textPrefix+" t=N m=KIB p=N salt=HEX")
 	}
 	copy(p.Salt[:], raw)
 	if p.String() != s {
-		return p, errors.New("password: parameters not in canonical form")
+		return p, errors.New("parameters not in canonical form")
 	}
 	return p, p.Check()
 }

@@ -24,15 +24,15 @@ import (
 // ErrReplay is returned for a message that was already accepted: by a
 // cache's Check, and by its Record for every Record of an identifier but
 // the first. It is the module's one "already accepted" error.
-var ErrReplay = errors.New("replay: message already accepted once (replayed)")
+var ErrReplay = errors.New("message already accepted once (replayed)")
 
 // ErrTooOld is returned for a message older than the window allows, or
 // older than what a cache can still vouch for.
-var ErrTooOld = errors.New("replay: message is too old")
+var ErrTooOld = errors.New("message is too old")
 
 // ErrFuture is returned for a message dated further in the future than the
 // window's skew.
-var ErrFuture = errors.New("replay: message is dated in the future")
+var ErrFuture = errors.New("message is dated in the future")
 
 // IDSize is the size of a replay identifier.
 const IDSize = 32

@@ -41,11 +41,7 @@ func NewArmorReader(src io.Reader) *ArmorReader {
 
 // Read reads the decoded message.
 func (a *ArmorReader) Read(p []byte) (int, error) {
-	n, err := a.r.Read(p)
-	if errors.Is(err, ErrArmor) {
-		err = fmt.Errorf("seal: %w", err)
-	}
-	return n, err
+	return a.r.Read(p)
 }
 
 // Dearmor returns a reader of the binary message in src: through an

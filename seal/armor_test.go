@@ -126,12 +126,12 @@ func TestArmor(t *testing.T) {
 	}
 }
 
-// TestArmorReaderErrors: the reader wraps ErrArmor with the package name,
-// and passes the source's errors through.
+// TestArmorReaderErrors: the reader's errors wrap ErrArmor, without a
+// package prefix, and it passes the source's errors through.
 func TestArmorReaderErrors(t *testing.T) {
 	_, err := io.ReadAll(NewArmorReader(strings.NewReader("hello")))
-	if !errors.Is(err, ErrArmor) || !strings.HasPrefix(err.Error(), "seal: malformed armor") {
-		t.Errorf("got %v, want seal: malformed armor", err)
+	if !errors.Is(err, ErrArmor) || !strings.HasPrefix(err.Error(), "malformed armor") {
+		t.Errorf("got %v, want malformed armor", err)
 	}
 	boom := errors.New("boom")
 	if _, err := io.ReadAll(NewArmorReader(errReader{boom})); err != boom {

@@ -152,7 +152,7 @@ func (h *Header) payloadKey(key *keyblob.SessionKey) []byte {
 
 // ErrMalformed is returned for a header that is not exactly one canonical
 // version 1 header (a header failure).
-var ErrMalformed = errors.New("seal: malformed header")
+var ErrMalformed = fmt.Errorf("%w header", keyblob.ErrMalformed)
 
 // headerReader reads header fields, keeping every byte read, and refuses
 // to read past maxHeaderSize.

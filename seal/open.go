@@ -22,7 +22,7 @@ import (
 // ErrAuth is the one error for every authentication failure of a message.
 // Errors wrapping it say only which part failed: the recipient stanza, the
 // header MAC, or the payload (including the signature).
-var ErrAuth = errors.New("seal: authentication failed")
+var ErrAuth = keyblob.ErrAuth
 
 var (
 	errStanzaAuth  = fmt.Errorf("%w (recipient stanza)", ErrAuth)
@@ -32,7 +32,7 @@ var (
 
 // ErrNoMatch is returned when no identity, passphrase or session key given
 // can open the message. The error text lists the recipient kinds present.
-var ErrNoMatch = errors.New("seal: no identity matched")
+var ErrNoMatch = errors.New("no identity matched")
 
 // ErrNeedPassphrase is returned when the message is sealed with a
 // passphrase and OpenOptions.Passphrase is nil. It wraps ErrNoMatch.
@@ -40,14 +40,14 @@ var ErrNeedPassphrase = fmt.Errorf("%w: the message is sealed with a passphrase"
 
 // ErrNotSigned is returned when a sender is required and the message is
 // not signed.
-var ErrNotSigned = errors.New("seal: the message is not signed")
+var ErrNotSigned = keyblob.ErrNotSigned
 
 // ErrWrongSender is returned when the message is signed by another key than
 // the required sender's.
-var ErrWrongSender = errors.New("seal: the message is signed by someone else")
+var ErrWrongSender = keyblob.ErrWrongSigner
 
 // ErrExpired is returned for a message past its expiry.
-var ErrExpired = errors.New("seal: the message has expired")
+var ErrExpired = errors.New("the message has expired")
 
 // OpenOptions say how to open. Give Identities, a SessionKey, or a
 // Passphrase callback.
@@ -141,7 +141,7 @@ func open(o *Opener, hr io.Reader, opts *OpenOptions) (*Opener, error) {
 	}
 	o.Header = h
 	if err := o.checkSender(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the message is %w", err)
 	}
 	if o.key, err = o.unwrap(); err != nil {
 		return nil, err
@@ -325,7 +325,7 @@ func (o *Opener) WriteTo(dst io.Writer) (int64, error) {
 // chunks at their offsets.
 func (o *Opener) Decrypt(dst Sink) (int64, error) {
 	if dst.stream(0).Check() != nil {
-		return 0, errors.New("seal: a Sink needs one of W and At")
+		return 0, errors.New("a Sink needs one of W and At")
 	}
 	if o.at == nil {
 		return o.decryptStream(dst)
@@ -367,7 +367,7 @@ func (o *Opener) decryptAt(dst Sink) (int64, error) {
 	}
 	trailer := make([]byte, h.SigLen)
 	if k, err := o.at.ReadAt(trailer, off+size); k < len(trailer) {
-		return 0, fmt.Errorf("seal: reading the signature: %w", cmp.Or(err, io.ErrUnexpectedEOF))
+		return 0, fmt.Errorf("reading the signature: %w", cmp.Or(err, io.ErrUnexpectedEOF))
 	}
 	return n, o.finish(trailer, so.Digest)
 }

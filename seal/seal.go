@@ -61,12 +61,12 @@ func newHeader(key *keyblob.SessionKey, opts *Options) (*Header, error) {
 	h.Created = h.Created.Truncate(time.Second).UTC()
 	if h.Created.Unix() < 0 {
 		// The header holds seconds since 1970 as an unsigned number.
-		return nil, fmt.Errorf("seal: creation time %s is before 1970", h.Created.Format(time.RFC3339))
+		return nil, fmt.Errorf("creation time %s is before 1970", h.Created.Format(time.RFC3339))
 	}
 	if !opts.Expires.IsZero() {
 		h.Expires = opts.Expires.Truncate(time.Second).UTC()
 		if !h.Expires.After(h.Created) {
-			return nil, errors.New("seal: the expiry must be after the creation time")
+			return nil, errors.New("the expiry must be after the creation time")
 		}
 	}
 	if err := h.setSigner(opts.Signer); err != nil {
@@ -85,11 +85,11 @@ func newHeader(key *keyblob.SessionKey, opts *Options) (*Header, error) {
 func checkOptions(opts *Options) error {
 	switch n := len(opts.Recipients); {
 	case n == 0 && opts.Passphrase == nil:
-		return errors.New("seal: no recipients")
+		return errors.New("no recipients")
 	case n > 0 && opts.Passphrase != nil:
-		return errors.New("seal: a passphrase must be the only recipient")
+		return errors.New("a passphrase must be the only recipient")
 	case n > MaxStanzas:
-		return fmt.Errorf("seal: %d recipients, at most %d", n, MaxStanzas)
+		return fmt.Errorf("%d recipients, at most %d", n, MaxStanzas)
 	case opts.Signer != nil && !opts.Signer.CanSign():
 		return keyblob.ErrCannotSign
 	}
@@ -127,7 +127,7 @@ func (h *Header) addStanzas(key *keyblob.SessionKey, opts *Options, prefix []byt
 	for _, r := range opts.Recipients {
 		b, err := keyblob.Export(key, r, &keyblob.ExportOptions{Time: h.Created})
 		if err != nil {
-			return fmt.Errorf("seal: recipient %s: %w", r.Fingerprint(), err)
+			return fmt.Errorf("recipient %s: %w", r.Fingerprint(), err)
 		}
 		h.Stanzas = append(h.Stanzas, Stanza{Type: StanzaBlob, Body: b.Marshal(), Blob: b})
 	}
@@ -137,7 +137,7 @@ func (h *Header) addStanzas(key *keyblob.SessionKey, opts *Options, prefix []byt
 // newSealing makes the session key, header and payload cipher of a message.
 func newSealing(opts *Options) (*Header, *stream.Cipher, error) {
 	if opts == nil {
-		return nil, nil, errors.New("seal: no options")
+		return nil, nil, errors.New("no options")
 	}
 	key := keyblob.NewSessionKey()
 	h, err := newHeader(key, opts)
@@ -212,10 +212,10 @@ func signature(h *Header, signer *keyblob.Identity, digest hash.Hash) ([]byte, e
 	}
 	sig, err := signer.Sign(signatureContext, h.signedMessage(digest))
 	if err != nil {
-		return nil, fmt.Errorf("seal: signing: %w", err)
+		return nil, fmt.Errorf("signing: %w", err)
 	}
 	if len(sig) != h.SigLen {
-		return nil, fmt.Errorf("seal: signature of %d bytes, the header says %d", len(sig), h.SigLen)
+		return nil, fmt.Errorf("signature of %d bytes, the header says %d", len(sig), h.SigLen)
 	}
 	return sig, nil
 }
@@ -227,7 +227,7 @@ func signature(h *Header, signer *keyblob.Identity, digest hash.Hash) ([]byte, e
 // must be discarded.
 func Seal(dst Sink, src Source, opts *Options) (*Header, error) {
 	if src.stream().Check() != nil || dst.stream(0).Check() != nil {
-		return nil, errors.New("seal: a Source needs one of R and At, a Sink one of W and At")
+		return nil, errors.New("a Source needs one of R and At, a Sink one of W and At")
 	}
 	h, c, err := newSealing(opts)
 	if err != nil {

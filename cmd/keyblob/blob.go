@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -60,11 +59,7 @@ func (e *env) exportBlob(keyFile, to, signer, desc string) (*keyblob.KeyBlob, er
 			return nil, err
 		}
 	}
-	blob, err := keyblob.Export(key, r, opts)
-	if errors.Is(err, keyblob.ErrCannotSign) {
-		return nil, withHint(err, "--sign needs an identity with a signature key (Ed25519 or RSA)")
-	}
-	return blob, err
+	return keyblob.Export(key, r, opts)
 }
 
 func newImportCmd(e *env) *cobra.Command {
@@ -131,21 +126,4 @@ func (e *env) importBlob(blobFile, idFile, verify string) (*keyblob.SessionKey, 
 		fmt.Fprintf(e.stderr, "keyblob: signed by %s (valid signature; --verify SIGNER checks whose key it is)\n", blob.Signer())
 	}
 	return key, importError(blobFile, err)
-}
-
-// importError explains why a blob was refused.
-func importError(name string, err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, keyblob.ErrNotSigned):
-		return withHint(fmt.Errorf("%s: refused: %w", name, err), "ask the sender to export with --sign, or import without --verify only if you trust where the blob came from")
-	case errors.Is(err, keyblob.ErrWrongSigner):
-		return withHint(fmt.Errorf("%s: refused: %w", name, err), "the blob may have been substituted; 'keyblob inspect %s' shows who signed it", name)
-	case errors.Is(err, keyblob.ErrAuth):
-		return fmt.Errorf("%s: refused: the key blob failed authentication: it was modified, or it was not made for this key (%w)", name, err)
-	case errors.Is(err, keyblob.ErrIncorrectIdentity):
-		return withHint(fmt.Errorf("%s: %w", name, err), "'keyblob inspect %s' shows which key it is for", name)
-	}
-	return fmt.Errorf("%s: %w", name, err)
 }

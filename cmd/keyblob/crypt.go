@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
@@ -138,19 +137,6 @@ func (e *env) decrypt(key *keyblob.SessionKey, inName, outName string) error {
 		return decryptError(err)
 	}
 	return out.Commit()
-}
-
-// decryptError explains a decryption failure.
-func decryptError(err error) error {
-	switch {
-	case errors.Is(err, keyblob.ErrAuth):
-		return fmt.Errorf("decryption failed: the file was modified, truncated or extended (%w)", err)
-	case errors.Is(err, keyblob.ErrWrongSessionKey):
-		return withHint(err, "'keyblob inspect FILE' shows the serial of the key a file needs")
-	case errors.Is(err, format.ErrArmor), errors.Is(err, format.ErrSpaceNotArmor):
-		return withHint(fmt.Errorf("%w: %w", keyblob.ErrMalformedEncryptedFile, err), "'keyblob inspect FILE' tells what the file is")
-	}
-	return fmt.Errorf("decrypting: %w", err)
 }
 
 // firstArg returns the first argument, or "" for stdin/stdout.

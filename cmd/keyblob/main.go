@@ -8,8 +8,6 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -37,28 +35,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := newRootCmd(e)
 	root.SetArgs(args)
-	err := root.Execute()
+	c, err := root.ExecuteC()
 	if err == nil {
 		return 0
 	}
-	return reportError(stderr, err)
-}
-
-// reportError prints err in the keyblob format and returns the exit status.
-func reportError(stderr io.Writer, err error) int {
-	// Wrapped errors of the keyblob packages carry their own prefix; the
-	// line already starts with one.
-	msg := strings.ReplaceAll(err.Error(), "keyblob: ", "")
-	fmt.Fprintf(stderr, "keyblob: error: %s\n", msg)
-	var h *hintError
-	if errors.As(err, &h) {
-		fmt.Fprintf(stderr, "keyblob: hint: %s\n", h.hint)
+	name := ""
+	if c != nil && c != root {
+		name = cmdName(c)
 	}
-	var u *usageError
-	if errors.As(err, &u) || strings.HasPrefix(msg, "unknown command") {
-		return 2
-	}
-	return 1
+	return reportError(stderr, name, err)
 }
 
 func newRootCmd(e *env) *cobra.Command {
@@ -84,32 +69,6 @@ optionally signed, so they can be sent or stored without being swapped.`,
 		newInspectCmd(e), newSealCmd(e), newOpenCmd(e),
 		newIDCmd(e), newContactCmd(e), newKeyCmd(e))
 	return root
-}
-
-// hintError is an error with advice for the user.
-type hintError struct {
-	err  error
-	hint string
-}
-
-func (h *hintError) Error() string { return h.err.Error() }
-func (h *hintError) Unwrap() error { return h.err }
-
-// withHint attaches a hint to err; a nil err stays nil.
-func withHint(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return &hintError{err: err, hint: fmt.Sprintf(format, args...)}
-}
-
-// usageError marks a command line the user must change; it exits 2.
-type usageError struct{ msg string }
-
-func (u *usageError) Error() string { return u.msg }
-
-func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
 // argsAtMost is cobra.MaximumNArgs with a usage error.

@@ -15,7 +15,6 @@ import (
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/internal/atomicfile"
 	"github.com/keyblob/keyblob/internal/format"
-	"github.com/keyblob/keyblob/replay"
 	"github.com/keyblob/keyblob/replay/sqlitecache"
 	"github.com/keyblob/keyblob/seal"
 )
@@ -532,32 +531,8 @@ func (e *env) openReplayCache(path string) (*sqlitecache.Cache, error) {
 		path = filepath.Join(home, "replay.db")
 	}
 	c, err := sqlitecache.Open(path)
-	switch {
-	case errors.Is(err, sqlitecache.ErrSchema):
-		return nil, withHint(err, "remove the file to start a new replay cache, or choose another with --replay-db FILE")
-	case err != nil:
-		return nil, withHint(err, "--replay-db FILE chooses another replay cache")
+	if err != nil {
+		return nil, withFallbackHint(err, "--replay-db FILE chooses another replay cache")
 	}
 	return c, nil
-}
-
-// openError explains why a message did not open.
-func openError(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, seal.ErrNeedPassphrase):
-		return withHint(err, "open it with -p (asks on the terminal) or --%s FILE", messagePassphraseFlag)
-	case errors.Is(err, seal.ErrNoMatch):
-		return withHint(err, "open with -i YOUR-IDENTITY (repeatable); 'keyblob inspect FILE' lists the recipients")
-	case errors.Is(err, seal.ErrAuth):
-		return fmt.Errorf("%w: the message was modified, truncated or not made by its sender", err)
-	case errors.Is(err, seal.ErrMalformed), errors.Is(err, seal.ErrArmor):
-		return withHint(err, "'keyblob inspect FILE' tells what the file is")
-	case errors.Is(err, replay.ErrReplay):
-		return withHint(err, "this message was opened before with --once: it may be a replay")
-	case errors.Is(err, seal.ErrWrongSender), errors.Is(err, seal.ErrNotSigned):
-		return withHint(err, "--from names who must have signed the message")
-	}
-	return err
 }

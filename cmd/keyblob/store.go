@@ -33,31 +33,6 @@ func (e *env) store(open func(string, *keystore.Options) (*keystore.Store, error
 	return s, storeError(err)
 }
 
-// storeError adds advice to key store errors.
-func storeError(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, keystore.ErrNoStore):
-		return withHint(err, "'keyblob id new NAME' creates one; %s chooses where it is", homeEnv)
-	case errors.Is(err, keystore.ErrLocked):
-		return withHint(err, "another keyblob is writing to the store; try again, or find the process holding it")
-	case errors.Is(err, keystore.ErrPassphrase):
-		return withHint(err, "check the passphrase (--passphrase-file, %s, or the terminal prompt)", passphraseEnv)
-	case errors.Is(err, keystore.ErrNotFound):
-		return withHint(err, "'keyblob id list', 'keyblob contact list' and 'keyblob key list' show what is stored")
-	case errors.Is(err, keystore.ErrExists):
-		return withHint(err, "choose another name, remove the old entry first, or use --force where offered")
-	case errors.Is(err, keystore.ErrNameClash):
-		return withHint(err, "the store never makes both (an older keyblob, or someone who can write the store, did): check both, then remove one with 'keyblob contact rm NAME' or 'keyblob id rm NAME'")
-	case errors.Is(err, keystore.ErrRolledBack):
-		return withHint(err, "do not use this identity until you know why: put back the newer file (from a backup), or, if you restored this copy yourself on purpose, remove the NAME.gens record beside it")
-	case errors.Is(err, keystore.ErrRefused):
-		return withHint(err, "do not use this key: someone who can write the store may have replaced it")
-	}
-	return err
-}
-
 // unlockStored asks for the passphrase of a stored identity and unlocks it.
 func (e *env) unlockStored(s *keystore.Store, name string) (*keystore.Keyring, error) {
 	pass, err := e.readPassphrase(fmt.Sprintf("identity %q", name), e.passFile, false)

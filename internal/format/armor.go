@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -20,8 +21,8 @@ const (
 )
 
 // ErrArmor is wrapped by every error about armor that is not exactly one
-// block as spec/blob.md section 4 allows.
-var ErrArmor = errors.New("malformed armor")
+// block as spec/blob.md section 4 allows. It wraps ErrMalformed.
+var ErrArmor = fmt.Errorf("%w armor", ErrMalformed)
 
 // ErrSpaceNotArmor is returned by Dearmor for input that starts with white
 // space but is not armored: no binary keyblob object starts with white

@@ -84,9 +84,9 @@ func Open(c *Cipher, src Source, dst Sink, opts *Options) (int64, error) {
 func (s Source) Check() error {
 	switch {
 	case (s.R == nil) == (s.At == nil):
-		return errors.New("stream: the source must have exactly one of R and At")
+		return errors.New("the source must have exactly one of R and At")
 	case s.At != nil && s.Size < 0:
-		return errors.New("stream: negative source size")
+		return errors.New("negative source size")
 	}
 	return nil
 }
@@ -94,7 +94,7 @@ func (s Source) Check() error {
 // Check returns an error unless exactly one of W and At is set.
 func (s Sink) Check() error {
 	if (s.W == nil) == (s.At == nil) {
-		return errors.New("stream: the sink must have exactly one of W and At")
+		return errors.New("the sink must have exactly one of W and At")
 	}
 	return nil
 }
@@ -210,7 +210,7 @@ func readAt(src *Source, buf []byte, off int64) error {
 	case n == len(buf):
 		return nil
 	case err == nil, errors.Is(err, io.EOF):
-		return errors.New("stream: the input is shorter than its size (changed while reading?)")
+		return errors.New("the input is shorter than its size (changed while reading?)")
 	}
 	return err
 }

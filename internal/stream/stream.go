@@ -26,8 +26,9 @@ package stream
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"errors"
 	"fmt"
+
+	"github.com/keyblob/keyblob/internal/format"
 )
 
 const (
@@ -47,8 +48,9 @@ const (
 
 // ErrAuth is returned for every authentication failure of a stream:
 // a modified, truncated, reordered or extended ciphertext, or the wrong key.
-// It deliberately does not say which check failed.
-var ErrAuth = errors.New("stream: authentication failed")
+// It deliberately does not say which check failed. It is format.ErrAuth,
+// the module's one authentication error (keyblob.ErrAuth).
+var ErrAuth = format.ErrAuth
 
 // Cipher seals and opens individual chunks. It is safe for concurrent use.
 type Cipher struct {
@@ -58,15 +60,15 @@ type Cipher struct {
 // NewCipher returns a Cipher for a KeySize-byte payload key.
 func NewCipher(key []byte) (*Cipher, error) {
 	if len(key) != KeySize {
-		return nil, fmt.Errorf("stream: key is %d bytes, want %d", len(key), KeySize)
+		return nil, fmt.Errorf("key is %d bytes, want %d", len(key), KeySize)
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return nil, fmt.Errorf("stream: %w", err)
+		return nil, err
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {
-		return nil, fmt.Errorf("stream: %w", err)
+		return nil, err
 	}
 	return &Cipher{aead: aead}, nil
 }

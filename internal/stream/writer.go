@@ -7,7 +7,7 @@ import (
 )
 
 // errClosed is returned by Write after Close.
-var errClosed = errors.New("stream: write after close")
+var errClosed = errors.New("write after close")
 
 // Writer seals a stream pushed to it with Write: the engine of Seal, one
 // batch per step. Bytes written are buffered until a batch is full and

@@ -110,7 +110,7 @@ func ed25519FromPKIX(_ []byte, key any) (SigningPublic, error) {
 	}
 	p, err := newEd25519Public(k)
 	if err != nil {
-		return nil, fmt.Errorf("keyblob: public key: %w", err)
+		return nil, fmt.Errorf("public key: %w", err)
 	}
 	return p, nil
 }

@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"errors"
+	"fmt"
+
+	"github.com/keyblob/keyblob/internal/format"
 )
 
 // Hybrid is HPKE with the MLKEM768-X25519 (X-Wing) KEM, HKDF-SHA256 and
@@ -108,7 +110,7 @@ func xwingPKCS8Seed(der []byte) (seed []byte, ok bool, err error) {
 	}
 	canon, err := marshalXWingPKCS8(info.PrivateKey)
 	if err != nil || len(info.PrivateKey) != XWingSeedSize || !bytes.Equal(canon, der) {
-		return nil, true, errors.New("keyblob: malformed MLKEM768-X25519 private key")
+		return nil, true, fmt.Errorf("%w MLKEM768-X25519 private key", format.ErrMalformed)
 	}
 	return info.PrivateKey, true, nil
 }
@@ -122,7 +124,7 @@ func xwingSPKIKey(der []byte) (pub []byte, ok bool, err error) {
 	pub = info.PublicKey.RightAlign()
 	canon, err := marshalXWingSPKI(pub)
 	if err != nil || len(pub) != XWingPublicSize || !bytes.Equal(canon, der) {
-		return nil, true, errors.New("keyblob: malformed MLKEM768-X25519 public key")
+		return nil, true, fmt.Errorf("%w MLKEM768-X25519 public key", format.ErrMalformed)
 	}
 	return pub, true, nil
 }

@@ -16,7 +16,7 @@ func ParsePKCS8(der []byte) (ExchangePrivate, SigningPrivate, error) {
 	if !oneDERElement(der) {
 		// crypto/x509 ignores bytes after the PrivateKeyInfo; one key would
 		// then have many encodings (spec/blob.md section 7.1).
-		return nil, nil, errors.New("keyblob: private key: not exactly one DER PrivateKeyInfo (trailing data?)")
+		return nil, nil, errors.New("private key: not exactly one DER PrivateKeyInfo (trailing data?)")
 	}
 	// key is nil where crypto/x509 does not know the algorithm (X-Wing);
 	// entries for such algorithms read der themselves.
@@ -26,9 +26,9 @@ func ParsePKCS8(der []byte) (ExchangePrivate, SigningPrivate, error) {
 	case err != nil:
 		return nil, nil, err
 	case ex == nil && sig == nil && stdErr != nil:
-		return nil, nil, fmt.Errorf("keyblob: private key: %w", stdErr)
+		return nil, nil, fmt.Errorf("private key: %w", stdErr)
 	case ex == nil && sig == nil:
-		return nil, nil, fmt.Errorf("keyblob: unsupported private key type %T (want X25519, Ed25519, RSA or MLKEM768-X25519)", key)
+		return nil, nil, fmt.Errorf("unsupported private key type %T (want X25519, Ed25519, RSA or MLKEM768-X25519)", key)
 	}
 	return ex, sig, nil
 }
@@ -50,9 +50,9 @@ func ParsePKIX(der []byte) (ExchangePublic, SigningPublic, error) {
 	case err != nil:
 		return nil, nil, err
 	case ex == nil && sig == nil && stdErr != nil:
-		return nil, nil, fmt.Errorf("keyblob: public key: %w", stdErr)
+		return nil, nil, fmt.Errorf("public key: %w", stdErr)
 	case ex == nil && sig == nil:
-		return nil, nil, fmt.Errorf("keyblob: unsupported public key type %T (want X25519, Ed25519, RSA or MLKEM768-X25519)", key)
+		return nil, nil, fmt.Errorf("unsupported public key type %T (want X25519, Ed25519, RSA or MLKEM768-X25519)", key)
 	}
 	return ex, sig, nil
 }

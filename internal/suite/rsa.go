@@ -102,7 +102,7 @@ func checkRSASize(pk *rsa.PublicKey) error {
 }
 
 func rsaSizeError(n int) error {
-	return fmt.Errorf("keyblob: RSA key of %d bits; supported sizes are %d to %d bits", n, MinRSABits, MaxRSABits)
+	return fmt.Errorf("RSA key of %d bits; supported sizes are %d to %d bits", n, MinRSABits, MaxRSABits)
 }
 
 // parsePKCS1Public parses a canonical DER RSA public key of a supported size.

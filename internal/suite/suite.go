@@ -8,9 +8,8 @@
 // The package knows keys and the operations on them (wrap and unwrap,
 // encapsulate and decapsulate, sign and verify, the standard PKIX and
 // PKCS #8 encodings), never keyblob's objects, so that any package of the
-// module (keyblob, channel) can use the tables directly. Errors carry the
-// "keyblob: " prefix of the module's library errors, as they reach users
-// through keyblob.
+// module (keyblob, channel) can use the tables directly. Errors carry no
+// package prefix, as all of the module's library errors.
 package suite
 
 import (

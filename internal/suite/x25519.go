@@ -55,7 +55,7 @@ func parseX25519Public(raw []byte) (*x25519Public, error) {
 // newX25519Private returns the HPKE key pair of an X25519 key.
 func newX25519Private(k *ecdh.PrivateKey) (*x25519Private, error) {
 	if k.Curve() != ecdh.X25519() {
-		return nil, errors.New("keyblob: only X25519 ECDH keys are supported")
+		return nil, errors.New("only X25519 ECDH keys are supported")
 	}
 	sk, err := hpke.NewDHKEMPrivateKey(k)
 	if err != nil {

@@ -4,8 +4,9 @@
 // processes: the first-use insert is atomic. It implements
 // seal.ReplayCache.
 //
-// Its errors start with "replay: ", as those of package replay, whose
-// sentinels (replay.ErrReplay, replay.ErrTooOld) it returns.
+// Its errors carry no package prefix, as all of the module's library
+// errors (the keyblob command adds "keyblob: error: "); it returns the
+// sentinels of package replay (replay.ErrReplay, replay.ErrTooOld).
 package sqlitecache
 
 import (
@@ -23,7 +24,7 @@ import (
 // cache made by an earlier development version of keyblob (keyed by
 // sender and serial, which let replays through), a newer version's, or
 // another program's database.
-var ErrSchema = errors.New("replay: not a replay cache of this version of keyblob")
+var ErrSchema = errors.New("not a replay cache of this version of keyblob")
 
 // Cache remembers the replay identifiers of accepted messages, with their
 // creation times. It is safe for concurrent use by goroutines and by
@@ -61,7 +62,7 @@ func Open(path string) (*Cache, error) {
 	case errors.Is(err, ErrSchema):
 		return nil, fmt.Errorf("%w: %s", err, path)
 	case err != nil:
-		return nil, fmt.Errorf("replay: opening %s: %w", path, err)
+		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	return &Cache{db: db}, nil
 }
@@ -105,7 +106,7 @@ type querier interface {
 
 func (c *Cache) check(ctx context.Context, q querier, id []byte, created time.Time) error {
 	if len(id) != replay.IDSize {
-		return fmt.Errorf("replay: a replay identifier is %d bytes, not %d", replay.IDSize, len(id))
+		return fmt.Errorf("a replay identifier is %d bytes, not %d", replay.IDSize, len(id))
 	}
 	var oldest int64
 	var seen bool
@@ -115,7 +116,7 @@ func (c *Cache) check(ctx context.Context, q querier, id []byte, created time.Ti
 		FROM horizon h WHERE h.id = 1`, id).Scan(&oldest, &seen)
 	switch {
 	case err != nil:
-		return fmt.Errorf("replay: %w", err)
+		return err
 	case seen:
 		return replay.ErrReplay
 	case created.Unix() < oldest:
@@ -134,7 +135,7 @@ func (c *Cache) check(ctx context.Context, q querier, id []byte, created time.Ti
 func (c *Cache) Record(ctx context.Context, id []byte, created time.Time) error {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return err
 	}
 	defer tx.Rollback()
 	if err := c.check(ctx, tx, id, created); err != nil {
@@ -142,10 +143,10 @@ func (c *Cache) Record(ctx context.Context, id []byte, created time.Time) error 
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO accepted (id, created) VALUES ($1, $2)`,
 		id, created.Unix()); err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return err
 	}
 	return nil
 }
@@ -157,18 +158,18 @@ func (c *Cache) Record(ctx context.Context, id []byte, created time.Time) error 
 func (c *Cache) Purge(ctx context.Context, before time.Time) error {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return err
 	}
 	defer tx.Rollback()
 	cut := before.Unix()
 	if _, err := tx.ExecContext(ctx, `UPDATE horizon SET oldest = max(oldest, $1) WHERE id = 1`, cut); err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM accepted WHERE created < (SELECT oldest FROM horizon WHERE id = 1)`); err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return err
 	}
 	return nil
 }

@@ -1,0 +1,217 @@
+package main
+
+// All of keyblob's error reporting: the library packages return errors
+// without a package prefix (docs/architecture.md, "Errors"); reportError
+// prints them, unchanged, as "keyblob: error: MSG", and the one hint table
+// below chooses the "keyblob: hint: HINT" line. A call site adds context
+// to the message (a file name, "refused:"), and a hint with withHint only
+// when the hint depends on the call site (a flag name, a file name).
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/internal/format"
+	"github.com/keyblob/keyblob/keystore"
+	"github.com/keyblob/keyblob/replay"
+	"github.com/keyblob/keyblob/replay/sqlitecache"
+	"github.com/keyblob/keyblob/seal"
+)
+
+// Scopes of a hint, besides a command name (cmdName: "import", "open").
+const (
+	anyScope   = ""
+	storeScope = "key store" // an error of the key store (storeError)
+)
+
+// hints maps errors to advice: the first row whose err matches (errors.Is)
+// and whose scope is "", the command's name, or storeScope for an error
+// of the key store. In a hint, {file} is the file the error names
+// (inFile), or FILE.
+var hints = []struct {
+	err   error
+	scope string
+	hint  string
+}{
+	// The key store.
+	{keystore.ErrNoStore, anyScope, "'keyblob id new NAME' creates one; " + homeEnv + " chooses where it is"},
+	{keystore.ErrLocked, anyScope, "another keyblob is writing to the store; try again, or find the process holding it"},
+	{keystore.ErrPassphrase, storeScope, "check the passphrase (--passphrase-file, " + passphraseEnv + ", or the terminal prompt)"},
+	{keystore.ErrNotFound, anyScope, "'keyblob id list', 'keyblob contact list' and 'keyblob key list' show what is stored"},
+	{keystore.ErrExists, anyScope, "choose another name, remove the old entry first, or use --force where offered"},
+	{keystore.ErrNameClash, anyScope, "the store never makes both (an older keyblob, or someone who can write the store, did): check both, then remove one with 'keyblob contact rm NAME' or 'keyblob id rm NAME'"},
+	{keystore.ErrRolledBack, anyScope, "do not use this identity until you know why: put back the newer file (from a backup), or, if you restored this copy yourself on purpose, remove the NAME.gens record beside it"},
+	{keystore.ErrRefused, anyScope, "do not use this key: someone who can write the store may have replaced it"},
+
+	// Signatures: who must have signed is said by --verify (import) or
+	// --from (open).
+	{keyblob.ErrNotSigned, "import", "ask the sender to export with --sign, or import without --verify only if you trust where the blob came from"},
+	{keyblob.ErrWrongSigner, "import", "the blob may have been substituted; 'keyblob inspect {file}' shows who signed it"},
+	{keyblob.ErrNotSigned, "open", "--from names who must have signed the message"},
+	{keyblob.ErrWrongSigner, "open", "--from names who must have signed the message"},
+	{keyblob.ErrCannotSign, "export", "--sign needs an identity with a signature key (Ed25519 or RSA)"},
+	{keyblob.ErrIncorrectIdentity, anyScope, "'keyblob inspect {file}' shows which key it is for"},
+
+	// Sealed messages.
+	{seal.ErrNeedPassphrase, anyScope, "open it with -p (asks on the terminal) or --" + messagePassphraseFlag + " FILE"},
+	{seal.ErrNoMatch, anyScope, "open with -i YOUR-IDENTITY (repeatable); 'keyblob inspect FILE' lists the recipients"},
+	{replay.ErrReplay, anyScope, "this message was opened before with --once: it may be a replay"},
+	{sqlitecache.ErrSchema, anyScope, "remove the file to start a new replay cache, or choose another with --replay-db FILE"},
+
+	// Encrypted files.
+	{keyblob.ErrWrongSessionKey, anyScope, "'keyblob inspect FILE' shows the serial of the key a file needs"},
+
+	// Input that is not what the command reads.
+	{seal.ErrMalformed, anyScope, "'keyblob inspect FILE' tells what the file is"},
+	{keyblob.ErrMalformedEncryptedFile, anyScope, "'keyblob inspect FILE' tells what the file is"},
+	{format.ErrArmor, anyScope, "'keyblob inspect FILE' tells what the file is"},
+}
+
+// reportError prints err in the keyblob format and returns the exit
+// status. cmd is the command that failed (cmdName), "" if none ran. The
+// message is err's text, never rewritten.
+func reportError(stderr io.Writer, cmd string, err error) int {
+	msg := err.Error()
+	fmt.Fprintf(stderr, "keyblob: error: %s\n", msg)
+	if hint := hintFor(cmd, err); hint != "" {
+		fmt.Fprintf(stderr, "keyblob: hint: %s\n", hint)
+	}
+	var u *usageError
+	if errors.As(err, &u) || strings.HasPrefix(msg, "unknown command") {
+		return 2
+	}
+	return 1
+}
+
+// hintFor returns the hint for err: the call site's (withHint), else the
+// table's, else the call site's fallback (withFallbackHint).
+func hintFor(cmd string, err error) string {
+	var h *hintError
+	explicit := errors.As(err, &h)
+	if explicit && !h.fallback {
+		return h.hint
+	}
+	var s *storeErr
+	inStore := errors.As(err, &s)
+	for _, row := range hints {
+		if !errors.Is(err, row.err) {
+			continue
+		}
+		if row.scope == anyScope || row.scope == cmd || (row.scope == storeScope && inStore) {
+			file := "FILE"
+			var f *fileError
+			if errors.As(err, &f) {
+				file = f.name
+			}
+			return strings.ReplaceAll(row.hint, "{file}", file)
+		}
+	}
+	if explicit {
+		return h.hint
+	}
+	return ""
+}
+
+// hintError is an error with advice for the user.
+type hintError struct {
+	err      error
+	hint     string
+	fallback bool // only if the table has no hint for err
+}
+
+func (h *hintError) Error() string { return h.err.Error() }
+func (h *hintError) Unwrap() error { return h.err }
+
+// withHint attaches a hint that depends on the call site to err; it wins
+// over the table. A nil err stays nil.
+func withHint(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return &hintError{err: err, hint: fmt.Sprintf(format, args...)}
+}
+
+// withFallbackHint attaches a hint to err for when the table has none.
+func withFallbackHint(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return &hintError{err: err, hint: fmt.Sprintf(format, args...), fallback: true}
+}
+
+// usageError marks a command line the user must change; it exits 2.
+type usageError struct{ msg string }
+
+func (u *usageError) Error() string { return u.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// fileError is err about the file name: "NAME: err".
+type fileError struct {
+	name string
+	err  error
+}
+
+func (f *fileError) Error() string { return f.name + ": " + f.err.Error() }
+func (f *fileError) Unwrap() error { return f.err }
+
+// inFile says which file err is about; a nil err stays nil.
+func inFile(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &fileError{name: name, err: err}
+}
+
+// storeErr marks an error of the key store, for the hints of storeScope.
+type storeErr struct{ err error }
+
+func (s *storeErr) Error() string { return s.err.Error() }
+func (s *storeErr) Unwrap() error { return s.err }
+
+// storeError marks err as the key store's; a nil err stays nil.
+func storeError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &storeErr{err}
+}
+
+// importError says why the blob in the file name was refused.
+func importError(name string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, keyblob.ErrAuth):
+		err = fmt.Errorf("refused: the key blob failed authentication: it was modified, or it was not made for this key (%w)", err)
+	case errors.Is(err, keyblob.ErrNotSigned), errors.Is(err, keyblob.ErrWrongSigner):
+		err = fmt.Errorf("refused: %w", err)
+	}
+	return inFile(name, err)
+}
+
+// decryptError says why a file did not decrypt.
+func decryptError(err error) error {
+	switch {
+	case errors.Is(err, keyblob.ErrAuth):
+		return fmt.Errorf("decryption failed: the file was modified, truncated or extended (%w)", err)
+	case errors.Is(err, keyblob.ErrWrongSessionKey):
+		return err
+	case errors.Is(err, format.ErrArmor), errors.Is(err, format.ErrSpaceNotArmor):
+		return fmt.Errorf("%w: %w", keyblob.ErrMalformedEncryptedFile, err)
+	}
+	return fmt.Errorf("decrypting: %w", err)
+}
+
+// openError says why a message did not open.
+func openError(err error) error {
+	if errors.Is(err, seal.ErrAuth) {
+		return fmt.Errorf("%w: the message was modified, truncated or not made by its sender", err)
+	}
+	return err
+}
