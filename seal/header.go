@@ -70,6 +70,8 @@ type Header struct {
 }
 
 // headerFields are the values of a header, in the order of spec/sealed.md.
+// The type is unexported, so its fields are too: they keep the names the
+// Header fields had, so that the code which checks them reads the same.
 type headerFields struct {
 	Created time.Time
 	Expires time.Time          // zero: never

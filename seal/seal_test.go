@@ -568,7 +568,7 @@ func TestSigned(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !o.Header().Signer().SigningFingerprint().Equal(signer.Recipient().SigningFingerprint()) {
-				t.Error("Header.Signer is not the signer's key")
+				t.Error("Header.Signer() is not the signer's key")
 			}
 			_, err = openBoth(t, "from someone else", msg, byBob(mallory.Recipient()))
 			if !errors.Is(err, ErrWrongSender) {
