@@ -1,6 +1,7 @@
 package seal
 
 import (
+	"bytes"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"hash"
 	"io"
 	"math"
+	"slices"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -35,56 +37,102 @@ const (
 )
 
 // A Stanza is one recipient entry of a header. Stanzas of unknown types
-// are kept (they are covered by the MAC) but never used.
+// are kept (they are covered by the MAC) but never used. A Stanza is
+// read-only: only ReadHeader and the sealing path make one.
 type Stanza struct {
-	Type byte
-	Body []byte
-	Blob *keyblob.KeyBlob // the parsed body of a StanzaBlob
+	typ  byte
+	body []byte
+	blob *keyblob.KeyBlob // the parsed body of a StanzaBlob
 	pass *passStanza      // the parsed body of a StanzaPassphrase
 }
 
-// A Header is the header of a sealed message. Fields are authenticated
+// Type returns the stanza type (StanzaBlob, StanzaPassphrase or unknown).
+func (s Stanza) Type() byte { return s.typ }
+
+// Body returns a copy of the stanza body.
+func (s Stanza) Body() []byte { return bytes.Clone(s.body) }
+
+// Blob returns the key blob of a StanzaBlob, nil for other types.
+func (s Stanza) Blob() *keyblob.KeyBlob { return s.blob }
+
+// A Header is the header of a sealed message. Its values are authenticated
 // only once Open has verified the MAC.
+//
+// Only ReadHeader and the sealing path (Seal, NewWriter) make one; it is
+// immutable (its accessors return copies), and the bytes the MAC covers
+// are encoded once, from the same values the accessors return.
 type Header struct {
-	Created time.Time
-	Expires time.Time          // zero: never
-	Serial  keyblob.Serial     // the message's serial and its session key's
-	Signer  *keyblob.Recipient // the sender's signature key; nil if unsigned
-	SigLen  int                // size of the signature trailer
-	Stanzas []Stanza
-	Nonce   [nonceSize]byte
-	MAC     [macSize]byte
+	f   headerFields
+	mac [macSize]byte
 
 	raw       []byte // magic through nonce: what the MAC covers
 	prefixLen int    // magic through sig-len: the passphrase stanza's AAD
 }
 
+// headerFields are the values of a header, in the order of spec/sealed.md.
+// The type is unexported, so its fields are too: they keep the names the
+// Header fields had, so that the code which checks them reads the same.
+type headerFields struct {
+	Created time.Time
+	Expires time.Time          // zero: never
+	Serial  keyblob.Serial     // the message's serial and its session key's
+	Signer  *keyblob.Recipient // a signing-only Recipient; nil if unsigned
+	SigLen  int                // size of the signature trailer
+	Stanzas []Stanza
+	Nonce   [nonceSize]byte
+}
+
+// Created returns the creation time, in whole seconds, UTC.
+func (h *Header) Created() time.Time { return h.f.Created }
+
+// Expires returns the expiry, or the zero time for never.
+func (h *Header) Expires() time.Time { return h.f.Expires }
+
+// Serial returns the message's serial, which is its session key's.
+func (h *Header) Serial() keyblob.Serial { return h.f.Serial }
+
+// Signer returns the sender's signing-only key, or nil if unsigned.
+func (h *Header) Signer() *keyblob.Recipient { return h.f.Signer }
+
+// SignatureSize returns the size of the signature trailer (sig-len), zero
+// if unsigned.
+func (h *Header) SignatureSize() int { return h.f.SigLen }
+
+// Stanzas returns a copy of the list of stanzas.
+func (h *Header) Stanzas() []Stanza { return slices.Clone(h.f.Stanzas) }
+
+// Nonce returns the header nonce.
+func (h *Header) Nonce() [nonceSize]byte { return h.f.Nonce }
+
+// MAC returns the header MAC.
+func (h *Header) MAC() [macSize]byte { return h.mac }
+
 // Size returns the size of the encoded header, MAC included.
 func (h *Header) Size() int { return len(h.raw) + macSize }
 
 // Signed reports whether the message carries a sender signature.
-func (h *Header) Signed() bool { return h.Signer != nil }
+func (h *Header) Signed() bool { return h.f.Signer != nil }
 
 // Passphrase reports whether the message is sealed to a passphrase.
 func (h *Header) Passphrase() bool {
-	return len(h.Stanzas) == 1 && h.Stanzas[0].Type == StanzaPassphrase
+	return len(h.f.Stanzas) == 1 && h.f.Stanzas[0].typ == StanzaPassphrase
 }
 
 // encodePrefix encodes magic through sig-len.
-func (h *Header) encodePrefix() []byte {
+func (f *headerFields) encodePrefix() ([]byte, error) {
 	var b cryptobyte.Builder
 	b.AddBytes(format.Prefix(format.TypeSealed))
-	b.AddUint64(uint64(h.Created.Unix()))
-	b.AddUint64(unixOrZero(h.Expires))
-	b.AddBytes(h.Serial[:])
-	if h.Signer == nil {
+	b.AddUint64(uint64(f.Created.Unix()))
+	b.AddUint64(unixOrZero(f.Expires))
+	b.AddBytes(f.Serial[:])
+	if f.Signer == nil {
 		b.AddUint8(uint8(keyblob.SignatureNone))
-		return b.BytesOrPanic()
+		return b.Bytes()
 	}
-	b.AddUint8(uint8(h.Signer.SignatureAlg()))
-	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(h.Signer.SigningKeyBytes()) })
-	b.AddUint16(uint16(h.SigLen))
-	return b.BytesOrPanic()
+	b.AddUint8(uint8(f.Signer.SignatureAlg()))
+	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(f.Signer.SigningKeyBytes()) })
+	b.AddUint16(uint16(f.SigLen))
+	return b.Bytes()
 }
 
 func unixOrZero(t time.Time) uint64 {
@@ -94,23 +142,28 @@ func unixOrZero(t time.Time) uint64 {
 	return uint64(t.Unix())
 }
 
-// encodeRest appends count, stanzas and nonce to the prefix and records
-// the result as the MAC input.
-func (h *Header) encodeRest(prefix []byte) {
-	b := cryptobyte.NewBuilder(prefix)
-	b.AddUint16(uint16(len(h.Stanzas)))
-	for _, s := range h.Stanzas {
-		b.AddUint8(s.Type)
-		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(s.Body) })
+// encodeHeader makes the header of f, whose prefix encodePrefix returned,
+// with its encoding (count, stanzas and nonce appended to the prefix) and
+// no MAC yet. It is the one way the sealing path makes a header; the
+// values of f are its own from then on.
+func encodeHeader(f headerFields, prefix []byte) (*Header, error) {
+	b := cryptobyte.NewBuilder(slices.Clip(prefix))
+	b.AddUint16(uint16(len(f.Stanzas)))
+	for _, s := range f.Stanzas {
+		b.AddUint8(s.typ)
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(s.body) })
 	}
-	b.AddBytes(h.Nonce[:])
-	h.prefixLen = len(prefix)
-	h.raw = b.BytesOrPanic()
+	b.AddBytes(f.Nonce[:])
+	raw, err := b.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	return &Header{f: f, raw: raw, prefixLen: len(prefix)}, nil
 }
 
 // bytes returns the whole encoded header.
 func (h *Header) bytes() []byte {
-	return append(h.raw[:len(h.raw):len(h.raw)], h.MAC[:]...)
+	return append(h.raw[:len(h.raw):len(h.raw)], h.mac[:]...)
 }
 
 // signedMessage is what the sender signature covers: the whole header and
@@ -138,12 +191,12 @@ func (h *Header) computeMAC(key *keyblob.SessionKey) [macSize]byte {
 // checkMAC compares the header's MAC in constant time.
 func (h *Header) checkMAC(key *keyblob.SessionKey) bool {
 	want := h.computeMAC(key)
-	return hmac.Equal(want[:], h.MAC[:])
+	return hmac.Equal(want[:], h.mac[:])
 }
 
 // payloadKey derives the STREAM key of the payload.
 func (h *Header) payloadKey(key *keyblob.SessionKey) []byte {
-	k, err := hkdf.Key(sha256.New, key.Bytes(), h.Nonce[:], "keyblob/v1 sealed payload"+string(h.MAC[:]), 32)
+	k, err := hkdf.Key(sha256.New, key.Bytes(), h.f.Nonce[:], "keyblob/v1 sealed payload"+string(h.mac[:]), 32)
 	if err != nil {
 		panic("seal: " + err.Error())
 	}
@@ -207,22 +260,22 @@ func ReadHeader(r io.Reader) (*Header, error) {
 		}
 	}
 	h := &Header{}
-	readTimes(hr, h)
-	copy(h.Serial[:], hr.read(16))
-	readSigner(hr, h)
+	readTimes(hr, &h.f)
+	copy(h.f.Serial[:], hr.read(16))
+	readSigner(hr, &h.f)
 	h.prefixLen = len(hr.raw)
-	readStanzas(hr, h)
-	copy(h.Nonce[:], hr.read(nonceSize))
+	readStanzas(hr, &h.f)
+	copy(h.f.Nonce[:], hr.read(nonceSize))
 	mac := hr.read(macSize)
 	if hr.err != nil {
 		return nil, hr.err
 	}
-	copy(h.MAC[:], mac)
+	copy(h.mac[:], mac)
 	h.raw = hr.raw[:len(hr.raw)-macSize]
 	return h, nil
 }
 
-func readTimes(hr *headerReader, h *Header) {
+func readTimes(hr *headerReader, h *headerFields) {
 	created, expires := hr.u64(), hr.u64()
 	if created > math.MaxInt64 || expires > math.MaxInt64 {
 		hr.fail("time out of range")
@@ -237,7 +290,7 @@ func readTimes(hr *headerReader, h *Header) {
 	}
 }
 
-func readSigner(hr *headerReader, h *Header) {
+func readSigner(hr *headerReader, h *headerFields) {
 	alg := keyblob.SignatureAlg(hr.u8())
 	if alg == keyblob.SignatureNone || hr.err != nil {
 		return
@@ -263,7 +316,7 @@ func readSigner(hr *headerReader, h *Header) {
 	h.Signer = signer
 }
 
-func readStanzas(hr *headerReader, h *Header) {
+func readStanzas(hr *headerReader, h *headerFields) {
 	count := hr.u16()
 	if hr.err == nil && (count < 1 || count > MaxStanzas) {
 		hr.fail(fmt.Sprintf("%d stanzas (allowed 1 to %d)", count, MaxStanzas))
@@ -291,9 +344,9 @@ func readStanzas(hr *headerReader, h *Header) {
 	}
 }
 
-func (h *Header) hasPassphrase() bool {
+func (h *headerFields) hasPassphrase() bool {
 	for _, s := range h.Stanzas {
-		if s.Type == StanzaPassphrase {
+		if s.typ == StanzaPassphrase {
 			return true
 		}
 	}
@@ -301,8 +354,8 @@ func (h *Header) hasPassphrase() bool {
 }
 
 // parseStanza checks a known stanza's body against the header.
-func parseStanza(t byte, body []byte, h *Header) (Stanza, error) {
-	s := Stanza{Type: t, Body: append([]byte(nil), body...)}
+func parseStanza(t byte, body []byte, h *headerFields) (Stanza, error) {
+	s := Stanza{typ: t, body: append([]byte(nil), body...)}
 	switch t {
 	case StanzaBlob:
 		// The body is a binary key blob: ParseKeyBlob would also take the
@@ -317,7 +370,7 @@ func parseStanza(t byte, body []byte, h *Header) (Stanza, error) {
 		if b.Signed() || b.Description() != "" || b.Serial() != h.Serial || !b.Created().Equal(h.Created) {
 			return s, fmt.Errorf("%w: recipient stanza does not match the header", ErrMalformed)
 		}
-		s.Blob = b
+		s.blob = b
 	case StanzaPassphrase:
 		p, err := parsePassStanza(body)
 		if err != nil {

@@ -103,7 +103,7 @@ type OpenOptions struct {
 // after a nil return from WriteTo or Decrypt, or io.EOF from Reader; this
 // package does no such holding itself.
 type Opener struct {
-	Header   *Header
+	h        *Header
 	key      *keyblob.SessionKey
 	replayID []byte
 	opts     OpenOptions
@@ -139,7 +139,7 @@ func open(o *Opener, hr io.Reader, opts *OpenOptions) (*Opener, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.Header = h
+	o.h = h
 	if err := o.checkSender(); err != nil {
 		return nil, fmt.Errorf("the message is %w", err)
 	}
@@ -149,7 +149,7 @@ func open(o *Opener, hr io.Reader, opts *OpenOptions) (*Opener, error) {
 	if !h.checkMAC(o.key) {
 		return nil, errHeaderAuth
 	}
-	if o.replayID, err = replayID(o.key, h.Serial); err != nil {
+	if o.replayID, err = replayID(o.key, h.f.Serial); err != nil {
 		return nil, err
 	}
 	if err := o.checkTimes(); err != nil {
@@ -159,12 +159,16 @@ func open(o *Opener, hr io.Reader, opts *OpenOptions) (*Opener, error) {
 	return o, err
 }
 
+// Header returns the message's header, authenticated by its MAC. It is
+// immutable: what Open checked is what Decrypt, WriteTo and Reader use.
+func (o *Opener) Header() *Header { return o.h }
+
 func (o *Opener) checkSender() error {
-	from, h := o.opts.From, o.Header
+	from, h := o.opts.From, &o.h.f
 	switch {
 	case from == nil:
 		return nil
-	case !h.Signed():
+	case h.Signer == nil:
 		return ErrNotSigned
 	}
 	for _, r := range append([]*keyblob.Recipient{from}, o.opts.FromAlso...) {
@@ -177,19 +181,19 @@ func (o *Opener) checkSender() error {
 
 // unwrap finds the session key.
 func (o *Opener) unwrap() (*keyblob.SessionKey, error) {
-	h := o.Header
+	h := &o.h.f
 	switch {
 	case o.opts.SessionKey != nil:
 		if o.opts.SessionKey.Serial() != h.Serial {
 			return nil, fmt.Errorf("%w: the session key has serial %s, the message needs %s", ErrNoMatch, o.opts.SessionKey.Serial(), h.Serial)
 		}
 		return o.opts.SessionKey, nil
-	case h.Passphrase():
+	case o.h.Passphrase():
 		return o.unwrapPassphrase()
 	}
 	for _, s := range h.Stanzas {
 		if id := o.identityFor(s); id != nil {
-			k, err := keyblob.Import(s.Blob, id, nil)
+			k, err := keyblob.Import(s.blob, id, nil)
 			if err != nil {
 				return nil, errStanzaAuth
 			}
@@ -201,11 +205,11 @@ func (o *Opener) unwrap() (*keyblob.SessionKey, error) {
 
 // identityFor returns the identity a key blob stanza is wrapped to, or nil.
 func (o *Opener) identityFor(s Stanza) *keyblob.Identity {
-	if s.Blob == nil {
+	if s.blob == nil {
 		return nil
 	}
 	for _, id := range o.opts.Identities {
-		if id.CanExchange() && s.Blob.Recipient().Equal(id.Recipient().ExchangeFingerprint()) {
+		if id.CanExchange() && s.blob.Recipient().Equal(id.Recipient().ExchangeFingerprint()) {
 			return id
 		}
 	}
@@ -220,21 +224,21 @@ func (o *Opener) unwrapPassphrase() (*keyblob.SessionKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := o.Header
-	raw, err := h.Stanzas[0].pass.unwrap(pass, h.raw[:h.prefixLen])
+	h := o.h
+	raw, err := h.f.Stanzas[0].pass.unwrap(pass, h.raw[:h.prefixLen])
 	if err != nil {
 		return nil, err
 	}
-	return keyblob.NewSessionKeyFrom(h.Serial, raw)
+	return keyblob.NewSessionKeyFrom(h.f.Serial, raw)
 }
 
 // noMatch says who the message is for.
 func (o *Opener) noMatch() error {
 	counts := map[string]int{}
-	for _, s := range o.Header.Stanzas {
-		name := fmt.Sprintf("unknown stanza type 0x%02x", s.Type)
-		if s.Blob != nil {
-			name = s.Blob.ExchangeAlg().String()
+	for _, s := range o.h.f.Stanzas {
+		name := fmt.Sprintf("unknown stanza type 0x%02x", s.typ)
+		if s.blob != nil {
+			name = s.blob.ExchangeAlg().String()
 		}
 		counts[name]++
 	}
@@ -243,7 +247,7 @@ func (o *Opener) noMatch() error {
 		kinds = append(kinds, fmt.Sprintf("%d × %s", n, name))
 	}
 	sort.Strings(kinds)
-	return fmt.Errorf("%w: the message is for %d recipient(s): %s", ErrNoMatch, len(o.Header.Stanzas), strings.Join(kinds, ", "))
+	return fmt.Errorf("%w: the message is for %d recipient(s): %s", ErrNoMatch, len(o.h.f.Stanzas), strings.Join(kinds, ", "))
 }
 
 func (o *Opener) now() time.Time {
@@ -255,7 +259,7 @@ func (o *Opener) now() time.Time {
 
 // checkTimes applies the expiry, the age window and the replay cache.
 func (o *Opener) checkTimes() error {
-	h, now := o.Header, o.now()
+	h, now := &o.h.f, o.now()
 	if !h.Expires.IsZero() && !now.Before(h.Expires) {
 		return fmt.Errorf("%w (at %s)", ErrExpired, h.Expires.Format(time.RFC3339))
 	}
@@ -298,14 +302,14 @@ func (o *Opener) SessionKey() *keyblob.SessionKey { return o.key }
 // the message in the replay cache: the reservation comes after everything
 // is authenticated, so a tampered copy never uses the message up.
 func (o *Opener) finish(trailer []byte, digest hash.Hash) error {
-	h := o.Header
+	h := o.h
 	if h.Signed() {
-		if len(trailer) != h.SigLen || h.Signer.Verify(signatureContext, h.signedMessage(digest), trailer) != nil {
+		if len(trailer) != h.f.SigLen || h.f.Signer.Verify(signatureContext, h.signedMessage(digest), trailer) != nil {
 			return errPayloadAuth
 		}
 	}
 	if c := o.opts.Cache; c != nil {
-		return c.Record(o.cacheContext(), o.replayID, h.Created)
+		return c.Record(o.cacheContext(), o.replayID, h.f.Created)
 	}
 	return nil
 }
@@ -336,10 +340,10 @@ func (o *Opener) Decrypt(dst Sink) (int64, error) {
 // decryptStream decrypts the payload that follows the header in o.src;
 // a signed message's trailer is held back from the engine.
 func (o *Opener) decryptStream(dst Sink) (int64, error) {
-	h := o.Header
+	h := o.h
 	src, tail := o.src, (*tailReader)(nil)
 	if h.Signed() {
-		tail = newTailReader(o.src, h.SigLen)
+		tail = newTailReader(o.src, h.f.SigLen)
 		src = tail
 	}
 	so := payloadOptions(o.opts.Workers, o.opts.Progress, h.Signed())
@@ -353,9 +357,9 @@ func (o *Opener) decryptStream(dst Sink) (int64, error) {
 // decryptAt decrypts the payload between the header and the trailer of
 // o.at, and reads the trailer at its offset.
 func (o *Opener) decryptAt(dst Sink) (int64, error) {
-	h := o.Header
+	h := o.h
 	off := int64(h.Size())
-	size := o.size - off - int64(h.SigLen)
+	size := o.size - off - int64(h.f.SigLen)
 	if _, err := stream.PlaintextSize(size); err != nil {
 		return 0, errPayloadAuth
 	}
@@ -365,7 +369,7 @@ func (o *Opener) decryptAt(dst Sink) (int64, error) {
 	if err != nil {
 		return 0, payloadError(err)
 	}
-	trailer := make([]byte, h.SigLen)
+	trailer := make([]byte, h.f.SigLen)
 	if k, err := o.at.ReadAt(trailer, off+size); k < len(trailer) {
 		return 0, fmt.Errorf("reading the signature: %w", cmp.Or(err, io.ErrUnexpectedEOF))
 	}
@@ -387,16 +391,16 @@ func payloadError(err error) error {
 func (o *Opener) Reader() io.Reader {
 	src := o.src
 	if o.at != nil {
-		src = io.NewSectionReader(o.at, int64(o.Header.Size()), o.size-int64(o.Header.Size()))
+		src = io.NewSectionReader(o.at, int64(o.h.Size()), o.size-int64(o.h.Size()))
 	}
 	r := &payloadReader{o: o}
-	if o.Header.Signed() {
+	if o.h.Signed() {
 		// The signature trailer follows the payload: hold it back.
-		r.tail = newTailReader(src, o.Header.SigLen)
+		r.tail = newTailReader(src, o.h.f.SigLen)
 		src = r.tail
 	}
 	r.sr = stream.NewReader(o.cipher, src, o.opts.Workers)
-	if o.Header.Signed() {
+	if o.h.Signed() {
 		r.digest = stream.NewChunkDigest(digestPrefix)
 		r.sr.HashTo(r.digest)
 	}

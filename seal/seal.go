@@ -54,7 +54,7 @@ func newHeader(key *keyblob.SessionKey, opts *Options) (*Header, error) {
 	if err := checkOptions(opts); err != nil {
 		return nil, err
 	}
-	h := &Header{Created: opts.Time, Serial: key.Serial()}
+	h := &headerFields{Created: opts.Time, Serial: key.Serial()}
 	if h.Created.IsZero() {
 		h.Created = time.Now()
 	}
@@ -72,14 +72,20 @@ func newHeader(key *keyblob.SessionKey, opts *Options) (*Header, error) {
 	if err := h.setSigner(opts.Signer); err != nil {
 		return nil, err
 	}
-	prefix := h.encodePrefix()
+	prefix, err := h.encodePrefix()
+	if err != nil {
+		return nil, err
+	}
 	if err := h.addStanzas(key, opts, prefix); err != nil {
 		return nil, err
 	}
 	rand.Read(h.Nonce[:])
-	h.encodeRest(prefix)
-	h.MAC = h.computeMAC(key)
-	return h, nil
+	hdr, err := encodeHeader(*h, prefix)
+	if err != nil {
+		return nil, err
+	}
+	hdr.mac = hdr.computeMAC(key)
+	return hdr, nil
 }
 
 func checkOptions(opts *Options) error {
@@ -96,7 +102,7 @@ func checkOptions(opts *Options) error {
 	return nil
 }
 
-func (h *Header) setSigner(id *keyblob.Identity) error {
+func (h *headerFields) setSigner(id *keyblob.Identity) error {
 	if id == nil {
 		return nil
 	}
@@ -109,7 +115,7 @@ func (h *Header) setSigner(id *keyblob.Identity) error {
 	return nil
 }
 
-func (h *Header) addStanzas(key *keyblob.SessionKey, opts *Options, prefix []byte) error {
+func (h *headerFields) addStanzas(key *keyblob.SessionKey, opts *Options, prefix []byte) error {
 	if opts.Passphrase != nil {
 		params := password.New()
 		if opts.Params != nil {
@@ -121,7 +127,7 @@ func (h *Header) addStanzas(key *keyblob.SessionKey, opts *Options, prefix []byt
 		if err != nil {
 			return err
 		}
-		h.Stanzas = []Stanza{{Type: StanzaPassphrase, Body: p.encode(), pass: p}}
+		h.Stanzas = []Stanza{{typ: StanzaPassphrase, body: p.encode(), pass: p}}
 		return nil
 	}
 	for _, r := range opts.Recipients {
@@ -129,7 +135,7 @@ func (h *Header) addStanzas(key *keyblob.SessionKey, opts *Options, prefix []byt
 		if err != nil {
 			return fmt.Errorf("recipient %s: %w", r.Fingerprint(), err)
 		}
-		h.Stanzas = append(h.Stanzas, Stanza{Type: StanzaBlob, Body: b.Marshal(), Blob: b})
+		h.Stanzas = append(h.Stanzas, Stanza{typ: StanzaBlob, body: b.Marshal(), blob: b})
 	}
 	return nil
 }
@@ -206,11 +212,12 @@ func writeTrailer(dst io.Writer, h *Header, signer *keyblob.Identity, digest has
 	return err
 }
 
-func signature(h *Header, signer *keyblob.Identity, digest hash.Hash) ([]byte, error) {
+func signature(hdr *Header, signer *keyblob.Identity, digest hash.Hash) ([]byte, error) {
 	if signer == nil {
 		return nil, nil
 	}
-	sig, err := signer.Sign(signatureContext, h.signedMessage(digest))
+	h := &hdr.f
+	sig, err := signer.Sign(signatureContext, hdr.signedMessage(digest))
 	if err != nil {
 		return nil, fmt.Errorf("signing: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -244,7 +245,7 @@ func split(t testing.TB, msg []byte) parts {
 	if err != nil {
 		t.Fatal(err)
 	}
-	end := len(msg) - h.SigLen
+	end := len(msg) - h.SignatureSize()
 	return parts{h: h, header: msg[:h.Size()], payload: msg[h.Size():end], trailer: msg[end:]}
 }
 
@@ -304,11 +305,15 @@ func sessionKeyOf(t testing.TB, msg []byte, id *keyblob.Identity) *keyblob.Sessi
 // prefixOf encodes magic through sig-len of a header with these fields.
 func prefixOf(t testing.TB, created, expires time.Time, serial keyblob.Serial, signer *keyblob.Identity) []byte {
 	t.Helper()
-	h := &Header{Created: created, Expires: expires, Serial: serial}
-	if err := h.setSigner(signer); err != nil {
+	f := headerFields{Created: created, Expires: expires, Serial: serial}
+	if err := f.setSigner(signer); err != nil {
 		t.Fatal(err)
 	}
-	return h.encodePrefix()
+	prefix, err := f.encodePrefix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prefix
 }
 
 // blobStanza exports key to r as a recipient stanza dated created.
@@ -318,7 +323,7 @@ func blobStanza(t testing.TB, key *keyblob.SessionKey, r *keyblob.Recipient, cre
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Stanza{Type: StanzaBlob, Body: b.Marshal(), Blob: b}
+	return Stanza{typ: StanzaBlob, body: b.Marshal(), blob: b}
 }
 
 // passphraseStanza wraps key under pass with a new random salt, bound to
@@ -330,7 +335,7 @@ func passphraseStanza(t testing.TB, key *keyblob.SessionKey, pass []byte, params
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Stanza{Type: StanzaPassphrase, Body: p.encode(), pass: p}
+	return Stanza{typ: StanzaPassphrase, body: p.encode(), pass: p}
 }
 
 // passBody encodes a passphrase stanza body with any parameters.
@@ -345,28 +350,53 @@ func passBody(timeCost, memory uint32, threads uint8) []byte {
 }
 
 // assemble makes a whole message from a header prefix (magic through
-// sig-len) and stanzas: a random nonce, the MAC under key, the payload of
+// sig-len) and Stanzas: a random nonce, the MAC under key, the payload of
 // plain, and with signer the signature trailer. All it computes is correct,
 // so a message crafted with a bad prefix or stanza has only that fault.
 func assemble(t testing.TB, key *keyblob.SessionKey, prefix []byte, stanzas []Stanza, plain []byte, signer *keyblob.Identity) []byte {
 	t.Helper()
-	h := &Header{Stanzas: stanzas}
-	rand.Read(h.Nonce[:])
-	h.encodeRest(prefix)
-	return finishMsg(t, key, h, plain, signer)
+	return finishMsg(t, key, headerAfter(t, prefix, stanzas), plain, signer)
 }
 
-// reencode encodes a header again after a test changed its fields. It
-// keeps the MAC.
-func reencode(h *Header) {
-	h.encodeRest(h.encodePrefix())
+// headerAfter encodes stanzas and a random nonce after a header prefix
+// (magic through sig-len), with no MAC. Only the encoding is meant: the
+// prefix may be crafted, so the header's values other than stanzas and
+// nonce are not those of the prefix.
+func headerAfter(t testing.TB, prefix []byte, stanzas []Stanza) *Header {
+	t.Helper()
+	f := headerFields{Stanzas: stanzas}
+	rand.Read(f.Nonce[:])
+	h, err := encodeHeader(f, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// editedHeader is how a test makes a modified header: it applies edit to
+// a copy of the values of h and encodes them again, keeping h's MAC.
+func editedHeader(t testing.TB, h *Header, edit func(f *headerFields)) *Header {
+	t.Helper()
+	f := h.f
+	f.Stanzas = slices.Clone(f.Stanzas)
+	edit(&f)
+	prefix, err := f.encodePrefix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := encodeHeader(f, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mac = h.mac
+	return e
 }
 
 // finishMsg MACs the encoded header h under key and appends the payload
 // and, with signer, the trailer.
 func finishMsg(t testing.TB, key *keyblob.SessionKey, h *Header, plain []byte, signer *keyblob.Identity) []byte {
 	t.Helper()
-	h.MAC = h.computeMAC(key)
+	h.mac = h.computeMAC(key)
 	payload := sealPayload(t, key, h, plain)
 	msg := join(h.bytes(), payload)
 	if signer != nil {
@@ -525,8 +555,8 @@ func TestSigned(t *testing.T) {
 			mallory := testIdentity(t, "mallory-x25519")
 			msg := sealMsg(t, plain, &Options{Recipients: recipientsOf(bob), Signer: signer})
 			p := split(t, msg)
-			if !p.h.Signed() || p.h.SigLen != signer.Recipient().SignatureSize() || len(p.trailer) != p.h.SigLen {
-				t.Fatalf("signed header: signer %v, sig-len %d, trailer %d", p.h.Signer, p.h.SigLen, len(p.trailer))
+			if !p.h.Signed() || p.h.SignatureSize() != signer.Recipient().SignatureSize() || len(p.trailer) != p.h.SignatureSize() {
+				t.Fatalf("signed header: signer %v, sig-len %d, trailer %d", p.h.Signer(), p.h.SignatureSize(), len(p.trailer))
 			}
 			got, err := openBoth(t, "from the signer", msg, byBob(signer.Recipient()))
 			wantPlain(t, "from the signer", got, err, plain)
@@ -537,8 +567,8 @@ func TestSigned(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !o.Header.Signer.SigningFingerprint().Equal(signer.Recipient().SigningFingerprint()) {
-				t.Error("Header.Signer is not the signer's key")
+			if !o.Header().Signer().SigningFingerprint().Equal(signer.Recipient().SigningFingerprint()) {
+				t.Error("Header.Signer() is not the signer's key")
 			}
 			_, err = openBoth(t, "from someone else", msg, byBob(mallory.Recipient()))
 			if !errors.Is(err, ErrWrongSender) {
@@ -596,13 +626,13 @@ func TestResigned(t *testing.T) {
 	unsigned := split(t, sealMsg(t, plain, &Options{Recipients: recipientsOf(bob)}))
 
 	withSigner := func(p parts, signer *keyblob.Identity) *Header {
-		h := cloneHeader(t, p.h)
-		h.Signer, h.SigLen = nil, 0
-		if err := h.setSigner(signer); err != nil {
-			t.Fatal(err)
-		}
-		reencode(h) // the MAC is kept: mallory does not know the session key
-		return h
+		// The MAC is kept: mallory does not know the session key.
+		return editedHeader(t, p.h, func(f *headerFields) {
+			f.Signer, f.SigLen = nil, 0
+			if err := f.setSigner(signer); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 	swapped := withSigner(signed, mallory)
 	added := withSigner(unsigned, mallory)
@@ -691,19 +721,17 @@ func TestReaddress(t *testing.T) {
 	msg := sealMsg(t, plain, &Options{Recipients: recipientsOf(bob), Signer: alice, Time: testTime})
 	p := split(t, msg)
 	key := sessionKeyOf(t, msg, bob)
-	toCarol := blobStanza(t, key, carol.Recipient(), p.h.Created)
+	toCarol := blobStanza(t, key, carol.Recipient(), p.h.Created())
 
 	readdress := func(stanzas []Stanza, remac bool) *Header {
-		h := cloneHeader(t, p.h)
-		h.Stanzas = stanzas
-		reencode(h)
+		h := editedHeader(t, p.h, func(f *headerFields) { f.Stanzas = stanzas })
 		if remac {
-			h.MAC = h.computeMAC(key)
+			h.mac = h.computeMAC(key)
 		}
 		return h
 	}
 	replaced := readdress([]Stanza{toCarol}, false)
-	addedTo := readdress([]Stanza{p.h.Stanzas[0], toCarol}, false)
+	addedTo := readdress([]Stanza{p.h.Stanzas()[0], toCarol}, false)
 	remaced := readdress([]Stanza{toCarol}, true)
 
 	tests := []struct {
@@ -784,7 +812,7 @@ func testPaths(t *testing.T, size int, signed bool, alice, bob *keyblob.Identity
 		msgs["Seal from "+name+" to a file at offsets"] = onDisk[6:]
 	}
 
-	want := h.Size() + int(stream.EncryptedSize(int64(size))) + h.SigLen
+	want := h.Size() + int(stream.EncryptedSize(int64(size))) + h.SignatureSize()
 	for name, msg := range msgs {
 		if len(msg) != want {
 			t.Errorf("%s wrote %d bytes, want %d", name, len(msg), want)
@@ -942,10 +970,10 @@ func TestPassphrase(t *testing.T) {
 
 	t.Run("round trip", func(t *testing.T) {
 		h := split(t, msg).h
-		if !h.Passphrase() || len(h.Stanzas) != 1 {
-			t.Fatalf("the header has %d stanzas, passphrase %v", len(h.Stanzas), h.Passphrase())
+		if !h.Passphrase() || len(h.Stanzas()) != 1 {
+			t.Fatalf("the header has %d stanzas, passphrase %v", len(h.Stanzas()), h.Passphrase())
 		}
-		if got := h.Stanzas[0].pass.params; got.Time != 1 || got.MemoryKiB != 8<<10 || got.Threads != 1 {
+		if got := h.Stanzas()[0].pass.params; got.Time != 1 || got.MemoryKiB != 8<<10 || got.Threads != 1 {
 			t.Errorf("the stanza records %+v, not the params given", got)
 		}
 		got, err := openBoth(t, "passphrase", msg, withPass(pass))
@@ -971,8 +999,8 @@ func TestPassphrase(t *testing.T) {
 		}
 	})
 	t.Run("new salt every message", func(t *testing.T) {
-		again := split(t, sealMsg(t, plain, opts)).h.Stanzas[0].pass
-		first := split(t, msg).h.Stanzas[0].pass
+		again := split(t, sealMsg(t, plain, opts)).h.Stanzas()[0].pass
+		first := split(t, msg).h.Stanzas()[0].pass
 		if first.params.Salt == again.params.Salt {
 			t.Error("two messages with the same passphrase have the same salt")
 		}
@@ -1007,7 +1035,7 @@ func TestPassphrase(t *testing.T) {
 		t.Run("params "+tt.name, func(t *testing.T) {
 			key := keyblob.NewSessionKey()
 			prefix := prefixOf(t, testTime, time.Time{}, key.Serial(), nil)
-			m := assemble(t, key, prefix, []Stanza{{Type: StanzaPassphrase, Body: passBody(tt.time, tt.memory, tt.threads)}}, plain[:100], nil)
+			m := assemble(t, key, prefix, []Stanza{{typ: StanzaPassphrase, body: passBody(tt.time, tt.memory, tt.threads)}}, plain[:100], nil)
 			asked := false
 			start := time.Now()
 			_, err := openStream(m, &OpenOptions{Passphrase: func() ([]byte, error) { asked = true; return pass, nil }})
@@ -1028,7 +1056,7 @@ func TestPassphrase(t *testing.T) {
 	prefix := prefixOf(t, testTime, time.Time{}, key.Serial(), nil)
 	ps := passphraseStanza(t, key, pass, cheapParams, prefix)
 	bs := blobStanza(t, key, testIdentity(t, "bob-x25519").Recipient(), testTime)
-	unknown := Stanza{Type: 0x7f, Body: []byte("x")}
+	unknown := Stanza{typ: 0x7f, body: []byte("x")}
 	mixed := []struct {
 		name    string
 		stanzas []Stanza
@@ -1062,7 +1090,7 @@ func TestSessionKey(t *testing.T) {
 	plain := testPlaintext(100000, 7)
 	msg := sealMsg(t, plain, &Options{Recipients: recipientsOf(bob), Signer: testIdentity(t, "alice-x25519")})
 	key := sessionKeyOf(t, msg, bob)
-	if key.Serial() != split(t, msg).h.Serial {
+	if key.Serial() != split(t, msg).h.Serial() {
 		t.Fatal("the session key's serial is not the message's")
 	}
 	file, err := keyblob.ParseSessionKey(key.MarshalPEM())
@@ -1231,9 +1259,9 @@ func TestUnknownStanza(t *testing.T) {
 		key := keyblob.NewSessionKey()
 		prefix := prefixOf(t, testTime, time.Time{}, key.Serial(), signer)
 		stanzas := []Stanza{
-			{Type: 0x7f, Body: []byte("a recipient kind of a later version")},
+			{typ: 0x7f, body: []byte("a recipient kind of a later version")},
 			blobStanza(t, key, bob.Recipient(), testTime),
-			{Type: 0x80},
+			{typ: 0x80},
 		}
 		msg := assemble(t, key, prefix, stanzas, plain, signer)
 		name := "unsigned"
@@ -1249,7 +1277,7 @@ func TestUnknownStanza(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if types := []byte{o.Header.Stanzas[0].Type, o.Header.Stanzas[1].Type, o.Header.Stanzas[2].Type}; !bytes.Equal(types, []byte{0x7f, 1, 0x80}) {
+			if types := []byte{o.Header().Stanzas()[0].Type(), o.Header().Stanzas()[1].Type(), o.Header().Stanzas()[2].Type()}; !bytes.Equal(types, []byte{0x7f, 1, 0x80}) {
 				t.Errorf("stanza types %x", types)
 			}
 			_, err = openStream(msg, &OpenOptions{Identities: []*keyblob.Identity{mallory}})
@@ -1257,9 +1285,9 @@ func TestUnknownStanza(t *testing.T) {
 				t.Errorf("mallory: got %v, want ErrNoMatch listing the unknown stanza", err)
 			}
 			// Changing the unknown stanza breaks the MAC.
-			h := cloneHeader(t, split(t, msg).h)
-			h.Stanzas[0].Body = []byte("a recipient kind of a later version!")
-			reencode(h)
+			h := editedHeader(t, split(t, msg).h, func(f *headerFields) {
+				f.Stanzas[0].body = []byte("a recipient kind of a later version!")
+			})
 			p := split(t, msg)
 			_, err = openStream(join(h.bytes(), p.payload, p.trailer), &OpenOptions{Identities: []*keyblob.Identity{bob}})
 			wantClass(t, "unknown stanza changed", err, classMAC)
@@ -1267,7 +1295,7 @@ func TestUnknownStanza(t *testing.T) {
 	}
 	t.Run("only unknown stanzas", func(t *testing.T) {
 		key := keyblob.NewSessionKey()
-		msg := assemble(t, key, prefixOf(t, testTime, time.Time{}, key.Serial(), nil), []Stanza{{Type: 0x7f}}, plain, nil)
+		msg := assemble(t, key, prefixOf(t, testTime, time.Time{}, key.Serial(), nil), []Stanza{{typ: 0x7f}}, plain, nil)
 		_, err := openStream(msg, &OpenOptions{Identities: []*keyblob.Identity{bob}})
 		wantClass(t, "only unknown", err, classNoMatch)
 		got, err := openStream(msg, &OpenOptions{SessionKey: key})
@@ -1285,7 +1313,7 @@ func TestHeaderRules(t *testing.T) {
 	unknown := func(n, size int) []Stanza {
 		s := make([]Stanza, n)
 		for i := range s {
-			s[i] = Stanza{Type: 0x7f, Body: make([]byte, size)}
+			s[i] = Stanza{typ: 0x7f, body: make([]byte, size)}
 		}
 		return s
 	}
@@ -1338,13 +1366,13 @@ func TestHeaderRules(t *testing.T) {
 		{"signer key of 2000 bytes", join(signedPrefix[:39], []byte{0x07, 0xd0}, make([]byte, 2000), signedPrefix[sigLenAt:]), []Stanza{bs}, alice, classHeader},
 		{"stanza created differs", prefix, []Stanza{otherCreated}, nil, classHeader},
 		{"stanza serial differs", prefix, []Stanza{otherSerial}, nil, classHeader},
-		{"stanza with a description", prefix, []Stanza{{Type: StanzaBlob, Body: described.Marshal()}}, nil, classHeader},
-		{"stanza signed", prefix, []Stanza{{Type: StanzaBlob, Body: signedBlob.Marshal()}}, nil, classHeader},
-		{"stanza armored", prefix, []Stanza{{Type: StanzaBlob, Body: bs.Blob.MarshalPEM()}}, nil, classHeader},
-		{"stanza with a trailing byte", prefix, []Stanza{{Type: StanzaBlob, Body: join(bs.Body, []byte{0})}}, nil, classHeader},
-		{"stanza truncated", prefix, []Stanza{{Type: StanzaBlob, Body: bs.Body[:len(bs.Body)-1]}}, nil, classHeader},
-		{"empty recipient stanza", prefix, []Stanza{{Type: StanzaBlob}}, nil, classHeader},
-		{"passphrase stanza too short", prefix, []Stanza{{Type: StanzaPassphrase, Body: passBody(1, 8<<10, 1)[:72]}}, nil, classHeader},
+		{"stanza with a description", prefix, []Stanza{{typ: StanzaBlob, body: described.Marshal()}}, nil, classHeader},
+		{"stanza signed", prefix, []Stanza{{typ: StanzaBlob, body: signedBlob.Marshal()}}, nil, classHeader},
+		{"stanza armored", prefix, []Stanza{{typ: StanzaBlob, body: bs.Blob().MarshalPEM()}}, nil, classHeader},
+		{"stanza with a trailing byte", prefix, []Stanza{{typ: StanzaBlob, body: join(bs.Body(), []byte{0})}}, nil, classHeader},
+		{"stanza truncated", prefix, []Stanza{{typ: StanzaBlob, body: bs.Body()[:len(bs.Body())-1]}}, nil, classHeader},
+		{"empty recipient stanza", prefix, []Stanza{{typ: StanzaBlob}}, nil, classHeader},
+		{"passphrase stanza too short", prefix, []Stanza{{typ: StanzaPassphrase, body: passBody(1, 8<<10, 1)[:72]}}, nil, classHeader},
 	}
 	if keyLen != 32 {
 		t.Fatalf("Ed25519 key of %d bytes", keyLen)

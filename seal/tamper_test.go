@@ -462,7 +462,7 @@ func cheapFlip(msg []byte) bool {
 	if err != nil || !h.Passphrase() {
 		return true
 	}
-	p := h.Stanzas[0].pass.params
+	p := h.Stanzas()[0].pass.params
 	return uint64(p.Time)*uint64(p.MemoryKiB) <= 3*uint64(cheapParams.MemoryKiB)
 }
 

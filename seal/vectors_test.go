@@ -531,26 +531,23 @@ func (g *sealedGen) craftPrefix(key *keyblob.SessionKey, prefix []byte, stanzas 
 
 // edited applies edit to the parsed header of msg and encodes it again,
 // keeping its MAC, payload and trailer.
-func (g *sealedGen) edited(msg []byte, edit func(h *Header)) []byte {
+func (g *sealedGen) edited(msg []byte, edit func(f *headerFields)) []byte {
 	header, p := g.editHeader(msg, edit)
 	return join(header, p.payload, p.trailer)
 }
 
 // editHeader applies edit to the parsed header of msg and returns it
 // encoded again, keeping its MAC, with the parts of msg.
-func (g *sealedGen) editHeader(msg []byte, edit func(h *Header)) ([]byte, parts) {
+func (g *sealedGen) editHeader(msg []byte, edit func(f *headerFields)) ([]byte, parts) {
 	p := split(g.t, msg)
-	h := cloneHeader(g.t, p.h)
-	edit(h)
-	reencode(h)
-	return h.bytes(), p
+	return editedHeader(g.t, p.h, edit).bytes(), p
 }
 
 // stanzaBodyAt returns the offset in the message of the body of stanza k.
 func stanzaBodyAt(h *Header, k int) int {
 	off := h.prefixLen + 2
-	for _, s := range h.Stanzas[:k] {
-		off += 3 + len(s.Body)
+	for _, s := range h.Stanzas()[:k] {
+		off += 3 + len(s.body)
 	}
 	return off + 3
 }
@@ -567,10 +564,8 @@ const (
 // cipher, for payloads built chunk by chunk.
 func headerOf(t testing.TB, key *keyblob.SessionKey, prefix []byte, stanzas []Stanza) (*Header, *stream.Cipher) {
 	t.Helper()
-	h := &Header{Stanzas: stanzas}
-	rand.Read(h.Nonce[:])
-	h.encodeRest(prefix)
-	h.MAC = h.computeMAC(key)
+	h := headerAfter(t, prefix, stanzas)
+	h.mac = h.computeMAC(key)
 	c, err := stream.NewCipher(h.payloadKey(key))
 	if err != nil {
 		t.Fatal(err)
@@ -684,13 +679,13 @@ func (g *sealedGen) vectors() {
 	})
 	g.add("unknown-stanzas-skipped", func() *sealedVector {
 		msg, _ := g.craft(nil, time.Time{}, func(key *keyblob.SessionKey, _ []byte) []Stanza {
-			return []Stanza{{Type: 0x7f, Body: []byte("a recipient kind of a later version")}, blobStanza(t, key, bob.Recipient(), sealedTime), {Type: 0xff}}
+			return []Stanza{{typ: 0x7f, body: []byte("a recipient kind of a later version")}, blobStanza(t, key, bob.Recipient(), sealedTime), {typ: 0xff}}
 		}, hello)
 		return ok(msg, hello, "stanzas of types 0x7f and 0xff around bob's are skipped (but covered by the MAC)")
 	})
 	g.add("unknown-stanzas-skipped-signed", func() *sealedVector {
 		msg, _ := g.craft(alice, time.Time{}, func(key *keyblob.SessionKey, _ []byte) []Stanza {
-			return []Stanza{blobStanza(t, key, bob.Recipient(), sealedTime), {Type: 0x03, Body: bytes.Repeat([]byte{0xaa}, 100)}}
+			return []Stanza{blobStanza(t, key, bob.Recipient(), sealedTime), {typ: 0x03, body: bytes.Repeat([]byte{0xaa}, 100)}}
 		}, hello)
 		return from(ok(msg, hello, "a stanza of type 0x03 after bob's is skipped; signed"), "alice-x25519")
 	})
@@ -736,7 +731,7 @@ func (g *sealedGen) vectors() {
 	})
 	g.add("only-unknown-stanzas", func() *sealedVector {
 		msg, _ := g.craft(nil, time.Time{}, func(*keyblob.SessionKey, []byte) []Stanza {
-			return []Stanza{{Type: 0x7f, Body: []byte("future")}}
+			return []Stanza{{typ: 0x7f, body: []byte("future")}}
 		}, hello)
 		return fail(classNoMatch, msg, "one stanza, of an unknown type")
 	})
@@ -878,7 +873,7 @@ func (g *sealedGen) vectors() {
 			case "pp":
 				return []Stanza{ps, ps}
 			}
-			return []Stanza{ps, {Type: 0x7f}}
+			return []Stanza{ps, {typ: 0x7f}}
 		}
 	}
 	for _, m := range []struct{ name, order, comment string }{
@@ -912,7 +907,7 @@ func (g *sealedGen) vectors() {
 	} {
 		g.add(p.name, func() *sealedVector {
 			msg, _ := g.craft(nil, time.Time{}, func(*keyblob.SessionKey, []byte) []Stanza {
-				return []Stanza{{Type: StanzaPassphrase, Body: passBody(p.time, p.memory, p.threads)}}
+				return []Stanza{{typ: StanzaPassphrase, body: passBody(p.time, p.memory, p.threads)}}
 			}, hello)
 			return &sealedVector{expect: classHeader, passphrase: pass, msg: msg, comment: p.comment}
 		})
@@ -921,8 +916,8 @@ func (g *sealedGen) vectors() {
 		g.add(fmt.Sprintf("passphrase-stanza-%d-bytes", n), func() *sealedVector {
 			msg, _ := g.craft(nil, time.Time{}, func(key *keyblob.SessionKey, prefix []byte) []Stanza {
 				ps := passphraseStanza(t, key, []byte(pass), cheapParams, prefix)
-				body := append(bytes.Clone(ps.Body), 0)
-				return []Stanza{{Type: StanzaPassphrase, Body: body[:n]}}
+				body := append(ps.Body(), 0)
+				return []Stanza{{typ: StanzaPassphrase, body: body[:n]}}
 			}, hello)
 			return &sealedVector{expect: classHeader, passphrase: pass, msg: msg, comment: fmt.Sprintf("a passphrase stanza of %d bytes, not %d", n, passStanzaSize)}
 		})
@@ -951,7 +946,7 @@ func (g *sealedGen) vectors() {
 		g.add(w.name, func() *sealedVector {
 			msg, _ := g.craft(nil, time.Time{}, func(key *keyblob.SessionKey, _ []byte) []Stanza {
 				s := blobStanza(t, key, g.id(w.who).Recipient(), sealedTime)
-				s.Body = flipped(s.Body, blobWrappedAt+40, 3)
+				s.body = flipped(s.body, blobWrappedAt+40, 3)
 				return []Stanza{s}
 			}, hello)
 			return as(fail(classHeader, msg, w.comment+", with a valid MAC: the stanza matches but does not unwrap"), w.who)
@@ -960,7 +955,7 @@ func (g *sealedGen) vectors() {
 	blobWith := func(name, comment string, body func(key *keyblob.SessionKey) []byte) {
 		g.add(name, func() *sealedVector {
 			msg, _ := g.craft(nil, time.Time{}, func(key *keyblob.SessionKey, _ []byte) []Stanza {
-				return []Stanza{{Type: StanzaBlob, Body: body(key)}}
+				return []Stanza{{typ: StanzaBlob, body: body(key)}}
 			}, hello)
 			return fail(classHeader, msg, comment)
 		})
@@ -1026,43 +1021,43 @@ func (g *sealedGen) vectors() {
 		return fail(classMAC, flipped(msg, len(split(t, msg).h.raw)-1, 0), "a bit of the nonce flipped")
 	})
 	g.add("expires-added", func() *sealedVector {
-		return fail(classMAC, g.edited(base(), func(h *Header) { h.Expires = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC) }), "an expiry added to the header")
+		return fail(classMAC, g.edited(base(), func(f *headerFields) { f.Expires = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC) }), "an expiry added to the header")
 	})
 	g.add("expires-removed", func() *sealedVector {
 		opts := toBob
 		opts.Expires = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
-		return fail(classMAC, g.edited(g.sealTo(hello, opts), func(h *Header) { h.Expires = time.Time{} }), "the expiry removed from the header")
+		return fail(classMAC, g.edited(g.sealTo(hello, opts), func(f *headerFields) { f.Expires = time.Time{} }), "the expiry removed from the header")
 	})
 	g.add("signer-swapped", func() *sealedVector {
-		msg := g.edited(g.sealTo(hello, signedToBob), func(h *Header) { h.Signer = mallory.Recipient() })
+		msg := g.edited(g.sealTo(hello, signedToBob), func(f *headerFields) { f.Signer = mallory.Recipient() })
 		return fail(classMAC, msg, "alice's signer key replaced by mallory's, alice's signature kept")
 	})
 	g.add("signer-swapped-resigned", func() *sealedVector {
-		header, p := g.editHeader(g.sealTo(hello, signedToBob), func(h *Header) { h.Signer = mallory.Recipient() })
+		header, p := g.editHeader(g.sealTo(hello, signedToBob), func(f *headerFields) { f.Signer = mallory.Recipient() })
 		return from(fail(classMAC, join(header, p.payload, signMsg(t, mallory, header, p.payload)), "alice's signer key replaced by mallory's, and signed by mallory"), "mallory-x25519")
 	})
 	g.add("signer-stripped", func() *sealedVector {
-		header, p := g.editHeader(g.sealTo(hello, signedToBob), func(h *Header) { h.Signer, h.SigLen = nil, 0 })
+		header, p := g.editHeader(g.sealTo(hello, signedToBob), func(f *headerFields) { f.Signer, f.SigLen = nil, 0 })
 		return fail(classMAC, join(header, p.payload), "alice's signer key and signature removed")
 	})
 	g.add("signer-added", func() *sealedVector {
-		header, p := g.editHeader(base(), func(h *Header) { h.Signer, h.SigLen = mallory.Recipient(), 64 })
+		header, p := g.editHeader(base(), func(f *headerFields) { f.Signer, f.SigLen = mallory.Recipient(), 64 })
 		return fail(classMAC, join(header, p.payload, signMsg(t, mallory, header, p.payload)), "an unsigned message signed by mallory")
 	})
 	unknownMsg := func() []byte {
 		msg, _ := g.craft(nil, time.Time{}, func(key *keyblob.SessionKey, _ []byte) []Stanza {
-			return []Stanza{blobStanza(t, key, bob.Recipient(), sealedTime), {Type: 0x7f, Body: []byte("future")}}
+			return []Stanza{blobStanza(t, key, bob.Recipient(), sealedTime), {typ: 0x7f, body: []byte("future")}}
 		}, hello)
 		return msg
 	}
 	g.add("unknown-stanza-changed", func() *sealedVector {
-		return fail(classMAC, g.edited(unknownMsg(), func(h *Header) { h.Stanzas[1].Body = []byte("futurE") }), "the body of an unknown stanza changed")
+		return fail(classMAC, g.edited(unknownMsg(), func(f *headerFields) { f.Stanzas[1].body = []byte("futurE") }), "the body of an unknown stanza changed")
 	})
 	g.add("unknown-stanza-removed", func() *sealedVector {
-		return fail(classMAC, g.edited(unknownMsg(), func(h *Header) { h.Stanzas = h.Stanzas[:1] }), "an unknown stanza removed")
+		return fail(classMAC, g.edited(unknownMsg(), func(f *headerFields) { f.Stanzas = f.Stanzas[:1] }), "an unknown stanza removed")
 	})
 	g.add("unknown-stanza-added", func() *sealedVector {
-		return fail(classMAC, g.edited(base(), func(h *Header) { h.Stanzas = append(h.Stanzas, Stanza{Type: 0x7f}) }), "an unknown stanza added")
+		return fail(classMAC, g.edited(base(), func(f *headerFields) { f.Stanzas = append(f.Stanzas, Stanza{typ: 0x7f}) }), "an unknown stanza added")
 	})
 	g.add("other-stanza-flipped", func() *sealedVector {
 		msg := g.sealTo(hello, multi)
@@ -1070,18 +1065,18 @@ func (g *sealedGen) vectors() {
 		return as(fail(classMAC, flipped(msg, at, 0), "bob's X25519 stanza flipped; carol's still opens, the MAC fails"), "carol-rsa-2048")
 	})
 	g.add("other-stanza-removed", func() *sealedVector {
-		return as(fail(classMAC, g.edited(g.sealTo(hello, multi), func(h *Header) { h.Stanzas = h.Stanzas[2:] }), "bob's two stanzas removed; carol's still opens"), "carol-rsa-2048")
+		return as(fail(classMAC, g.edited(g.sealTo(hello, multi), func(f *headerFields) { f.Stanzas = f.Stanzas[2:] }), "bob's two stanzas removed; carol's still opens"), "carol-rsa-2048")
 	})
 	g.add("stanzas-reordered", func() *sealedVector {
-		return fail(classMAC, g.edited(g.sealTo(hello, multi), func(h *Header) {
-			h.Stanzas[0], h.Stanzas[2] = h.Stanzas[2], h.Stanzas[0]
+		return fail(classMAC, g.edited(g.sealTo(hello, multi), func(f *headerFields) {
+			f.Stanzas[0], f.Stanzas[2] = f.Stanzas[2], f.Stanzas[0]
 		}), "the first and last stanzas swapped")
 	})
 	g.add("stanza-readdressed", func() *sealedVector {
 		msg := g.sealTo(hello, Options{Recipients: recipientsOf(mallory), Signer: alice})
 		key := sessionKeyOf(t, msg, mallory)
-		return from(fail(classMAC, g.edited(msg, func(h *Header) {
-			h.Stanzas = []Stanza{blobStanza(t, key, bob.Recipient(), sealedTime)}
+		return from(fail(classMAC, g.edited(msg, func(f *headerFields) {
+			f.Stanzas = []Stanza{blobStanza(t, key, bob.Recipient(), sealedTime)}
 		}), "mallory re-addresses alice's message to her to bob, keeping the signature"), "alice-x25519")
 	})
 	g.add("session-key-wrong-bytes", func() *sealedVector {
@@ -1343,7 +1338,7 @@ func (g *sealedGen) craftMax(plain []byte, r *keyblob.Identity) ([]byte, *keyblo
 func unknownStanzas(n, size int) []Stanza {
 	s := make([]Stanza, n)
 	for i := range s {
-		s[i] = Stanza{Type: 0x7f, Body: make([]byte, size)}
+		s[i] = Stanza{typ: 0x7f, body: make([]byte, size)}
 	}
 	return s
 }
@@ -1382,7 +1377,7 @@ func (g *sealedGen) openerVectors() {
 		if err != nil {
 			t.Fatal(err)
 		}
-		id, err := replayID(o.SessionKey(), o.Header.Serial)
+		id, err := replayID(o.SessionKey(), o.Header().Serial())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1394,7 +1389,7 @@ func (g *sealedGen) openerVectors() {
 	// agrees).
 	badWrap := func(key *keyblob.SessionKey, who *keyblob.Identity) Stanza {
 		s := blobStanza(t, key, who.Recipient(), sealedTime)
-		s.Body = flipped(s.Body, blobWrappedAt+40, 3)
+		s.body = flipped(s.body, blobWrappedAt+40, 3)
 		return s
 	}
 	g.add("stanza-first-match-fails", func() *sealedVector {
@@ -1417,7 +1412,7 @@ func (g *sealedGen) openerVectors() {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return []Stanza{blobStanza(t, key, bob.Recipient(), sealedTime), {Type: StanzaBlob, Body: b.Marshal()}}
+			return []Stanza{blobStanza(t, key, bob.Recipient(), sealedTime), {typ: StanzaBlob, body: b.Marshal()}}
 		}, hello)
 		return &sealedVector{expect: classHeader, identity: "bob-x25519", msg: msg,
 			comment: "bob's stanza, then one for carol that is a signed key blob: every known stanza is checked, whoever it is for"}
@@ -1457,7 +1452,7 @@ func (g *sealedGen) openerVectors() {
 		return from(vec(classWrongSender, g.sealTo(hello, Options{Recipients: recipientsOf(bobPQ), Signer: carol}), "signed by carol (RSA-PSS), alice required"), "alice-x25519")
 	})
 	g.add("from-alice-resigned-by-mallory", func() *sealedVector {
-		header, p := g.editHeader(g.sealTo(hello, signed), func(h *Header) { h.Signer = mallory.Recipient() })
+		header, p := g.editHeader(g.sealTo(hello, signed), func(f *headerFields) { f.Signer = mallory.Recipient() })
 		msg := join(header, p.payload, signMsg(t, mallory, header, p.payload))
 		return from(vec(classWrongSender, msg, "alice's signer key replaced by mallory's and signed by mallory, alice required: refused before the MAC"), "alice-x25519")
 	})
@@ -1517,7 +1512,7 @@ func (g *sealedGen) openerVectors() {
 		if err != nil {
 			t.Fatal(err)
 		}
-		id, err := replayID(o.SessionKey(), o.Header.Serial)
+		id, err := replayID(o.SessionKey(), o.Header().Serial())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -325,14 +325,14 @@ func describeSealed(rep *report, r io.Reader, encoding string) error {
 	}
 	rep.add("type", "type", "sealed message")
 	rep.add("encoding", "encoding", encoding)
-	rep.add("created", "created", h.Created)
-	rep.add("expires", "expires", expiry(h.Expires))
-	rep.add("serial", "serial", h.Serial)
+	rep.add("created", "created", h.Created())
+	rep.add("expires", "expires", expiry(h.Expires()))
+	rep.add("serial", "serial", h.Serial())
 	describeStanzas(rep, h)
 	rep.add("signed", "signed", h.Signed())
 	if h.Signed() {
-		rep.add("signature_alg", "signature", h.Signer.SignatureAlg())
-		rep.add("signer", "signed by", h.Signer.SigningFingerprint())
+		rep.add("signature_alg", "signature", h.Signer().SignatureAlg())
+		rep.add("signer", "signed by", h.Signer().SigningFingerprint())
 		rep.add("signature_checked", "checked", "no: inspect has no keys; 'open --from SENDER' checks it")
 	}
 	describeSealedSizes(rep, h, rest)
@@ -355,13 +355,14 @@ func describeStanzas(rep *report, h *seal.Header) {
 	}
 	var list []string
 	pq := true
-	for _, s := range h.Stanzas {
-		if s.Blob == nil {
-			list = append(list, fmt.Sprintf("unknown stanza type 0x%02x", s.Type))
+	for _, s := range h.Stanzas() {
+		b := s.Blob()
+		if b == nil {
+			list = append(list, fmt.Sprintf("unknown stanza type 0x%02x", s.Type()))
 			continue
 		}
-		list = append(list, fmt.Sprintf("%s (%s)", s.Blob.Recipient(), s.Blob.ExchangeAlg()))
-		pq = pq && s.Blob.ExchangeAlg().PostQuantum()
+		list = append(list, fmt.Sprintf("%s (%s)", b.Recipient(), b.ExchangeAlg()))
+		pq = pq && b.ExchangeAlg().PostQuantum()
 	}
 	rep.add("recipients", "recipient", list)
 	rep.add("post_quantum", "post-quantum", pq)
@@ -371,7 +372,7 @@ func describeStanzas(rep *report, h *seal.Header) {
 // message after the header: the payload, and the plaintext it holds.
 func describeSealedSizes(rep *report, h *seal.Header, rest int64) {
 	rep.add("header_size", "header size", h.Size())
-	payload := rest - int64(h.SigLen)
+	payload := rest - int64(h.SignatureSize())
 	rep.add("payload_size", "payload size", payload)
 	plain, err := stream.PlaintextSize(payload)
 	if err != nil {

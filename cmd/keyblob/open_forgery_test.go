@@ -27,7 +27,8 @@ func forgePayload(t *testing.T, msg []byte, key *keyblob.SessionKey, text []byte
 	if err != nil {
 		t.Fatal(err)
 	}
-	pk, err := hkdf.Key(sha256.New, key.Bytes(), h.Nonce[:], "keyblob/v1 sealed payload"+string(h.MAC[:]), 32)
+	nonce, mac := h.Nonce(), h.MAC()
+	pk, err := hkdf.Key(sha256.New, key.Bytes(), nonce[:], "keyblob/v1 sealed payload"+string(mac[:]), 32)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func forgePayload(t *testing.T, msg []byte, key *keyblob.SessionKey, text []byte
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return bytes.Join([][]byte{msg[:h.Size()], payload.Bytes(), msg[len(msg)-h.SigLen:]}, nil)
+	return bytes.Join([][]byte{msg[:h.Size()], payload.Bytes(), msg[len(msg)-h.SignatureSize():]}, nil)
 }
 
 // TestOpenPayloadForgeryToStdout: carol, a co-recipient, replaces the

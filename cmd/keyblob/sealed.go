@@ -369,8 +369,8 @@ func openMessage(in io.Reader, opts *seal.OpenOptions) (*seal.Opener, int64, err
 // reportSignature says on stderr who signed a message, once the signature
 // has verified.
 func (e *env) reportSignature(o *seal.Opener) {
-	if o.Header.Signed() {
-		fmt.Fprintf(e.stderr, "keyblob: good signature by %s\n", o.Header.Signer.SigningFingerprint())
+	if o.Header().Signed() {
+		fmt.Fprintf(e.stderr, "keyblob: good signature by %s\n", o.Header().Signer().SigningFingerprint())
 	}
 }
 
@@ -404,7 +404,7 @@ func (e *env) openTo(o *seal.Opener, f *openFlags, size int64) error {
 // chunks that pass under the session key) or opened with --once (until
 // it is recorded, it may be a replay). An unsigned message without --once
 // streams chunk by chunk, each authenticated by its GCM tag.
-func mustHold(o *seal.Opener, once bool) bool { return once || o.Header.Signed() }
+func mustHold(o *seal.Opener, once bool) bool { return once || o.Header().Signed() }
 
 // writePlain writes the plaintext of o to dst, with a progress bar.
 func (e *env) writePlain(o *seal.Opener, dst seal.Sink, quiet bool, size int64) error {
