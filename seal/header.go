@@ -31,7 +31,6 @@ const (
 	MaxStanzas    = 1024
 	maxHeaderSize = 2 << 20
 	maxStanzaBody = 16 << 10
-	maxSignerKey  = 1024
 	nonceSize     = 16
 	macSize       = sha256.Size
 )
@@ -296,7 +295,7 @@ func readSigner(hr *headerReader, h *headerFields) {
 		return
 	}
 	n := hr.u16()
-	if n > maxSignerKey {
+	if n > keyblob.MaxSignerKey {
 		hr.fail("signer key too long")
 		return
 	}

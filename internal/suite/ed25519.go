@@ -47,24 +47,23 @@ func newEd25519Public(raw []byte) (*ed25519Public, error) {
 // primeOrder reports whether p is in the prime-order subgroup and is not
 // the identity: [ℓ]p is the identity, that is [ℓ−1]p = −p.
 func primeOrder(p *edwards25519.Point) bool {
-	identity := edwards25519.NewIdentityPoint()
-	if p.Equal(identity) == 1 {
+	if p.Equal(edwards25519.NewIdentityPoint()) == 1 {
 		return false
 	}
-	minusOne := new(edwards25519.Scalar).Subtract(edwards25519.NewScalar(), scalarOne())
-	lm1p := new(edwards25519.Point).ScalarMult(minusOne, p)
+	lm1p := new(edwards25519.Point).ScalarMult(scalarMinusOne, p)
 	return lm1p.Equal(new(edwards25519.Point).Negate(p)) == 1
 }
 
-func scalarOne() *edwards25519.Scalar {
+// scalarMinusOne is ℓ − 1, made once: 0 − 1 modulo ℓ.
+var scalarMinusOne = func() *edwards25519.Scalar {
 	one := make([]byte, 32)
 	one[0] = 1
 	s, err := edwards25519.NewScalar().SetCanonicalBytes(one)
 	if err != nil {
 		panic("keyblob: " + err.Error())
 	}
-	return s
-}
+	return new(edwards25519.Scalar).Subtract(edwards25519.NewScalar(), s)
+}()
 
 func (p *ed25519Public) Suite() *Signature            { return Ed25519 }
 func (p *ed25519Public) Bytes() []byte                { return p.pk }
