@@ -10,7 +10,7 @@ import (
 
 func newExportCmd(e *env) *cobra.Command {
 	var keyFile, to, signer, desc, out string
-	var armor bool
+	var armor, force bool
 	c := &cobra.Command{
 		Use:   "export -k SESSIONKEY -r RECIPIENT [--sign IDENTITY] [--description TEXT] [-a] [-o BLOB]",
 		Short: "Export a session key as a key blob wrapped to a recipient",
@@ -32,7 +32,7 @@ with 'import --verify' that nobody swapped it.`,
 			if armor {
 				data = blob.MarshalPEM()
 			}
-			return e.writeOutput(out, data, outputOptions{mode: modePublic, binary: !armor})
+			return e.writeOutput(out, data, outputOptions{mode: modePublic, binary: !armor, replace: force})
 		},
 	}
 	c.Flags().StringVarP(&keyFile, "key", "k", "", "session key `FILE`")
@@ -40,7 +40,7 @@ with 'import --verify' that nobody swapped it.`,
 	c.Flags().StringVar(&signer, "sign", "", "sign the blob with the identity in `FILE`")
 	c.Flags().StringVar(&desc, "description", "", "description stored in the blob (`TEXT`, at most 1024 bytes)")
 	c.Flags().BoolVarP(&armor, "armor", "a", false, "write PEM instead of binary")
-	c.Flags().StringVarP(&out, "output", "o", "", "write the blob to `FILE` instead of stdout")
+	outputFlag(c, &out, &force, "write the blob to `FILE` instead of stdout")
 	return c
 }
 
@@ -86,13 +86,12 @@ make a blob for your public key holding a session key they know.`,
 			if err != nil {
 				return err
 			}
-			return e.writeOutput(out, key.MarshalPEM(), outputOptions{mode: modeSecret, noClobber: !force})
+			return e.writeOutput(out, key.MarshalPEM(), outputOptions{mode: modeSecret, key: true, replace: force})
 		},
 	}
 	c.Flags().StringVarP(&idFile, "identity", "i", "", "identity `FILE`")
 	c.Flags().StringVar(&verify, "verify", "", "require a valid signature by `SIGNER`")
-	c.Flags().StringVarP(&out, "output", "o", "", "write the session key to `FILE` instead of stdout")
-	c.Flags().BoolVar(&force, "force", false, "replace an existing output file")
+	outputFlag(c, &out, &force, "write the session key to `FILE` instead of stdout")
 	return c
 }
 

@@ -27,6 +27,9 @@ type env struct {
 	stderr io.Writer
 	// passFile is the --passphrase-file flag, shared by every command.
 	passFile string
+	// stdinUser is what reads standard input, if anything does yet
+	// (claimStdin).
+	stdinUser string
 }
 
 // run executes the command line args and returns the exit status.
@@ -68,6 +71,7 @@ optionally signed, so they can be sent or stored without being swapped.`,
 		newEncryptCmd(e), newDecryptCmd(e), newExportCmd(e), newImportCmd(e),
 		newInspectCmd(e), newSealCmd(e), newOpenCmd(e),
 		newIDCmd(e), newContactCmd(e), newKeyCmd(e))
+	conventions(root)
 	return root
 }
 
