@@ -66,9 +66,10 @@ func newImportCmd(e *env) *cobra.Command {
 	var idFile, verify, out string
 	var force bool
 	c := &cobra.Command{
-		Use:   "import -i IDENTITY [--verify SIGNER] [-o SESSIONKEY] BLOB",
+		Use:   "import -i IDENTITY [--verify SIGNER] [-o SESSIONKEY] [BLOB]",
 		Short: "Import a session key from a key blob",
-		Long: `import unwraps the session key in BLOB (binary or PEM; - for stdin) with
+		Long: `import unwraps the session key in BLOB (binary or PEM; stdin if not
+given or -) with
 the exchange key of IDENTITY and writes it to SESSIONKEY (mode 0600, never
 replacing an existing file unless --force), or prints it.
 
@@ -77,12 +78,12 @@ signed by SIGNER: an unsigned blob, or one signed by anyone else, is
 refused before the private key is used. Use it whenever the blob came from
 storage or a network someone else could write to: without it, anyone can
 make a blob for your public key holding a session key they know.`,
-		Args: argsExactly(1),
+		Args: argsAtMost(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := required(c, "identity"); err != nil {
 				return err
 			}
-			key, err := e.importBlob(args[0], idFile, verify)
+			key, err := e.importBlob(firstArg(args), idFile, verify)
 			if err != nil {
 				return err
 			}
@@ -102,7 +103,7 @@ func (e *env) importBlob(blobFile, idFile, verify string) (*keyblob.SessionKey, 
 	}
 	blob, err := keyblob.ParseKeyBlob(data)
 	if err != nil {
-		return nil, withHint(fmt.Errorf("%s: %w", blobFile, err), "'keyblob inspect %s' tells what the file is", blobFile)
+		return nil, withHint(fmt.Errorf("%s: %w", shownName(blobFile), err), "'keyblob inspect %s' tells what the file is", hintName(blobFile))
 	}
 	ids, err := e.loadIdentities(idFile)
 	if err != nil {
@@ -124,5 +125,5 @@ func (e *env) importBlob(blobFile, idFile, verify string) (*keyblob.SessionKey, 
 	if err == nil && opts.Verify == nil && blob.Signed() {
 		fmt.Fprintf(e.stderr, "keyblob: signed by %s (valid signature; --verify SIGNER checks whose key it is)\n", blob.Signer())
 	}
-	return key, importError(blobFile, err)
+	return key, importError(shownName(blobFile), err)
 }

@@ -43,6 +43,24 @@ const maxSmallFile = 64 << 10
 // isStdio reports whether a file argument means stdin or stdout.
 func isStdio(name string) bool { return name == "" || name == "-" }
 
+// hintName is how a hint names a file argument to use in a command:
+// "FILE" for stdin, which the hint's command cannot read again.
+func hintName(name string) string {
+	if isStdio(name) {
+		return "FILE"
+	}
+	return name
+}
+
+// shownName is how messages name an input file argument: "stdin" for
+// stdin.
+func shownName(name string) string {
+	if isStdio(name) {
+		return "stdin"
+	}
+	return name
+}
+
 // openInput opens the input file argument, "-" or "" meaning stdin. The
 // caller closes the result.
 func (e *env) openInput(name string) (io.ReadCloser, error) {
