@@ -103,7 +103,7 @@ func (e *env) importBlob(blobFile, idFile, verify string) (*keyblob.SessionKey, 
 	}
 	blob, err := keyblob.ParseKeyBlob(data)
 	if err != nil {
-		return nil, withHint(fmt.Errorf("%s: %w", shownName(blobFile), err), "'keyblob inspect %s' tells what the file is", hintName(blobFile))
+		return nil, wrongInput(inFile(shownName(blobFile), err), data, blobFile, "key blob")
 	}
 	ids, err := e.loadIdentities(idFile)
 	if err != nil {

@@ -204,15 +204,17 @@ func singleValue(f *pflag.Flag) bool {
 // onceValue is a flag value that may be set once.
 type onceValue struct {
 	pflag.Value
-	set bool
+	set   bool
+	first string // the value given first
 }
 
-// Set sets the value, or refuses a second one.
+// Set sets the value, or refuses a second, different one. The same value
+// again is harmless, and cobra's completion parses a command line twice.
 func (o *onceValue) Set(s string) error {
-	if o.set {
-		return fmt.Errorf("given twice (first %q); it takes one value", o.Value.String())
+	if o.set && s != o.first {
+		return fmt.Errorf("given twice (first %q); it takes one value", o.first)
 	}
-	o.set = true
+	o.set, o.first = true, s
 	return o.Value.Set(s)
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -114,13 +115,14 @@ func (e *env) decrypt(key *keyblob.SessionKey, inName string, to outputTo) error
 		return err
 	}
 	defer in.Close()
-	src, _, err := format.Dearmor(in, format.PEMEncrypted)
+	peeked, head := peekInput(in)
+	src, _, err := format.Dearmor(peeked, format.PEMEncrypted)
 	if err != nil {
-		return decryptError(err)
+		return wrongInput(decryptError(err), head, inName, "encrypted file")
 	}
 	r, err := keyblob.Decrypt(src, key, nil)
 	if err != nil {
-		return decryptError(err)
+		return wrongInput(decryptError(err), head, inName, "encrypted file")
 	}
 	out, err := e.createOutput(to.name, outputOptions{mode: modeSecret, replace: to.force})
 	if err != nil {
@@ -128,7 +130,7 @@ func (e *env) decrypt(key *keyblob.SessionKey, inName string, to outputTo) error
 	}
 	if _, err := io.Copy(out, r); err != nil {
 		out.Abort()
-		if out.streamed() {
+		if out.streamed() && errors.Is(err, keyblob.ErrAuth) {
 			where := "stdout"
 			if !isStdio(to.name) {
 				where = to.name

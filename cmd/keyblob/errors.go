@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
+	"syscall"
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/internal/format"
@@ -64,10 +66,13 @@ var hints = []struct {
 	// Encrypted files.
 	{keyblob.ErrWrongSessionKey, anyScope, "'keyblob inspect FILE' shows the serial of the key a file needs"},
 
+	// The system.
+	{syscall.ENOSPC, anyScope, "the disk is full: free some space, or write elsewhere (-o FILE; TMPDIR for the temporary file); nothing was kept"},
+	{fs.ErrPermission, anyScope, "permission denied: check the owner and mode of the file and of its directory (ls -l)"},
+	{fs.ErrNotExist, anyScope, "check the file name"},
+
 	// Input that is not what the command reads.
-	{seal.ErrMalformed, anyScope, "'keyblob inspect FILE' tells what the file is"},
-	{keyblob.ErrMalformedEncryptedFile, anyScope, "'keyblob inspect FILE' tells what the file is"},
-	{format.ErrArmor, anyScope, "'keyblob inspect FILE' tells what the file is"},
+	{keyblob.ErrMalformed, anyScope, "'keyblob inspect {file}' tells what the file is"},
 }
 
 // reportError prints err in the keyblob format and returns the exit

@@ -82,7 +82,7 @@ func (e *env) openInputFor(name, what string) (io.ReadCloser, error) {
 	}
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, withHint(err, "check the file name")
+		return nil, withFallbackHint(err, "check the file name")
 	}
 	// A directory opens, then fails on the first read with a bare
 	// "is a directory"; say so up front, with the same advice.
@@ -156,7 +156,7 @@ func (e *env) createOutput(name string, opts outputOptions) (*output, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return newFileOutput(name, opts)
 	case err != nil:
-		return nil, withHint(err, "check the file name")
+		return nil, withFallbackHint(err, "check the file name")
 	case !opts.replace && (opts.key || st.Mode().IsRegular()):
 		return nil, withHint(fmt.Errorf("%s already exists", name),
 			"choose another file name, or add --force to replace it")
@@ -175,7 +175,7 @@ func newFileOutput(name string, opts outputOptions) (*output, error) {
 		return nil, withHint(err, "check that the directory of %s exists and is writable", name)
 	}
 	// The fast paths write at offsets, so they get the *os.File itself.
-	return &output{w: tmp.File, path: name, tmp: tmp}, nil
+	return &output{w: tmp, path: name, tmp: tmp}, nil
 }
 
 // streamOutput writes in place to w (stdout, a device or a pipe); dev, if

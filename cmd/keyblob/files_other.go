@@ -19,7 +19,7 @@ func openSpecial(name string, st fs.FileInfo) (*os.File, error) {
 	}
 	f, err := os.OpenFile(name, os.O_WRONLY, 0)
 	if err != nil {
-		return nil, withHint(err, "check the file name")
+		return nil, withFallbackHint(err, "check the file name")
 	}
 	return f, nil
 }

@@ -34,7 +34,7 @@ func openSpecial(name string, st fs.FileInfo) (*os.File, error) {
 	}
 	fd, err := openRetry(name, flags)
 	if err != nil {
-		return nil, withHint(&fs.PathError{Op: "open", Path: name, Err: err}, "check the file name")
+		return nil, withFallbackHint(&fs.PathError{Op: "open", Path: name, Err: err}, "check the file name")
 	}
 	f := os.NewFile(uintptr(fd), name)
 	if err := checkOpened(name, st, f); err != nil {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -130,7 +132,7 @@ func inputSource(in io.Reader) (seal.Source, int64) {
 // opened for appending); stdout, a device or a pipe in order.
 func outputSink(out *output) seal.Sink {
 	if out.tmp != nil {
-		return seal.Sink{At: out.tmp.File}
+		return seal.Sink{At: out.tmp}
 	}
 	return seal.Sink{W: out.target()}
 }
@@ -297,9 +299,10 @@ func (e *env) open(f *openFlags, inName string) error {
 		return err
 	}
 	defer in.Close()
-	o, size, err := openMessage(in, opts)
+	peeked, head := peekInput(in)
+	o, size, err := openMessage(peeked, opts)
 	if err != nil {
-		return openError(err)
+		return wrongInput(openError(err), head, inName, "sealed message")
 	}
 	if f.exportKey {
 		data := o.SessionKey().MarshalPEM()
@@ -368,7 +371,7 @@ func (e *env) openTo(o *seal.Opener, f *openFlags, size int64) error {
 		err = e.openSpooled(o, out, f.quiet, size)
 	} else {
 		err = e.writePlain(o, outputSink(out), f.quiet, size)
-		if err != nil && out.streamed() {
+		if errors.Is(err, seal.ErrAuth) && out.streamed() {
 			err = withHint(err, "discard what was written to the output: the message is not authentic")
 		}
 	}
@@ -410,7 +413,7 @@ func (e *env) openSpooled(o *seal.Opener, out *output, quiet bool, size int64) e
 	defer spool.Close()
 	// The spool is a fresh file of ours: written at offsets.
 	if err := e.writePlain(o, seal.Sink{At: spool}, quiet, size); err != nil {
-		return err
+		return spoolError(err, spool.Name())
 	}
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {
 		return err
@@ -420,6 +423,16 @@ func (e *env) openSpooled(o *seal.Opener, out *output, quiet bool, size int64) e
 		return fmt.Errorf("writing the output: %w", err)
 	}
 	return nil
+}
+
+// spoolError names the spool, whose name means nothing to the user, by
+// where it is: "a private temporary file in /tmp".
+func spoolError(err error, spool string) error {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || pe.Path != spool {
+		return err
+	}
+	return fmt.Errorf("holding the plaintext in a private temporary file in %s: %s: %w", os.TempDir(), pe.Op, pe.Err)
 }
 
 func (e *env) openOptions(f *openFlags) (*seal.OpenOptions, func(), error) {

@@ -78,6 +78,7 @@ func (f *File) Commit() error {
 		err = f.placeAndClose()
 	}
 	if err != nil {
+		err = f.named(err)
 		f.Abort()
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%s: %w", f.path, ErrExist)
@@ -86,6 +87,29 @@ func (f *File) Commit() error {
 	}
 	f.done = true
 	return SyncDir(filepath.Dir(f.path))
+}
+
+// Write writes p to the file. An error names the file by its final path:
+// the temporary name is never shown.
+func (f *File) Write(p []byte) (int, error) {
+	n, err := f.File.Write(p)
+	return n, f.named(err)
+}
+
+// WriteAt writes p at offset off, with errors named as by Write.
+func (f *File) WriteAt(p []byte, off int64) (int, error) {
+	n, err := f.File.WriteAt(p, off)
+	return n, f.named(err)
+}
+
+// named returns err with the final path in place of the temporary name
+// of any *fs.PathError it is or wraps at the top.
+func (f *File) named(err error) error {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || pe.Path == f.path {
+		return err
+	}
+	return &fs.PathError{Op: pe.Op, Path: f.path, Err: pe.Err}
 }
 
 // placeAndClose gives the file its final name and closes it. An unnamed

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/internal/format"
+)
+
+// A fileKind is what a keyblob file is, as far as its first bytes tell,
+// and the command that reads it: the hint for an input given to the wrong
+// command ("decrypt" on a sealed message suggests open).
+type fileKind struct {
+	name  string // "sealed message"
+	use   string // the command that reads it, {file} for the file
+	label string // its PEM label, if it has one
+	typ   byte   // its binary type byte, if it has one
+}
+
+// fileKinds are the kinds that a command can be given by mistake.
+var fileKinds = []fileKind{
+	{"sealed message", "'keyblob open -i IDENTITY {file}' opens it", format.PEMSealed, format.TypeSealed},
+	{"encrypted file", "'keyblob decrypt -k SESSIONKEY {file}' decrypts it", format.PEMEncrypted, format.TypeEncrypted},
+	{"key blob", "'keyblob import -i IDENTITY {file}' unwraps it", format.PEMBlob, format.TypeBlob},
+	{"session key", "use it with -k {file} (encrypt, decrypt, export, open)", format.PEMSessionKey, format.TypeSessionKey},
+	{"identity", "use it with -i {file} (import, open) or -s/--sign", format.PEMPrivateKey, 0},
+	{"recipient (public key)", "use it with -r {file} (seal, export) or --verify/--from", format.PEMPublicKey, 0},
+}
+
+// kindHead is how many bytes kindOf looks at.
+const kindHead = 64
+
+// kindOf names what the first bytes of a file are, or nil if unknown.
+func kindOf(head []byte) *fileKind {
+	head = bytes.TrimLeft(head, " \t\r\n")
+	t, binary := format.Sniff(head)
+	label, pemOK := pemBegin(head)
+	if bytes.HasPrefix(head, []byte(keyblob.RecipientPrefix)) {
+		return &fileKinds[len(fileKinds)-1]
+	}
+	for i, k := range fileKinds {
+		if (binary && k.typ != 0 && k.typ == t) || (pemOK && label == k.label) {
+			return &fileKinds[i]
+		}
+	}
+	return nil
+}
+
+// pemBegin returns the label of a PEM block that head starts with.
+func pemBegin(head []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(head, []byte("-----BEGIN "))
+	if !ok {
+		return "", false
+	}
+	label, _, ok := bytes.Cut(rest, []byte("-----"))
+	return string(label), ok
+}
+
+// peekInput returns in, readable from the start, and its first bytes. A
+// regular file is read at its offset; anything else through a buffer.
+func peekInput(in io.Reader) (io.Reader, []byte) {
+	if file, off, _, ok := regularInput(in); ok {
+		head := make([]byte, kindHead)
+		n, _ := file.ReadAt(head, off)
+		return in, head[:n]
+	}
+	br := bufio.NewReader(in)
+	head, _ := br.Peek(kindHead)
+	return br, head
+}
+
+// wrongInput adds the hint for a malformed input that is another kind of
+// keyblob file than the command wanted: what it is, and the command that
+// reads it. Other errors are returned as they are.
+func wrongInput(err error, head []byte, name, want string) error {
+	if !isMalformed(err) {
+		return err
+	}
+	k := kindOf(head)
+	if k == nil || k.name == want {
+		return err
+	}
+	use := strings.ReplaceAll(k.use, "{file}", hintName(name))
+	return withHint(err, "%s is %s, not %s: %s", shownName(name), withArticle(k.name), withArticle(want), use)
+}
+
+// withArticle puts "a" or "an" before a kind's name.
+func withArticle(name string) string {
+	if strings.ContainsRune("aeiou", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
+}
+
+// isMalformed reports whether err says the input is not what was wanted.
+func isMalformed(err error) bool {
+	return errors.Is(err, keyblob.ErrMalformed)
+}
