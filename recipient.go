@@ -281,7 +281,10 @@ func ParseRecipientLine(line string) (*Recipient, error) {
 // or replaced (lostSeparator).
 func checkLineChecksum(line string) (string, error) {
 	rest, ok := strings.CutPrefix(line, RecipientPrefix)
-	if !ok || len(line) > maxRecipientLine || !strings.Contains(rest, ":") {
+	switch {
+	case !ok:
+		return "", fmt.Errorf("%w: it does not start with %q", ErrMalformedRecipient, RecipientPrefix)
+	case len(line) > maxRecipientLine || !strings.Contains(rest, ":"):
 		return "", ErrMalformedRecipient
 	}
 	i := strings.LastIndexByte(line, ':')

@@ -137,3 +137,21 @@ func TestSigners(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveDamagedContact: a contact that cannot be read can still be
+// removed, as the listing's hint says.
+func TestRemoveDamagedContact(t *testing.T) {
+	s := newStore(t)
+	path := filepath.Join(s.Dir(), contactsDir, "dan"+contactExt)
+	must(t, os.WriteFile(path, []byte("keyblob:x25519:broken\n"), 0o644))
+	if _, err := s.Contact("dan"); err == nil {
+		t.Fatal("the damaged contact was read")
+	}
+	must(t, s.RemoveContact("dan"))
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the damaged contact is still there: %v", err)
+	}
+	if err := s.RemoveContact("dan"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("removing it again: %v, want ErrNotFound", err)
+	}
+}

@@ -314,7 +314,11 @@ func (e *env) open(f *openFlags, inName string) error {
 		return err
 	}
 	defer in.Close()
-	o, size, err := openMessage(in, opts)
+	src, err := e.identityFromStore(f, in, opts)
+	if err != nil {
+		return err
+	}
+	o, size, err := openMessage(src, opts)
 	if err != nil {
 		return openError(err)
 	}
@@ -327,6 +331,18 @@ func (e *env) open(f *openFlags, inName string) error {
 	}
 	e.reportSignature(o)
 	return nil
+}
+
+// identityFromStore is open's identity selection when no -i, -k, -p or
+// --message-passphrase-file is given: the stored identity a stanza of the
+// message is wrapped to (storedIdentityFor). It returns the input to open.
+func (e *env) identityFromStore(f *openFlags, in io.Reader, opts *seal.OpenOptions) (io.Reader, error) {
+	if len(f.identities) > 0 || f.keyFile != "" || f.passphrase || f.passFile != "" {
+		return in, nil
+	}
+	ids, src, err := e.storedIdentityFor(in)
+	opts.Identities = ids
+	return src, err
 }
 
 // check refuses flags that conflict, rather than let one quietly win.
@@ -367,10 +383,11 @@ func openMessage(in io.Reader, opts *seal.OpenOptions) (*seal.Opener, int64, err
 }
 
 // reportSignature says on stderr who signed a message, once the signature
-// has verified.
+// has verified: the contact or stored identity that holds the key, and its
+// fingerprint (signerName).
 func (e *env) reportSignature(o *seal.Opener) {
 	if o.Header().Signed() {
-		fmt.Fprintf(e.stderr, "keyblob: good signature by %s\n", o.Header().Signer().SigningFingerprint())
+		fmt.Fprintf(e.stderr, "keyblob: good signature by %s\n", e.signerName(o.Header().Signer()))
 	}
 }
 
