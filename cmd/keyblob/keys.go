@@ -70,6 +70,8 @@ func (e *env) readIdentityFile(name string) (*keyblob.Identity, error) {
 	}
 	id, err := keyblob.ParseIdentity(data)
 	switch {
+	case err != nil && isRecipientData(data) && isStdio(name):
+		return nil, notAnIdentity("the standard input", "a recipient (public key)")
 	case err != nil && isRecipientData(data):
 		return nil, notAnIdentity(name, "a recipient (public key)")
 	case err != nil:
