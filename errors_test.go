@@ -43,6 +43,7 @@ func TestSentinels(t *testing.T) {
 		{"keyblob.ErrMalformed", keyblob.ErrMalformed, []error{format.ErrMalformed}},
 		{"keyblob.ErrMalformedBlob", keyblob.ErrMalformedBlob, []error{keyblob.ErrMalformed}},
 		{"keyblob.ErrMalformedRecipient", keyblob.ErrMalformedRecipient, []error{keyblob.ErrMalformed}},
+		{"keyblob.ErrRecipientChecksum", keyblob.ErrRecipientChecksum, nil},
 		{"keyblob.ErrMalformedSessionKey", keyblob.ErrMalformedSessionKey, []error{keyblob.ErrMalformed}},
 		{"keyblob.ErrMalformedEncryptedFile", keyblob.ErrMalformedEncryptedFile, []error{keyblob.ErrMalformed}},
 		{"seal.ErrMalformed", seal.ErrMalformed, []error{keyblob.ErrMalformed}},

@@ -81,6 +81,7 @@ func FuzzParseRecipientLine(f *testing.F) {
 	}
 	f.Add("keyblob:x25519:")
 	f.Add("keyblob::AAAAAA")
+	f.Add("keyblob:x25519:AAAA:AAAAAAAAAAA")
 	f.Fuzz(func(t *testing.T, line string) {
 		r, err := ParseRecipientLine(line)
 		if err != nil {
@@ -92,6 +93,52 @@ func FuzzParseRecipientLine(f *testing.F) {
 		again, err := ParseRecipientLine(r.String())
 		if err != nil || !again.Equal(r) || again.Kind() != r.Kind() {
 			t.Fatalf("the recipient does not round trip: %v", err)
+		}
+	})
+}
+
+// FuzzRecipientLineTypo changes one character of a real recipient line
+// (substitutes, drops, adds, or swaps it with the next): the line is
+// always refused, and a substitution or a swap after the prefix always as
+// ErrRecipientChecksum.
+func FuzzRecipientLineTypo(f *testing.F) {
+	var lines []string
+	for _, path := range mustGlob(f, filepath.Join(keysDir, "*.pub")) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		lines = append(lines, string(bytes.TrimSpace(data)))
+	}
+	f.Add(uint8(0), uint16(20), byte('A'), uint8(0))
+	f.Add(uint8(1), uint16(100), byte(':'), uint8(3))
+	f.Fuzz(func(t *testing.T, which uint8, pos uint16, c byte, op uint8) {
+		good := lines[int(which)%len(lines)]
+		i := int(pos) % len(good)
+		var changed string
+		switch op % 4 {
+		case 0:
+			changed = good[:i] + string([]byte{c}) + good[i+1:]
+		case 1:
+			changed = good[:i] + good[i+1:]
+		case 2:
+			changed = good[:i] + string([]byte{c}) + good[i:]
+		case 3:
+			if i+1 == len(good) {
+				return
+			}
+			changed = good[:i] + good[i+1:i+2] + good[i:i+1] + good[i+2:]
+		}
+		if changed == good {
+			return
+		}
+		_, err := ParseRecipientLine(changed)
+		if err == nil {
+			t.Fatalf("one change (op %d at %d) was accepted", op%4, i)
+		}
+		certain := op%4 == 0 || op%4 == 3
+		if certain && i >= len(RecipientPrefix) && !errors.Is(err, ErrRecipientChecksum) {
+			t.Fatalf("a substitution or swap at %d: %v, want ErrRecipientChecksum", i, err)
 		}
 	})
 }

@@ -3,9 +3,11 @@ package keyblob
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"hash/crc64"
 	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -114,13 +116,15 @@ func (r *Recipient) sameRSAKey() bool {
 		bytes.Equal(r.exchange.Bytes(), r.signing.Bytes())
 }
 
-// String returns the recipient line: "keyblob:", the kind, ":", and the
-// unpadded base64url of the binary encoding of spec/blob.md.
+// String returns the recipient line (spec/blob.md section 6.2): the text
+// "keyblob:", the kind, ":", and the unpadded base64url of the binary
+// encoding, then ":" and the checksum of that text.
 func (r *Recipient) String() string {
 	var b cryptobyte.Builder
 	addKey(&b, uint8(r.ExchangeAlg()), r.exchange)
 	addKey(&b, uint8(r.SignatureAlg()), r.signing)
-	return RecipientPrefix + r.kind + ":" + base64.RawURLEncoding.EncodeToString(b.BytesOrPanic())
+	text := RecipientPrefix + r.kind + ":" + base64.RawURLEncoding.EncodeToString(b.BytesOrPanic())
+	return text + ":" + lineChecksum(text)
 }
 
 func addKey(b *cryptobyte.Builder, alg uint8, k interface{ Bytes() []byte }) {
@@ -218,13 +222,41 @@ func parsePublicPEM(data []byte) (*Recipient, error) {
 // decode to exactly one canonical recipient.
 var ErrMalformedRecipient = fmt.Errorf("%w recipient line", ErrMalformed)
 
-// ParseRecipientLine parses the String form of a Recipient. It accepts only
-// the canonical encoding: the kind must match the keys, and the base64 and
-// the key encodings must be canonical, with no trailing bytes.
+// ErrRecipientChecksum is returned for a recipient line whose checksum does
+// not match the rest of the line: a character was changed, added, dropped
+// or swapped, as a typo or a bad copy does. It is not ErrMalformed: the
+// line has the right shape, and asking for it again is what helps.
+var ErrRecipientChecksum = errors.New("the recipient line has a typo: its checksum does not match; copy it again")
+
+// checksumChars is the length of a line's checksum field: 8 bytes of
+// CRC-64 in unpadded base64url.
+const checksumChars = 11
+
+// crcTable is CRC-64/XZ's table (the ECMA-182 polynomial, reflected).
+var crcTable = crc64.MakeTable(crc64.ECMA)
+
+// lineChecksum returns the checksum field of a line's text: the
+// big-endian CRC-64/XZ of the text, in unpadded base64url. A CRC of
+// degree 64 detects every change confined to 64 consecutive bits, so
+// any change of up to eight adjacent characters (one substituted, two
+// swapped) with certainty; other changes (a character added or dropped)
+// pass with probability 2^-64. It guards against typos, not forgery.
+func lineChecksum(text string) string {
+	return base64.RawURLEncoding.EncodeToString(binary.BigEndian.AppendUint64(nil, crc64.Checksum([]byte(text), crcTable)))
+}
+
+// ParseRecipientLine parses the String form of a Recipient. A line whose
+// checksum does not match is ErrRecipientChecksum, checked before anything
+// else; otherwise it accepts only the canonical encoding: the kind must
+// match the keys, and the base64 and the key encodings must be canonical,
+// with no trailing bytes.
 func ParseRecipientLine(line string) (*Recipient, error) {
-	rest, ok := strings.CutPrefix(line, RecipientPrefix)
-	kind, b64, ok2 := strings.Cut(rest, ":")
-	if !ok || !ok2 || len(line) > maxRecipientLine {
+	text, err := checkLineChecksum(line)
+	if err != nil {
+		return nil, err
+	}
+	kind, b64, ok := strings.Cut(strings.TrimPrefix(text, RecipientPrefix), ":")
+	if !ok {
 		return nil, ErrMalformedRecipient
 	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(b64)
@@ -240,6 +272,42 @@ func ParseRecipientLine(line string) (*Recipient, error) {
 		return nil, fmt.Errorf("%w: it says kind %q but holds %q keys", ErrMalformedRecipient, kind, r.kind)
 	}
 	return r, nil
+}
+
+// checkLineChecksum splits a line at its last ':' into its text and its
+// checksum field, and returns the text if the field is the text's
+// checksum. A line "keyblob:KIND:BODY" has no checksum at all: it is
+// malformed, not a typo, unless it is a line whose last ':' was dropped
+// or replaced (lostSeparator).
+func checkLineChecksum(line string) (string, error) {
+	rest, ok := strings.CutPrefix(line, RecipientPrefix)
+	switch {
+	case !ok:
+		return "", fmt.Errorf("%w: it does not start with %q", ErrMalformedRecipient, RecipientPrefix)
+	case len(line) > maxRecipientLine || !strings.Contains(rest, ":"):
+		return "", ErrMalformedRecipient
+	}
+	i := strings.LastIndexByte(line, ':')
+	text, sum := line[:i], line[i+1:]
+	switch {
+	case sum == lineChecksum(text):
+		return text, nil
+	case strings.Count(rest, ":") == 1 && len(sum) != checksumChars && !lostSeparator(line):
+		return "", fmt.Errorf("%w: it has no checksum (a line ends in \":\" and %d checksum characters)", ErrMalformedRecipient, checksumChars)
+	}
+	return "", ErrRecipientChecksum
+}
+
+// lostSeparator reports whether line is a line with a checksum whose last
+// ':' was dropped or replaced by another character: its last characters
+// are the checksum of what precedes them, without or with the character
+// in front of them.
+func lostSeparator(line string) bool {
+	j := len(line) - checksumChars
+	if j <= len(RecipientPrefix) {
+		return false
+	}
+	return line[j:] == lineChecksum(line[:j]) || line[j:] == lineChecksum(line[:j-1])
 }
 
 func decodeRecipient(raw []byte) (*Recipient, error) {

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -94,8 +95,22 @@ func rawRecipient(exAlg uint8, ex []byte, sigAlg uint8, sig []byte) []byte {
 	return b.BytesOrPanic()
 }
 
+// line makes a recipient line of a kind and a body, with its checksum.
 func line(kind string, raw []byte) string {
-	return RecipientPrefix + kind + ":" + base64.RawURLEncoding.EncodeToString(raw)
+	return withChecksum(RecipientPrefix + kind + ":" + base64.RawURLEncoding.EncodeToString(raw))
+}
+
+// withChecksum appends the checksum field to the text of a line.
+func withChecksum(text string) string { return text + ":" + lineChecksum(text) }
+
+// splitLine returns the text of a line and its checksum field.
+func splitLine(t testing.TB, l string) (text, sum string) {
+	t.Helper()
+	i := strings.LastIndexByte(l, ':')
+	if i < 0 || len(l)-i-1 != checksumChars {
+		t.Fatalf("line %.40q... has no checksum field", l)
+	}
+	return l[:i], l[i+1:]
 }
 
 func TestParseRecipientLineRejects(t *testing.T) {
@@ -105,7 +120,9 @@ func TestParseRecipientLineRejects(t *testing.T) {
 	xEx, xSig := x.exchange.Bytes(), x.signing.Bytes()
 	rEx, rSig := r.exchange.Bytes(), r.signing.Bytes()
 	good := x.String()
-	_, b64, _ := strings.Cut(strings.TrimPrefix(good, RecipientPrefix), ":")
+	text, sum := splitLine(t, good)
+	_, b64, _ := strings.Cut(strings.TrimPrefix(text, RecipientPrefix), ":")
+	otherText, _ := splitLine(t, h.String())
 
 	small, err := rsa.GenerateKey(rand.Reader, 1024)
 	if err != nil {
@@ -120,7 +137,7 @@ func TestParseRecipientLineRejects(t *testing.T) {
 		t.Fatalf("unexpected DER of an RSA-2048 key: % x", rEx[:4])
 	}
 	longLength := append([]byte{0x30, 0x83, 0x00}, rEx[2:]...)
-	stdAlphabet := RecipientPrefix + KindX25519 + ":" + strings.Map(func(r rune) rune {
+	stdAlphabet := withChecksum(RecipientPrefix + KindX25519 + ":" + strings.Map(func(r rune) rune {
 		switch r {
 		case '-':
 			return '+'
@@ -128,9 +145,9 @@ func TestParseRecipientLineRejects(t *testing.T) {
 			return '/'
 		}
 		return r
-	}, b64)
+	}, b64))
 	if stdAlphabet == good {
-		stdAlphabet = good + "+/"
+		stdAlphabet = withChecksum(text + "+/")
 	}
 
 	tests := []struct {
@@ -141,15 +158,26 @@ func TestParseRecipientLineRejects(t *testing.T) {
 		{"empty", "", "malformed recipient line"},
 		{"no prefix", strings.TrimPrefix(good, RecipientPrefix), "malformed recipient line"},
 		{"upper-case prefix", "KEYBLOB:" + strings.TrimPrefix(good, RecipientPrefix), "malformed recipient line"},
-		{"no kind", RecipientPrefix + b64, "malformed recipient line"},
-		{"wrong kind label", strings.Replace(good, ":x25519:", ":hybrid:", 1), `says kind "hybrid" but holds "x25519"`},
-		{"empty kind label", strings.Replace(good, ":x25519:", "::", 1), `says kind ""`},
-		{"padded base64", good + "=", "malformed recipient line"},
+		{"prefix only", RecipientPrefix, "malformed recipient line"},
+		{"no checksum", text, "malformed recipient line: it has no checksum"},
+		{"no checksum, short body", RecipientPrefix + "x25519:AAAA", "malformed recipient line: it has no checksum"},
+		{"no kind", withChecksum(RecipientPrefix + b64), "malformed recipient line"},
+		{"wrong kind label", withChecksum(strings.Replace(text, ":x25519:", ":hybrid:", 1)), `says kind "hybrid" but holds "x25519"`},
+		{"empty kind label", withChecksum(strings.Replace(text, ":x25519:", "::", 1)), `says kind ""`},
+		{"padded base64", withChecksum(text + "="), "malformed recipient line"},
 		{"standard base64 alphabet", stdAlphabet, "malformed recipient line"},
-		{"non-zero trailing bits", good[:len(good)-1] + nextChar(good[len(good)-1]), "malformed recipient line"},
-		{"embedded newline", good[:30] + "\n" + good[30:], "malformed recipient line"},
-		{"embedded carriage return", good[:30] + "\r" + good[30:], "malformed recipient line"},
-		{"trailing space", good + " ", "malformed recipient line"},
+		{"non-zero trailing bits", withChecksum(text[:len(text)-1] + nextChar(text[len(text)-1])), "malformed recipient line"},
+		{"embedded newline", withChecksum(text[:30] + "\n" + text[30:]), "malformed recipient line"},
+		{"embedded carriage return", withChecksum(text[:30] + "\r" + text[30:]), "malformed recipient line"},
+		{"colon in the body", withChecksum(text[:30] + ":" + text[30:]), "malformed recipient line"},
+		{"trailing space", good + " ", ErrRecipientChecksum.Error()},
+		{"checksum of another line", text + ":" + lineChecksum(otherText), ErrRecipientChecksum.Error()},
+		{"checksum of the body only", text + ":" + lineChecksum(b64), ErrRecipientChecksum.Error()},
+		{"checksum with non-zero unused bits", text + ":" + sum[:checksumChars-1] + nextChar(sum[checksumChars-1]), ErrRecipientChecksum.Error()},
+		{"checksum padded", good + "=", ErrRecipientChecksum.Error()},
+		{"checksum upper-cased", text + ":" + strings.ToUpper(sum), ErrRecipientChecksum.Error()},
+		{"checksum twice", good + ":" + sum, ErrRecipientChecksum.Error()},
+		{"empty checksum", text + ":", ErrRecipientChecksum.Error()},
 		{"trailing bytes", line(KindX25519, append(rawRecipient(2, xEx, 1, xSig), 0)), "malformed recipient line"},
 		{"truncated", line(KindX25519, rawRecipient(2, xEx, 1, xSig)[:40]), "malformed recipient line"},
 		{"short X25519 key", line(KindX25519, rawRecipient(2, xEx[:31], 1, xSig)), "bad exchange key"},
@@ -176,6 +204,9 @@ func TestParseRecipientLineRejects(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+			if typo := tt.want == ErrRecipientChecksum.Error(); errors.Is(err, ErrRecipientChecksum) != typo || typo && errors.Is(err, ErrMalformed) {
+				t.Errorf("error %q: errors.Is(ErrRecipientChecksum) = %v, want %v", err, !typo, typo)
 			}
 		})
 	}
@@ -305,5 +336,123 @@ func TestRecipientVerifyErrors(t *testing.T) {
 	}
 	if onlyEx.SignatureAlg() != SignatureNone || !onlyEx.SigningFingerprint().IsZero() {
 		t.Errorf("an exchange-only recipient reports a signature key")
+	}
+}
+
+// typoRecipients returns a recipient of every kind a line can hold: the
+// full kinds keyblob generates (rsa-2048 standing for every RSA size) and
+// the single-role kinds of keys read from files.
+func typoRecipients(t *testing.T) map[string]*Recipient {
+	rs := map[string]*Recipient{}
+	for _, kind := range blobKinds {
+		r := testIdentity(t, "alice", kind).Recipient()
+		rs[kind] = r
+		ex, err := newRecipient(r.exchange, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs[ex.Kind()] = ex
+		rs[r.signingOnly().Kind()] = r.signingOnly()
+	}
+	return rs
+}
+
+// checkTypo checks that a changed line is refused: as a typo when the
+// change is after the prefix, as malformed when it breaks the prefix.
+func checkTypo(t *testing.T, what, changed string, typoCertain bool) {
+	t.Helper()
+	r, err := ParseRecipientLine(changed)
+	switch {
+	case err == nil:
+		t.Fatalf("%s: accepted as %.60s", what, r)
+	case !strings.HasPrefix(changed, RecipientPrefix):
+		if !errors.Is(err, ErrMalformedRecipient) {
+			t.Fatalf("%s: %v, want ErrMalformedRecipient", what, err)
+		}
+	case typoCertain && !errors.Is(err, ErrRecipientChecksum):
+		t.Fatalf("%s: %v, want ErrRecipientChecksum", what, err)
+	}
+}
+
+// printable is every printable ASCII character, the alphabet a
+// substitution is drawn from.
+func printable() []byte {
+	var cs []byte
+	for c := byte(0x21); c < 0x7f; c++ {
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// TestRecipientLineSubstitutions changes every character of a line of each
+// kind to every other printable character: every such line is refused,
+// and as a typo wherever the prefix is intact (the CRC-64 detects every
+// change within 64 bits with certainty).
+func TestRecipientLineSubstitutions(t *testing.T) {
+	for kind, r := range typoRecipients(t) {
+		t.Run(kind, func(t *testing.T) {
+			good := []byte(r.String())
+			for i := range good {
+				for _, c := range printable() {
+					if c == good[i] {
+						continue
+					}
+					changed := bytes.Clone(good)
+					changed[i] = c
+					checkTypo(t, fmt.Sprintf("%q at %d", c, i), string(changed), true)
+				}
+			}
+		})
+	}
+}
+
+// TestRecipientLineEdits swaps, drops and adds characters: every such line
+// is refused; a swap after the prefix is detected with certainty, like a
+// substitution, as a typo; a drop or an addition changes the length, and
+// is caught with overwhelming probability, as a typo or, when it takes
+// the last ':' away, as a line without a checksum.
+func TestRecipientLineEdits(t *testing.T) {
+	for kind, r := range typoRecipients(t) {
+		t.Run(kind, func(t *testing.T) {
+			good := r.String()
+			for i := range len(good) {
+				if i+1 < len(good) && good[i] != good[i+1] {
+					swapped := []byte(good)
+					swapped[i], swapped[i+1] = swapped[i+1], swapped[i]
+					checkTypo(t, fmt.Sprintf("swap at %d", i), string(swapped), true)
+				}
+				checkTypo(t, fmt.Sprintf("drop at %d", i), good[:i]+good[i+1:], good[i] != ':')
+				for _, c := range "Az0-_:=" {
+					checkTypo(t, fmt.Sprintf("add %q at %d", c, i), good[:i]+string(c)+good[i:], true)
+				}
+			}
+			for _, c := range "Az0-_:= " {
+				checkTypo(t, fmt.Sprintf("add %q at the end", c), good+string(c), true)
+			}
+		})
+	}
+}
+
+// TestRecipientLineSeparatorTypos: a line whose last ':' was dropped or
+// replaced is a typo, not a line without a checksum.
+func TestRecipientLineSeparatorTypos(t *testing.T) {
+	good := testIdentity(t, "alice", KindX25519).Recipient().String()
+	i := strings.LastIndexByte(good, ':')
+	for _, changed := range []string{good[:i] + good[i+1:], good[:i] + "A" + good[i+1:], good[:i] + ";" + good[i+1:]} {
+		if _, err := ParseRecipientLine(changed); !errors.Is(err, ErrRecipientChecksum) {
+			t.Errorf("%q: %v, want ErrRecipientChecksum", changed[i-5:], err)
+		}
+	}
+}
+
+// TestLineChecksumIsCRC64XZ pins the checksum to CRC-64/XZ as spec/blob.md
+// section 6.2 names it: its check value over "123456789".
+func TestLineChecksumIsCRC64XZ(t *testing.T) {
+	want := base64.RawURLEncoding.EncodeToString([]byte{0x99, 0x5d, 0xc9, 0xbb, 0xdf, 0x19, 0x39, 0xfa})
+	if got := lineChecksum("123456789"); got != want {
+		t.Errorf("lineChecksum(\"123456789\") = %s, want %s (CRC-64/XZ 0x995dc9bbdf1939fa)", got, want)
+	}
+	if len(want) != checksumChars {
+		t.Errorf("a checksum is %d characters, want %d", len(want), checksumChars)
 	}
 }

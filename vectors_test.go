@@ -2,8 +2,8 @@ package keyblob
 
 // Test vectors, in the style of age's CCTV test kit.
 //
-// TestGenerateVectors (run with -update) writes testdata/keys, testdata/blob
-// and testdata/stream; TestVectors, which always runs, checks every vector
+// TestGenerateVectors (run with -update) writes testdata/keys, testdata/blob,
+// testdata/recipient (recipient_vectors_test.go) and testdata/stream; TestVectors, which always runs, checks every vector
 // file against the code. Each vector file is a few "name: value" header
 // lines, a blank line and the body: an armored object as text, or "hex:"
 // followed by hex digits (white space ignored). Large stream vectors keep
@@ -222,6 +222,17 @@ func TestVectors(t *testing.T) {
 			})
 		}
 	})
+	t.Run("recipient", func(t *testing.T) {
+		files := vectorFiles(t, recipientDir)
+		if len(files) < minRecipientVectors {
+			t.Fatalf("%d recipient vectors in %s, want at least %d", len(files), recipientDir, minRecipientVectors)
+		}
+		for _, path := range files {
+			t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
+				checkRecipientVector(t, readVector(t, path))
+			})
+		}
+	})
 	t.Run("stream", func(t *testing.T) {
 		files := vectorFiles(t, streamDir)
 		if len(files) < minStreamVectors {
@@ -303,20 +314,21 @@ func checkStreamVector(t *testing.T, v *vector) {
 	}
 }
 
-// TestGenerateVectors regenerates testdata/keys, testdata/blob and
-// testdata/stream. Run it with: go test -run TestGenerateVectors -update .
+// TestGenerateVectors regenerates testdata/keys, testdata/blob,
+// testdata/recipient and testdata/stream. Run it with: go test -run TestGenerateVectors -update .
 func TestGenerateVectors(t *testing.T) {
 	if !*update {
 		t.Skip("run with -update to regenerate the vectors in testdata/")
 	}
 	g := &generator{t: t, ids: map[string]*Identity{}, written: map[string]bool{}}
-	for _, dir := range []string{keysDir, blobDir, streamDir} {
+	for _, dir := range []string{keysDir, blobDir, recipientDir, streamDir} {
 		g.clean(dir)
 	}
 	g.keys()
 	g.blobs()
+	g.recipients()
 	g.streams()
-	t.Logf("wrote %d blob vectors and %d stream vectors", g.nBlob, g.nStream)
+	t.Logf("wrote %d blob vectors, %d recipient vectors and %d stream vectors", g.nBlob, g.nRecipient, g.nStream)
 	// Check what was written with the same code as TestVectors.
 	TestVectors(t)
 }
@@ -326,6 +338,7 @@ type generator struct {
 	ids            map[string]*Identity
 	written        map[string]bool
 	nBlob, nStream int
+	nRecipient     int
 }
 
 // seed resets the global random source to a seed derived from name, so

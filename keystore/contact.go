@@ -79,10 +79,14 @@ func (s *Store) Contacts() ([]*Contact, error) {
 	return out, nil
 }
 
-// RemoveContact deletes a stored contact.
+// RemoveContact deletes a stored contact, even one whose file is damaged.
 func (s *Store) RemoveContact(name string) error {
-	if _, err := s.Contact(name); err != nil {
+	held, err := s.exists(contactsDir, name, contactExt)
+	switch {
+	case err != nil:
 		return err
+	case !held:
+		return fmt.Errorf("%w: contact %q", ErrNotFound, name)
 	}
 	path, _ := s.path(contactsDir, name, contactExt)
 	return s.withLock(func() error { return atomicfile.Remove(path) })

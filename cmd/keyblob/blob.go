@@ -123,7 +123,7 @@ func (e *env) importBlob(blobFile, idFile, verify string) (*keyblob.SessionKey, 
 	}
 	key, err := keyblob.Import(blob, id, opts)
 	if err == nil && opts.Verify == nil && blob.Signed() {
-		fmt.Fprintf(e.stderr, "keyblob: signed by %s (valid signature; --verify SIGNER checks whose key it is)\n", blob.Signer())
+		fmt.Fprintf(e.stderr, "keyblob: signed by %s (valid signature; --verify SIGNER checks whose key it is)\n", e.signerName(blob.SignerKey()))
 	}
 	return key, importError(shownName(blobFile), err)
 }

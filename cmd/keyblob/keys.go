@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/keystore"
+	"github.com/keyblob/keyblob/seal"
 )
 
 // loadIdentity reads an identity (-i, -s, --sign): a file, or the current
@@ -24,6 +26,9 @@ func (e *env) loadIdentity(name string) (*keyblob.Identity, error) {
 // generation of a stored identity (oldest first), so that data sealed
 // before a rotation still opens.
 func (e *env) loadIdentities(name string) ([]*keyblob.Identity, error) {
+	if strings.HasPrefix(name, keyblob.RecipientPrefix) && !isFile(name) {
+		return nil, notAnIdentity(lineName(name), "a recipient (public key)")
+	}
 	stored, err := e.resolveName(name)
 	if err != nil {
 		return nil, err
@@ -37,7 +42,7 @@ func (e *env) loadIdentities(name string) ([]*keyblob.Identity, error) {
 		_, err = s.Identity(name) // exists? checked before asking a passphrase
 	}
 	if err != nil {
-		return nil, noStoredIdentity(name, err)
+		return nil, identityLookupError(s, name, err)
 	}
 	k, err := e.unlockStored(s, name)
 	if err != nil {
@@ -64,10 +69,48 @@ func (e *env) readIdentityFile(name string) (*keyblob.Identity, error) {
 		return nil, err
 	}
 	id, err := keyblob.ParseIdentity(data)
-	if err != nil {
+	switch {
+	case err != nil && isRecipientData(data) && isStdio(name):
+		return nil, notAnIdentity("the standard input", "a recipient (public key)")
+	case err != nil && isRecipientData(data):
+		return nil, notAnIdentity(name, "a recipient (public key)")
+	case err != nil:
 		return nil, withHint(fmt.Errorf("identity %s: %w", name, err), "%s", identityHint(data))
 	}
 	return id, nil
+}
+
+// isRecipientData reports whether a file holds public keys: a PEM public
+// key, or a line that starts as a recipient line.
+func isRecipientData(data []byte) bool {
+	if bytes.Contains(data, []byte("-----BEGIN PUBLIC KEY-----")) {
+		return true
+	}
+	for line := range strings.Lines(string(data)) {
+		if strings.HasPrefix(strings.TrimSpace(line), keyblob.RecipientPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// notAnIdentity says that what was given for an identity (-i, -s, --sign,
+// FILE) is what (a recipient, a contact): someone's public key, which
+// opens and signs nothing.
+func notAnIdentity(name, what string) error {
+	return withHint(fmt.Errorf("%s is %s, not an identity: give your private identity file or the name of a stored identity", name, what),
+		"your identity is the file 'keyblob keygen -o FILE' wrote (it printed your recipient line), or a name 'keyblob id list' shows; recipients and contacts go to -r, --verify or --from")
+}
+
+// lineName stands for a recipient line in a message: its kind, not its
+// 1,700 characters.
+func lineName(line string) string {
+	rest := strings.TrimPrefix(line, keyblob.RecipientPrefix)
+	kind, _, _ := strings.Cut(rest, ":")
+	if keystore.CheckName(kind) != nil {
+		kind = "…"
+	}
+	return fmt.Sprintf("the recipient line %q", keyblob.RecipientPrefix+kind+":…")
 }
 
 // identityHint explains what an identity file should hold.
@@ -82,10 +125,9 @@ func identityHint(data []byte) string {
 // recipient line, a contact or stored identity, or a file holding a
 // recipient line or a PEM public key, as resolveName decides.
 func (e *env) loadRecipient(arg string) (*keyblob.Recipient, error) {
-	const hint = "a recipient is a line starting with \"keyblob:\" (from 'keyblob pubkey'), a file holding one, or a PEM public key file ('keyblob pubkey --pem', 'openssl pkey -pubout')"
-	if strings.HasPrefix(arg, keyblob.RecipientPrefix) {
+	if meantAsLine(arg) {
 		r, err := keyblob.ParseRecipientLine(arg)
-		return r, withHint(err, "%s", hint)
+		return r, recipientHint(err)
 	}
 	stored, err := e.resolveName(arg)
 	if err != nil {
@@ -96,13 +138,31 @@ func (e *env) loadRecipient(arg string) (*keyblob.Recipient, error) {
 	}
 	data, err := e.readSmall(arg, "recipient")
 	if err != nil {
-		return nil, withHint(err, "%s", hint)
+		return nil, recipientHint(err)
 	}
 	r, err := keyblob.ParseRecipient(data)
 	if err != nil {
-		return nil, withHint(fmt.Errorf("recipient %s: %w", arg, err), "%s", hint)
+		return nil, recipientHint(fmt.Errorf("recipient %s: %w", arg, err))
 	}
 	return r, nil
+}
+
+// meantAsLine reports whether a recipient argument is a recipient line:
+// it starts with "keyblob:", or it names no file and holds a ':' but no
+// path separator, as a line with a mistyped prefix does (no store name
+// holds a ':').
+func meantAsLine(arg string) bool {
+	return strings.HasPrefix(arg, keyblob.RecipientPrefix) ||
+		!isFile(arg) && strings.Contains(arg, ":") && !strings.ContainsAny(arg, `/\`)
+}
+
+// recipientHint says what a recipient is, or, for a line with a typo,
+// where to get it again.
+func recipientHint(err error) error {
+	if errors.Is(err, keyblob.ErrRecipientChecksum) {
+		return err // the hint table's
+	}
+	return withHint(err, "a recipient is a line starting with \"keyblob:\" (from 'keyblob pubkey'), a file holding one, or a PEM public key file ('keyblob pubkey --pem', 'openssl pkey -pubout')")
 }
 
 // loadSessionKey reads a session key file (-k).
@@ -133,9 +193,16 @@ func (e *env) storedRecipient(name string) (*keyblob.Recipient, error) {
 	return r, storeError(err)
 }
 
-// noStoredIdentity explains that an -i argument is neither a file nor a
-// stored identity.
-func noStoredIdentity(name string, err error) error {
+// identityLookupError explains why the stored identity name (an -i
+// argument that is no file) was not found: the name is a contact's, or
+// neither a file nor a stored identity. s is nil if the store did not
+// open.
+func identityLookupError(s *keystore.Store, name string, err error) error {
+	if s != nil && errors.Is(err, keystore.ErrNotFound) {
+		if kind, _ := s.Holder(name); kind == keystore.KindContact {
+			return notAnIdentity(name, "a contact (someone's public key)")
+		}
+	}
 	if errors.Is(err, keystore.ErrNoStore) || errors.Is(err, keystore.ErrNotFound) {
 		return withHint(fmt.Errorf("no identity file %s, and no stored identity of that name", name),
 			"give an identity file (keyblob keygen -o FILE) or the name of a stored identity ('keyblob id list')")
@@ -152,9 +219,101 @@ func (e *env) storedIdentityRecipient(name string) (*keyblob.Recipient, error) {
 		info, err = s.Identity(name)
 	}
 	if err != nil {
-		return nil, noStoredIdentity(name, err)
+		return nil, identityLookupError(s, name, err)
 	}
 	return info.Current().Recipient, nil
+}
+
+// signerName names who holds a verified signature key: "bob (FP)" for the
+// contact or stored identity bob (any generation), several names if
+// several entries hold it, or the fingerprint alone. Only public parts of
+// the store are read; a missing or damaged store names no one.
+func (e *env) signerName(signer *keyblob.Recipient) string {
+	fp := signer.SigningFingerprint()
+	s, err := e.openStore()
+	if err != nil {
+		return fp.String()
+	}
+	names, err := s.Signers(fp)
+	if err != nil || len(names) == 0 {
+		return fp.String()
+	}
+	return fmt.Sprintf("%s (%s)", strings.Join(names, ", "), fp)
+}
+
+// storedIdentityFor is open's identity when none is given: the stored
+// identity that a stanza of the message in is wrapped to (any generation),
+// found by the public parts of the store; only its passphrase is asked.
+// It returns nil if none is (seal then says that no identity matched),
+// and the input to open, which holds again what was read of in: a regular
+// file is read at offsets, and returned as it is.
+func (e *env) storedIdentityFor(in io.Reader) ([]*keyblob.Identity, io.Reader, error) {
+	h, in := peekHeader(in)
+	if h == nil {
+		return nil, in, nil // opening it will say what is wrong
+	}
+	s, err := e.openStore()
+	if errors.Is(err, keystore.ErrNoStore) {
+		return nil, in, nil
+	}
+	if err != nil {
+		return nil, in, err
+	}
+	entries, err := s.IdentityEntries()
+	if err != nil {
+		return nil, in, storeError(err)
+	}
+	name := stanzaOwner(h, entries)
+	if name == "" {
+		return nil, in, nil
+	}
+	k, err := e.unlockStored(s, name)
+	if err != nil {
+		return nil, in, err
+	}
+	return k.Identities, in, nil
+}
+
+// stanzaOwner returns the first readable stored identity, in the order of
+// the stanzas, that a key blob stanza is wrapped to, or "".
+func stanzaOwner(h *seal.Header, entries []keystore.IdentityEntry) string {
+	for _, st := range h.Stanzas() {
+		if st.Blob() == nil {
+			continue
+		}
+		for _, en := range entries {
+			if en.Err == nil && en.Info.HasExchange(st.Blob().Recipient()) {
+				return en.Name
+			}
+		}
+	}
+	return ""
+}
+
+// peekHeader reads the header of the message in (armored or binary)
+// without using it up: a regular file is read at offsets; a stream is
+// recorded as it is read (at most the 2 MiB of a header, and the
+// buffer of the armor), and the returned reader gives it again. The header
+// is nil if it does not parse.
+func peekHeader(in io.Reader) (*seal.Header, io.Reader) {
+	if file, off, size, ok := regularInput(in); ok {
+		return readAnyHeader(io.NewSectionReader(file, off, size)), in
+	}
+	var read bytes.Buffer
+	h := readAnyHeader(io.TeeReader(in, &read))
+	return h, io.MultiReader(&read, in)
+}
+
+func readAnyHeader(r io.Reader) *seal.Header {
+	src, err := seal.Dearmor(r)
+	if err != nil {
+		return nil
+	}
+	h, err := seal.ReadHeader(src)
+	if err != nil {
+		return nil
+	}
+	return h
 }
 
 // resolveName decides what an argument that may name a store entry names

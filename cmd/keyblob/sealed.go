@@ -215,7 +215,7 @@ func (e *env) loadRecipients(args, files []string) ([]*keyblob.Recipient, error)
 		}
 		more, err := keyblob.ParseRecipients(data)
 		if err != nil {
-			return nil, withHint(fmt.Errorf("recipients file %s: %w", name, err), "a recipients file has one recipient line per line; '#' starts a comment")
+			return nil, withFallbackHint(fmt.Errorf("recipients file %s: %w", name, err), "a recipients file has one recipient line per line; '#' starts a comment")
 		}
 		if len(more) == 0 {
 			return nil, fmt.Errorf("recipients file %s has no recipients", name)
@@ -300,7 +300,11 @@ func (e *env) open(f *openFlags, inName string) error {
 	}
 	defer in.Close()
 	peeked, head := peekInput(in)
-	o, size, err := openMessage(peeked, opts)
+	src, err := e.identityFromStore(f, peeked, opts)
+	if err != nil {
+		return wrongInput(err, head, inName, "sealed message")
+	}
+	o, size, err := openMessage(src, opts)
 	if err != nil {
 		return wrongInput(openError(err), head, inName, "sealed message")
 	}
@@ -313,6 +317,18 @@ func (e *env) open(f *openFlags, inName string) error {
 	}
 	e.reportSignature(o)
 	return nil
+}
+
+// identityFromStore is open's identity selection when no -i, -k, -p or
+// --message-passphrase-file is given: the stored identity a stanza of the
+// message is wrapped to (storedIdentityFor). It returns the input to open.
+func (e *env) identityFromStore(f *openFlags, in io.Reader, opts *seal.OpenOptions) (io.Reader, error) {
+	if len(f.identities) > 0 || f.keyFile != "" || f.passphrase || f.passFile != "" {
+		return in, nil
+	}
+	ids, src, err := e.storedIdentityFor(in)
+	opts.Identities = ids
+	return src, err
 }
 
 // check refuses flags that conflict, rather than let one quietly win.
@@ -351,10 +367,11 @@ func openMessage(in io.Reader, opts *seal.OpenOptions) (*seal.Opener, int64, err
 }
 
 // reportSignature says on stderr who signed a message, once the signature
-// has verified.
+// has verified: the contact or stored identity that holds the key, and its
+// fingerprint (signerName).
 func (e *env) reportSignature(o *seal.Opener) {
 	if o.Header().Signed() {
-		fmt.Fprintf(e.stderr, "keyblob: good signature by %s\n", o.Header().Signer().SigningFingerprint())
+		fmt.Fprintf(e.stderr, "keyblob: good signature by %s\n", e.signerName(o.Header().Signer()))
 	}
 }
 

@@ -3,8 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"strconv"
+	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -112,23 +116,29 @@ func newIDListCmd(e *env) *cobra.Command {
 		Short: "List the stored identities (no passphrase needed)",
 		Long: `list shows every stored identity: name, kind, fingerprint of the current
 generation, number of generations, and when the current one was made. The
-public parts are read without the passphrase.`,
+public parts are read without the passphrase. With no store, or no
+identity, it prints nothing (--json: []).
+
+An identity whose file cannot be read (unreadable, not a stored identity,
+moved, rolled back, or with a broken generation record) is listed as
+"NAME  damaged: REASON" (--json: "damaged": REASON), and once everything
+is printed, list exits with status 1 and names the damaged ones.`,
 		Args: argsExactly(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := e.openStore()
+			entries, err := e.identityEntries()
 			if err != nil {
 				return err
 			}
-			ids, err := s.Identities()
-			if err != nil {
-				return storeError(err)
+			t := newListing(asJSON, "name", "kind", "fingerprint", "generations", "created")
+			for _, en := range entries {
+				if en.Err != nil {
+					t.damaged(en.Name, en.Err)
+					continue
+				}
+				cur := en.Info.Current()
+				t.add(en.Name, cur.Recipient.Kind(), cur.Recipient.Fingerprint(), len(en.Info.Generations), cur.Created)
 			}
-			t := &table{columns: []string{"name", "kind", "fingerprint", "generations", "created"}}
-			for _, info := range ids {
-				cur := info.Current()
-				t.add(info.Name, cur.Recipient.Kind(), cur.Recipient.Fingerprint(), len(info.Generations), cur.Created)
-			}
-			return t.write(e.stdout, asJSON)
+			return e.writeListing(t, "stored identity", "stored identities", "'keyblob id rm --force NAME' removes a damaged identity; put back a good copy from a backup if you still need its keys")
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -321,7 +331,7 @@ name of a stored identity is never taken, even with --force.`,
 		},
 	}
 	add.Flags().BoolVar(&force, "force", false, "replace an existing contact")
-	c.AddCommand(add, newContactListCmd(e), &cobra.Command{
+	c.AddCommand(add, newContactListCmd(e), newContactShowCmd(e), &cobra.Command{
 		Use:   "rm NAME",
 		Short: "Remove a contact",
 		Long:  `rm deletes the contact NAME.`,
@@ -341,25 +351,191 @@ func newContactListCmd(e *env) *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "list",
-		Short: "List contacts",
-		Long:  `list shows every contact: name, kind, fingerprint and recipient line.`,
-		Args:  argsExactly(0),
+		Short: "List contacts: name, kind and fingerprints",
+		Long: `list shows every contact: name, kind, and the fingerprints of its exchange
+and signature keys ("none" for a key it does not have; --json: null).
+'keyblob contact show NAME' prints a contact's recipient line. With no
+store, or no contact, it prints nothing (--json: []). A contact whose file
+cannot be read is listed as "NAME  damaged: REASON", and list then exits
+with status 1.`,
+		Args: argsExactly(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			entries, err := e.contactEntries()
+			if err != nil {
+				return err
+			}
+			t := newListing(asJSON, "name", "kind", "exchange_fingerprint", "signing_fingerprint")
+			for _, en := range entries {
+				if en.Err != nil {
+					t.damaged(en.Name, en.Err)
+					continue
+				}
+				r := en.Contact.Recipient
+				t.add(en.Name, r.Kind(), t.fingerprint(r.ExchangeFingerprint()), t.fingerprint(r.SigningFingerprint()))
+			}
+			return e.writeListing(t, "contact", "contacts", "'keyblob contact add --force NAME RECIPIENT' replaces a damaged contact; 'keyblob contact rm NAME' removes it")
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func newContactShowCmd(e *env) *cobra.Command {
+	var asPEM bool
+	c := &cobra.Command{
+		Use:   "show NAME [--pem]",
+		Short: "Print the recipient line of a contact",
+		Long: `show prints the recipient line of the contact NAME, or with --pem its
+public keys as SubjectPublicKeyInfo PEM.`,
+		Args: argsExactly(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			s, err := e.openStore()
 			if err != nil {
 				return err
 			}
-			contacts, err := s.Contacts()
+			ct, err := s.Contact(args[0])
 			if err != nil {
 				return storeError(err)
 			}
-			t := &table{columns: []string{"name", "kind", "fingerprint", "recipient"}}
-			for _, ct := range contacts {
-				t.add(ct.Name, ct.Recipient.Kind(), ct.Recipient.Fingerprint(), ct.Recipient.String())
-			}
-			return t.write(e.stdout, asJSON)
+			return e.printRecipient(ct.Recipient, asPEM)
 		},
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().BoolVar(&asPEM, "pem", false, "print SubjectPublicKeyInfo PEM instead of the recipient line")
 	return c
+}
+
+// listStore opens the store for a listing; with no store yet there is
+// nothing to list, which is not an error: it returns nil and no error.
+func (e *env) listStore() (*keystore.Store, error) {
+	s, err := e.openStore()
+	if errors.Is(err, keystore.ErrNoStore) {
+		return nil, nil
+	}
+	return s, err
+}
+
+// identityEntries lists the stored identities; none without a store.
+func (e *env) identityEntries() ([]keystore.IdentityEntry, error) {
+	s, err := e.listStore()
+	if s == nil {
+		return nil, err
+	}
+	entries, err := s.IdentityEntries()
+	return entries, storeError(err)
+}
+
+// contactEntries lists the contacts; none without a store.
+func (e *env) contactEntries() ([]keystore.ContactEntry, error) {
+	s, err := e.listStore()
+	if s == nil {
+		return nil, err
+	}
+	entries, err := s.ContactEntries()
+	return entries, storeError(err)
+}
+
+// A listing is the table of a list command, with its damaged entries:
+// in text a damaged entry is "NAME  damaged: REASON"; in JSON every row
+// has a "damaged" field, null or the reason, and absent values are null.
+type listing struct {
+	table
+	asJSON  bool
+	broken  []string // the names of the damaged entries
+	errs    []error  // and why
+	columns int
+}
+
+func newListing(asJSON bool, columns ...string) *listing {
+	l := &listing{asJSON: asJSON, columns: len(columns)}
+	l.table.columns = columns
+	if asJSON {
+		l.table.columns = append(columns, "damaged")
+	}
+	return l
+}
+
+// add adds a good entry.
+func (l *listing) add(values ...any) {
+	if l.asJSON {
+		values = append(values, nil)
+	}
+	l.table.add(values...)
+}
+
+// damaged adds an entry that cannot be read.
+func (l *listing) damaged(name string, err error) {
+	l.broken, l.errs = append(l.broken, name), append(l.errs, err)
+	if !l.asJSON {
+		l.table.add(name, damagedText(err.Error()))
+		return
+	}
+	row := make([]any, l.columns+1)
+	row[0], row[l.columns] = name, err.Error()
+	l.table.add(row...)
+}
+
+// damagedText is "damaged: REASON" in a text listing. A reason holds
+// quotes (names are quoted in errors), for which the table would quote
+// the whole cell: it is printed as it is when every character of it is
+// printable, and quoted only when it holds anything else (a terminal
+// escape), through Format, which the table's Fprint uses.
+type damagedText string
+
+func (d damagedText) Format(f fmt.State, _ rune) {
+	s := string(d)
+	if strings.ContainsFunc(s, func(c rune) bool { return !unicode.IsPrint(c) }) {
+		s = strconv.Quote(s)
+	}
+	io.WriteString(f, "damaged: "+s)
+}
+
+// fingerprint is a fingerprint column: "none" in text and null in JSON
+// for a key that is absent.
+func (l *listing) fingerprint(fp keyblob.Fingerprint) any {
+	switch {
+	case !fp.IsZero():
+		return fp
+	case l.asJSON:
+		return nil
+	}
+	return "none"
+}
+
+// writeListing prints a listing (writeTable), then fails if entries were
+// damaged; one and many name the entries. The error wraps the entries'
+// errors, so that the hint table speaks for one it knows (a rolled-back
+// identity); hint is the advice otherwise.
+func (e *env) writeListing(l *listing, one, many, hint string) error {
+	if err := e.writeTable(&l.table, l.asJSON); err != nil {
+		return err
+	}
+	var msg string
+	switch n := len(l.broken); {
+	case n == 0:
+		return nil
+	case n == 1:
+		msg = fmt.Sprintf("the %s %s is damaged (listed above)", one, l.broken[0])
+	default:
+		msg = fmt.Sprintf("%d %s are damaged (listed above): %s", n, many, strings.Join(l.broken, ", "))
+	}
+	return withFallbackHint(&damagedError{msg: msg, errs: l.errs}, "%s", hint)
+}
+
+// damagedError says that a listing found damaged entries; it wraps their
+// errors without repeating them, since the listing shows them.
+type damagedError struct {
+	msg  string
+	errs []error
+}
+
+func (d *damagedError) Error() string   { return d.msg }
+func (d *damagedError) Unwrap() []error { return d.errs }
+
+// writeTable prints what a list command lists: nothing at all for no
+// entries (in JSON, []), as for no store.
+func (e *env) writeTable(t *table, asJSON bool) error {
+	if len(t.rows) == 0 && !asJSON {
+		return nil
+	}
+	return t.write(e.stdout, asJSON)
 }

@@ -120,16 +120,13 @@ func newKeyListCmd(e *env) *cobra.Command {
 		Short: "List stored keys: name, serial, algorithm, created, description, identity",
 		Long: `list shows every stored key from its blob, without any passphrase: name,
 serial, algorithm, creation time, description, and the stored identity it
-is wrapped to. Nothing is verified: 'key get' verifies.`,
+is wrapped to. Nothing is verified: 'key get' verifies. With no store, or
+no stored key, it prints nothing (--json: []).`,
 		Args: argsExactly(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := e.openStore()
+			keys, err := e.storedKeys()
 			if err != nil {
 				return err
-			}
-			keys, err := s.Keys()
-			if err != nil {
-				return storeError(err)
 			}
 			t := &table{columns: []string{"name", "serial", "algorithm", "created", "description", "identity"}}
 			for _, k := range keys {
@@ -139,7 +136,7 @@ is wrapped to. Nothing is verified: 'key get' verifies.`,
 				}
 				t.add(k.Name, k.Serial, k.Alg, k.Created, k.Description, owner)
 			}
-			return t.write(e.stdout, asJSON)
+			return e.writeTable(t, asJSON)
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -161,4 +158,14 @@ it elsewhere.`,
 			return storeError(s.RemoveKey(args[0]))
 		},
 	}
+}
+
+// storedKeys lists the stored keys; none without a store.
+func (e *env) storedKeys() ([]*keystore.KeyInfo, error) {
+	s, err := e.listStore()
+	if s == nil {
+		return nil, err
+	}
+	keys, err := s.Keys()
+	return keys, storeError(err)
 }
