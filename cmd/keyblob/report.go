@@ -108,7 +108,8 @@ random or derived; encoding is binary or PEM; times are RFC 3339 in UTC;
 sizes are numbers of bytes; serials and salts are hex; fingerprints are
 "SHA256:" and base64; description is the blob's text, unchanged;
 signature_valid says whether a blob's signature verifies with the key the
-blob carries; passphrase says whether a message is sealed to a passphrase;
+blob carries; passphrase says whether a message is sealed to a passphrase (its
+post_quantum is then null: there is no key exchange);
 unknown_stanzas lists the types of the stanzas this keyblob does not know;
 a generation record's fingerprints are listed oldest first, as are a stored
 identity's generations, the last being the current one, which recipient
