@@ -42,7 +42,7 @@ present, in this order, null when the file has no such value:
 		RunE: func(c *cobra.Command, args []string) error {
 			rep, err := e.inspect(firstArg(args))
 			if err != nil {
-				return err
+				return inspectError(err)
 			}
 			if asJSON {
 				return rep.writeJSON(e.stdout)
@@ -84,6 +84,17 @@ func (e *env) inspect(name string) (*report, error) {
 		return nil, err
 	}
 	return rep, inspectText(rep, data)
+}
+
+// inspectError gives a file that is damaged a hint of its own: the hint
+// table's for malformed input sends the user to inspect, which is where
+// they are. A hint the call site chose is kept.
+func inspectError(err error) error {
+	var h *hintError
+	if errors.As(err, &h) || !errors.Is(err, keyblob.ErrMalformed) {
+		return err
+	}
+	return withHint(err, "the file is damaged or cut short, or it is not the kind of file it starts as")
 }
 
 // readRest returns the whole input of a text file, of which head was read.
