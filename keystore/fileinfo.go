@@ -28,8 +28,6 @@ type IdentityFile struct {
 	IdentityInfo
 	// Params are the Argon2id costs and salt the file is encrypted with.
 	Params password.Params
-	// CiphertextSize is the size of the encrypted identities, tag included.
-	CiphertextSize int
 }
 
 // ParseIdentityFile decodes the public part of a stored identity file
@@ -45,7 +43,7 @@ func ParseIdentityFile(data []byte) (*IdentityFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &IdentityFile{IdentityInfo: si.info, Params: si.params, CiphertextSize: len(si.ciphertext)}, nil
+	return &IdentityFile{IdentityInfo: si.info, Params: si.params}, nil
 }
 
 // identityFileName reads the entry name a stored identity file holds.

@@ -141,9 +141,14 @@ func schemaOf(t *testing.T, rep *report) (string, []string) {
 	dec := json.NewDecoder(&out)
 	var keys []string
 	var typ string
-	tok, _ := dec.Token() // {
+	if _, err := dec.Token(); err != nil { // {
+		t.Fatal(err)
+	}
 	for dec.More() {
-		tok, _ = dec.Token()
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
 		key := tok.(string)
 		var v any
 		if err := dec.Decode(&v); err != nil {
