@@ -79,11 +79,15 @@ func (e *env) inspect(name string) (*report, error) {
 	if label, ok := format.ArmorLabel(head); ok && (label == format.PEMSealed || label == format.PEMEncrypted) {
 		return rep, inspectArmored(rep, label, head, in)
 	}
+	describe := textDescriber(head)
+	if describe == nil {
+		return nil, withHint(errors.New("not a keyblob file"), "%s", inspectKnows)
+	}
 	data, err := readRest(head, in)
 	if err != nil {
 		return nil, err
 	}
-	return rep, inspectText(rep, data)
+	return rep, describe(rep, data)
 }
 
 // inspectError gives a file that is damaged a hint of its own: the hint
@@ -104,7 +108,7 @@ func readRest(head []byte, rest io.Reader) ([]byte, error) {
 	}
 	data, err := format.ReadAll(io.MultiReader(bytes.NewReader(head), rest), maxInspectText)
 	if errors.Is(err, format.ErrTooLarge) {
-		return nil, withHint(fmt.Errorf("a text file of over %d MiB, larger than any keyblob key or store file", maxInspectText>>20), "%s", inspectKnows)
+		return nil, withHint(fmt.Errorf("over %d MiB: larger than any keyblob key, recipient or store file", maxInspectText>>20), "%s", inspectKnows)
 	}
 	return data, err
 }
@@ -114,23 +118,22 @@ const inspectKnows = "inspect knows identities, recipient lines and public keys,
 	"encrypted files, sealed messages, the key store's files (NAME.id, NAME.gens, NAME.rcpt, NAME.blob) " +
 	"and the FILE.params of 'session derive'"
 
-// inspectText describes a whole file that is not a binary keyblob object,
-// nor an armored message or encrypted file.
-func inspectText(rep *report, data []byte) error {
-	content := bytes.TrimSpace(skipComments(data))
+// textDescriber chooses, from the start of a file that is not a binary
+// keyblob object, nor an armored message or encrypted file, what describes
+// the whole file; nil if it is no keyblob file.
+func textDescriber(head []byte) func(*report, []byte) error {
+	content := bytes.TrimSpace(skipComments(head))
 	switch {
-	case format.IsArmored(data):
-		return inspectPEM(rep, data)
-	case bytes.Contains(data, []byte("\n-----BEGIN ")): // PEM after comment lines
-		return inspectPEM(rep, data)
+	case format.IsArmored(head), bytes.Contains(head, []byte("\n-----BEGIN ")): // PEM, maybe after comments
+		return inspectPEM
 	case bytes.HasPrefix(content, []byte(keyblob.RecipientPrefix)):
-		return inspectRecipients(rep, data)
-	case keystore.IsGenerationRecord(data):
-		return describeGenerationRecord(rep, data)
+		return inspectRecipients
+	case keystore.IsGenerationRecord(head):
+		return describeGenerationRecord
 	case bytes.HasPrefix(content, []byte(paramsPrefix)):
-		return describeParamsFile(rep, data)
+		return describeParamsFile
 	}
-	return withHint(errors.New("not a keyblob file"), "%s", inspectKnows)
+	return nil
 }
 
 // inspectArmored describes an armored sealed message or encrypted file,

@@ -194,3 +194,28 @@ func checkNoProse(t *testing.T, name string, rep *report) {
 		}
 	}
 }
+
+// TestInspectBounded checks that inspect reads no more than
+// maxInspectText of a text file, and that a file that starts like none of
+// keyblob's is refused without being read to its end.
+func TestInspectBounded(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, start, want string
+	}{
+		{"huge.pem", "-----BEGIN PRIVATE KEY-----\n", "over 2 MiB"},
+		{"huge.gens", "keyblob generation record v1 \"me\"\n", "over 2 MiB"},
+		{"huge.bin", "\x00\x01", "not a keyblob file"},
+	}
+	for _, tt := range tests {
+		name := filepath.Join(dir, tt.name)
+		data := append([]byte(tt.start), bytes.Repeat([]byte("A"), maxInspectText+1)...)
+		if err := os.WriteFile(name, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := (&env{}).inspect(name)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("inspect %s: %v, want an error with %q", tt.name, err, tt.want)
+		}
+	}
+}
