@@ -10,7 +10,7 @@ import (
 
 func newExportCmd(e *env) *cobra.Command {
 	var keyFile, to, signer, desc, out string
-	var armor bool
+	var armor, force bool
 	c := &cobra.Command{
 		Use:   "export -k SESSIONKEY -r RECIPIENT [--sign IDENTITY] [--description TEXT] [-a] [-o BLOB]",
 		Short: "Export a session key as a key blob wrapped to a recipient",
@@ -32,7 +32,7 @@ with 'import --verify' that nobody swapped it.`,
 			if armor {
 				data = blob.MarshalPEM()
 			}
-			return e.writeOutput(out, data, outputOptions{mode: modePublic, binary: !armor})
+			return e.writeOutput(out, data, outputOptions{mode: modePublic, binary: !armor, replace: force})
 		},
 	}
 	c.Flags().StringVarP(&keyFile, "key", "k", "", "session key `FILE`")
@@ -40,7 +40,7 @@ with 'import --verify' that nobody swapped it.`,
 	c.Flags().StringVar(&signer, "sign", "", "sign the blob with the identity in `FILE`")
 	c.Flags().StringVar(&desc, "description", "", "description stored in the blob (`TEXT`, at most 1024 bytes)")
 	c.Flags().BoolVarP(&armor, "armor", "a", false, "write PEM instead of binary")
-	c.Flags().StringVarP(&out, "output", "o", "", "write the blob to `FILE` instead of stdout")
+	outputFlag(c, &out, &force, "write the blob to `FILE` instead of stdout")
 	return c
 }
 
@@ -66,9 +66,10 @@ func newImportCmd(e *env) *cobra.Command {
 	var idFile, verify, out string
 	var force bool
 	c := &cobra.Command{
-		Use:   "import -i IDENTITY [--verify SIGNER] [-o SESSIONKEY] BLOB",
+		Use:   "import -i IDENTITY [--verify SIGNER] [-o SESSIONKEY] [BLOB]",
 		Short: "Import a session key from a key blob",
-		Long: `import unwraps the session key in BLOB (binary or PEM; - for stdin) with
+		Long: `import unwraps the session key in BLOB (binary or PEM; stdin if not
+given or -) with
 the exchange key of IDENTITY and writes it to SESSIONKEY (mode 0600, never
 replacing an existing file unless --force), or prints it.
 
@@ -77,22 +78,21 @@ signed by SIGNER: an unsigned blob, or one signed by anyone else, is
 refused before the private key is used. Use it whenever the blob came from
 storage or a network someone else could write to: without it, anyone can
 make a blob for your public key holding a session key they know.`,
-		Args: argsExactly(1),
+		Args: argsAtMost(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := required(c, "identity"); err != nil {
 				return err
 			}
-			key, err := e.importBlob(args[0], idFile, verify)
+			key, err := e.importBlob(firstArg(args), idFile, verify)
 			if err != nil {
 				return err
 			}
-			return e.writeOutput(out, key.MarshalPEM(), outputOptions{mode: modeSecret, noClobber: !force})
+			return e.writeOutput(out, key.MarshalPEM(), outputOptions{mode: modeSecret, key: true, replace: force})
 		},
 	}
 	c.Flags().StringVarP(&idFile, "identity", "i", "", "identity `FILE`")
 	c.Flags().StringVar(&verify, "verify", "", "require a valid signature by `SIGNER`")
-	c.Flags().StringVarP(&out, "output", "o", "", "write the session key to `FILE` instead of stdout")
-	c.Flags().BoolVar(&force, "force", false, "replace an existing output file")
+	outputFlag(c, &out, &force, "write the session key to `FILE` instead of stdout")
 	return c
 }
 
@@ -103,7 +103,7 @@ func (e *env) importBlob(blobFile, idFile, verify string) (*keyblob.SessionKey, 
 	}
 	blob, err := keyblob.ParseKeyBlob(data)
 	if err != nil {
-		return nil, withHint(fmt.Errorf("%s: %w", blobFile, err), "'keyblob inspect %s' tells what the file is", blobFile)
+		return nil, withHint(fmt.Errorf("%s: %w", shownName(blobFile), err), "'keyblob inspect %s' tells what the file is", hintName(blobFile))
 	}
 	ids, err := e.loadIdentities(idFile)
 	if err != nil {
@@ -125,5 +125,5 @@ func (e *env) importBlob(blobFile, idFile, verify string) (*keyblob.SessionKey, 
 	if err == nil && opts.Verify == nil && blob.Signed() {
 		fmt.Fprintf(e.stderr, "keyblob: signed by %s (valid signature; --verify SIGNER checks whose key it is)\n", blob.Signer())
 	}
-	return key, importError(blobFile, err)
+	return key, importError(shownName(blobFile), err)
 }

@@ -12,7 +12,7 @@ import (
 
 func newEncryptCmd(e *env) *cobra.Command {
 	var keyFile, out string
-	var armor bool
+	var armor, force bool
 	c := &cobra.Command{
 		Use:   "encrypt -k SESSIONKEY [-a] [-o OUT] [IN]",
 		Short: "Encrypt a file with a session key",
@@ -30,22 +30,22 @@ a terminal.`,
 			if err != nil {
 				return err
 			}
-			return e.encrypt(key, firstArg(args), out, armor)
+			return e.encrypt(key, firstArg(args), outputTo{out, force}, armor)
 		},
 	}
 	c.Flags().StringVarP(&keyFile, "key", "k", "", "session key `FILE`")
 	c.Flags().BoolVarP(&armor, "armor", "a", false, "write PEM instead of binary")
-	c.Flags().StringVarP(&out, "output", "o", "", "write to `FILE` instead of stdout")
+	outputFlag(c, &out, &force, "write to `FILE` instead of stdout")
 	return c
 }
 
-func (e *env) encrypt(key *keyblob.SessionKey, inName, outName string, armor bool) error {
+func (e *env) encrypt(key *keyblob.SessionKey, inName string, to outputTo, armor bool) error {
 	in, err := e.openInput(inName)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := e.createOutput(outName, outputOptions{mode: modePublic, binary: !armor})
+	out, err := e.createOutput(to.name, outputOptions{mode: modePublic, binary: !armor, replace: to.force})
 	if err != nil {
 		return err
 	}
@@ -81,6 +81,7 @@ func encryptTo(dst io.Writer, in io.Reader, key *keyblob.SessionKey, armor bool)
 
 func newDecryptCmd(e *env) *cobra.Command {
 	var keyFile, out string
+	var force bool
 	c := &cobra.Command{
 		Use:   "decrypt -k SESSIONKEY [-o OUT] [IN]",
 		Short: "Decrypt a file encrypted with a session key",
@@ -99,15 +100,15 @@ written before a failure at the end must be discarded.`,
 			if err != nil {
 				return err
 			}
-			return e.decrypt(key, firstArg(args), out)
+			return e.decrypt(key, firstArg(args), outputTo{out, force})
 		},
 	}
 	c.Flags().StringVarP(&keyFile, "key", "k", "", "session key `FILE`")
-	c.Flags().StringVarP(&out, "output", "o", "", "write to `FILE` instead of stdout")
+	outputFlag(c, &out, &force, "write to `FILE` instead of stdout")
 	return c
 }
 
-func (e *env) decrypt(key *keyblob.SessionKey, inName, outName string) error {
+func (e *env) decrypt(key *keyblob.SessionKey, inName string, to outputTo) error {
 	in, err := e.openInput(inName)
 	if err != nil {
 		return err
@@ -121,7 +122,7 @@ func (e *env) decrypt(key *keyblob.SessionKey, inName, outName string) error {
 	if err != nil {
 		return decryptError(err)
 	}
-	out, err := e.createOutput(outName, outputOptions{mode: modeSecret})
+	out, err := e.createOutput(to.name, outputOptions{mode: modeSecret, replace: to.force})
 	if err != nil {
 		return err
 	}
@@ -129,8 +130,8 @@ func (e *env) decrypt(key *keyblob.SessionKey, inName, outName string) error {
 		out.Abort()
 		if out.streamed() {
 			where := "stdout"
-			if !isStdio(outName) {
-				where = outName
+			if !isStdio(to.name) {
+				where = to.name
 			}
 			return withHint(decryptError(err), "discard what was written to %s", where)
 		}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/keyblob/keyblob/internal/atomicfile"
@@ -42,10 +43,38 @@ const maxSmallFile = 64 << 10
 // isStdio reports whether a file argument means stdin or stdout.
 func isStdio(name string) bool { return name == "" || name == "-" }
 
-// openInput opens a file argument, "-" or "" meaning stdin. The caller
-// closes the result.
-func (e *env) openInput(name string) (io.ReadCloser, error) {
+// hintName is how a hint names a file argument to use in a command:
+// "FILE" for stdin, which the hint's command cannot read again.
+func hintName(name string) string {
 	if isStdio(name) {
+		return "FILE"
+	}
+	return name
+}
+
+// shownName is how messages name an input file argument: "stdin" for
+// stdin.
+func shownName(name string) string {
+	if isStdio(name) {
+		return "stdin"
+	}
+	return name
+}
+
+// openInput opens the input file argument, "-" or "" meaning stdin. The
+// caller closes the result.
+func (e *env) openInput(name string) (io.ReadCloser, error) {
+	return e.openInputFor(name, "input")
+}
+
+// openInputFor opens a file argument that holds what, "-" or "" meaning
+// stdin, which only one argument may use (claimStdin). The caller closes
+// the result.
+func (e *env) openInputFor(name, what string) (io.ReadCloser, error) {
+	if isStdio(name) {
+		if err := e.claimStdin(what); err != nil {
+			return nil, err
+		}
 		if f, ok := e.stdin.(*os.File); ok {
 			return stdinFile{f}, nil // keeps the file, for the fast paths
 		}
@@ -66,7 +95,11 @@ func (e *env) openInput(name string) (io.ReadCloser, error) {
 
 // readSmall reads a whole small file argument ("-" for stdin).
 func (e *env) readSmall(name, what string) ([]byte, error) {
-	r, err := e.openInput(name)
+	r, err := e.openInputFor(name, what)
+	var u *usageError
+	if errors.As(err, &u) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}
@@ -93,15 +126,20 @@ type output struct {
 
 // outputOptions say how an output may be created.
 type outputOptions struct {
-	mode      fs.FileMode
-	binary    bool // refuse to write to a terminal
-	noClobber bool // refuse to replace an existing file
+	mode    fs.FileMode
+	binary  bool // refuse to write to a terminal
+	replace bool // replace an existing file (--force); else refuse
+	// key marks a key file (an identity, a session key): it must be a
+	// new file, so without replace even an existing FIFO or device at
+	// the name is refused, where other outputs write into one.
+	key bool
 }
 
 // createOutput prepares the output named by a -o argument ("" or "-" for
-// stdout). A new name, or an existing regular file, is written to a
-// temporary file that has no name until Commit (see atomicfile): an
-// existing file is replaced, never written in place. An existing
+// stdout). A new name is written to a temporary file that has no name
+// until Commit (see atomicfile). An existing regular file is refused
+// unless opts.replace (--force); then it is replaced, never written in
+// place. An existing
 // non-regular file is written in place only if it is safe (see
 // specialOutput). The output name is never followed as a symbolic link,
 // except for the descriptor names /dev/stdout, /dev/stderr and /dev/fd/N
@@ -119,9 +157,9 @@ func (e *env) createOutput(name string, opts outputOptions) (*output, error) {
 		return newFileOutput(name, opts)
 	case err != nil:
 		return nil, withHint(err, "check the file name")
-	case opts.noClobber: // whatever it is: a file, a FIFO, a link
+	case !opts.replace && (opts.key || st.Mode().IsRegular()):
 		return nil, withHint(fmt.Errorf("%s already exists", name),
-			"choose another file name, or remove it first to replace it (--force replaces it)")
+			"choose another file name, or add --force to replace it")
 	case st.Mode().IsRegular():
 		return newFileOutput(name, opts)
 	}
@@ -130,9 +168,9 @@ func (e *env) createOutput(name string, opts outputOptions) (*output, error) {
 
 // newFileOutput starts a new file at name, put in place on Commit. Should
 // another node appear at name meanwhile (a FIFO, a symbolic link), Commit
-// replaces it or, with noClobber, fails: it is never written through.
+// replaces it or, unless opts.replace, fails: it is never written through.
 func newFileOutput(name string, opts outputOptions) (*output, error) {
-	tmp, err := atomicfile.New(name, opts.mode, opts.noClobber)
+	tmp, err := atomicfile.New(name, opts.mode, !opts.replace)
 	if err != nil {
 		return nil, withHint(err, "check that the directory of %s exists and is writable", name)
 	}
@@ -213,4 +251,19 @@ func (e *env) writeOutput(name string, data []byte, opts outputOptions) error {
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// outputTo is where -o and --force say a command writes.
+type outputTo struct {
+	name  string // "" or "-" for stdout
+	force bool   // replace an existing file
+}
+
+// outputFlag adds -o FILE (usage says what goes there) and --force to c.
+// No output replaces an existing file without --force, and --force means
+// nothing without -o FILE.
+func outputFlag(c *cobra.Command, out *string, force *bool, usage string) {
+	c.Flags().StringVarP(out, "output", "o", "", usage)
+	c.Flags().BoolVar(force, "force", false, "replace an existing -o file")
+	requireWith(c, "force", "output")
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -34,7 +35,7 @@ X25519 to receive, Ed25519 to sign).`,
 			if err != nil {
 				return err
 			}
-			opts := outputOptions{mode: modeSecret, noClobber: !force}
+			opts := outputOptions{mode: modeSecret, key: true, replace: force}
 			if err := e.writeOutput(out, data, opts); err != nil {
 				return err
 			}
@@ -44,9 +45,8 @@ X25519 to receive, Ed25519 to sign).`,
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&kind, "type", "t", keyblob.KindHybrid, "identity kind: "+strings.Join(keyblob.Kinds(), "|"))
-	c.Flags().StringVarP(&out, "output", "o", "", "write the identity to `FILE` instead of stdout")
-	c.Flags().BoolVar(&force, "force", false, "replace an existing output file")
+	kindFlag(c, &kind)
+	outputFlag(c, &out, &force, "write the identity to `FILE` instead of stdout")
 	return c
 }
 
@@ -83,18 +83,8 @@ public keys as standard SubjectPublicKeyInfo PEM instead, which
 
 func newSessionCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "session",
-		Short: "Make session keys",
-		// A command group without RunE makes cobra print the help and
-		// exit 0 for any argument, so 'keyblob session frob' would seem
-		// to succeed. An unknown subcommand is a usage error.
-		Args: func(c *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usagef("unknown command %q for %q (see '%s --help')", args[0], c.CommandPath(), c.CommandPath())
-			}
-			return nil
-		},
-		RunE:                  func(c *cobra.Command, args []string) error { return c.Help() },
+		Use:                   "session",
+		Short:                 "Make session keys",
 		DisableFlagsInUseLine: true,
 	}
 	var out string
@@ -108,11 +98,10 @@ writes it as a PEM file (mode 0600, never replacing an existing file unless
 		Args: argsExactly(0),
 		RunE: func(c *cobra.Command, args []string) error {
 			k := keyblob.NewSessionKey()
-			return e.writeOutput(out, k.MarshalPEM(), outputOptions{mode: modeSecret, noClobber: !force})
+			return e.writeOutput(out, k.MarshalPEM(), outputOptions{mode: modeSecret, key: true, replace: force})
 		},
 	}
-	newCmd.Flags().StringVarP(&out, "output", "o", "", "write the session key to `FILE` instead of stdout")
-	newCmd.Flags().BoolVar(&force, "force", false, "replace an existing output file")
+	outputFlag(newCmd, &out, &force, "write the session key to `FILE` instead of stdout")
 	c.AddCommand(newCmd, newSessionDeriveCmd(e))
 	return c
 }
@@ -149,18 +138,17 @@ limits (1 GiB of memory, 16 passes, 16 lanes) are refused before any work.`,
 			if err != nil {
 				return err
 			}
-			opts := outputOptions{mode: modeSecret, noClobber: !force}
+			opts := outputOptions{mode: modeSecret, key: true, replace: force}
 			if err := e.writeOutput(out, key.MarshalPEM(), opts); err != nil || isStdio(out) {
 				return err
 			}
 			text := []byte("# keyblob session derive parameters (not secret)\n" + params.String() + "\n")
-			return e.writeOutput(out+".params", text, outputOptions{mode: modePublic, noClobber: !force})
+			return e.writeOutput(out+".params", text, outputOptions{mode: modePublic, key: true, replace: force})
 		},
 	}
 	c.Flags().StringVar(&saltHex, "salt", "", "derive with this salt (32 hex digits) and the default costs")
 	c.Flags().StringVar(&paramsFile, "params", "", "derive with the parameters in `FILE` (a .params file or a derived key)")
-	c.Flags().StringVarP(&out, "output", "o", "", "write the session key to `FILE` (mode 0600) and its parameters to FILE.params")
-	c.Flags().BoolVar(&force, "force", false, "replace existing output files")
+	outputFlag(c, &out, &force, "write the session key to `FILE` (mode 0600) and its parameters to FILE.params")
 	return c
 }
 
@@ -202,4 +190,26 @@ func (e *env) readParams(name string) (password.Params, error) {
 		}
 	}
 	return password.Params{}, fmt.Errorf("%s holds no parameters", name)
+}
+
+// kindFlag adds -t/--type KIND to c: an identity kind, checked as it is
+// parsed, so that an unknown one is a usage error like any bad flag.
+func kindFlag(c *cobra.Command, kind *string) {
+	*kind = keyblob.KindHybrid
+	c.Flags().VarP((*kindValue)(kind), "type", "t", "identity kind: "+strings.Join(keyblob.Kinds(), "|"))
+}
+
+// kindValue is the value of -t: one of keyblob.Kinds.
+type kindValue string
+
+func (k *kindValue) String() string { return string(*k) }
+func (k *kindValue) Type() string   { return "KIND" }
+
+// Set accepts a kind keyblob can make.
+func (k *kindValue) Set(s string) error {
+	if !slices.Contains(keyblob.Kinds(), s) {
+		return fmt.Errorf("unknown identity kind (want one of %s)", strings.Join(keyblob.Kinds(), ", "))
+	}
+	*k = kindValue(s)
+	return nil
 }

@@ -259,7 +259,7 @@ func TestDecryptFailureKeepsOutput(t *testing.T) {
 	}
 
 	// Failing on the header: another key.
-	if code, _, stderr := runCmd(t, "decrypt", "-k", other, "-o", out, enc); code != 1 {
+	if code, _, stderr := runCmd(t, "decrypt", "--force", "-k", other, "-o", out, enc); code != 1 {
 		t.Errorf("decrypt with another key: exit %d\n%s", code, stderr)
 	}
 	check("another key")
@@ -275,7 +275,7 @@ func TestDecryptFailureKeepsOutput(t *testing.T) {
 	if err := os.WriteFile(bad, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, stderr := runCmd(t, "decrypt", "-k", sk, "-o", out, bad); code != 1 {
+	if code, _, stderr := runCmd(t, "decrypt", "--force", "-k", sk, "-o", out, bad); code != 1 {
 		t.Errorf("decrypt of a modified file: exit %d\n%s", code, stderr)
 	}
 	check("modified file")
@@ -283,13 +283,13 @@ func TestDecryptFailureKeepsOutput(t *testing.T) {
 	// Failing in the middle: truncated at a chunk boundary.
 	cut := filepath.Join(dir, "cut.enc")
 	copyPrefix(t, cut, enc, int64(keyblob.EncryptedHeaderSize)+2*stream.EncChunkSize)
-	if code, _, stderr := runCmd(t, "decrypt", "-k", sk, "-o", out, cut); code != 1 {
+	if code, _, stderr := runCmd(t, "decrypt", "--force", "-k", sk, "-o", out, cut); code != 1 {
 		t.Errorf("decrypt of a truncated file: exit %d\n%s", code, stderr)
 	}
 	check("truncated file")
 
 	// And a success replaces it.
-	mustRun(t, "decrypt", "-k", sk, "-o", out, enc)
+	mustRun(t, "decrypt", "--force", "-k", sk, "-o", out, enc)
 	if fileHash(t, out) != fileHash(t, plain) {
 		t.Error("decrypt after the failures: wrong output")
 	}

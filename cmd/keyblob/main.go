@@ -27,6 +27,9 @@ type env struct {
 	stderr io.Writer
 	// passFile is the --passphrase-file flag, shared by every command.
 	passFile string
+	// stdinUser is what reads standard input, if anything does yet
+	// (claimStdin).
+	stdinUser string
 }
 
 // run executes the command line args and returns the exit status.
@@ -70,6 +73,7 @@ optionally signed, so they can be sent or stored without being swapped.`,
 		newIDCmd(e), newContactCmd(e), newKeyCmd(e), newManCmd(e))
 	setVersion(root)
 	registerCompletions(root, e)
+	conventions(root)
 	return root
 }
 

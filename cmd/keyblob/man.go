@@ -124,7 +124,7 @@ func (e *env) writeManPages(dir string, pages []manPage, force bool) error {
 		}
 	}
 	for _, p := range pages {
-		err := e.writeOutput(filepath.Join(dir, p.name), p.data, outputOptions{mode: modePublic, noClobber: !force})
+		err := e.writeOutput(filepath.Join(dir, p.name), p.data, outputOptions{mode: modePublic, replace: force})
 		if err != nil {
 			return err
 		}

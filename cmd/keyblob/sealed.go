@@ -1,12 +1,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,8 +23,8 @@ type sealFlags struct {
 	passphrase                 bool
 	passFile                   string // --message-passphrase-file
 	signer                     string
-	expires                    string
-	armor, quiet               bool
+	expires                    time.Duration
+	armor, quiet, force        bool
 	out                        string
 }
 
@@ -47,7 +45,8 @@ implies -p). --passphrase-file and KEYBLOB_PASSPHRASE_FILE unlock stored
 identities (-s NAME) and are never used as a message passphrase.
 -s signs the message, header and payload, so that 'open --from' can check
 who sent it. Every message carries its creation time and a random serial;
---expires (e.g. 90m, 24h, 7d) makes every open refuse it after that.`,
+--expires (e.g. 90m, 24h, 7d, 1d12h; at most 3650d) makes every open
+refuse it after that.`,
 		Args: argsAtMost(1),
 		RunE: func(c *cobra.Command, args []string) error { return e.seal(&f, firstArg(args)) },
 	}
@@ -57,10 +56,10 @@ who sent it. Every message carries its creation time and a random serial;
 	fl.BoolVarP(&f.passphrase, "passphrase", "p", false, "seal to a passphrase, asked on the terminal")
 	fl.StringVar(&f.passFile, messagePassphraseFlag, "", "seal to the passphrase on the first line of `FILE` (implies -p)")
 	fl.StringVarP(&f.signer, "sign", "s", "", "sign as the identity in `FILE`")
-	fl.StringVar(&f.expires, "expires", "", "refuse to open after `DURATION` (e.g. 90m, 24h, 7d)")
+	durationFlag(c, &f.expires, "expires", "refuse to open after this long (e.g. 90m, 24h, 7d, 1d12h; at most 3650d)")
 	fl.BoolVarP(&f.armor, "armor", "a", false, "write PEM instead of binary")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
-	fl.StringVarP(&f.out, "output", "o", "", "write to `FILE` instead of stdout")
+	outputFlag(c, &f.out, &f.force, "write to `FILE` instead of stdout")
 	return c
 }
 
@@ -74,7 +73,7 @@ func (e *env) seal(f *sealFlags, inName string) error {
 		return err
 	}
 	defer in.Close()
-	out, err := e.createOutput(f.out, outputOptions{mode: modePublic, binary: !f.armor})
+	out, err := e.createOutput(f.out, outputOptions{mode: modePublic, binary: !f.armor, replace: f.force})
 	if err != nil {
 		return err
 	}
@@ -163,12 +162,8 @@ func (e *env) sealOptions(f *sealFlags) (*seal.Options, error) {
 	if err := e.sealKeys(f, opts); err != nil {
 		return nil, err
 	}
-	if f.expires != "" {
-		d, err := parseDuration(f.expires)
-		if err != nil || d <= 0 {
-			return nil, usagef("--expires %q: want a positive duration such as 90m, 24h or 7d", f.expires)
-		}
-		opts.Expires = time.Now().Add(d)
+	if f.expires != 0 {
+		opts.Expires = time.Now().Add(f.expires)
 	}
 	return opts, nil
 }
@@ -228,18 +223,6 @@ func (e *env) loadRecipients(args, files []string) ([]*keyblob.Recipient, error)
 	return rs, nil
 }
 
-// parseDuration is time.ParseDuration plus whole days ("7d").
-func parseDuration(s string) (time.Duration, error) {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n < 0 || n > 100*365 {
-			return 0, errors.New("bad number of days")
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	return time.ParseDuration(s)
-}
-
 // openFlags are the flags of keyblob open.
 type openFlags struct {
 	identities []string
@@ -248,7 +231,7 @@ type openFlags struct {
 	passFile   string // --message-passphrase-file
 	from       string
 	once       bool
-	maxAge     string
+	maxAge     time.Duration
 	replayDB   string
 	exportKey  bool
 	force      bool
@@ -291,12 +274,12 @@ the plaintext: it opens this one message, and no other ('open -k').`,
 	fl.StringVar(&f.passFile, messagePassphraseFlag, "", "open a passphrase message with the passphrase on the first line of `FILE`")
 	fl.StringVar(&f.from, "from", "", "require a valid signature by `SENDER`")
 	fl.BoolVar(&f.once, "once", false, "accept each message only once (replay cache)")
-	fl.StringVar(&f.maxAge, "max-age", "", "refuse messages older than `DURATION` (default 24h with --once)")
+	durationFlag(c, &f.maxAge, "max-age", "refuse messages older than this (e.g. 90m, 7d; default 24h with --once; at most 3650d)")
 	fl.StringVar(&f.replayDB, "replay-db", "", "with --once, the replay cache `FILE` (default $KEYBLOB_HOME/replay.db)")
 	fl.BoolVar(&f.exportKey, "export-session-key", false, "write the message's session key instead of its plaintext")
-	fl.BoolVar(&f.force, "force", false, "with --export-session-key, replace an existing output file")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
-	fl.StringVarP(&f.out, "output", "o", "", "write to `FILE` instead of stdout")
+	outputFlag(c, &f.out, &f.force, "write to `FILE` instead of stdout")
+	requireWith(c, "replay-db", "once")
 	return c
 }
 
@@ -320,7 +303,7 @@ func (e *env) open(f *openFlags, inName string) error {
 	}
 	if f.exportKey {
 		data := o.SessionKey().MarshalPEM()
-		return e.writeOutput(f.out, data, outputOptions{mode: modeSecret, noClobber: !f.force})
+		return e.writeOutput(f.out, data, outputOptions{mode: modeSecret, key: true, replace: f.force})
 	}
 	if err := e.openTo(o, f, size); err != nil {
 		return err
@@ -339,8 +322,6 @@ func (f *openFlags) check() error {
 		return usagef("-k/--key and -i/--identity do not mix: a session key opens its message by itself; give one or the other")
 	case f.keyFile != "" && passphrase:
 		return usagef("-k/--key and -p/--passphrase (or --%s) do not mix: a session key opens its message by itself; give one or the other", messagePassphraseFlag)
-	case f.replayDB != "" && !f.once:
-		return usagef("--replay-db needs --once: without --once no replay cache is used, and the message may be opened again")
 	}
 	return nil
 }
@@ -379,7 +360,7 @@ func (e *env) reportSignature(o *seal.Opener) {
 // the plaintext that must be held (see mustHold) on its way to stdout or
 // a device.
 func (e *env) openTo(o *seal.Opener, f *openFlags, size int64) error {
-	out, err := e.createOutput(f.out, outputOptions{mode: modeSecret})
+	out, err := e.createOutput(f.out, outputOptions{mode: modeSecret, replace: f.force})
 	if err != nil {
 		return err
 	}
@@ -446,13 +427,7 @@ func (e *env) openOptions(f *openFlags) (*seal.OpenOptions, func(), error) {
 	if err := e.openKeys(f, opts); err != nil {
 		return nil, nil, err
 	}
-	if f.maxAge != "" {
-		d, err := parseDuration(f.maxAge)
-		if err != nil || d <= 0 {
-			return nil, nil, usagef("--max-age %q: want a positive duration such as 90m, 24h or 7d", f.maxAge)
-		}
-		opts.MaxAge = d
-	}
+	opts.MaxAge = f.maxAge
 	if !f.once {
 		return opts, func() {}, nil
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -102,7 +101,7 @@ the name of a contact: identities and contacts share one name space.`,
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&kind, "type", "t", keyblob.KindHybrid, "identity kind: "+strings.Join(keyblob.Kinds(), "|"))
+	kindFlag(c, &kind)
 	return c
 }
 
@@ -199,11 +198,10 @@ the identity: keep it safe, or import it into another store.`,
 			if err != nil {
 				return err
 			}
-			return e.writeOutput(out, data, outputOptions{mode: modeSecret, noClobber: !force})
+			return e.writeOutput(out, data, outputOptions{mode: modeSecret, key: true, replace: force})
 		},
 	}
-	c.Flags().StringVarP(&out, "output", "o", "", "write to `FILE` (mode 0600) instead of stdout")
-	c.Flags().BoolVar(&force, "force", false, "replace an existing output file")
+	outputFlag(c, &out, &force, "write to `FILE` (mode 0600) instead of stdout")
 	return c
 }
 

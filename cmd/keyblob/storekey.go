@@ -106,11 +106,10 @@ public key, is refused with exit status 1 and nothing is written.`,
 			if err != nil {
 				return storeError(err)
 			}
-			return e.writeOutput(out, key.MarshalPEM(), outputOptions{mode: modeSecret, noClobber: !force})
+			return e.writeOutput(out, key.MarshalPEM(), outputOptions{mode: modeSecret, key: true, replace: force})
 		},
 	}
-	c.Flags().StringVarP(&out, "output", "o", "", "write the session key to `FILE` (mode 0600) instead of stdout")
-	c.Flags().BoolVar(&force, "force", false, "replace an existing output file")
+	outputFlag(c, &out, &force, "write the session key to `FILE` (mode 0600) instead of stdout")
 	return c
 }
 
