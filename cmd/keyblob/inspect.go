@@ -2,19 +2,20 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
-	"time"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/internal/format"
 	"github.com/keyblob/keyblob/internal/stream"
+	"github.com/keyblob/keyblob/keystore"
 	"github.com/keyblob/keyblob/seal"
 )
 
@@ -22,17 +23,26 @@ func newInspectCmd(e *env) *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "inspect [--json] [FILE]",
-		Short: "Say what a keyblob file is, without any secret key",
-		Long: `inspect reads FILE (stdin if not given or -) and says what it is: an
-identity, a recipient or public key, a session key (its serial, never the
-key), a key blob (algorithms, recipient and signer fingerprints, serial,
-description) or an encrypted file (serial and sizes). No secret key is
-needed. --json prints the same as one JSON object.`,
+		Short: "Say what a keyblob file is, without any passphrase or secret key",
+		Long: `inspect reads FILE (stdin if not given or -) and says what it is, without
+any passphrase or secret key: an identity or a recipient (kind, algorithms,
+fingerprints), a session key (its serial, never the key), a key blob, an
+encrypted file, a sealed message, one of the key store's files (a stored
+identity NAME.id, read without unlocking it; its generation record
+NAME.gens; a contact NAME.rcpt, which is a recipient line; a stored key
+NAME.blob, which is a key blob), or the FILE.params that 'session derive
+-o FILE' writes. inspect uses no key: who signed a blob or a message, and
+the public part of a stored identity, are checked by the commands that use
+them ('import --verify', 'open --from', unlocking the identity).
+
+--json prints one JSON object, for programs. Its members are always
+present, in this order, null when the file has no such value:
+` + inspectSchemaHelp(),
 		Args: argsAtMost(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			rep, err := e.inspect(firstArg(args))
 			if err != nil {
-				return err
+				return inspectError(err)
 			}
 			if asJSON {
 				return rep.writeJSON(e.stdout)
@@ -40,74 +50,17 @@ needed. --json prints the same as one JSON object.`,
 			return rep.writeText(e.stdout)
 		},
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().BoolVar(&asJSON, "json", false, "print one JSON object (see the fields above)")
 	return c
-}
-
-// report is an ordered list of facts about a file.
-type report struct{ fields []field }
-
-type field struct {
-	key, label string
-	value      any
-}
-
-func (r *report) add(key, label string, value any) {
-	r.fields = append(r.fields, field{key, label, value})
-}
-
-func (r *report) writeText(w io.Writer) error {
-	var buf bytes.Buffer
-	for _, f := range r.fields {
-		v := jsonValue(f.value)
-		if s, ok := v.(string); ok && f.key == "description" {
-			v = fmt.Sprintf("%q", s)
-		}
-		if list, ok := v.([]string); ok {
-			for _, item := range list {
-				fmt.Fprintf(&buf, "%-16s%s\n", f.label+":", item)
-			}
-			continue
-		}
-		fmt.Fprintf(&buf, "%-16s%v\n", f.label+":", v)
-	}
-	_, err := w.Write(buf.Bytes())
-	return err
-}
-
-func (r *report) writeJSON(w io.Writer) error {
-	var buf bytes.Buffer
-	buf.WriteString("{")
-	for i, f := range r.fields {
-		k, _ := json.Marshal(f.key)
-		v, err := json.Marshal(jsonValue(f.value))
-		if err != nil {
-			return err
-		}
-		if i > 0 {
-			buf.WriteString(",")
-		}
-		fmt.Fprintf(&buf, "\n  %s: %s", k, v)
-	}
-	buf.WriteString("\n}\n")
-	_, err := w.Write(buf.Bytes())
-	return err
-}
-
-// jsonValue turns report values into JSON-friendly ones.
-func jsonValue(v any) any {
-	// time.Time is a fmt.Stringer too: its case must come first.
-	switch v := v.(type) {
-	case time.Time:
-		return v.Format(time.RFC3339)
-	case fmt.Stringer:
-		return v.String()
-	}
-	return v
 }
 
 // inspectHead is how much of a file inspect reads to classify it.
 const inspectHead = 64 << 10
+
+// maxInspectText bounds the text files inspect reads whole (keys,
+// recipient files, the key store's entries, parameters): the key store's
+// bound on an entry (spec/keystore.md 3.5), with room for its armor.
+const maxInspectText = 2 << 20
 
 func (e *env) inspect(name string) (*report, error) {
 	in, err := e.openInput(name)
@@ -123,36 +76,79 @@ func (e *env) inspect(name string) (*report, error) {
 	if t, ok := format.Sniff(head); ok {
 		return rep, e.inspectBinary(rep, t, head, in)
 	}
-	if format.IsArmored(head) {
-		return rep, inspectArmored(rep, head, in)
+	if label, ok := format.ArmorLabel(head); ok && (label == format.PEMSealed || label == format.PEMEncrypted) {
+		return rep, inspectArmored(rep, label, head, in)
 	}
-	if bytes.Contains(head, []byte("\n-----BEGIN ")) {
-		return rep, inspectPEM(rep, head)
+	describe := textDescriber(head)
+	if describe == nil {
+		return nil, withHint(errors.New("not a keyblob file"), "%s", inspectKnows)
 	}
-	if bytes.HasPrefix(bytes.TrimSpace(skipComments(head)), []byte(keyblob.RecipientPrefix)) {
-		return rep, inspectRecipients(rep, head)
+	data, err := readRest(head, in)
+	if err != nil {
+		return nil, err
 	}
-	return nil, withHint(errors.New("not a keyblob file"),
-		"inspect knows identities, recipients, public keys, session keys, key blobs and encrypted files")
+	return rep, describe(rep, data)
 }
 
-// inspectArmored describes a file that is armored by the rule of
-// format.IsArmored: the objects that may be large through the streaming
-// armor reader, the others by their PEM label.
-func inspectArmored(rep *report, head []byte, rest io.Reader) error {
-	whole := io.MultiReader(bytes.NewReader(head), rest)
-	switch label, _ := format.ArmorLabel(head); label {
-	case format.PEMSealed:
-		return describeSealed(rep, seal.NewArmorReader(whole), "PEM")
-	case format.PEMEncrypted:
-		r := format.NewArmorReader(whole, format.PEMEncrypted)
-		bin, err := io.ReadAll(io.LimitReader(r, int64(keyblob.EncryptedHeaderSize)))
-		if err != nil {
-			return err
-		}
-		return describeEncrypted(rep, bin, r, "PEM")
+// inspectError gives a file that is damaged a hint of its own: the hint
+// table's for malformed input sends the user to inspect, which is where
+// they are. A hint the call site chose is kept.
+func inspectError(err error) error {
+	var h *hintError
+	if errors.As(err, &h) || !errors.Is(err, keyblob.ErrMalformed) {
+		return err
 	}
-	return inspectPEM(rep, head)
+	return withHint(err, "the file is damaged or cut short, or it is not the kind of file it starts as")
+}
+
+// readRest returns the whole input of a text file, of which head was read.
+func readRest(head []byte, rest io.Reader) ([]byte, error) {
+	if len(head) < inspectHead {
+		return head, nil // head ended at the end of the input
+	}
+	data, err := format.ReadAll(io.MultiReader(bytes.NewReader(head), rest), maxInspectText)
+	if errors.Is(err, format.ErrTooLarge) {
+		return nil, withHint(fmt.Errorf("over %d MiB: larger than any keyblob key, recipient or store file", maxInspectText>>20), "%s", inspectKnows)
+	}
+	return data, err
+}
+
+// inspectKnows is the hint for a file that inspect does not know.
+const inspectKnows = "inspect knows identities, recipient lines and public keys, session keys, key blobs, " +
+	"encrypted files, sealed messages, the key store's files (NAME.id, NAME.gens, NAME.rcpt, NAME.blob) " +
+	"and the FILE.params of 'session derive'"
+
+// textDescriber chooses, from the start of a file that is not a binary
+// keyblob object, nor an armored message or encrypted file, what describes
+// the whole file; nil if it is no keyblob file.
+func textDescriber(head []byte) func(*report, []byte) error {
+	content := bytes.TrimSpace(skipComments(head))
+	switch {
+	case format.IsArmored(head), bytes.Contains(head, []byte("\n-----BEGIN ")): // PEM, maybe after comments
+		return inspectPEM
+	case bytes.HasPrefix(content, []byte(keyblob.RecipientPrefix)):
+		return inspectRecipients
+	case keystore.IsGenerationRecord(head):
+		return describeGenerationRecord
+	case bytes.HasPrefix(content, []byte(paramsPrefix)):
+		return describeParamsFile
+	}
+	return nil
+}
+
+// inspectArmored describes an armored sealed message or encrypted file,
+// which may be large, through the streaming armor reader.
+func inspectArmored(rep *report, label string, head []byte, rest io.Reader) error {
+	whole := io.MultiReader(bytes.NewReader(head), rest)
+	if label == format.PEMSealed {
+		return describeSealed(rep, seal.NewArmorReader(whole), "PEM")
+	}
+	r := format.NewArmorReader(whole, format.PEMEncrypted)
+	bin, err := io.ReadAll(io.LimitReader(r, int64(keyblob.EncryptedHeaderSize)))
+	if err != nil {
+		return err
+	}
+	return describeEncrypted(rep, bin, r, "PEM")
 }
 
 // skipComments drops leading blank and '#' lines.
@@ -177,6 +173,8 @@ func (e *env) inspectBinary(rep *report, t byte, head []byte, rest io.Reader) er
 		return describeEncrypted(rep, head, rest, "binary")
 	case format.TypeSealed:
 		return describeSealed(rep, io.MultiReader(bytes.NewReader(head), rest), "binary")
+	case format.TypeIdentity:
+		return fmt.Errorf("a stored identity without its armor: stored identity files are PEM (%s)", keystore.StoredIdentityLabel)
 	}
 	return fmt.Errorf("a %s, which this version of keyblob cannot describe", format.TypeName(t))
 }
@@ -197,6 +195,10 @@ func inspectPEM(rep *report, data []byte) error {
 		return describeIdentity(rep, data)
 	case format.PEMPublicKey:
 		return inspectRecipients(rep, data)
+	case keystore.StoredIdentityLabel:
+		return describeStoredIdentity(rep, data)
+	case format.PEMSealed, format.PEMEncrypted:
+		return fmt.Errorf("a %s after other text, which keyblob does not read", strings.ToLower(strings.TrimPrefix(label, "KEYBLOB ")))
 	case "ENCRYPTED PRIVATE KEY":
 		return withHint(errors.New("an encrypted PKCS#8 private key, which keyblob does not read"),
 			"decrypt it with 'openssl pkey -in FILE -out PLAIN' to use it as an identity")
@@ -210,23 +212,37 @@ func describeBlob(rep *report, data []byte, encoding string) error {
 	if err != nil {
 		return err
 	}
-	rep.add("type", "type", "key blob")
+	rep.setType("key_blob")
 	rep.add("encoding", "encoding", encoding)
-	rep.add("exchange", "wrapped with", b.ExchangeAlg())
-	rep.add("post_quantum", "post-quantum", b.ExchangeAlg().PostQuantum())
-	rep.add("recipient", "wrapped to", b.Recipient())
+	rep.addText("wrapped with", b.ExchangeAlg().String())
+	rep.addText("post-quantum", strconv.FormatBool(b.ExchangeAlg().PostQuantum()))
+	rep.addShown("recipient", "wrapped to", keyFacts{exchange: b.ExchangeAlg(), exchangeFP: b.Recipient()}.object(), b.Recipient().String())
 	rep.add("session_alg", "session key", b.SessionAlg())
 	rep.add("serial", "serial", b.Serial())
 	rep.add("created", "created", b.Created())
-	rep.add("description", "description", b.Description())
+	describeDescription(rep, b.Description())
 	rep.add("signed", "signed", b.Signed())
-	if b.Signed() {
-		rep.add("signature_alg", "signature", b.SignatureAlg())
-		rep.add("signer", "signed by", b.Signer())
-		rep.add("signature_valid", "signature valid", b.Verify(b.SignerKey()) == nil)
-		rep.add("signature_checked", "checked", "against the key the blob carries; 'import --verify SIGNER' checks whose key it is")
+	if !b.Signed() {
+		rep.addJSON("signer", nil)
+		rep.addJSON("signature_valid", nil)
+		return nil
 	}
+	rep.addText("signature", b.SignatureAlg().String())
+	rep.addShown("signer", "signed by", factsOf(b.SignerKey()).object(), b.Signer().String())
+	rep.add("signature_valid", "signature valid", b.Verify(b.SignerKey()) == nil)
+	rep.addText("checked", "against the key the blob carries; 'import --verify SIGNER' checks whose key it is")
 	return nil
+}
+
+// describeDescription records a blob's description: quoted in the text
+// form, so that no description can pass for another line, and null when
+// there is none.
+func describeDescription(rep *report, desc string) {
+	if desc == "" {
+		rep.addShown("description", "description", nil, "none")
+		return
+	}
+	rep.addShown("description", "description", desc, strconv.Quote(desc))
 }
 
 func describeSessionKey(rep *report, data []byte) error {
@@ -234,10 +250,17 @@ func describeSessionKey(rep *report, data []byte) error {
 	if err != nil {
 		return err
 	}
-	rep.add("type", "type", "session key")
+	rep.setType("session_key")
 	rep.add("session_alg", "algorithm", k.Alg())
 	rep.add("serial", "serial", k.Serial())
-	rep.add("origin", "origin", map[keyblob.Origin]string{keyblob.OriginRandom: "random", keyblob.OriginDerived: "password-derived"}[k.Origin()])
+	p, derived := k.Params()
+	if !derived {
+		rep.addShown("origin", "origin", "random", "random")
+		rep.addJSON("params", nil)
+		return nil
+	}
+	rep.addShown("origin", "origin", "derived", "password-derived")
+	rep.addShown("params", "parameters", paramsObject(p), p.String())
 	return nil
 }
 
@@ -250,18 +273,25 @@ func describeEncrypted(rep *report, head []byte, rest io.Reader, encoding string
 	if err != nil {
 		return err
 	}
-	rep.add("type", "type", "encrypted file")
+	rep.setType("encrypted_file")
 	rep.add("encoding", "encoding", encoding)
 	rep.add("session_alg", "algorithm", h.SessionAlg)
 	rep.add("serial", "session key", h.Serial)
 	rep.add("size", "size", size)
 	plain, err := stream.PlaintextSize(size - int64(keyblob.EncryptedHeaderSize))
-	if err != nil {
-		rep.add("plaintext_size", "plaintext size", "invalid: the file is truncated or extended")
-		return nil
-	}
-	rep.add("plaintext_size", "plaintext size", plain)
+	describePlaintextSize(rep, plain, err == nil, "the file is truncated or extended")
 	return nil
+}
+
+// describePlaintextSize records the plaintext size that the size of a
+// payload implies, or that no plaintext has that size (why says so).
+func describePlaintextSize(rep *report, plain int64, valid bool, why string) {
+	if !valid {
+		rep.addShown("plaintext_size", "plaintext size", nil, "invalid: "+why)
+	} else {
+		rep.add("plaintext_size", "plaintext size", plain)
+	}
+	rep.addJSON("size_valid", valid)
 }
 
 // totalSize returns the size of the whole input: the head already read
@@ -281,7 +311,7 @@ func describeIdentity(rep *report, data []byte) error {
 	if err != nil {
 		return withHint(err, "%s", identityHint(data))
 	}
-	rep.add("type", "type", "identity (private keys)")
+	rep.setType("identity")
 	describeKeys(rep, id.Recipient())
 	return nil
 }
@@ -291,25 +321,42 @@ func inspectRecipients(rep *report, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if len(rs) != 1 {
-		return fmt.Errorf("a recipients file with %d recipients; inspect describes one", len(rs))
+	if len(rs) == 1 {
+		rep.setType("recipient")
+		describeKeys(rep, rs[0])
+		return nil
 	}
-	rep.add("type", "type", "recipient (public keys)")
-	describeKeys(rep, rs[0])
+	rep.setType("recipients")
+	list := make([]object, len(rs))
+	lines := make([]string, len(rs))
+	for i, r := range rs {
+		list[i] = factsOf(r).object()
+		lines[i] = fmt.Sprintf("%s (%s)", r.Fingerprint(), r.Kind())
+	}
+	rep.addText("count", strconv.Itoa(len(rs)))
+	rep.addShown("recipients", "recipient", list, lines...)
 	return nil
 }
 
+// describeKeys records a recipient's keys: in the text form as lines of
+// their own, in the JSON form as the one "recipient" object.
 func describeKeys(rep *report, r *keyblob.Recipient) {
-	rep.add("kind", "kind", r.Kind())
-	rep.add("fingerprint", "fingerprint", r.Fingerprint())
-	rep.add("exchange", "exchange", r.ExchangeAlg())
+	rep.addJSON("recipient", factsOf(r).object())
+	describeKeysText(rep, r)
+}
+
+// describeKeysText prints a recipient's keys as lines of text.
+func describeKeysText(rep *report, r *keyblob.Recipient) {
+	rep.addText("kind", r.Kind())
+	rep.addText("fingerprint", r.Fingerprint().String())
+	rep.addText("exchange", r.ExchangeAlg().String())
 	if r.CanExchange() {
-		rep.add("exchange_fingerprint", "exchange key", r.ExchangeFingerprint())
+		rep.addText("exchange key", r.ExchangeFingerprint().String())
 	}
-	rep.add("post_quantum", "post-quantum", r.ExchangeAlg().PostQuantum())
-	rep.add("signature", "signature", r.SignatureAlg())
+	rep.addText("post-quantum", strconv.FormatBool(r.ExchangeAlg().PostQuantum()))
+	rep.addText("signature", r.SignatureAlg().String())
 	if r.CanVerify() {
-		rep.add("signing_fingerprint", "signing key", r.SigningFingerprint())
+		rep.addText("signing key", r.SigningFingerprint().String())
 	}
 }
 
@@ -323,49 +370,60 @@ func describeSealed(rep *report, r io.Reader, encoding string) error {
 	if err != nil {
 		return err
 	}
-	rep.add("type", "type", "sealed message")
+	rep.setType("sealed_message")
 	rep.add("encoding", "encoding", encoding)
 	rep.add("created", "created", h.Created())
-	rep.add("expires", "expires", expiry(h.Expires()))
+	if h.Expires().IsZero() {
+		rep.addShown("expires", "expires", nil, "never")
+	} else {
+		rep.add("expires", "expires", h.Expires())
+	}
 	rep.add("serial", "serial", h.Serial())
 	describeStanzas(rep, h)
-	rep.add("signed", "signed", h.Signed())
-	if h.Signed() {
-		rep.add("signature_alg", "signature", h.Signer().SignatureAlg())
-		rep.add("signer", "signed by", h.Signer().SigningFingerprint())
-		rep.add("signature_checked", "checked", "no: inspect has no keys; 'open --from SENDER' checks it")
-	}
+	describeSender(rep, h)
 	describeSealedSizes(rep, h, rest)
 	return nil
 }
 
-func expiry(t time.Time) any {
-	if t.IsZero() {
-		return "never"
-	}
-	return t
-}
-
 // describeStanzas lists the recipients and whether all are post-quantum.
 func describeStanzas(rep *report, h *seal.Header) {
+	rep.addJSON("passphrase", h.Passphrase())
 	if h.Passphrase() {
-		rep.add("passphrase", "recipient", "passphrase (Argon2id)")
-		rep.add("post_quantum", "post-quantum", false)
+		rep.addShown("recipients", "recipient", []object{}, "passphrase (Argon2id)")
+		rep.addJSON("unknown_stanzas", []int{})
+		rep.addShown("post_quantum", "post-quantum", nil, "no key exchange (passphrase)")
 		return
 	}
-	var list []string
+	list, unknown := []object{}, []int{}
+	var lines []string
 	pq := true
 	for _, s := range h.Stanzas() {
 		b := s.Blob()
 		if b == nil {
-			list = append(list, fmt.Sprintf("unknown stanza type 0x%02x", s.Type()))
+			unknown = append(unknown, int(s.Type()))
+			lines = append(lines, fmt.Sprintf("unknown stanza type 0x%02x", s.Type()))
 			continue
 		}
-		list = append(list, fmt.Sprintf("%s (%s)", b.Recipient(), b.ExchangeAlg()))
+		list = append(list, keyFacts{exchange: b.ExchangeAlg(), exchangeFP: b.Recipient()}.object())
+		lines = append(lines, fmt.Sprintf("%s (%s)", b.Recipient(), b.ExchangeAlg()))
 		pq = pq && b.ExchangeAlg().PostQuantum()
 	}
-	rep.add("recipients", "recipient", list)
-	rep.add("post_quantum", "post-quantum", pq)
+	rep.addShown("recipients", "recipient", list, lines...)
+	rep.addJSON("unknown_stanzas", unknown)
+	rep.add("post_quantum", "post-quantum", pq && len(list) > 0)
+}
+
+// describeSender records whether and by whom the message says it is
+// signed. Nothing is checked: inspect has no keys.
+func describeSender(rep *report, h *seal.Header) {
+	rep.add("signed", "signed", h.Signed())
+	if !h.Signed() {
+		rep.addJSON("signer", nil)
+		return
+	}
+	rep.addText("signature", h.Signer().SignatureAlg().String())
+	rep.addShown("signer", "signed by", factsOf(h.Signer()).object(), h.Signer().SigningFingerprint().String())
+	rep.addText("checked", "no: inspect has no keys; 'open --from SENDER' checks it")
 }
 
 // describeSealedSizes reports the sizes that follow from the rest of the
@@ -375,9 +433,5 @@ func describeSealedSizes(rep *report, h *seal.Header, rest int64) {
 	payload := rest - int64(h.SignatureSize())
 	rep.add("payload_size", "payload size", payload)
 	plain, err := stream.PlaintextSize(payload)
-	if err != nil {
-		rep.add("plaintext_size", "plaintext size", "invalid: the message is truncated or extended")
-		return
-	}
-	rep.add("plaintext_size", "plaintext size", plain)
+	describePlaintextSize(rep, plain, err == nil, "the message is truncated or extended")
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 
@@ -31,10 +32,17 @@ func (e *env) readPassphrase(what, file string, confirm bool) ([]byte, error) {
 	if file == "" {
 		file = os.Getenv(passphraseEnv)
 	}
+	var pass []byte
+	var err error
 	if file != "" {
-		return readPassphraseFile(file, "check --passphrase-file or "+passphraseEnv)
+		pass, err = readPassphraseFile(file, "check --passphrase-file or "+passphraseEnv)
+	} else {
+		pass, err = askPassphrase(what, confirm, "give --passphrase-file FILE, or set "+passphraseEnv)
 	}
-	return askPassphrase(what, confirm, "give --passphrase-file FILE, or set "+passphraseEnv)
+	if err == nil && confirm {
+		e.warnShortPassphrase(what, pass)
+	}
+	return pass, err
 }
 
 // readMessagePassphrase returns the passphrase of a sealed message, for
@@ -43,11 +51,41 @@ func (e *env) readPassphrase(what, file string, confirm bool) ([]byte, error) {
 // sender must not get an oracle for the store passphrase, nor choose the
 // Argon2id cost of trying it.
 func (e *env) readMessagePassphrase(what, file string, confirm bool) ([]byte, error) {
+	var pass []byte
+	var err error
 	if file != "" {
-		return readPassphraseFile(file, "check --"+messagePassphraseFlag)
+		pass, err = readPassphraseFile(file, "check --"+messagePassphraseFlag)
+	} else {
+		pass, err = askPassphrase(what, confirm, "give --"+messagePassphraseFlag+" FILE ("+
+			"--passphrase-file and "+passphraseEnv+" unlock stored identities only, never messages)")
 	}
-	return askPassphrase(what, confirm, "give --"+messagePassphraseFlag+" FILE ("+
-		"--passphrase-file and "+passphraseEnv+" unlock stored identities only, never messages)")
+	if err == nil && confirm {
+		e.warnShortPassphrase(what, pass)
+	}
+	return pass, err
+}
+
+// minPassphrase is the length, in characters, under which a new
+// passphrase draws a warning. A passphrase protects data that anyone who
+// gets a copy can attack offline, at the cost of one Argon2id per guess
+// (spec/keystore.md 10.1, 10.5): 12 characters is about where a random
+// choice, or three or four random words, stops being within reach of such
+// a search, and NIST SP 800-63B asks verifiers to accept at least 15 for
+// single-factor use. It is a warning, not a refusal: the choice is the
+// user's, and scripts and tests may have reasons.
+const minPassphrase = 12
+
+// warnShortPassphrase warns on stderr when a new passphrase for what
+// (confirm was set: it is being chosen, not used) is shorter than
+// minPassphrase characters (UTF-8; other bytes count one each), whether
+// it came from the terminal or from a file. The passphrase itself is
+// never printed.
+func (e *env) warnShortPassphrase(what string, pass []byte) {
+	if n := utf8.RuneCount(pass); n < minPassphrase {
+		fmt.Fprintf(e.stderr, "keyblob: warning: the passphrase for %s has only %d characters: "+
+			"whoever gets a copy of what it protects can guess it offline; choose at least %d (several random words)\n",
+			what, n, minPassphrase)
+	}
 }
 
 // askPassphrase asks for the passphrase of what on the terminal without
