@@ -165,28 +165,53 @@ func ParseRecipient(data []byte) (*Recipient, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(rs) != 1 {
-		return nil, fmt.Errorf("want one recipient, found %d", len(rs))
+	switch {
+	case len(rs) == 0:
+		return nil, fmt.Errorf("%w recipient: the file holds no recipient", ErrMalformed)
+	case len(rs) > 1:
+		return nil, fmt.Errorf("%w (%d), where one is wanted", ErrSeveralRecipients, len(rs))
 	}
 	return rs[0], nil
 }
 
+// MaxRecipients is the most recipients a recipients file holds: as many as
+// a sealed message takes.
+const MaxRecipients = 1024
+
+// MaxRecipientsFileSize bounds a recipients file: MaxRecipients lines of
+// a recipient line's greatest length (maxRecipientLine, over four times
+// the longest kind's), room for comments and blank lines included.
+const MaxRecipientsFileSize = MaxRecipients * maxRecipientLine
+
+// ErrSeveralRecipients is returned by ParseRecipient for a file that holds
+// more than one recipient.
+var ErrSeveralRecipients = errors.New("the file holds several recipients")
+
 // ParseRecipients reads a recipients file: a PEM public key file (one
 // recipient), or recipient lines, one per line, with blank lines and lines
-// starting with '#' ignored.
+// starting with '#' ignored. It is bounded by MaxRecipientsFileSize,
+// MaxRecipients recipients and maxRecipientLine bytes a line, each checked
+// before the lines are parsed.
 func ParseRecipients(data []byte) ([]*Recipient, error) {
-	if len(data) > maxKeyFileSize {
-		return nil, fmt.Errorf("recipients file over %d bytes", maxKeyFileSize)
+	if len(data) > MaxRecipientsFileSize {
+		return nil, fmt.Errorf("recipients file over %d MiB", MaxRecipientsFileSize>>20)
 	}
 	if bytes.Contains(data, []byte("-----BEGIN ")) {
+		if len(data) > maxKeyFileSize {
+			return nil, fmt.Errorf("public key file over %d bytes", maxKeyFileSize)
+		}
 		r, err := parsePublicPEM(data)
 		if err != nil {
 			return nil, err
 		}
 		return []*Recipient{r}, nil
 	}
+	lines := strings.Split(string(data), "\n")
+	if err := checkRecipientLines(lines); err != nil {
+		return nil, err
+	}
 	var rs []*Recipient
-	for i, line := range strings.Split(string(data), "\n") {
+	for i, line := range lines {
 		line = strings.TrimSpace(line)
 		if line == "" || line[0] == '#' {
 			continue
@@ -198,6 +223,24 @@ func ParseRecipients(data []byte) ([]*Recipient, error) {
 		rs = append(rs, r)
 	}
 	return rs, nil
+}
+
+// checkRecipientLines bounds the lines of a recipients file before any is
+// parsed: each line's length, and the number of recipient lines.
+func checkRecipientLines(lines []string) error {
+	n := 0
+	for i, line := range lines {
+		if len(line) > maxRecipientLine {
+			return fmt.Errorf("line %d: over %d bytes, longer than any recipient line", i+1, maxRecipientLine)
+		}
+		if line = strings.TrimSpace(line); line != "" && line[0] != '#' {
+			n++
+		}
+	}
+	if n > MaxRecipients {
+		return fmt.Errorf("%d recipients, at most %d", n, MaxRecipients)
+	}
+	return nil
 }
 
 func parsePublicPEM(data []byte) (*Recipient, error) {

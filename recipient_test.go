@@ -73,8 +73,8 @@ func TestParseRecipients(t *testing.T) {
 	if len(rs) != 2 || !rs[0].Equal(a) || !rs[1].Equal(b) {
 		t.Fatalf("ParseRecipients returned %d recipients, want alice then bob", len(rs))
 	}
-	if _, err := ParseRecipient([]byte(a.String() + "\n" + b.String())); err == nil || !strings.Contains(err.Error(), "want one recipient, found 2") {
-		t.Errorf("ParseRecipient with two lines: %v", err)
+	if _, err := ParseRecipient([]byte(a.String() + "\n" + b.String())); !errors.Is(err, ErrSeveralRecipients) || !strings.Contains(err.Error(), "(2)") {
+		t.Errorf("ParseRecipient with two lines: %v, want ErrSeveralRecipients (2)", err)
 	}
 	if _, err := ParseRecipients([]byte(a.String() + "\nkeyblob:x25519:AAAA\n")); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("ParseRecipients does not name the bad line: %v", err)
@@ -454,5 +454,32 @@ func TestLineChecksumIsCRC64XZ(t *testing.T) {
 	}
 	if len(want) != checksumChars {
 		t.Errorf("a checksum is %d characters, want %d", len(want), checksumChars)
+	}
+}
+
+// TestRecipientsFileBounds checks that a recipients file is bounded by its
+// number of recipients, not by a byte count that stops short of it: the
+// most recipients of the largest kind fit, one more is refused by count,
+// and an overlong line is refused before it is parsed.
+func TestRecipientsFileBounds(t *testing.T) {
+	id, err := GenerateIdentity(KindHybrid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := id.Recipient().String() + "\n"
+	full := strings.Repeat("# a comment\n"+line, MaxRecipients)
+	rs, err := ParseRecipients([]byte(full))
+	if err != nil || len(rs) != MaxRecipients {
+		t.Fatalf("%d hybrid recipients: %d, %v", MaxRecipients, len(rs), err)
+	}
+	if _, err := ParseRecipients([]byte(full + line)); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%d recipients, at most %d", MaxRecipients+1, MaxRecipients)) {
+		t.Errorf("one recipient too many: %v", err)
+	}
+	long := "# " + strings.Repeat("x", maxRecipientLine) + "\n" + line
+	if _, err := ParseRecipients([]byte(long)); err == nil || !strings.Contains(err.Error(), "line 1: over") {
+		t.Errorf("overlong line: %v", err)
+	}
+	if _, err := ParseRecipients(make([]byte, MaxRecipientsFileSize+1)); err == nil {
+		t.Error("a file over MaxRecipientsFileSize was parsed")
 	}
 }

@@ -63,9 +63,6 @@ var hints = []struct {
 	{replay.ErrReplay, anyScope, "this message was opened before with --once: it may be a replay"},
 	{sqlitecache.ErrSchema, anyScope, "remove the file to start a new replay cache, or choose another with --replay-db FILE"},
 
-	// Recipients.
-	{keyblob.ErrRecipientChecksum, anyScope, "a character of the line was changed, added or lost: copy the whole line again from its owner ('keyblob pubkey' or 'keyblob id show NAME' prints it), and check its fingerprint with them"},
-
 	// Encrypted files.
 	{keyblob.ErrWrongSessionKey, anyScope, "'keyblob inspect FILE' shows the serial of the key a file needs"},
 

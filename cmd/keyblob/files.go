@@ -95,6 +95,12 @@ func (e *env) openInputFor(name, what string) (io.ReadCloser, error) {
 
 // readSmall reads a whole small file argument ("-" for stdin).
 func (e *env) readSmall(name, what string) ([]byte, error) {
+	return e.readLimited(name, what, maxSmallFile)
+}
+
+// readLimited reads a whole file argument ("-" for stdin) of at most limit
+// bytes, refusing a longer one before reading the rest.
+func (e *env) readLimited(name, what string, limit int64) ([]byte, error) {
 	r, err := e.openInputFor(name, what)
 	var u *usageError
 	if errors.As(err, &u) {
@@ -104,10 +110,10 @@ func (e *env) readSmall(name, what string) ([]byte, error) {
 		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}
 	defer r.Close()
-	data, err := format.ReadAll(r, maxSmallFile)
+	data, err := format.ReadAll(r, limit)
 	switch {
 	case errors.Is(err, format.ErrTooLarge):
-		return nil, fmt.Errorf("%s %s is over %d KiB: not a keyblob key file", what, name, maxSmallFile>>10)
+		return nil, fmt.Errorf("%s %s is over %d KiB: not a keyblob file of that kind", what, shownName(name), limit>>10)
 	case err != nil:
 		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}

@@ -136,11 +136,14 @@ func (e *env) loadRecipient(arg string) (*keyblob.Recipient, error) {
 	if stored {
 		return e.storedRecipient(arg)
 	}
-	data, err := e.readSmall(arg, "recipient")
+	data, err := e.readLimited(arg, "recipient", keyblob.MaxRecipientsFileSize) // to say it holds several
 	if err != nil {
 		return nil, recipientHint(err)
 	}
 	r, err := keyblob.ParseRecipient(data)
+	if errors.Is(err, keyblob.ErrSeveralRecipients) {
+		return nil, withHint(fmt.Errorf("recipient %s: %w", arg, err), "-R %s reads every recipient of a file (seal); -r takes one", arg)
+	}
 	if err != nil {
 		return nil, recipientHint(fmt.Errorf("recipient %s: %w", arg, err))
 	}
@@ -156,11 +159,16 @@ func meantAsLine(arg string) bool {
 		!isFile(arg) && strings.Contains(arg, ":") && !strings.ContainsAny(arg, `/\`)
 }
 
+// typoHint is the advice for a recipient line, typed or pasted by the
+// user, whose checksum fails. (A stored contact that fails it is damaged,
+// which its listing says.)
+const typoHint = "a character of the line was changed, added or lost: copy the whole line again from its owner ('keyblob pubkey' or 'keyblob id show NAME' prints it), and check its fingerprint with them"
+
 // recipientHint says what a recipient is, or, for a line with a typo,
 // where to get it again.
 func recipientHint(err error) error {
 	if errors.Is(err, keyblob.ErrRecipientChecksum) {
-		return err // the hint table's
+		return withHint(err, "%s", typoHint)
 	}
 	return withHint(err, "a recipient is a line starting with \"keyblob:\" (from 'keyblob pubkey'), a file holding one, or a PEM public key file ('keyblob pubkey --pem', 'openssl pkey -pubout')")
 }

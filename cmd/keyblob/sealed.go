@@ -209,13 +209,17 @@ func (e *env) loadRecipients(args, files []string) ([]*keyblob.Recipient, error)
 		rs = append(rs, r)
 	}
 	for _, name := range files {
-		data, err := e.readSmall(name, "recipients file")
+		data, err := e.readLimited(name, "recipients file", keyblob.MaxRecipientsFileSize)
 		if err != nil {
 			return nil, err
 		}
 		more, err := keyblob.ParseRecipients(data)
 		if err != nil {
-			return nil, withFallbackHint(fmt.Errorf("recipients file %s: %w", name, err), "a recipients file has one recipient line per line; '#' starts a comment")
+			err = fmt.Errorf("recipients file %s: %w", name, err)
+			if errors.Is(err, keyblob.ErrRecipientChecksum) {
+				return nil, withHint(err, "%s", typoHint)
+			}
+			return nil, withHint(err, "a recipients file has one recipient line per line; '#' starts a comment")
 		}
 		if len(more) == 0 {
 			return nil, fmt.Errorf("recipients file %s has no recipients", name)
