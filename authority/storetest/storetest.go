@@ -260,4 +260,6 @@ func verify(t *testing.T, s authority.Store, n uint64) authority.AuditHead {
 }
 
 // digest names a byte string in failure messages without printing it.
-func digest(s string) string { return fmt.Sprintf("%d bytes, SHA-256 %x", len(s), sha256.Sum256([]byte(s))) }
+func digest(s string) string {
+	return fmt.Sprintf("%d bytes, SHA-256 %x", len(s), sha256.Sum256([]byte(s)))
+}
