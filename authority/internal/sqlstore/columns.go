@@ -1,0 +1,127 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/authority"
+)
+
+// Columns are stored in the types both databases share: BLOB/BYTEA for
+// every string and byte string (so that NUL and invalid UTF-8 round-trip),
+// and INTEGER/BIGINT for counts and times, as nanoseconds since 1970.
+
+// text returns s as a non-nil byte slice: a nil slice would be NULL.
+func text(s string) []byte { return append(make([]byte, 0, len(s)), s...) }
+
+// nanos returns t in nanoseconds since 1970; the records' Validate keeps
+// t within int64.
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+// fromNanos returns the time of ns nanoseconds since 1970, in UTC.
+func fromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+// fixed copies a fixed-size column into dst, refusing another size.
+func fixed(dst, src []byte, what string) error {
+	if len(src) != len(dst) {
+		return fmt.Errorf("corrupt database: %s of %d bytes, want %d", what, len(src), len(dst))
+	}
+	copy(dst, src)
+	return nil
+}
+
+const ownerColumns = `o.id, o.recipient, o.signer, o.verifier, o.failures, o.created, o.version`
+
+func scanOwner(r Row) (authority.Owner, error) {
+	var o authority.Owner
+	var id, signer, recipient []byte
+	var created int64
+	var failures int64
+	if err := r.Scan(&id, &recipient, &signer, &o.Verifier, &failures, &created, &o.Version); err != nil {
+		return o, err
+	}
+	o.Recipient, o.Failures, o.Created = string(recipient), int(failures), fromNanos(created)
+	return o, firstError(fixed(o.ID[:], id, "owner id"), fixed(o.Signer[:], signer, "signer"))
+}
+
+const depositColumns = `owner, serial, description, blob, signer, created, deposited, seq`
+
+func scanDeposit(r Row) (authority.Deposit, error) {
+	var d authority.Deposit
+	var owner, serial, description, signer []byte
+	var created, deposited int64
+	var seq sql.NullInt64
+	if err := r.Scan(&owner, &serial, &description, &d.Blob, &signer, &created, &deposited, &seq); err != nil {
+		return d, err
+	}
+	d.Description, d.Created, d.Deposited, d.Seq = string(description), fromNanos(created), fromNanos(deposited), uint64(seq.Int64)
+	return d, firstError(fixed(d.Owner[:], owner, "owner"), fixed(d.Serial[:], serial, "serial"),
+		fixed(d.Signer[:], signer, "signer"))
+}
+
+const recoveryColumns = `id, owner, old_signer, recipient, to_signer, serial, state, created, expires, completed, version`
+
+func scanRecovery(row Row) (authority.Recovery, error) {
+	var r authority.Recovery
+	var id, owner, oldSigner, to, toSigner, serial []byte
+	var state, created, expires int64
+	var completed sql.NullInt64
+	if err := row.Scan(&id, &owner, &oldSigner, &to, &toSigner, &serial, &state, &created, &expires, &completed, &r.Version); err != nil {
+		return r, err
+	}
+	r.To, r.State, r.Created, r.Expires = string(to), authority.RecoveryState(state), fromNanos(created), fromNanos(expires)
+	if completed.Valid {
+		r.Completed = fromNanos(completed.Int64)
+	}
+	var serialErr error
+	if serial != nil {
+		r.Serial = new(keyblob.Serial)
+		serialErr = fixed(r.Serial[:], serial, "serial")
+	}
+	return r, firstError(fixed(r.ID[:], id, "request id"), fixed(r.Owner[:], owner, "owner"),
+		fixed(r.OldSigner[:], oldSigner, "old signer"), fixed(r.ToSigner[:], toSigner, "new signer"), serialErr)
+}
+
+const auditColumns = `seq, time, kind, owner, actor, ref, detail, prev, hash`
+
+func scanAudit(r Row) (authority.AuditEntry, error) {
+	var e authority.AuditEntry
+	var seq, ns, kind int64
+	var owner, actor, ref, detail, prev, hash []byte
+	if err := r.Scan(&seq, &ns, &kind, &owner, &actor, &ref, &detail, &prev, &hash); err != nil {
+		return e, err
+	}
+	// A kind out of range is kept as a kind that fails verification,
+	// never refused here: the verifier names the row.
+	e.Seq, e.Time, e.Kind, e.Detail = uint64(seq), fromNanos(ns), authority.AuditKind(min(max(kind, 0), 255)), string(detail)
+	return e, firstError(fixed(e.Owner[:], owner, "audit owner"), fixed(e.Actor[:], actor, "audit actor"),
+		fixed(e.Ref[:], ref, "audit ref"), fixed(e.Prev[:], prev, "audit prev"), fixed(e.Hash[:], hash, "audit hash"))
+}
+
+// collect reads every row of rows with scan.
+func collect[T any](rows Rows, err error, scan func(Row) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/authority"
+)
+
+// CreateRecovery swaps the owner's counters and inserts the request.
+func (s *Store) CreateRecovery(ctx context.Context, r authority.Recovery, o authority.Owner, e authority.AuditEntry) (authority.AuditEntry, error) {
+	if err := firstError(r.Validate(), o.Validate(), sameOwner(&r, &o)); err != nil {
+		return authority.AuditEntry{}, err
+	}
+	if r.State != authority.RecoveryPending {
+		return authority.AuditEntry{}, fmt.Errorf("%w: a new recovery request is pending", authority.ErrInvalid)
+	}
+	var serial any // NULL for every key
+	if r.Serial != nil {
+		serial = r.Serial[:]
+	}
+	return s.audited(ctx, e, func(tx Tx) error {
+		if err := swapOwner(ctx, tx, o); err != nil {
+			return err
+		}
+		n, err := tx.Exec(ctx, `INSERT INTO recoveries (`+recoveryColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 1) ON CONFLICT DO NOTHING`,
+			r.ID[:], r.Owner[:], r.OldSigner[:], text(r.To), r.ToSigner[:], serial,
+			int64(r.State), nanos(r.Created), nanos(r.Expires))
+		if err == nil && n == 0 {
+			return authority.ErrExists
+		}
+		return err
+	}, nil)
+}
+
+func sameOwner(r *authority.Recovery, o *authority.Owner) error {
+	if r.Owner != o.ID {
+		return fmt.Errorf("%w: the recovery request is for another owner", authority.ErrInvalid)
+	}
+	return nil
+}
+
+// Recovery reads a request and its approvals.
+func (s *Store) Recovery(ctx context.Context, id authority.RequestID) (authority.Recovery, error) {
+	r, err := scanRecovery(s.db.QueryRow(ctx, `SELECT `+recoveryColumns+` FROM recoveries WHERE id = $1`, id[:]))
+	if err != nil {
+		return r, notFound(err)
+	}
+	rows, err := s.db.Query(ctx, `SELECT operator, time FROM approvals WHERE recovery = $1 ORDER BY seq`, id[:])
+	r.Approvals, err = collect(rows, err, scanApproval)
+	return r, err
+}
+
+func scanApproval(r Row) (authority.Approval, error) {
+	var a authority.Approval
+	var operator []byte
+	var t int64
+	if err := r.Scan(&operator, &t); err != nil {
+		return a, err
+	}
+	a.Time = fromNanos(t)
+	return a, fixed(a.Operator[:], operator, "operator")
+}
+
+// AddApproval inserts an operator's approval of a pending request.
+func (s *Store) AddApproval(ctx context.Context, id authority.RequestID, a authority.Approval, e authority.AuditEntry) (authority.AuditEntry, error) {
+	if err := a.Validate(); err != nil {
+		return authority.AuditEntry{}, err
+	}
+	return s.audited(ctx, e, func(tx Tx) error {
+		var state int64
+		err := tx.QueryRow(ctx, `SELECT state FROM recoveries WHERE id = $1`, id[:]).Scan(&state)
+		switch {
+		case err != nil:
+			return notFound(err)
+		case authority.RecoveryState(state) != authority.RecoveryPending:
+			return authority.ErrConflict
+		}
+		n, err := tx.Exec(ctx, `INSERT INTO approvals (recovery, operator, time) VALUES ($1, $2, $3)
+			ON CONFLICT DO NOTHING`, id[:], a.Operator[:], nanos(a.Time))
+		if err == nil && n == 0 {
+			return authority.ErrExists
+		}
+		return err
+	}, func(tx Tx, e authority.AuditEntry) error {
+		_, err := tx.Exec(ctx, `UPDATE approvals SET seq = $1 WHERE recovery = $2 AND operator = $3`,
+			int64(e.Seq), id[:], a.Operator[:])
+		return err
+	})
+}
+
+// CompleteRecovery completes the request and re-binds its owner.
+func (s *Store) CompleteRecovery(ctx context.Context, r authority.Recovery, o authority.Owner, e authority.AuditEntry) (authority.AuditEntry, error) {
+	if err := firstError(r.Validate(), o.Validate(), sameOwner(&r, &o)); err != nil {
+		return authority.AuditEntry{}, err
+	}
+	if r.State != authority.RecoveryCompleted {
+		return authority.AuditEntry{}, fmt.Errorf("%w: a completed recovery request is completed", authority.ErrInvalid)
+	}
+	return s.audited(ctx, e, func(tx Tx) error {
+		n, err := tx.Exec(ctx, `UPDATE recoveries SET state = $1, completed = $2, version = version + 1
+			WHERE id = $3 AND version = $4 AND state = $5 AND owner = $6`,
+			int64(authority.RecoveryCompleted), nanos(r.Completed), r.ID[:], r.Version,
+			int64(authority.RecoveryPending), r.Owner[:])
+		if err != nil {
+			return err
+		}
+		if err := one(ctx, tx, n, `SELECT 1 FROM recoveries WHERE id = $1`, r.ID[:]); err != nil {
+			return err
+		}
+		return rebind(ctx, tx, o)
+	}, nil)
+}
+
+// rebind stores o's binding and counters if the stored owner is at
+// o.Version, and binds its new signer.
+func rebind(ctx context.Context, tx Tx, o authority.Owner) error {
+	n, err := tx.Exec(ctx, `UPDATE owners SET recipient = $1, signer = $2, verifier = $3, failures = $4,
+		version = version + 1 WHERE id = $5 AND version = $6`,
+		text(o.Recipient), o.Signer[:], o.Verifier, int64(o.Failures), o.ID[:], o.Version)
+	if err != nil {
+		return err
+	}
+	if err := one(ctx, tx, n, `SELECT 1 FROM owners WHERE id = $1`, o.ID[:]); err != nil {
+		return err
+	}
+	n, err = bind(ctx, tx, o.Signer, o.ID)
+	if err == nil && n == 0 {
+		return authority.ErrExists
+	}
+	return err
+}
+
+// AppendAudit appends an entry on its own.
+func (s *Store) AppendAudit(ctx context.Context, e authority.AuditEntry) (authority.AuditEntry, error) {
+	return s.audited(ctx, e, func(Tx) error { return nil }, nil)
+}
+
+// Audit reads a page of the log, or of one owner's entries.
+func (s *Store) Audit(ctx context.Context, owner keyblob.Fingerprint, afterSeq uint64, limit int) ([]authority.AuditEntry, error) {
+	if err := authority.CheckPage(limit); err != nil {
+		return nil, err
+	}
+	if owner.IsZero() {
+		rows, err := s.db.Query(ctx, `SELECT `+auditColumns+` FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2`,
+			after(afterSeq), int64(limit))
+		return collect(rows, err, scanAudit)
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+auditColumns+` FROM audit WHERE owner = $1 AND seq > $2
+		ORDER BY seq LIMIT $3`, owner[:], after(afterSeq), int64(limit))
+	return collect(rows, err, scanAudit)
+}

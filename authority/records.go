@@ -1,0 +1,238 @@
+package authority
+
+import (
+	"encoding/hex"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/keyblob/keyblob"
+)
+
+// Bounds of the records a Store keeps (spec/escrow-api.md section 9). A
+// record outside them is ErrInvalid.
+const (
+	MaxRecipientLine = 8 << 10 // a recipient line (spec/blob.md section 6.2)
+	MaxBlob          = 16 << 10
+	MaxDescription   = keyblob.MaxDescription
+	MaxVerifier      = 1 << 10
+	MaxDetail        = math.MaxUint16
+	MaxPage          = 1000
+)
+
+// RequestID names a recovery request: 16 random bytes.
+type RequestID [16]byte
+
+// String returns the 32 lower-case hexadecimal digits of id.
+func (id RequestID) String() string { return hex.EncodeToString(id[:]) }
+
+// ParseRequestID parses the String form, and only it.
+func ParseRequestID(s string) (RequestID, error) {
+	var id RequestID
+	raw, err := hex.DecodeString(s)
+	if err != nil || len(raw) != len(id) || hex.EncodeToString(raw) != s {
+		return id, fmt.Errorf("%w request id (want 32 lower-case hexadecimal digits)", keyblob.ErrMalformed)
+	}
+	return RequestID(raw), nil
+}
+
+// Owner is one client account: the identity it is bound to now, and its
+// recovery code's verifier.
+type Owner struct {
+	// ID is the signature-key fingerprint of the identity the owner
+	// enrolled with; it never changes.
+	ID keyblob.Fingerprint
+	// Recipient is the recipient line of the current identity, and
+	// Signer the fingerprint of its signature key.
+	Recipient string
+	Signer    keyblob.Fingerprint
+	// Verifier is the recovery code's verifier (spec/escrow-api.md
+	// section 5); the store does not interpret it.
+	Verifier []byte
+	// Failures counts the recovery attempts not yet confirmed by a
+	// correct code.
+	Failures int
+	Created  time.Time
+	Version  int64
+}
+
+// Validate reports ErrInvalid for an owner a Store refuses.
+func (o *Owner) Validate() error {
+	return firstError(
+		key("owner id", o.ID), key("signer", o.Signer),
+		text("recipient line", o.Recipient, 1, MaxRecipientLine),
+		bytesLen("verifier", o.Verifier, 1, MaxVerifier),
+		count("failure count", o.Failures), when("creation time", o.Created))
+}
+
+// Deposit is one session key of one owner, as the owner sent it.
+type Deposit struct {
+	Owner       keyblob.Fingerprint
+	Serial      keyblob.Serial
+	Description string
+	// Blob is the binary key blob, wrapped to the authority.
+	Blob []byte
+	// Signer is the signature key that signed the blob and the request.
+	Signer keyblob.Fingerprint
+	// Created is the blob's creation time, Deposited when it was stored.
+	Created   time.Time
+	Deposited time.Time
+	// Seq is the Seq of its deposit audit entry, set by the Store.
+	Seq uint64
+}
+
+// Validate reports ErrInvalid for a deposit a Store refuses.
+func (d *Deposit) Validate() error {
+	return firstError(
+		key("owner", d.Owner), key("signer", d.Signer),
+		text("description", d.Description, 0, MaxDescription),
+		bytesLen("key blob", d.Blob, 1, MaxBlob),
+		when("creation time", d.Created), when("deposit time", d.Deposited))
+}
+
+// RecoveryState is the stored state of a recovery request. Whether a
+// pending request is approved, or expired, the service decides from its
+// approvals and its Expires.
+type RecoveryState uint8
+
+// The states of a recovery request.
+const (
+	RecoveryPending   RecoveryState = 1
+	RecoveryCompleted RecoveryState = 2
+)
+
+// String returns "pending" or "completed".
+func (s RecoveryState) String() string {
+	switch s {
+	case RecoveryPending:
+		return "pending"
+	case RecoveryCompleted:
+		return "completed"
+	}
+	return fmt.Sprintf("RecoveryState(%d)", uint8(s))
+}
+
+// Recovery is a recovery request: an owner's keys to be re-wrapped to a
+// new identity, which the owner is then bound to.
+type Recovery struct {
+	ID    RequestID
+	Owner keyblob.Fingerprint
+	// OldSigner is the owner's Signer when the request was made.
+	OldSigner keyblob.Fingerprint
+	// To is the new identity's recipient line, ToSigner its signature
+	// key's fingerprint.
+	To       string
+	ToSigner keyblob.Fingerprint
+	// Serial, if not nil, is the one key to recover.
+	Serial    *keyblob.Serial
+	State     RecoveryState
+	Created   time.Time
+	Expires   time.Time
+	Completed time.Time // zero while pending
+	Version   int64
+	// Approvals are read from the store, in the order they were added;
+	// a Store ignores them when it writes a request.
+	Approvals []Approval
+}
+
+// Validate reports ErrInvalid for a recovery request a Store refuses.
+func (r *Recovery) Validate() error {
+	var state error
+	switch {
+	case r.State != RecoveryPending && r.State != RecoveryCompleted:
+		state = fmt.Errorf("%w: recovery state %d", ErrInvalid, r.State)
+	case (r.State == RecoveryCompleted) != !r.Completed.IsZero():
+		state = fmt.Errorf("%w: a recovery has a completion time if and only if it is completed", ErrInvalid)
+	case r.State == RecoveryCompleted:
+		state = when("completion time", r.Completed)
+	}
+	return firstError(
+		id16("request id", r.ID), key("owner", r.Owner),
+		key("old signer", r.OldSigner), key("new signer", r.ToSigner),
+		text("recipient line", r.To, 1, MaxRecipientLine),
+		when("creation time", r.Created), when("expiry time", r.Expires), state)
+}
+
+// Approval is one operator's approval of a recovery request.
+type Approval struct {
+	Operator keyblob.Fingerprint
+	Time     time.Time
+}
+
+// Validate reports ErrInvalid for an approval a Store refuses.
+func (a *Approval) Validate() error {
+	return firstError(key("operator", a.Operator), when("approval time", a.Time))
+}
+
+// Nonce is one use of a signed request's nonce by its signer.
+type Nonce struct {
+	Signer keyblob.Fingerprint
+	Value  [16]byte
+	// Expires is when the request carrying it falls out of the time
+	// window, after which the nonce may be forgotten.
+	Expires time.Time
+}
+
+// Validate reports ErrInvalid for a nonce a Store refuses.
+func (n *Nonce) Validate() error {
+	return firstError(key("signer", n.Signer), when("expiry time", n.Expires))
+}
+
+// CheckPage reports ErrInvalid for a page size outside 1 to MaxPage.
+func CheckPage(limit int) error {
+	if limit < 1 || limit > MaxPage {
+		return fmt.Errorf("%w: page of %d (allowed 1 to %d)", ErrInvalid, limit, MaxPage)
+	}
+	return nil
+}
+
+// maxTime is the last time a Store keeps: int64 nanoseconds since 1970.
+var maxTime = time.Unix(0, math.MaxInt64)
+
+func when(what string, t time.Time) error {
+	if t.Before(time.Unix(0, 0)) || t.After(maxTime) {
+		return fmt.Errorf("%w: %s %s is outside 1970 to 2262", ErrInvalid, what, t.UTC().Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
+func key(what string, f [32]byte) error {
+	if f == ([32]byte{}) {
+		return fmt.Errorf("%w: no %s (a zero value)", ErrInvalid, what)
+	}
+	return nil
+}
+
+func id16(what string, b [16]byte) error {
+	if b == ([16]byte{}) {
+		return fmt.Errorf("%w: no %s (a zero value)", ErrInvalid, what)
+	}
+	return nil
+}
+
+func text(what, s string, lo, hi int) error { return length(what, len(s), lo, hi) }
+
+func bytesLen(what string, b []byte, lo, hi int) error { return length(what, len(b), lo, hi) }
+
+func length(what string, n, lo, hi int) error {
+	if n < lo || n > hi {
+		return fmt.Errorf("%w: %s of %d bytes (allowed %d to %d)", ErrInvalid, what, n, lo, hi)
+	}
+	return nil
+}
+
+func count(what string, n int) error {
+	if n < 0 || n > math.MaxInt32 {
+		return fmt.Errorf("%w: %s %d", ErrInvalid, what, n)
+	}
+	return nil
+}
+
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
