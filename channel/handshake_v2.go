@@ -23,9 +23,9 @@ const v2MaxHandshake = 8192
 type v2Step uint8
 
 const (
-	v2Start v2Step = iota
-	v2Phase1 // the client sent, or the server read, phase 1
-	v2Phase2 // the client read, or the server sent, phase 2
+	v2Start  v2Step = iota
+	v2Phase1        // the client sent, or the server read, phase 1
+	v2Phase2        // the client read, or the server sent, phase 2
 	v2Done
 )
 
