@@ -268,4 +268,3 @@ func lengthCases(handshakeMax int, wantMax error, first func(p *rawPeer)) []misb
 	}
 	return out
 }
-
