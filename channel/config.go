@@ -67,7 +67,8 @@ type Config struct {
 	// primitives of Go's crypto packages (HPKE, RSA-OAEP, RSA key
 	// generation, signatures) always use crypto/rand, as Go 1.26 ignores
 	// other sources; testing/cryptotest.SetGlobalRandom fixes them in
-	// tests.
+	// tests. Rand must be safe for concurrent use when the Config is
+	// shared. The protocol reads no clock: deadlines are the transport's.
 	Rand io.Reader
 
 	// Limits bounds the channel.
@@ -119,8 +120,9 @@ const (
 	// or generated for the session: forward secrecy.
 	SeedKeyFresh SeedKey = 0
 	// SeedKeyIdentity sends the server identity's own RSA exchange key:
-	// no key generation, and no forward secrecy. Clients pin it with
-	// Config.Peer.
+	// no key generation, no forward secrecy, and no protection against a
+	// recorded client stream replayed whole into a new connection
+	// (spec/channel.md section 3.7). Clients pin it with Config.Peer.
 	SeedKeyIdentity SeedKey = 1
 )
 
