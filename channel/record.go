@@ -56,7 +56,7 @@ type opener interface {
 var errMalformedRecord = fmt.Errorf("%w channel record", keyblob.ErrMalformed)
 
 // errSealClosed is returned for a record sealed after the close record.
-var errSealClosed = errors.New("channel: write after close")
+var errSealClosed = errors.New("write after the close record")
 
 // checkRecordRules refuses the records no sender makes: an empty data
 // record, a close record with data, an unknown type.
@@ -135,9 +135,9 @@ func (h *seedHalf) seal(dst []byte, typ RecordType, data []byte) ([]byte, error)
 	case typ == RecordKeyUpdate:
 		return dst, fmt.Errorf("the seed profile has no key update: %w", errors.ErrUnsupported)
 	case typ == RecordData && len(data) == 0:
-		return dst, errors.New("channel: empty record (an empty seed record is the close record)")
+		return dst, errors.New("empty record (an empty seed record is the close record)")
 	case typ == RecordClose && len(data) != 0:
-		return dst, errors.New("channel: close record with data")
+		return dst, errors.New("close record with data")
 	}
 	out, err := h.sealPayload(dst, data)
 	if err == nil && typ == RecordClose {
@@ -151,7 +151,7 @@ func (h *seedHalf) seal(dst []byte, typ RecordType, data []byte) ([]byte, error)
 func (h *seedHalf) sealPayload(dst, data []byte) ([]byte, error) {
 	switch {
 	case len(data) > h.max:
-		return dst, fmt.Errorf("channel: record payload of %d bytes over the limit of %d", len(data), h.max)
+		return dst, fmt.Errorf("record payload of %d bytes over the limit of %d", len(data), h.max)
 	case h.sealed+uint64(len(data)) > seedMaxBytes || h.seq == ^uint64(0):
 		return dst, ErrKeyLimit
 	}
@@ -285,9 +285,9 @@ func (h *gcmHalf) seal(dst []byte, typ RecordType, data []byte) ([]byte, error) 
 	case h.closed:
 		return dst, errSealClosed
 	case len(data) > h.max:
-		return dst, fmt.Errorf("channel: record payload of %d bytes over the limit of %d", len(data), h.max)
+		return dst, fmt.Errorf("record payload of %d bytes over the limit of %d", len(data), h.max)
 	case checkRecordRules(typ, data) != nil:
-		return dst, fmt.Errorf("channel: cannot seal: %w", checkRecordRules(typ, data))
+		return dst, fmt.Errorf("cannot seal: %w", checkRecordRules(typ, data))
 	}
 	if typ == RecordData && (h.seq+1 >= h.maxRecords || h.bytes+uint64(len(data)) >= h.maxBytes) {
 		typ = RecordKeyUpdate

@@ -135,7 +135,7 @@ func (s *Session) MaxFrame() int {
 
 // errNotReady is returned for records sealed or opened before the
 // handshake completed.
-var errNotReady = errors.New("channel: the handshake is not complete")
+var errNotReady = errors.New("the channel handshake is not complete")
 
 // Seal appends to dst the record of data, 1 to Limits.MaxMessage bytes.
 // A v2 record that reaches a key limit is sent as a key update.
