@@ -6,7 +6,7 @@ GO ?= go
 # end-of-fuzztime deadline as a failure ("context deadline exceeded", no
 # crasher; golang/go#75804, fixed in Go 1.27). A count has no deadline.
 FUZZTIME ?= 2000x
-RACE_PKGS ?= ./internal/stream/... ./seal/... ./replay/... ./keystore/... ./authority/... ./internal/pgtest/...
+RACE_PKGS ?= ./internal/stream/... ./seal/... ./replay/... ./keystore/... ./channel/... ./authority/... ./internal/pgtest/...
 
 .PHONY: test vet lint tidy crossbuild unit race fuzz build bench
 

@@ -1,0 +1,307 @@
+package channel
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/internal/suite"
+)
+
+// A Config configures one end of a channel. The zero value of every field
+// means its documented default; a Config must not be changed once a
+// Session or Conn uses it, and may then be shared by any number of them.
+type Config struct {
+	// Profile is the protocol, V2 if zero. Both ends must use the same.
+	Profile Profile
+
+	// Identity is this end's identity. A v2 server needs one with an
+	// exchange key; a v2 client with one authenticates itself (mutual
+	// mode). A seed server signs its session keys with it when it has a
+	// signature key, and SeedKeyIdentity uses its RSA exchange key. A
+	// seed client must not have one: the seed profile has no client
+	// authentication.
+	Identity *keyblob.Identity
+
+	// Peer is, for a client, the server's recipient: the v2 client
+	// encapsulates to its exchange key, the seed client verifies the
+	// server key's signature with its signature key. A client without
+	// Peer refuses to run unless Insecure is set. Servers ignore it (see
+	// Authorized).
+	Peer *keyblob.Recipient
+
+	// Insecure lets a client without Peer connect to any server. Nothing
+	// then authenticates the server: an active attacker can read and
+	// change everything.
+	Insecure bool
+
+	// Authorized, if not nil, makes a v2 server accept only clients with
+	// an identity for which it returns nil. It is called with the
+	// client's exchange-only recipient (keyblob.ParseExchangeKey) as soon
+	// as phase 1 names it, before any work for it; the session is only
+	// established once the client proved it holds the key. A non-nil
+	// error refuses the client with an error wrapping ErrUnauthorized.
+	// AuthorizedKeys makes one from a list of recipients. Seed servers
+	// refuse configs that set it.
+	Authorized func(client *keyblob.Recipient) error
+
+	// SeedKey says which RSA key a seed server sends: a fresh key per
+	// session (SeedKeyFresh, the default) or its identity's own
+	// (SeedKeyIdentity).
+	SeedKey SeedKey
+
+	// RSABits is the size of fresh seed session keys: 2048 (if zero), 3072
+	// or 4096. A KeyPool, if set, must make keys of this size.
+	RSABits int
+
+	// KeyPool, if set, supplies a seed server's fresh keys. Without one,
+	// each session generates its key, except in a Listener, which makes a
+	// pool of DefaultKeyPoolSize keys of its own.
+	KeyPool *KeyPool
+
+	// Rand is the source of the randomness the channel draws itself: v2
+	// ephemeral key seeds and seed IVs. If nil, crypto/rand.Reader. The
+	// primitives of Go's crypto packages (HPKE, RSA-OAEP, RSA key
+	// generation, signatures) always use crypto/rand, as Go 1.26 ignores
+	// other sources; testing/cryptotest.SetGlobalRandom fixes them in
+	// tests. Rand must be safe for concurrent use when the Config is
+	// shared. The protocol reads no clock: deadlines are the transport's.
+	Rand io.Reader
+
+	// Limits bounds the channel.
+	Limits Limits
+
+	// hooks let tests replace the channel's fresh secrets.
+	hooks *testHooks
+}
+
+// Limits bounds a channel. Every zero field means its default.
+type Limits struct {
+	// MaxMessage is the largest record payload accepted, and the bound
+	// of the payload a Conn puts into one record (at most 64 KiB of it).
+	// 0 means DefaultMaxMessage; values outside MinMaxMessage to
+	// MaxMaxMessage are refused. Both ends should use the same.
+	MaxMessage int
+
+	// HandshakeTimeout bounds a Conn's handshake. 0 means
+	// DefaultHandshakeTimeout; a negative value means no bound beyond the
+	// context's.
+	HandshakeTimeout time.Duration
+
+	// IdleTimeout, if positive, closes a Conn on which no frame arrived
+	// for a whole Read wait, or could be sent for a whole Write, of that
+	// long (ErrIdle). 0 means no idle timeout.
+	IdleTimeout time.Duration
+
+	// KeyUpdateBytes and KeyUpdateRecords make a v2 sender update its key
+	// after that many payload bytes or records under one key; 0 means,
+	// and larger values are lowered to, 2^36 bytes and 2^32 records.
+	KeyUpdateBytes, KeyUpdateRecords uint64
+}
+
+// Defaults and bounds of Limits.
+const (
+	DefaultMaxMessage       = 1 << 20
+	MinMaxMessage           = 256
+	MaxMaxMessage           = 16 << 20
+	DefaultHandshakeTimeout = 10 * time.Second
+	maxKeyUpdateBytes       = 1 << 36
+	maxKeyUpdateRecords     = 1 << 32
+)
+
+// A SeedKey says which RSA key a seed server sends.
+type SeedKey uint8
+
+const (
+	// SeedKeyFresh sends a fresh RSA key per session, from Config.KeyPool
+	// or generated for the session: forward secrecy.
+	SeedKeyFresh SeedKey = 0
+	// SeedKeyIdentity sends the server identity's own RSA exchange key:
+	// no key generation, no forward secrecy, and no protection against a
+	// recorded client stream replayed whole into a new connection
+	// (spec/channel.md section 3.7). Clients pin it with Config.Peer.
+	SeedKeyIdentity SeedKey = 1
+)
+
+// testHooks replace fresh secrets, for the vectors (vectors_test.go).
+type testHooks struct {
+	// encapsulate replaces every encapsulation.
+	encapsulate func(to kemPublic, info []byte) (enc, secret []byte, err error)
+	// seedKey is the fresh key of a seed server.
+	seedKey suite.ExchangePrivate
+}
+
+// kemPublic and kemPrivate are the KEM operations the handshakes use:
+// keyblob.Recipient and keyblob.Identity provide them for static keys,
+// suite.KEMPublicOf and suite.KEMPrivateOf for ephemeral and seed keys.
+type kemPublic interface {
+	Encapsulate(info []byte) (enc, secret []byte, err error)
+}
+
+type kemPrivate interface {
+	Decapsulate(enc, info []byte) ([]byte, error)
+}
+
+func (c *Config) rand() io.Reader {
+	if c.Rand != nil {
+		return c.Rand
+	}
+	return rand.Reader
+}
+
+// random returns n bytes of Config.Rand.
+func (c *Config) random(n int) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(c.rand(), b); err != nil {
+		return nil, fmt.Errorf("reading randomness: %w", err)
+	}
+	return b, nil
+}
+
+func (c *Config) encapsulate(to kemPublic, info string) (enc, secret []byte, err error) {
+	if c.hooks != nil && c.hooks.encapsulate != nil {
+		return c.hooks.encapsulate(to, []byte(info))
+	}
+	return to.Encapsulate([]byte(info))
+}
+
+// decapsulate returns the secret of enc, or on any failure 32 fresh
+// random bytes (implicit rejection): a failed decapsulation is then found
+// by the confirmation that depends on it, the same way and after the same
+// work as a wrong secret (spec/channel.md section 4.1).
+func decapsulate(k kemPrivate, enc []byte, info string) []byte {
+	secret, err := k.Decapsulate(enc, []byte(info))
+	if err != nil || len(secret) != suite.KEMSecretSize {
+		secret = make([]byte, suite.KEMSecretSize)
+		rand.Read(secret)
+	}
+	return secret
+}
+
+func (c *Config) profile() *profile { return c.Profile.lookup() }
+
+func (c *Config) maxMessage() int {
+	if c.Limits.MaxMessage == 0 {
+		return DefaultMaxMessage
+	}
+	return c.Limits.MaxMessage
+}
+
+// sendChunk is the most payload a Conn puts in one record.
+func (c *Config) sendChunk() int { return min(c.maxMessage(), 64<<10) }
+
+func (c *Config) handshakeTimeout() time.Duration {
+	if c.Limits.HandshakeTimeout == 0 {
+		return DefaultHandshakeTimeout
+	}
+	return c.Limits.HandshakeTimeout
+}
+
+func (c *Config) keyUpdateBytes() uint64 {
+	return limitOr(c.Limits.KeyUpdateBytes, maxKeyUpdateBytes)
+}
+
+func (c *Config) keyUpdateRecords() uint64 {
+	return limitOr(c.Limits.KeyUpdateRecords, maxKeyUpdateRecords)
+}
+
+func limitOr(v, max uint64) uint64 {
+	if v == 0 || v > max {
+		return max
+	}
+	return v
+}
+
+func (c *Config) rsaBits() int {
+	if c.RSABits == 0 {
+		return 2048
+	}
+	return c.RSABits
+}
+
+// check refuses a config that cannot run in the given role.
+func (c *Config) check(server bool) error {
+	p := c.profile()
+	switch {
+	case p == nil:
+		return fmt.Errorf("unknown channel profile %d", uint8(c.Profile))
+	case c.Limits.MaxMessage != 0 && (c.Limits.MaxMessage < MinMaxMessage || c.Limits.MaxMessage > MaxMaxMessage):
+		return fmt.Errorf("Limits.MaxMessage %d is outside %d to %d", c.Limits.MaxMessage, MinMaxMessage, MaxMaxMessage)
+	case !server && c.Peer == nil && !c.Insecure:
+		return errors.New("no server recipient: set Config.Peer, or Config.Insecure to authenticate no server")
+	case !server && c.Peer != nil && c.Insecure:
+		return errors.New("Config.Peer and Config.Insecure are exclusive")
+	}
+	return p.check(c, server)
+}
+
+// checkV2 refuses what a v2 end cannot run.
+func checkV2(c *Config, server bool) error {
+	switch {
+	case server && (c.Identity == nil || !c.Identity.CanExchange()):
+		return errors.New("a v2 server needs an identity with an exchange key")
+	case !server && c.Identity != nil && !c.Identity.CanExchange():
+		return errors.New("a v2 client identity needs an exchange key")
+	case !server && c.Peer != nil && !c.Peer.CanExchange():
+		return errors.New("the server recipient has no exchange key")
+	case !server && c.Authorized != nil:
+		return errors.New("Config.Authorized is for servers")
+	case c.SeedKey != SeedKeyFresh || c.KeyPool != nil || c.RSABits != 0:
+		return errors.New("SeedKey, KeyPool and RSABits are for the seed profile")
+	}
+	return nil
+}
+
+// checkSeed refuses what a seed end cannot run.
+func checkSeed(c *Config, server bool) error {
+	switch {
+	case c.Authorized != nil:
+		return errors.New("the seed profile has no client authentication (Config.Authorized)")
+	case !server && c.Identity != nil:
+		return errors.New("the seed profile has no client authentication (client Config.Identity)")
+	case !server && c.Peer != nil && !c.Peer.CanVerify():
+		return errors.New("a seed client verifies the server with its signature key: the server recipient has none")
+	case !server:
+		return nil
+	case c.SeedKey == SeedKeyIdentity:
+		return checkSeedIdentity(c)
+	case c.SeedKey != SeedKeyFresh:
+		return fmt.Errorf("unknown SeedKey %d", c.SeedKey)
+	case c.rsaBits() != 2048 && c.rsaBits() != 3072 && c.rsaBits() != 4096:
+		return fmt.Errorf("RSABits %d: want 2048, 3072 or 4096", c.RSABits)
+	case c.KeyPool != nil && c.KeyPool.Bits() != c.rsaBits():
+		return fmt.Errorf("the key pool makes %d-bit keys, RSABits is %d", c.KeyPool.Bits(), c.rsaBits())
+	}
+	return nil
+}
+
+func checkSeedIdentity(c *Config) error {
+	switch {
+	case c.Identity == nil || c.Identity.Recipient().ExchangeAlg() != keyblob.ExchangeRSAOAEP:
+		return errors.New("SeedKeyIdentity needs a server identity with an RSA exchange key")
+	case c.KeyPool != nil || c.RSABits != 0:
+		return errors.New("SeedKeyIdentity uses the identity's key: KeyPool and RSABits are for fresh keys")
+	}
+	return nil
+}
+
+// AuthorizedKeys returns an Authorized function that accepts exactly the
+// clients whose exchange key is one of the recipients' (compared by
+// exchange fingerprint).
+func AuthorizedKeys(recipients ...*keyblob.Recipient) func(*keyblob.Recipient) error {
+	set := make(map[keyblob.Fingerprint]bool, len(recipients))
+	for _, r := range recipients {
+		if r.CanExchange() {
+			set[r.ExchangeFingerprint()] = true
+		}
+	}
+	return func(client *keyblob.Recipient) error {
+		if !set[client.ExchangeFingerprint()] {
+			return fmt.Errorf("%s is not in the authorized set", client.Fingerprint())
+		}
+		return nil
+	}
+}
