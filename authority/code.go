@@ -139,3 +139,6 @@ func checkCode(verifier []byte, owner keyblob.Fingerprint, c *RecoveryCode) (boo
 	defer clear(tag)
 	return subtle.ConstantTimeCompare(tag, s) == 1, nil
 }
+
+// randReader is the source of nonces.
+var randReader = rand.Reader

@@ -155,13 +155,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
-	next, pattern := h.mux.Handler(r)
+	_, pattern := h.mux.Handler(r)
 	route := pattern
 	if pattern == "" {
 		route = "unmatched"
-		next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.unmatched(w, r, next) })
+		h.unmatched(sw, r, h.mux)
+	} else {
+		h.mux.ServeHTTP(sw, r) // sets the path values
 	}
-	next.ServeHTTP(sw, r)
 	code := strconv.Itoa(sw.status)
 	h.requests.WithLabelValues(route, code).Inc()
 	h.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
