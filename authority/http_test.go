@@ -17,6 +17,8 @@ import (
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/pgstore"
+	"github.com/keyblob/keyblob/internal/pgtest"
 )
 
 type server struct {
@@ -41,9 +43,23 @@ func newServer(t *testing.T, st authority.Store, quorum int, ops ...*keyblob.Ide
 	return &server{fixture: f, srv: srv, client: c}
 }
 
-func TestEndToEnd(t *testing.T) {
+func TestEndToEnd(t *testing.T) { endToEnd(t, sqliteStore(t)) }
+
+// TestEndToEndPostgres runs the same flow on a throwaway PostgreSQL
+// (skipped where PostgreSQL is not installed, unless required).
+func TestEndToEndPostgres(t *testing.T) {
+	dsn := pgtest.Start(t).NewDatabase(t)
+	st, err := pgstore.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	endToEnd(t, st)
+}
+
+func endToEnd(t *testing.T, st authority.Store) {
 	ctx := context.Background()
-	s := newServer(t, sqliteStore(t), 0)
+	s := newServer(t, st, 0)
 	owner, newID := identity(t, "e2e-owner"), identity(t, "e2e-new")
 	code, _, err := s.client.Enroll(ctx, owner)
 	if err != nil {
