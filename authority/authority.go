@@ -1,0 +1,344 @@
+package authority
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/password"
+	"github.com/keyblob/keyblob/replay"
+)
+
+// Protocol limits (spec/escrow-api.md section 9).
+const (
+	MaxSkew        = replay.DefaultSkew
+	MaxBody        = 64 << 10
+	MaxTarget      = 4096
+	MaxFailures    = 10
+	DefaultTTL     = 24 * time.Hour
+	DefaultPage    = 100
+	ProtocolName   = "keyblob-escrow/v1"
+	requestContext = "escrow request"
+	receiptContext = "escrow receipt"
+	casRetries     = 16
+)
+
+// Config configures a Service. Store and Identity are required; the
+// other zero values are meaningful.
+type Config struct {
+	// Store keeps the records (sqlitestore or pgstore).
+	Store Store
+	// Identity is the authority's; it must exchange and sign.
+	Identity *keyblob.Identity
+	// Operators may approve recovery requests; each must have a
+	// signature key.
+	Operators []*keyblob.Recipient
+	// Quorum is the number of distinct operators that must approve a
+	// recovery (0: none required).
+	Quorum int
+	// Argon2 are the parameters of new verifiers (its Salt is ignored);
+	// the zero value is password.Defaults().
+	Argon2 password.Params
+	// RecoveryTTL is how long a recovery request stays open; 0 means
+	// DefaultTTL.
+	RecoveryTTL time.Duration
+	// CodeChecks bounds the concurrent Argon2id computations; 0 means
+	// runtime.NumCPU(). A request that waits more than CodeCheckWait
+	// (0: 2 seconds) for one is ErrUnavailable.
+	CodeChecks    int
+	CodeCheckWait time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service is the backup authority's logic (spec/escrow-api.md section 7),
+// without HTTP: each method checks its signed request, changes the store
+// and returns records and receipts, or one of the sentinel errors of
+// errors.go. It is safe for concurrent use, and several Services (in
+// several processes) may share one Store.
+type Service struct {
+	store      Store
+	id         *keyblob.Identity
+	fp         keyblob.Fingerprint
+	operators  map[keyblob.Fingerprint]*keyblob.Recipient
+	quorum     int
+	params     password.Params
+	ttl        time.Duration
+	sem        chan struct{}
+	wait       time.Duration
+	now        func() time.Time
+	sealedSize int
+	dummy      []byte
+}
+
+// New checks c and returns its Service.
+func New(c Config) (*Service, error) {
+	if c.Store == nil || c.Identity == nil {
+		return nil, errors.New("a backup authority needs a store and an identity")
+	}
+	if !c.Identity.CanExchange() || !c.Identity.CanSign() {
+		return nil, errors.New("the authority's identity must have an exchange key and a signature key")
+	}
+	s := &Service{store: c.Store, id: c.Identity, fp: c.Identity.Recipient().Fingerprint(),
+		quorum: c.Quorum, params: c.Argon2, ttl: c.RecoveryTTL, now: c.Now, wait: c.CodeCheckWait,
+		operators: map[keyblob.Fingerprint]*keyblob.Recipient{}}
+	if err := s.setDefaults(c); err != nil {
+		return nil, err
+	}
+	for _, op := range c.Operators {
+		if !op.CanVerify() {
+			return nil, fmt.Errorf("operator %s has no signature key", op.Fingerprint())
+		}
+		s.operators[op.SigningFingerprint()] = op
+	}
+	if s.quorum < 0 || s.quorum > len(s.operators) {
+		return nil, fmt.Errorf("a quorum of %d needs as many operators (there are %d)", s.quorum, len(s.operators))
+	}
+	return s, nil
+}
+
+func (s *Service) setDefaults(c Config) error {
+	if s.params == (password.Params{}) {
+		s.params = password.Defaults()
+	}
+	if err := s.params.Check(); err != nil {
+		return err
+	}
+	if s.ttl <= 0 {
+		s.ttl = DefaultTTL
+	}
+	n := c.CodeChecks
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	s.sem = make(chan struct{}, n)
+	if s.wait <= 0 {
+		s.wait = 2 * time.Second
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	// The sealed code's size is that of any wrap to this key.
+	probe, err := keyblob.WrapSecret(s.id.Recipient(), make([]byte, keyblob.SecretSize), []byte("keyblob/v1 escrow size probe"))
+	if err != nil {
+		return err
+	}
+	s.sealedSize = len(probe)
+	var zero RecoveryCode
+	s.dummy, err = newVerifier(password.Defaults(), keyblob.Fingerprint{}, &zero)
+	return err
+}
+
+// Fingerprint returns the authority fingerprint (its exchange key's).
+func (s *Service) Fingerprint() keyblob.Fingerprint { return s.fp }
+
+// Ping reports whether the store answers.
+func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// Info is the authority's public parameters (spec section 7.2).
+type Info struct {
+	Recipient         *keyblob.Recipient
+	Time              time.Time
+	ApprovalsRequired int
+	RecoveryTTL       time.Duration
+}
+
+// Info returns the authority's public parameters.
+func (s *Service) Info() Info {
+	return Info{Recipient: s.id.Recipient(), Time: s.now().UTC(), ApprovalsRequired: s.quorum, RecoveryTTL: s.ttl}
+}
+
+// Auth is the signature of a signed request: its four headers, parsed
+// (spec/escrow-api.md section 4).
+type Auth struct {
+	Signer    keyblob.Fingerprint
+	Time      int64
+	Nonce     [16]byte
+	Signature []byte
+}
+
+// Request is a signed request as received: the method, the request-target
+// as sent, the body bytes, and the parsed signature headers (nil when they
+// were missing or malformed, which is ErrUnauthenticated).
+type Request struct {
+	Method string
+	Target string
+	Body   []byte
+	Auth   *Auth
+}
+
+// SignedMessage returns the data a request's signature covers, in the
+// context "escrow request": authority || signer || u64(time) || nonce ||
+// u16<method> || u16<target> || SHA-256(body).
+func SignedMessage(authority keyblob.Fingerprint, a *Auth, method, target string, body []byte) ([]byte, error) {
+	if len(method) > 0xffff || len(target) > MaxTarget || a.Time < 0 {
+		return nil, fmt.Errorf("%w request: target of %d bytes (at most %d)", errMalformed, len(target), MaxTarget)
+	}
+	h := sha256Sum(body)
+	b := make([]byte, 0, 32+32+8+16+4+len(method)+len(target)+32)
+	b = append(append(b, authority[:]...), a.Signer[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(a.Time))
+	b = append(b, a.Nonce[:]...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(method)))
+	b = append(b, method...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(target)))
+	b = append(b, target...)
+	return append(b, h[:]...), nil
+}
+
+// SignRequest signs a request for the authority with id, at time t, with
+// a fresh nonce, and returns its Auth.
+func SignRequest(id *keyblob.Identity, authority keyblob.Fingerprint, method, target string, body []byte, t time.Time) (*Auth, error) {
+	a := &Auth{Signer: id.Recipient().SigningFingerprint(), Time: t.Unix()}
+	rand.Read(a.Nonce[:])
+	msg, err := SignedMessage(authority, a, method, target, body)
+	if err != nil {
+		return nil, err
+	}
+	if a.Signature, err = id.Sign(requestContext, msg); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// verify is steps 2 and 3 of section 4 with the resolved key.
+func (s *Service) verify(r *Request, key *keyblob.Recipient) error {
+	if r.Auth == nil || key == nil || !key.CanVerify() || key.SigningFingerprint() != r.Auth.Signer {
+		return ErrUnauthenticated
+	}
+	msg, err := SignedMessage(s.fp, r.Auth, r.Method, r.Target, r.Body)
+	if err != nil || key.Verify(requestContext, msg, r.Auth.Signature) != nil {
+		return ErrUnauthenticated
+	}
+	return nil
+}
+
+// fresh is steps 4 and 5 of section 4: the time window, then the nonce's
+// first use.
+func (s *Service) fresh(ctx context.Context, a *Auth) error {
+	now := s.now()
+	t := time.Unix(a.Time, 0)
+	if a.Time > now.Unix()+int64(MaxSkew/time.Second) || a.Time < now.Unix()-int64(MaxSkew/time.Second) {
+		return fmt.Errorf("%w (the server's time is %d)", ErrRequestExpired, now.Unix())
+	}
+	err := s.store.UseNonce(ctx, Nonce{Signer: a.Signer, Value: a.Nonce, Expires: t.Add(MaxSkew)})
+	if errors.Is(err, ErrReplay) {
+		return ErrReplay
+	}
+	return storeErr(err)
+}
+
+// authenticate verifies r with key and checks its freshness.
+func (s *Service) authenticate(ctx context.Context, r *Request, key *keyblob.Recipient) error {
+	if err := s.verify(r, key); err != nil {
+		return err
+	}
+	return s.fresh(ctx, r.Auth)
+}
+
+// storeErr reports a store failure that is none of the outcomes the
+// caller expects as ErrUnavailable, keeping its text for the log.
+func storeErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return fmt.Errorf("%w: store: %v", ErrUnavailable, err)
+}
+
+// currentOwner resolves the signer of r as an owner's current identity.
+func (s *Service) currentOwner(ctx context.Context, r *Request) (Owner, *keyblob.Recipient, error) {
+	if r.Auth == nil {
+		return Owner{}, nil, ErrUnauthenticated
+	}
+	o, err := s.store.Owner(ctx, r.Auth.Signer)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return o, nil, ErrUnauthenticated
+	case err != nil:
+		return o, nil, storeErr(err)
+	case o.Signer != r.Auth.Signer:
+		return o, nil, ErrUnauthenticated // a retired identity
+	}
+	key, err := keyblob.ParseRecipientLine(o.Recipient)
+	if err != nil {
+		return o, nil, fmt.Errorf("%w: stored recipient of owner: %v", ErrInternal, err)
+	}
+	return o, key, s.authenticate(ctx, r, key)
+}
+
+// argon runs f holding one of the concurrent code checks.
+func (s *Service) argon(ctx context.Context, f func() error) error {
+	timer := time.NewTimer(s.wait)
+	defer timer.Stop()
+	select {
+	case s.sem <- struct{}{}:
+	case <-timer.C:
+		return fmt.Errorf("%w: too many concurrent code checks", ErrUnavailable)
+	case <-ctx.Done():
+		return storeErr(ctx.Err())
+	}
+	defer func() { <-s.sem }()
+	return f()
+}
+
+// checkSealedSize is the parse-time check of a sealed code's size.
+func (s *Service) checkSealedSize(sealed []byte) error {
+	if len(sealed) != s.sealedSize {
+		return fmt.Errorf("%w sealed code: %d bytes, not %d", errMalformed, len(sealed), s.sealedSize)
+	}
+	return nil
+}
+
+// Receipt is an audit entry and the authority's signature of it (spec
+// section 6.5).
+type Receipt struct {
+	Entry     AuditEntry
+	Signature []byte
+}
+
+func receiptMessage(authority keyblob.Fingerprint, e *AuditEntry) []byte {
+	b := append([]byte{}, authority[:]...)
+	b = binary.BigEndian.AppendUint64(b, e.Seq)
+	return append(b, e.Hash[:]...)
+}
+
+func (s *Service) receipt(e AuditEntry) (Receipt, error) {
+	sig, err := s.id.Sign(receiptContext, receiptMessage(s.fp, &e))
+	if err != nil {
+		return Receipt{}, fmt.Errorf("%w: signing a receipt: %v", ErrInternal, err)
+	}
+	return Receipt{Entry: e, Signature: sig}, nil
+}
+
+// VerifyReceipt checks r's signature with the authority's recipient and
+// that its entry's hash is that of its fields after its Prev. The caller
+// then checks that the entry says what it asked for.
+func VerifyReceipt(authority *keyblob.Recipient, r *Receipt) error {
+	if err := authority.Verify(receiptContext, receiptMessage(authority.Fingerprint(), &r.Entry), r.Signature); err != nil {
+		return fmt.Errorf("the receipt's signature: %w", err)
+	}
+	if h, err := ChainHash(r.Entry.Prev, &r.Entry); err != nil || h != r.Entry.Hash {
+		return fmt.Errorf("the receipt's entry does not give its hash: %w", keyblob.ErrAuth)
+	}
+	return nil
+}
+
+func (s *Service) entry(kind AuditKind, owner, actor keyblob.Fingerprint, ref [16]byte, detail any) (AuditEntry, error) {
+	d, err := marshalDetail(detail)
+	if err != nil {
+		return AuditEntry{}, fmt.Errorf("%w: audit detail: %v", ErrInternal, err)
+	}
+	return AuditEntry{Time: s.now().UTC(), Kind: kind, Owner: owner, Actor: actor, Ref: ref, Detail: d}, nil
+}
+
+// sameBytes compares public values.
+func sameBytes(a, b []byte) bool { return bytes.Equal(a, b) }

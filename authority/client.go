@@ -1,0 +1,435 @@
+package authority
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyblob/keyblob"
+)
+
+// Client speaks the protocol to one authority, named by its URL and by
+// the recipient line the user was given for it (never the one the
+// authority reports). It signs requests with the identities its methods
+// are given, verifies every receipt and re-wrapped blob with the
+// authority's recipient, and returns the server's refusals as *APIError,
+// which matches (errors.Is) the sentinel of its code. A Client is safe for
+// concurrent use.
+type Client struct {
+	base      *url.URL
+	authority *keyblob.Recipient
+	// HTTP is the client requests go through; nil means
+	// http.DefaultClient.
+	HTTP *http.Client
+	// Now is the clock requests are dated by; nil means time.Now.
+	Now func() time.Time
+}
+
+// NewClient returns a client of the authority at baseURL (http or https)
+// whose recipient is authority.
+func NewClient(baseURL string, authority *keyblob.Recipient) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		return nil, fmt.Errorf("%w authority URL %q (want http:// or https://HOST[/PATH])", errMalformed, baseURL)
+	}
+	if !authority.CanExchange() || !authority.CanVerify() {
+		return nil, fmt.Errorf("%w: the authority's recipient must have an exchange key and a signature key", ErrUnusableIdentity)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return &Client{base: u, authority: authority}, nil
+}
+
+// APIError is a refusal by the server: its status and error code, and
+// its message, for people.
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("the authority refused: %s (%s, %d)", e.Message, e.Code, e.Status)
+}
+
+// Is matches the sentinel statusTable gives the error's code.
+func (e *APIError) Is(target error) bool {
+	for _, row := range statusTable {
+		if row.code == e.Code && row.err == target {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+// call sends one request, signed by id unless id is nil, and decodes
+// a success into out. seal, if set, is called with the request's Auth to
+// fill in the body (a sealed code is bound to the nonce).
+func (c *Client) call(ctx context.Context, id *keyblob.Identity, method, target string, body any, out any, seal func(*Auth) error) (int, error) {
+	var raw []byte
+	auth := &Auth{}
+	if id != nil {
+		auth.Signer, auth.Time = id.Recipient().SigningFingerprint(), c.now().Unix()
+		if _, err := io.ReadFull(randReader, auth.Nonce[:]); err != nil {
+			return 0, err
+		}
+	}
+	if seal != nil {
+		if err := seal(auth); err != nil {
+			return 0, err
+		}
+	}
+	if body != nil {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			return 0, err
+		}
+	}
+	if id != nil {
+		msg, err := SignedMessage(c.authority.Fingerprint(), auth, method, c.base.Path+target, raw)
+		if err != nil {
+			return 0, err
+		}
+		if auth.Signature, err = id.Sign(requestContext, msg); err != nil {
+			return 0, err
+		}
+	}
+	return c.do(ctx, method, target, raw, id != nil, auth, out)
+}
+
+func (c *Client) do(ctx context.Context, method, target string, raw []byte, signed bool, auth *Auth, out any) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base.Scheme+"://"+c.base.Host+c.base.Path+target, bytes.NewReader(raw))
+	if err != nil {
+		return 0, err
+	}
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if signed {
+		SetAuthHeaders(req.Header, auth)
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode >= 300 {
+		e := &APIError{Status: resp.StatusCode, Code: "internal", Message: http.StatusText(resp.StatusCode)}
+		json.Unmarshal(b, &errorTarget{e})
+		return resp.StatusCode, e
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return resp.StatusCode, fmt.Errorf("%w response from the authority: %v", errMalformed, err)
+	}
+	return resp.StatusCode, nil
+}
+
+// errorTarget decodes an ErrorV1 body into an APIError.
+type errorTarget struct{ E *APIError }
+
+// UnmarshalJSON reads {"error": CODE, "message": TEXT}.
+func (t *errorTarget) UnmarshalJSON(b []byte) error {
+	var v ErrorV1
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	t.E.Code, t.E.Message = v.Error, v.Message
+	return nil
+}
+
+// Info returns the authority's public parameters, unauthenticated.
+func (c *Client) Info(ctx context.Context) (*InfoV1, error) {
+	var out InfoV1
+	_, err := c.call(ctx, nil, http.MethodGet, "/v1/authority", nil, &out, nil)
+	return &out, err
+}
+
+// checkReceipt verifies rc and that its entry is of kind about owner.
+func (c *Client) checkReceipt(v *ReceiptV1, kind AuditKind, owner keyblob.Fingerprint, ref [16]byte) (Receipt, error) {
+	rc, err := v.Parse()
+	if err == nil {
+		err = VerifyReceipt(c.authority, &rc)
+	}
+	if err == nil && (rc.Entry.Kind != kind || rc.Entry.Owner != owner || rc.Entry.Ref != ref) {
+		err = fmt.Errorf("the receipt records something else: %w", keyblob.ErrAuth)
+	}
+	if err != nil {
+		return Receipt{}, fmt.Errorf("the authority's receipt does not verify: %w", err)
+	}
+	return rc, nil
+}
+
+// Enroll registers id with the authority and returns its new recovery
+// code (show it to the user once) and the receipt of the enrolment.
+func (c *Client) Enroll(ctx context.Context, id *keyblob.Identity) (RecoveryCode, Receipt, error) {
+	code := NewRecoveryCode()
+	fp := id.Recipient().SigningFingerprint()
+	line := id.Recipient().String()
+	in := EnrollRequestV1{Recipient: &line}
+	var out EnrollResponseV1
+	_, err := c.call(ctx, id, http.MethodPost, "/v1/enroll", &in, &out, func(a *Auth) error {
+		sealed, err := SealCode(c.authority, code, PurposeEnroll, fp, fp, a.Nonce)
+		s := b64(sealed)
+		in.SealedCode = &s
+		return err
+	})
+	if err != nil {
+		return RecoveryCode{}, Receipt{}, err
+	}
+	rc, err := c.checkReceipt(&out.Receipt, AuditEnroll, fp, [16]byte{})
+	return code, rc, err
+}
+
+// Deposit exports key to the authority, signed by id, with description,
+// and deposits it. It returns the deposit as the authority lists it, its
+// receipt, and whether it is the blob just sent (false: the authority
+// already had another blob of that serial from this owner).
+func (c *Client) Deposit(ctx context.Context, id *keyblob.Identity, key *keyblob.SessionKey, description string) (DepositV1, Receipt, bool, error) {
+	b, err := keyblob.Export(key, c.authority, &keyblob.ExportOptions{Description: description, Signer: id})
+	if err != nil {
+		return DepositV1{}, Receipt{}, false, err
+	}
+	return c.DepositBlob(ctx, id, b)
+}
+
+// DepositBlob deposits a blob already wrapped to the authority and signed
+// by id, as Deposit does.
+func (c *Client) DepositBlob(ctx context.Context, id *keyblob.Identity, b *keyblob.KeyBlob) (DepositV1, Receipt, bool, error) {
+	raw := b.Marshal()
+	s := b64(raw)
+	var out DepositResponseV1
+	if _, err := c.call(ctx, id, http.MethodPost, "/v1/deposits", &DepositRequestV1{Blob: &s}, &out, nil); err != nil {
+		return DepositV1{}, Receipt{}, false, err
+	}
+	owner, err := parseFingerprint("owner", out.Deposit.Owner)
+	if err != nil {
+		return DepositV1{}, Receipt{}, false, err
+	}
+	rc, err := c.checkReceipt(&out.Receipt, AuditDeposit, owner, b.Serial())
+	if err != nil {
+		return DepositV1{}, Receipt{}, false, err
+	}
+	var d depositDetail
+	json.Unmarshal([]byte(rc.Entry.Detail), &d)
+	h := sha256Sum(raw)
+	return out.Deposit, rc, d.BlobSHA256 == b64(h[:]) && out.Deposit.BlobSHA256 == d.BlobSHA256, nil
+}
+
+// Deposits lists every deposit of id's owner, page by page.
+func (c *Client) Deposits(ctx context.Context, id *keyblob.Identity) ([]DepositV1, error) {
+	var all []DepositV1
+	err := c.pages(ctx, id, "/v1/deposits", func(raw json.RawMessage) (*string, error) {
+		var out DepositListV1
+		err := json.Unmarshal(raw, &out)
+		all = append(all, out.Deposits...)
+		return out.Next, err
+	})
+	return all, err
+}
+
+// Audit returns every audit entry about id's owner, each checked against
+// its own hash.
+func (c *Client) Audit(ctx context.Context, id *keyblob.Identity) ([]AuditEntry, error) {
+	var all []AuditEntry
+	err := c.pages(ctx, id, "/v1/audit", func(raw json.RawMessage) (*string, error) {
+		var out AuditListV1
+		if err := json.Unmarshal(raw, &out); err != nil {
+			return nil, err
+		}
+		for _, v := range out.Entries {
+			e, err := v.Parse()
+			if err != nil {
+				return nil, err
+			}
+			if h, err := ChainHash(e.Prev, &e); err != nil || h != e.Hash {
+				return nil, fmt.Errorf("audit entry %d does not give its hash: %w", e.Seq, keyblob.ErrAuth)
+			}
+			all = append(all, e)
+		}
+		return out.Next, nil
+	})
+	return all, err
+}
+
+// pages reads a list route to its end.
+func (c *Client) pages(ctx context.Context, id *keyblob.Identity, path string, add func(json.RawMessage) (*string, error)) error {
+	after := "0"
+	for {
+		var raw json.RawMessage
+		if _, err := c.call(ctx, id, http.MethodGet, path+"?after="+after+"&limit="+strconv.Itoa(MaxPage), nil, &raw, nil); err != nil {
+			return err
+		}
+		next, err := add(raw)
+		if err != nil {
+			return fmt.Errorf("%w response from the authority: %v", errMalformed, err)
+		}
+		if next == nil {
+			return nil
+		}
+		after = *next
+	}
+}
+
+// RequestRecovery asks for owner's keys (owner: the owner id or any
+// signature key ever bound to it) with its recovery code, to be
+// re-wrapped to newID; serial, if not nil, names the one key.
+func (c *Client) RequestRecovery(ctx context.Context, newID *keyblob.Identity, owner keyblob.Fingerprint, code RecoveryCode, serial *keyblob.Serial) (RecoveryV1, error) {
+	ownerS, to := owner.String(), newID.Recipient().String()
+	in := RecoveryRequestV1{Owner: &ownerS, To: &to}
+	if serial != nil {
+		s := serial.String()
+		in.Serial = &s
+	}
+	var out RecoveryResponseV1
+	_, err := c.call(ctx, newID, http.MethodPost, "/v1/recoveries", &in, &out, func(a *Auth) error {
+		sealed, err := SealCode(c.authority, code, PurposeRecovery, owner, a.Signer, a.Nonce)
+		s := b64(sealed)
+		in.SealedCode = &s
+		return err
+	})
+	if err != nil {
+		return RecoveryV1{}, err
+	}
+	return out.Recovery, c.checkRecoveryReceipt(&out.Receipt, AuditRecoveryRequest, &out.Recovery)
+}
+
+func (c *Client) checkRecoveryReceipt(v *ReceiptV1, kind AuditKind, r *RecoveryV1) error {
+	owner, err := parseFingerprint("owner", r.Owner)
+	if err != nil {
+		return err
+	}
+	id, err := ParseRequestID(r.ID)
+	if err != nil {
+		return err
+	}
+	_, err = c.checkReceipt(v, kind, owner, id)
+	return err
+}
+
+// Recovery shows a recovery request, to its new identity or an operator.
+func (c *Client) Recovery(ctx context.Context, signer *keyblob.Identity, id RequestID) (RecoveryV1, error) {
+	var out RecoveryViewV1
+	_, err := c.call(ctx, signer, http.MethodGet, "/v1/recoveries/"+id.String(), nil, &out, nil)
+	return out.Recovery, err
+}
+
+// Approve records operator's approval of request id.
+func (c *Client) Approve(ctx context.Context, operator *keyblob.Identity, id RequestID) (RecoveryV1, error) {
+	var out RecoveryResponseV1
+	if _, err := c.call(ctx, operator, http.MethodPost, "/v1/recoveries/"+id.String()+"/approvals", &ApprovalRequestV1{}, &out, nil); err != nil {
+		return RecoveryV1{}, err
+	}
+	return out.Recovery, c.checkRecoveryReceipt(&out.Receipt, AuditApproval, &out.Recovery)
+}
+
+// Complete completes the approved recovery id, binding its owner to
+// newID, with newCode as the owner's recovery code from now on (send the
+// same one again when retrying).
+func (c *Client) Complete(ctx context.Context, newID *keyblob.Identity, id RequestID, owner keyblob.Fingerprint, newCode RecoveryCode) (RecoveryV1, error) {
+	var in CompleteRequestV1
+	var out CompleteResponseV1
+	_, err := c.call(ctx, newID, http.MethodPost, "/v1/recoveries/"+id.String()+"/complete", &in, &out, func(a *Auth) error {
+		sealed, err := SealCode(c.authority, newCode, PurposeNewCode, owner, a.Signer, a.Nonce)
+		s := b64(sealed)
+		in.SealedCode = &s
+		return err
+	})
+	if err != nil {
+		return RecoveryV1{}, err
+	}
+	return out.Recovery, c.checkRecoveryReceipt(&out.Receipt, AuditRecovery, &out.Recovery)
+}
+
+// Keys fetches every key of the completed recovery id, checking that each
+// blob is signed by the authority, wrapped to newID and of the serial
+// listed. Import them with keyblob.Import and the authority as Verify.
+func (c *Client) Keys(ctx context.Context, newID *keyblob.Identity, id RequestID) ([]RecoveredKey, error) {
+	var all []RecoveredKey
+	err := c.pages(ctx, newID, "/v1/recoveries/"+id.String()+"/keys", func(raw json.RawMessage) (*string, error) {
+		var out KeyListV1
+		if err := json.Unmarshal(raw, &out); err != nil {
+			return nil, err
+		}
+		for _, v := range out.Keys {
+			k, err := c.parseKey(newID, &v)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, k)
+		}
+		return out.Next, nil
+	})
+	return all, err
+}
+
+func (c *Client) parseKey(newID *keyblob.Identity, v *KeyV1) (RecoveredKey, error) {
+	raw, err := decodeB64("blob", v.Blob, MaxBlob)
+	if err != nil {
+		return RecoveredKey{}, err
+	}
+	b, err := keyblob.ParseKeyBlob(raw)
+	if err != nil {
+		return RecoveredKey{}, err
+	}
+	if err := b.Verify(c.authority); err != nil {
+		return RecoveredKey{}, fmt.Errorf("a recovered key blob: %w", err)
+	}
+	if b.Recipient() != newID.Recipient().ExchangeFingerprint() || b.Serial().String() != v.Serial {
+		return RecoveredKey{}, fmt.Errorf("a recovered key blob is for another key or identity: %w", keyblob.ErrAuth)
+	}
+	return RecoveredKey{Seq: v.Seq, Serial: b.Serial(), Description: b.Description(), Created: b.Created(), Blob: b}, nil
+}
+
+// Recover runs a whole recovery to newID when the authority needs no
+// approvals (or they are given): request, complete with a new code, and
+// fetch the keys. It returns the keys, the owner's new recovery code
+// (show it to the user once) and the request. A request left pending
+// returns ErrApprovalPending with the request, to complete with Complete
+// and Keys once approved.
+func (c *Client) Recover(ctx context.Context, newID *keyblob.Identity, owner keyblob.Fingerprint, code RecoveryCode, serial *keyblob.Serial) ([]RecoveredKey, RecoveryCode, RecoveryV1, error) {
+	r, err := c.RequestRecovery(ctx, newID, owner, code, serial)
+	if err != nil {
+		return nil, RecoveryCode{}, r, err
+	}
+	if r.State != "approved" {
+		return nil, RecoveryCode{}, r, ErrApprovalPending
+	}
+	id, err := ParseRequestID(r.ID)
+	if err != nil {
+		return nil, RecoveryCode{}, r, err
+	}
+	ownerID, err := parseFingerprint("owner", r.Owner)
+	if err != nil {
+		return nil, RecoveryCode{}, r, err
+	}
+	newCode := NewRecoveryCode()
+	if r, err = c.Complete(ctx, newID, id, ownerID, newCode); err != nil {
+		return nil, RecoveryCode{}, r, err
+	}
+	keys, err := c.Keys(ctx, newID, id)
+	return keys, newCode, r, err
+}

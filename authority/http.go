@@ -1,0 +1,444 @@
+package authority
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/keyblob/keyblob"
+)
+
+// statusTable decides every response's status and error code from the
+// outcome, in one place (spec/escrow-api.md section 8). The first entry
+// whose error matches (errors.Is) wins; anything else is 500 internal.
+var statusTable = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{ErrTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
+	{ErrMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type"},
+	{ErrMethod, http.StatusMethodNotAllowed, "method_not_allowed"},
+	{ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+	{ErrInternal, http.StatusInternalServerError, "internal"},
+	{ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated"},
+	{ErrRequestExpired, http.StatusUnauthorized, "request_expired"},
+	{ErrReplay, http.StatusUnauthorized, "replayed"},
+	{ErrRecoveryRefused, http.StatusForbidden, "recovery_refused"},
+	{ErrApprovalRefused, http.StatusForbidden, "approval_refused"},
+	{ErrNotFound, http.StatusNotFound, "not_found"},
+	{ErrIdentityBound, http.StatusConflict, "identity_bound"},
+	{ErrStale, http.StatusConflict, "stale"},
+	{ErrNotPending, http.StatusConflict, "not_pending"},
+	{ErrApprovalPending, http.StatusConflict, "approval_pending"},
+	{ErrAlreadyApproved, http.StatusConflict, "already_approved"},
+	{ErrKeysUnavailable, http.StatusConflict, "keys_unavailable"},
+	{ErrUnusableIdentity, http.StatusUnprocessableEntity, "unusable_identity"},
+	{ErrBadSealedCode, http.StatusUnprocessableEntity, "bad_sealed_code"},
+	{ErrWrongRecipient, http.StatusUnprocessableEntity, "wrong_recipient"},
+	{ErrBadBlobSignature, http.StatusUnprocessableEntity, "bad_blob_signature"},
+	{keyblob.ErrMalformed, http.StatusBadRequest, "bad_request"},
+}
+
+// outcome returns the status, code and public message of err.
+func outcome(err error) (int, string, string) {
+	for _, row := range statusTable {
+		if errors.Is(err, row.err) {
+			msg := row.err.Error()
+			if row.status < 500 {
+				msg = err.Error() // 4xx messages name what was wrong, never a secret
+			}
+			return row.status, row.code, msg
+		}
+	}
+	return http.StatusInternalServerError, "internal", ErrInternal.Error()
+}
+
+// HandlerOptions are the optional parts of NewHandler.
+type HandlerOptions struct {
+	// Logger receives one line per request (method, route, status,
+	// duration) and the causes of server errors; nil means slog.Default().
+	Logger *slog.Logger
+	// Registerer, if set, also receives the handler's metrics; /metrics
+	// always serves them.
+	Registerer prometheus.Registerer
+}
+
+// Handler serves the protocol of spec/escrow-api.md over HTTP for a
+// Service: the routes of section 7, /healthz and /metrics.
+type Handler struct {
+	svc      *Service
+	mux      *http.ServeMux
+	log      *slog.Logger
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	errs     prometheus.Counter
+}
+
+// NewHandler returns the handler of svc.
+func NewHandler(svc *Service, opts *HandlerOptions) *Handler {
+	if opts == nil {
+		opts = &HandlerOptions{}
+	}
+	h := &Handler{svc: svc, mux: http.NewServeMux(), log: opts.Logger}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	reg := prometheus.NewRegistry()
+	h.metrics(reg)
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(h.requests, h.latency, h.errs)
+	}
+	h.mux.HandleFunc("GET /healthz", h.healthz)
+	h.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	h.routes()
+	return h
+}
+
+func (h *Handler) metrics(reg *prometheus.Registry) {
+	h.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "keyblob_authority_requests_total",
+		Help: "Requests by route and status."}, []string{"route", "code"})
+	h.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "keyblob_authority_request_seconds",
+		Help: "Request latency by route.", Buckets: prometheus.DefBuckets}, []string{"route"})
+	h.errs = prometheus.NewCounter(prometheus.CounterOpts{Name: "keyblob_authority_store_errors_total",
+		Help: "Requests that failed because of the store."})
+	reg.MustRegister(h.requests, h.latency, h.errs)
+}
+
+// Routes are the method patterns of the protocol.
+func (h *Handler) routes() {
+	h.mux.HandleFunc("GET /v1/authority", h.info)
+	h.mux.HandleFunc("POST /v1/enroll", h.signed(h.enroll))
+	h.mux.HandleFunc("POST /v1/deposits", h.signed(h.deposit))
+	h.mux.HandleFunc("GET /v1/deposits", h.signed(h.deposits))
+	h.mux.HandleFunc("GET /v1/audit", h.signed(h.audit))
+	h.mux.HandleFunc("POST /v1/recoveries", h.signed(h.createRecovery))
+	h.mux.HandleFunc("GET /v1/recoveries/{id}", h.signed(h.recovery))
+	h.mux.HandleFunc("POST /v1/recoveries/{id}/complete", h.signed(h.complete))
+	h.mux.HandleFunc("POST /v1/recoveries/{id}/approvals", h.signed(h.approve))
+	h.mux.HandleFunc("GET /v1/recoveries/{id}/keys", h.signed(h.keys))
+}
+
+// statusWriter remembers the status for logs and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ServeHTTP routes r, answering unknown paths and methods with the
+// protocol's JSON errors, and logs and counts it.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	_, pattern := h.mux.Handler(r)
+	route := pattern
+	if pattern == "" {
+		route = "unmatched"
+		h.unmatched(sw, r, h.mux)
+	} else {
+		h.mux.ServeHTTP(sw, r) // sets the path values
+	}
+	code := strconv.Itoa(sw.status)
+	h.requests.WithLabelValues(route, code).Inc()
+	h.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	h.log.Info("request", "method", r.Method, "route", route, "status", sw.status, "duration", time.Since(start))
+}
+
+// discard captures what the mux would answer for an unmatched request.
+type discard struct {
+	header http.Header
+	status int
+}
+
+func (d *discard) Header() http.Header         { return d.header }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(code int)        { d.status = code }
+
+func (h *Handler) unmatched(w http.ResponseWriter, r *http.Request, mux http.Handler) {
+	d := &discard{header: http.Header{}}
+	mux.ServeHTTP(d, r)
+	switch d.status {
+	case http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", d.header.Get("Allow"))
+		h.fail(w, r, ErrMethod)
+	case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		// A path the mux would clean: not one of the protocol's.
+		h.fail(w, r, ErrNotFound)
+	default:
+		h.fail(w, r, ErrNotFound)
+	}
+}
+
+func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := h.svc.Ping(ctx); err != nil {
+		h.log.Error("healthz: store ping failed", "error", err)
+		w.Header().Set("Retry-After", "5")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "store unavailable\n")
+		return
+	}
+	io.WriteString(w, "ok\n")
+}
+
+// reply writes a JSON body.
+func (h *Handler) reply(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		h.log.Error("encoding a response", "error", err)
+		status, b = http.StatusInternalServerError, []byte(`{"error":"internal","message":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// fail writes the error response of err, decided by statusTable.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg := outcome(err)
+	if status >= 500 {
+		h.log.Error("request failed", "method", r.Method, "route", r.Pattern, "error", err)
+		if errors.Is(err, ErrUnavailable) {
+			h.errs.Inc()
+		}
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	h.reply(w, status, ErrorV1{Error: code, Message: msg})
+}
+
+func (h *Handler) info(w http.ResponseWriter, r *http.Request) {
+	if err := h.plainRequest(w, r, false); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	i := h.svc.Info()
+	h.reply(w, http.StatusOK, InfoV1{Protocol: ProtocolName, Recipient: i.Recipient.String(),
+		Fingerprint: i.Recipient.Fingerprint().String(), Signer: i.Recipient.SigningFingerprint().String(),
+		Time: formatTime(i.Time), MaxSkewSeconds: int(MaxSkew / time.Second), MaxBodyBytes: MaxBody,
+		MaxPage: MaxPage, MaxFailures: MaxFailures, ApprovalsRequired: i.ApprovalsRequired,
+		RecoveryTTLSeconds: int64(i.RecoveryTTL / time.Second)})
+}
+
+// plainRequest reads an unsigned GET: no body, no query unless lists.
+func (h *Handler) plainRequest(w http.ResponseWriter, r *http.Request, lists bool) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	if len(body) > 0 {
+		return fmt.Errorf("%w request: a GET has no body", errMalformed)
+	}
+	if !lists && (r.URL.RawQuery != "" || r.URL.ForceQuery) {
+		return fmt.Errorf("%w request: this route takes no query string", errMalformed)
+	}
+	return nil
+}
+
+// readBody reads at most MaxBody bytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, ErrTooLarge
+	case err != nil:
+		return nil, fmt.Errorf("%w request: reading the body: %v", errMalformed, err)
+	}
+	return body, nil
+}
+
+// endpoint is a signed route's logic: it returns the status and body of
+// a success, or an error for statusTable.
+type endpoint func(ctx context.Context, r *http.Request, req *Request) (int, any, error)
+
+// signed reads and checks the parts every signed route shares (section 3
+// and section 4 step 1) and runs e.
+func (h *Handler) signed(e endpoint) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		req, err := h.readSigned(w, r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		status, v, err := e(r.Context(), r, req)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.reply(w, status, v)
+	}
+}
+
+func (h *Handler) readSigned(w http.ResponseWriter, r *http.Request) (*Request, error) {
+	body, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if r.Method == http.MethodPost {
+		if err := checkMediaType(r.Header.Values("Content-Type")); err != nil {
+			return nil, err
+		}
+	} else if len(body) > 0 {
+		return nil, fmt.Errorf("%w request: a GET has no body", errMalformed)
+	}
+	if len(r.RequestURI) > MaxTarget {
+		return nil, fmt.Errorf("%w request: a target of more than %d bytes", errMalformed, MaxTarget)
+	}
+	req := &Request{Method: r.Method, Target: r.RequestURI, Body: body}
+	req.Auth, err = ParseAuthHeaders(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+func checkMediaType(values []string) error {
+	if len(values) != 1 {
+		return ErrMediaType
+	}
+	mt, params, err := mime.ParseMediaType(values[0])
+	if err != nil || mt != "application/json" {
+		return ErrMediaType
+	}
+	for k, v := range params {
+		if k != "charset" || (v != "utf-8" && v != "UTF-8") {
+			return ErrMediaType
+		}
+	}
+	return nil
+}
+
+// The signature headers (spec section 4).
+const (
+	HeaderSigner    = "Keyblob-Signer"
+	HeaderTime      = "Keyblob-Time"
+	HeaderNonce     = "Keyblob-Nonce"
+	HeaderSignature = "Keyblob-Signature"
+)
+
+// ParseAuthHeaders reads the four signature headers, each exactly once
+// and canonical; any failure is ErrUnauthenticated.
+func ParseAuthHeaders(hd http.Header) (*Auth, error) {
+	var v [4]string
+	for i, name := range []string{HeaderSigner, HeaderTime, HeaderNonce, HeaderSignature} {
+		vals := hd.Values(name)
+		if len(vals) != 1 {
+			return nil, ErrUnauthenticated
+		}
+		v[i] = vals[0]
+	}
+	return ParseAuth(v[0], v[1], v[2], v[3])
+}
+
+// ParseAuth parses the values of the four signature headers.
+func ParseAuth(signer, t, nonce, sig string) (*Auth, error) {
+	a := &Auth{}
+	var err error
+	if a.Signer, err = parseFingerprint("signer", signer); err != nil {
+		return nil, ErrUnauthenticated
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || strconv.FormatInt(n, 10) != t {
+		return nil, ErrUnauthenticated
+	}
+	a.Time = n
+	raw, err := decodeB64("nonce", nonce, 16)
+	if err != nil || len(raw) != 16 {
+		return nil, ErrUnauthenticated
+	}
+	copy(a.Nonce[:], raw)
+	if a.Signature, err = decodeB64("signature", sig, keyblob.MaxSignerKey); err != nil || len(a.Signature) == 0 {
+		return nil, ErrUnauthenticated
+	}
+	return a, nil
+}
+
+// SetAuthHeaders sets the four signature headers of a.
+func SetAuthHeaders(hd http.Header, a *Auth) {
+	hd.Set(HeaderSigner, a.Signer.String())
+	hd.Set(HeaderTime, strconv.FormatInt(a.Time, 10))
+	hd.Set(HeaderNonce, b64(a.Nonce[:]))
+	hd.Set(HeaderSignature, b64(a.Signature))
+}
+
+// page reads the list query (section 3): after and limit, each at most
+// once, canonical; no other parameter.
+func page(r *http.Request) (uint64, int, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w query string", errMalformed)
+	}
+	after, limit := uint64(0), DefaultPage
+	for k, vs := range q {
+		if len(vs) != 1 {
+			return 0, 0, fmt.Errorf("%w query string: %q more than once", errMalformed, k)
+		}
+		n, err := strconv.ParseUint(vs[0], 10, 64)
+		if err != nil || strconv.FormatUint(n, 10) != vs[0] {
+			return 0, 0, fmt.Errorf("%w query string: %q is not a canonical number", errMalformed, k)
+		}
+		switch {
+		case k == "after":
+			after = n
+		case k == "limit" && n >= 1 && n <= MaxPage:
+			limit = int(n)
+		default:
+			return 0, 0, fmt.Errorf("%w query string: parameter %q", errMalformed, k)
+		}
+	}
+	return after, limit, nil
+}
+
+func next(n int, limit int, lastSeq uint64) *string {
+	if n < limit || n == 0 {
+		return nil
+	}
+	s := strconv.FormatUint(lastSeq, 10)
+	return &s
+}
+
+func noQuery(r *http.Request) error {
+	if r.URL.RawQuery != "" || r.URL.ForceQuery {
+		return fmt.Errorf("%w request: this route takes no query string", errMalformed)
+	}
+	return nil
+}
+
+// pathID reads {id}; a malformed one is not found, as an unknown one.
+func pathID(r *http.Request) (RequestID, error) {
+	id, err := ParseRequestID(r.PathValue("id"))
+	if err != nil {
+		return id, ErrNotFound
+	}
+	return id, nil
+}

@@ -1,0 +1,169 @@
+package authority
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/keyblob/keyblob"
+)
+
+func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// marshalDetail encodes an audit detail object without HTML escaping.
+func marshalDetail(v any) (string, error) {
+	var sb strings.Builder
+	enc := json.NewEncoder(&sb)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(sb.String(), "\n"), nil
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// Enroll registers the identity to as a new owner (spec section 7.3),
+// with the recovery code sealed (purpose PurposeEnroll) in sealed. r must
+// be signed by to's signature key. It returns ErrUnusableIdentity,
+// ErrUnauthenticated, ErrBadSealedCode or ErrIdentityBound.
+func (s *Service) Enroll(ctx context.Context, r *Request, to *keyblob.Recipient, sealed []byte) (Owner, Receipt, error) {
+	if err := s.checkSealedSize(sealed); err != nil {
+		return Owner{}, Receipt{}, err
+	}
+	if !to.CanVerify() {
+		return Owner{}, Receipt{}, fmt.Errorf("%w: the enrolling identity has no signature key", ErrUnusableIdentity)
+	}
+	if err := s.authenticate(ctx, r, to); err != nil {
+		return Owner{}, Receipt{}, err
+	}
+	fp := to.SigningFingerprint()
+	verifier, err := s.verifierFor(ctx, sealed, PurposeEnroll, fp, fp, r.Auth.Nonce)
+	if err != nil {
+		return Owner{}, Receipt{}, err
+	}
+	o := Owner{ID: fp, Recipient: to.String(), Signer: fp, Verifier: verifier, Created: s.now().UTC()}
+	e, err := s.entry(AuditEnroll, fp, fp, [16]byte{}, struct {
+		Recipient string `json:"recipient"`
+	}{o.Recipient})
+	if err != nil {
+		return Owner{}, Receipt{}, err
+	}
+	e, err = s.store.CreateOwner(ctx, o, e)
+	switch {
+	case errors.Is(err, ErrExists):
+		return Owner{}, Receipt{}, ErrIdentityBound
+	case err != nil:
+		return Owner{}, Receipt{}, storeErr(err)
+	}
+	o.Version = 1
+	rc, err := s.receipt(e)
+	return o, rc, err
+}
+
+// verifierFor opens a sealed code and computes its verifier for owner.
+func (s *Service) verifierFor(ctx context.Context, sealed []byte, p CodePurpose, owner, signer keyblob.Fingerprint, nonce [16]byte) ([]byte, error) {
+	code, err := openCode(s.id, sealed, p, owner, signer, nonce)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(code[:])
+	var v []byte
+	err = s.argon(ctx, func() (err error) {
+		v, err = newVerifier(s.params, owner, &code)
+		return err
+	})
+	return v, err
+}
+
+type depositDetail struct {
+	Serial      string `json:"serial"`
+	BlobSHA256  string `json:"blob_sha256"`
+	Description string `json:"description"`
+	Created     string `json:"created"`
+}
+
+// Deposit stores blob for the signer's owner (spec section 7.4). It
+// returns the deposit, its receipt, and whether it was stored now (false:
+// the owner already had a deposit of that serial, returned unchanged with
+// its original receipt). It returns ErrUnauthenticated, ErrWrongRecipient
+// or ErrBadBlobSignature.
+func (s *Service) Deposit(ctx context.Context, r *Request, blob *keyblob.KeyBlob) (Deposit, Receipt, bool, error) {
+	o, key, err := s.currentOwner(ctx, r)
+	if err != nil {
+		return Deposit{}, Receipt{}, false, err
+	}
+	if blob.Recipient() != s.fp {
+		return Deposit{}, Receipt{}, false, ErrWrongRecipient
+	}
+	if err := blob.Verify(key); err != nil {
+		return Deposit{}, Receipt{}, false, ErrBadBlobSignature
+	}
+	raw := blob.Marshal()
+	d := Deposit{Owner: o.ID, Serial: blob.Serial(), Description: blob.Description(), Blob: raw,
+		Signer: o.Signer, Created: blob.Created().UTC(), Deposited: s.now().UTC()}
+	h := sha256Sum(raw)
+	e, err := s.entry(AuditDeposit, o.ID, o.Signer, d.Serial, depositDetail{
+		Serial: d.Serial.String(), BlobSHA256: b64(h[:]), Description: d.Description, Created: formatTime(d.Created)})
+	if err != nil {
+		return Deposit{}, Receipt{}, false, err
+	}
+	e, err = s.store.PutDeposit(ctx, d, e)
+	switch {
+	case errors.Is(err, ErrExists):
+		return s.existingDeposit(ctx, o.ID, d.Serial)
+	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
+		return Deposit{}, Receipt{}, false, ErrUnauthenticated // re-bound meanwhile
+	case err != nil:
+		return Deposit{}, Receipt{}, false, storeErr(err)
+	}
+	d.Seq = e.Seq
+	rc, err := s.receipt(e)
+	return d, rc, true, err
+}
+
+// existingDeposit returns a deposit with the receipt of its entry.
+func (s *Service) existingDeposit(ctx context.Context, owner keyblob.Fingerprint, serial keyblob.Serial) (Deposit, Receipt, bool, error) {
+	d, err := s.store.Deposit(ctx, owner, serial)
+	if err != nil {
+		return Deposit{}, Receipt{}, false, storeErr(err)
+	}
+	entries, err := s.store.Audit(ctx, owner, d.Seq-1, 1)
+	if err != nil {
+		return Deposit{}, Receipt{}, false, storeErr(err)
+	}
+	if len(entries) != 1 || entries[0].Seq != d.Seq || entries[0].Kind != AuditDeposit {
+		return Deposit{}, Receipt{}, false, fmt.Errorf("%w: the deposit entry %d is missing", ErrInternal, d.Seq)
+	}
+	rc, err := s.receipt(entries[0])
+	return d, rc, false, err
+}
+
+// Deposits lists a page of the signer's owner's deposits (spec section
+// 7.5), whose Seq is greater than after.
+func (s *Service) Deposits(ctx context.Context, r *Request, after uint64, limit int) ([]Deposit, error) {
+	o, _, err := s.currentOwner(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := s.store.Deposits(ctx, o.ID, after, limit)
+	return ds, storeErr(err)
+}
+
+// Audit lists a page of the audit entries about the signer's owner (spec
+// section 7.6).
+func (s *Service) Audit(ctx context.Context, r *Request, after uint64, limit int) ([]AuditEntry, error) {
+	o, _, err := s.currentOwner(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	es, err := s.store.Audit(ctx, o.ID, after, limit)
+	return es, storeErr(err)
+}

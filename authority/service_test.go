@@ -1,0 +1,180 @@
+package authority_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/sqlitestore"
+	"github.com/keyblob/keyblob/password"
+)
+
+// fastArgon2 is the smallest Argon2id the limits allow, for tests.
+var fastArgon2 = password.Params{Time: 1, MemoryKiB: password.MinMemoryKiB, Threads: 1}
+
+var (
+	identitiesMu sync.Mutex
+	identities   = map[string]*keyblob.Identity{}
+)
+
+// identity returns a hybrid identity, one per name for the whole test
+// binary (key generation is the slow part).
+func identity(t testing.TB, name string) *keyblob.Identity {
+	t.Helper()
+	identitiesMu.Lock()
+	defer identitiesMu.Unlock()
+	if id := identities[name]; id != nil {
+		return id
+	}
+	id, err := keyblob.GenerateIdentity(keyblob.KindX25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	identities[name] = id
+	return id
+}
+
+func sqliteStore(t testing.TB) authority.Store {
+	t.Helper()
+	st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "authority.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+type fixture struct {
+	t   testing.TB
+	svc *authority.Service
+	aut *keyblob.Identity
+	now time.Time
+}
+
+func newFixture(t testing.TB, st authority.Store, quorum int, operators ...*keyblob.Identity) *fixture {
+	t.Helper()
+	f := &fixture{t: t, aut: identity(t, "authority"), now: time.Unix(1_750_000_000, 0)}
+	var ops []*keyblob.Recipient
+	for _, op := range operators {
+		ops = append(ops, op.Recipient())
+	}
+	svc, err := authority.New(authority.Config{Store: st, Identity: f.aut, Operators: ops, Quorum: quorum,
+		Argon2: fastArgon2, Now: func() time.Time { return f.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc = svc
+	return f
+}
+
+// req signs a request as id.
+func (f *fixture) req(id *keyblob.Identity, method, target string, body []byte) *authority.Request {
+	f.t.Helper()
+	a, err := authority.SignRequest(id, f.svc.Fingerprint(), method, target, body, f.now)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return &authority.Request{Method: method, Target: target, Body: body, Auth: a}
+}
+
+func (f *fixture) sealed(r *authority.Request, c authority.RecoveryCode, p authority.CodePurpose, owner keyblob.Fingerprint) []byte {
+	f.t.Helper()
+	s, err := authority.SealCode(f.aut.Recipient(), c, p, owner, r.Auth.Signer, r.Auth.Nonce)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return s
+}
+
+func (f *fixture) enroll(id *keyblob.Identity) authority.RecoveryCode {
+	f.t.Helper()
+	code := authority.NewRecoveryCode()
+	r := f.req(id, "POST", "/v1/enroll", []byte("{}"))
+	fp := id.Recipient().SigningFingerprint()
+	if _, _, err := f.svc.Enroll(context.Background(), r, id.Recipient(), f.sealed(r, code, authority.PurposeEnroll, fp)); err != nil {
+		f.t.Fatalf("enroll: %v", err)
+	}
+	return code
+}
+
+func (f *fixture) deposit(id *keyblob.Identity, desc string) *keyblob.SessionKey {
+	f.t.Helper()
+	key := keyblob.NewSessionKey()
+	b, err := keyblob.Export(key, f.aut.Recipient(), &keyblob.ExportOptions{Description: desc, Signer: id})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, _, created, err := f.svc.Deposit(context.Background(), f.req(id, "POST", "/v1/deposits", b.Marshal()), b); err != nil || !created {
+		f.t.Fatalf("deposit: created %v, %v", created, err)
+	}
+	return key
+}
+
+func (f *fixture) requestRecovery(owner, to *keyblob.Identity, code authority.RecoveryCode) (authority.RecoveryStatus, error) {
+	r := f.req(to, "POST", "/v1/recoveries", []byte("{}"))
+	ownerFP := owner.Recipient().SigningFingerprint()
+	st, _, err := f.svc.RequestRecovery(context.Background(), r, authority.RecoveryInput{
+		Owner: ownerFP, To: to.Recipient(), SealedCode: f.sealed(r, code, authority.PurposeRecovery, ownerFP)})
+	return st, err
+}
+
+func TestServiceRecovery(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, sqliteStore(t), 0)
+	owner, newID := identity(t, "owner"), identity(t, "new")
+	code := f.enroll(owner)
+	want := map[keyblob.Serial]*keyblob.SessionKey{}
+	for _, d := range []string{"one", "two", "three"} {
+		k := f.deposit(owner, d)
+		want[k.Serial()] = k
+	}
+	st, err := f.requestRecovery(owner, newID, code)
+	if err != nil || st.State != "approved" {
+		t.Fatalf("request: %v %v", st.State, err)
+	}
+	newCode := authority.NewRecoveryCode()
+	r := f.req(newID, "POST", "/v1/recoveries/x/complete", []byte("{}"))
+	_, o, _, err := f.svc.CompleteRecovery(ctx, r, st.ID, f.sealed(r, newCode, authority.PurposeNewCode, st.Owner))
+	if err != nil || o.Signer != newID.Recipient().SigningFingerprint() {
+		t.Fatalf("complete: %v", err)
+	}
+	keys, err := f.svc.RecoveredKeys(ctx, f.req(newID, "GET", "/v1/recoveries/x/keys", nil), st.ID, 0, 100)
+	if err != nil || len(keys) != 3 {
+		t.Fatalf("keys: %d, %v", len(keys), err)
+	}
+	for _, k := range keys {
+		got, err := keyblob.Import(k.Blob, newID, &keyblob.ImportOptions{Verify: f.aut.Recipient()})
+		if err != nil || !got.Equal(want[k.Serial]) {
+			t.Fatalf("key %s: %v", k.Serial, err)
+		}
+	}
+	// The old identity is retired; the new code works, the old does not.
+	if _, err := f.svc.Deposits(ctx, f.req(owner, "GET", "/v1/deposits", nil), 0, 10); !errors.Is(err, authority.ErrUnauthenticated) {
+		t.Errorf("retired identity lists: %v", err)
+	}
+	if _, err := f.requestRecovery(owner, identity(t, "third"), code); !errors.Is(err, authority.ErrRecoveryRefused) {
+		t.Errorf("old code: %v", err)
+	}
+	if _, err := f.requestRecovery(owner, identity(t, "third"), newCode); err != nil {
+		t.Errorf("new code: %v", err)
+	}
+}
+
+func TestServiceLockout(t *testing.T) {
+	f := newFixture(t, sqliteStore(t), 0)
+	owner := identity(t, "owner")
+	code := f.enroll(owner)
+	for i := range authority.MaxFailures {
+		if _, err := f.requestRecovery(owner, identity(t, "new"), authority.NewRecoveryCode()); !errors.Is(err, authority.ErrRecoveryRefused) {
+			t.Fatalf("wrong code %d: %v", i, err)
+		}
+	}
+	if _, err := f.requestRecovery(owner, identity(t, "new"), code); !errors.Is(err, authority.ErrRecoveryRefused) {
+		t.Fatalf("right code after %d failures: %v, want refused", authority.MaxFailures, err)
+	}
+}
