@@ -443,11 +443,12 @@ type ipLimits struct {
 	mu     sync.Mutex
 	perSec rate.Limit
 	burst  int
+	maxIPs int // addresses tracked at most
 	ips    map[string]*rate.Limiter
 }
 
 func newIPLimits(perSec float64) *ipLimits {
-	return &ipLimits{perSec: rate.Limit(perSec), burst: max(1, int(perSec)), ips: make(map[string]*rate.Limiter)}
+	return &ipLimits{perSec: rate.Limit(perSec), burst: max(1, int(perSec)), maxIPs: maxTrackedIPs, ips: make(map[string]*rate.Limiter)}
 }
 
 // allow reports whether a handshake from addr is within its rate. The
@@ -462,7 +463,7 @@ func (l *ipLimits) allow(addr net.Addr) bool {
 	defer l.mu.Unlock()
 	lim, ok := l.ips[ip]
 	if !ok {
-		if len(l.ips) >= maxTrackedIPs && !l.sweep() {
+		if len(l.ips) >= l.maxIPs && !l.sweep() {
 			return false
 		}
 		lim = rate.NewLimiter(l.perSec, l.burst)
