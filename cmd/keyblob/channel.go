@@ -188,6 +188,10 @@ func (e *env) serverConfig(c *cobra.Command, o *serveOptions) (*channel.Config, 
 			return nil, err
 		}
 	}
+	if cfg.SeedKey == channel.SeedKeyIdentity && cfg.Identity.Recipient().ExchangeAlg() != keyblob.ExchangeRSAOAEP {
+		return nil, withHint(fmt.Errorf("--seed-key identity sends the identity's RSA exchange key, and %s (%s) has none", o.identity, cfg.Identity.Kind()),
+			"'keyblob keygen -t rsa-2048' makes an RSA identity; or use the default --seed-key fresh")
+	}
 	if o.authorized != "" {
 		if cfg.Authorized, err = e.loadAuthorized(o.authorized); err != nil {
 			return nil, err
