@@ -32,7 +32,8 @@ var (
 		"type":      kinds,
 	}
 	byCommand = map[string]map[string]completer{
-		"key put": {"identity": namesOnly(identityNames)}, // a stored identity, never a file
+		"key put":         {"identity": namesOnly(identityNames)}, // a stored identity, never a file
+		"channel connect": {"server": namesOrFiles(recipientNames)},
 	}
 )
 

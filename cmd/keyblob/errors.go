@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/channel"
 	"github.com/keyblob/keyblob/internal/format"
 	"github.com/keyblob/keyblob/keystore"
 	"github.com/keyblob/keyblob/replay"
@@ -65,6 +66,15 @@ var hints = []struct {
 
 	// Encrypted files.
 	{keyblob.ErrWrongSessionKey, anyScope, "'keyblob inspect FILE' shows the serial of the key a file needs"},
+
+	// Channels.
+	{channel.ErrUnauthorized, anyScope, "the server accepts only the clients in its --authorized file: give the server's operator your recipient line ('keyblob pubkey' or 'keyblob id show NAME')"},
+	{channel.ErrAuth, "channel connect", "check --server: it must be the server's recipient; otherwise someone in between changed the traffic"},
+	{channel.ErrNotSigned, "channel connect", "the seed server has no signing identity: start it with -i IDENTITY, or connect with --insecure if you accept an unauthenticated server"},
+	{channel.ErrHandshake, anyScope, "both ends must use the same --profile; a v2 server that refused the client (--authorized) closes during the handshake"},
+	{channel.ErrTruncated, anyScope, "the connection was cut without the channel's close: what arrived may be incomplete"},
+	{channel.ErrIdle, anyScope, "the peer sent nothing for too long (--idle-timeout)"},
+	{channel.ErrKeyLimit, anyScope, "the session sealed all the data its keys may: connect again for new keys"},
 
 	// The system.
 	{syscall.ENOSPC, anyScope, "the disk is full: free some space, or write elsewhere (-o FILE; TMPDIR for the temporary file); nothing was kept"},

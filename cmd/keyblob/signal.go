@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/keyblob/keyblob/internal/atomicfile"
@@ -26,8 +27,33 @@ func handleSignals() {
 	signalsOnce.Do(func() {
 		ch := make(chan os.Signal, 1)
 		signal.Notify(ch, stopSignals...)
-		go func() { stop(<-ch) }()
+		go func() {
+			for sig := range ch {
+				if !diverted(sig) {
+					stop(sig)
+				}
+			}
+		}()
 	})
+}
+
+// divertTo, when set, receives the stop signals instead of stop: a
+// server (channel serve) drains its sessions and returns. A signal that
+// finds the channel full (a second Ctrl-C) stops the process as usual.
+var divertTo atomic.Pointer[chan os.Signal]
+
+// diverted hands sig to divertTo, reporting whether it took it.
+func diverted(sig os.Signal) bool {
+	p := divertTo.Load()
+	if p == nil {
+		return false
+	}
+	select {
+	case *p <- sig:
+		return true
+	default:
+		return false
+	}
 }
 
 // stop ends the process for sig, removing temporary outputs first.

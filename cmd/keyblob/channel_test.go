@@ -1,0 +1,161 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/channel"
+	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/time/rate"
+)
+
+func init() { scriptCmds["waitfile"] = cmdWaitfile }
+
+// waitfileTimeout bounds how long waitfile waits.
+const waitfileTimeout = 30 * time.Second
+
+// cmdWaitfile is the script command
+//
+//	waitfile FILE [VAR]     wait until FILE exists and is not empty (a
+//	                        background server wrote its address), then
+//	                        set VAR to its first line
+func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: waitfile FILE [VAR]")
+	}
+	deadline := time.Now().Add(waitfileTimeout)
+	for {
+		data, err := os.ReadFile(ts.MkAbs(args[0]))
+		if err == nil && len(data) > 0 {
+			if len(args) == 2 {
+				line, _, _ := strings.Cut(string(data), "\n")
+				ts.Setenv(args[1], line)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s did not appear within %v", args[0], waitfileTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestChannelRateLimit checks the per-address handshake limit: a burst of
+// the rate, then refusals; other addresses are counted apart; a full
+// table forgets addresses back at a full burst, and refuses new ones if
+// there are none.
+func TestChannelRateLimit(t *testing.T) {
+	a := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}
+	b := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 1}
+	l := newIPLimits(3)
+	for i := range 3 {
+		if !l.allow(&net.TCPAddr{IP: a.IP, Port: 1000 + i}) {
+			t.Fatalf("handshake %d of the burst refused", i)
+		}
+	}
+	if l.allow(a) {
+		t.Error("a fourth handshake within the second was allowed")
+	}
+	if !l.allow(b) {
+		t.Error("another address was refused")
+	}
+	l.maxIPs = 2
+	c := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 3), Port: 1}
+	if l.allow(c) {
+		t.Error("a new address was allowed with the table full of busy ones")
+	}
+	l.ips[b.IP.String()] = rate.NewLimiter(l.perSec, l.burst) // b is idle again
+	if !l.allow(c) {
+		t.Error("a new address was refused although an idle one could be forgotten")
+	}
+	if len(l.ips) != 2 {
+		t.Errorf("table holds %d addresses, want 2", len(l.ips))
+	}
+}
+
+// TestChannelMaxSessions runs a server with one session slot on
+// 127.0.0.1: while a session is open, a second client is closed before
+// its handshake; once the first ends, a new client is served. A stop
+// signal ends the server, which then returns nil.
+func TestChannelMaxSessions(t *testing.T) {
+	id, err := keyblob.GenerateIdentity("x25519")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, stop, done := startTestServer(t, &channel.Config{Identity: id}, &serveOptions{maxSessions: 1, ratePerIP: 100, grace: time.Second})
+	client := &channel.Config{Peer: id.Recipient()}
+	first := dialEcho(t, addr, client, "one")
+	if _, err := channel.Dial("tcp", addr, client); err == nil {
+		t.Fatal("a second session started with one slot taken")
+	}
+	if err := first.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(first); err != nil {
+		t.Fatalf("the first session did not end cleanly: %v", err)
+	}
+	first.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := channel.Dial("tcp", addr, client)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no session after the first one ended: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop <- os.Interrupt
+	if err := <-done; err != nil {
+		t.Fatalf("server returned %v after the stop signal", err)
+	}
+}
+
+// startTestServer runs an echo server of cfg on 127.0.0.1 in-process.
+func startTestServer(t *testing.T, cfg *channel.Config, o *serveOptions) (string, chan os.Signal, chan error) {
+	t.Helper()
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := channel.NewListener(raw, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	stop, done := make(chan os.Signal, 1), make(chan error, 1)
+	s := newServer(slog.New(slog.NewTextHandler(io.Discard, nil)), echoSession, o)
+	go func() { done <- s.run(ln, stop) }()
+	return ln.Addr().String(), stop, done
+}
+
+// dialEcho connects, sends msg and checks that it comes back.
+func dialEcho(t *testing.T, addr string, cfg *channel.Config, msg string) *channel.Conn {
+	t.Helper()
+	c, err := channel.Dial("tcp", addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialEchoOn(t, c, msg)
+	return c
+}
+
+// dialEchoOn sends msg on an open session and checks that it comes back.
+func dialEchoOn(t *testing.T, c *channel.Conn, msg string) {
+	t.Helper()
+	if _, err := c.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != msg {
+		t.Fatalf("echo: got %q, %v; want %q", got, err, msg)
+	}
+}
