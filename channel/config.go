@@ -53,6 +53,14 @@ type Config struct {
 	// (SeedKeyIdentity).
 	SeedKey SeedKey
 
+	// SeedReplay is where a seed server in identity mode records the
+	// sessions it accepted, refusing a recorded client stream replayed
+	// into a new connection (spec/channel.md section 3.7). If nil, a
+	// MemorySeedReplay of DefaultSeedReplaySize shared by the whole
+	// process, which fails closed when full and forgets on restart. Other
+	// configs ignore it.
+	SeedReplay SeedReplayCache
+
 	// RSABits is the size of fresh seed session keys: 2048 (if zero), 3072
 	// or 4096. A KeyPool, if set, must make keys of this size.
 	RSABits int
@@ -68,7 +76,8 @@ type Config struct {
 	// generation, signatures) always use crypto/rand, as Go 1.26 ignores
 	// other sources; testing/cryptotest.SetGlobalRandom fixes them in
 	// tests. Rand must be safe for concurrent use when the Config is
-	// shared. The protocol reads no clock: deadlines are the transport's.
+	// shared. The protocol reads no clock (deadlines are the transport's;
+	// SeedReplay gets the time of acceptance, for its records only).
 	Rand io.Reader
 
 	// Limits bounds the channel.

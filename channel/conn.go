@@ -118,6 +118,7 @@ func (c *Conn) HandshakeContext(ctx context.Context) (err error) {
 		defer cancel()
 	}
 	stop := context.AfterFunc(ctx, func() { c.conn.Close() })
+	c.sess.setContext(ctx)
 	err = c.runHandshake()
 	if !stop() {
 		err = fmt.Errorf("%w: %w", ErrHandshake, context.Cause(ctx))

@@ -2,6 +2,7 @@ package channel
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"fmt"
 
@@ -137,6 +138,7 @@ func (c *seedClient) writeInitial() ([]byte, error) {
 // seedServer is the server of the seed profile.
 type seedServer struct {
 	cfg  *Config
+	ctx  context.Context // for Config.SeedReplay
 	step seedStep
 	key  kemPrivate // this session's RSA key
 	size int        // its modulus size in bytes
@@ -144,7 +146,11 @@ type seedServer struct {
 	res  *handshakeResult
 }
 
-func newSeedServer(cfg *Config) (handshake, error) { return &seedServer{cfg: cfg}, nil }
+func newSeedServer(cfg *Config) (handshake, error) {
+	return &seedServer{cfg: cfg, ctx: context.Background()}, nil
+}
+
+func (s *seedServer) setContext(ctx context.Context) { s.ctx = ctx }
 
 func (s *seedServer) next() ([]byte, error) {
 	if s.step == seedStart {
@@ -233,6 +239,9 @@ func (s *seedServer) readInitial(msg []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.recordReplay(secret); err != nil {
+		return nil, err
+	}
 	s.res = &handshakeResult{
 		send: newSeedHalf(secret[:seedKeySize], secret[seedKeySize:], dirServer, s.cfg), recv: recv,
 		seedBits: s.bits,
@@ -240,6 +249,18 @@ func (s *seedServer) readInitial(msg []byte) ([]byte, error) {
 	s.key = nil
 	s.step = seedDone
 	return data, nil
+}
+
+// recordReplay refuses, in identity mode, the keys of a session already
+// accepted: the static key lets a recorded initial message authenticate
+// again (spec/channel.md section 3.7). Only authentic messages get here,
+// so garbage cannot fill the cache. Fresh keys need no record: a
+// recording is wrapped to a key that no longer exists.
+func (s *seedServer) recordReplay(secret []byte) error {
+	if s.cfg.SeedKey != SeedKeyIdentity {
+		return nil
+	}
+	return s.cfg.recordSeedSession(s.ctx, secret)
 }
 
 // A seed server in identity mode decrypts with its keyblob.Identity.

@@ -1,6 +1,7 @@
 package channel
 
 import (
+	"context"
 	"errors"
 	"sync/atomic"
 
@@ -99,6 +100,14 @@ func (s *Session) ReadHandshakeMessage(msg []byte) ([]byte, error) {
 	}
 	data, err := s.hs.read(msg)
 	return data, s.step(err)
+}
+
+// setContext passes the handshake's context to a handshake that uses one
+// (a seed server's SeedReplay); a Session alone uses context.Background.
+func (s *Session) setContext(ctx context.Context) {
+	if h, ok := s.hs.(interface{ setContext(context.Context) }); ok {
+		h.setContext(ctx)
+	}
 }
 
 // step records a handshake step's outcome.

@@ -400,6 +400,9 @@ func (v *vector) configs(tb testing.TB) (client, server *Config) {
 	client, server = vectorConfigs(tb, vc)
 	client.Rand = bytes.NewReader(v.hex(tb, "client rand"))
 	server.Rand = bytes.NewReader(v.hex(tb, "server rand"))
+	// The vectors replay their stored initial message on purpose: each
+	// run is a server that never saw it.
+	server.SeedReplay = NewMemorySeedReplay(1)
 	hooks := &testHooks{}
 	if k := v.fields["seed key"]; k != "" {
 		ex, _, err := suite.ParsePKCS8(v.hex(tb, "seed key"))
@@ -635,6 +638,7 @@ func (v *vector) mustFail(t *testing.T, ccfg, scfg *Config, mutate func(int, []b
 	t.Helper()
 	c, s := *ccfg, *scfg // fresh randomness readers
 	c.Rand, s.Rand = bytes.NewReader(v.hex(t, "client rand")), bytes.NewReader(v.hex(t, "server rand"))
+	s.SeedReplay = NewMemorySeedReplay(1) // a server that never saw the vector
 	if _, err := runVector(t, &c, &s, mutate); err == nil {
 		t.Errorf("%s: the session still worked", what)
 	}
