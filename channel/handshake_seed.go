@@ -174,18 +174,28 @@ func (s *seedServer) maxFrame() int {
 }
 
 // writeHello sends this session's key, signed when the identity signs.
+// In identity mode the key never changes, and neither does the hello: it
+// is signed once per identity (identityHellos).
 func (s *seedServer) writeHello() ([]byte, error) {
 	der, err := s.takeKey()
 	if err != nil {
 		return nil, err
 	}
+	s.step = seedHelloDone
+	if s.cfg.SeedKey == SeedKeyIdentity {
+		return identityHellos.get(s.cfg.Identity, func() ([]byte, error) { return s.signHello(der) })
+	}
+	return s.signHello(der)
+}
+
+func (s *seedServer) signHello(der []byte) ([]byte, error) {
+	var err error
 	h := &seedHello{der: der}
 	if id := s.cfg.Identity; id != nil && id.CanSign() {
 		if h.sig, err = id.Sign(seedSignatureContext, der); err != nil {
 			return nil, err
 		}
 	}
-	s.step = seedHelloDone
 	return h.marshal(), nil
 }
 
