@@ -24,13 +24,25 @@ var errEmptyFrame = errors.New("empty frame")
 
 // A frameReader reads frames from a stream. It keeps a partly read frame
 // across calls, so that a read that times out can be resumed.
+//
+// Reading a frame's body, it asks the stream for up to frameAhead bytes
+// more, so that the next frame's header (and its start) usually comes in
+// the same read: one read per frame instead of two. A header is read
+// exactly when nothing is ahead, so a refused length reads nothing past
+// it.
 type frameReader struct {
 	r    io.Reader
 	hdr  [frameHeader]byte
 	nhdr int
 	size int // the length of the frame being read; -1 before its header
 	buf  []byte
+	// ahead[aheadOff:aheadEnd] was read past the last frame.
+	ahead              [frameAhead]byte
+	aheadOff, aheadEnd int
 }
+
+// frameAhead is how far past a frame the reader reads.
+const frameAhead = 4096
 
 func newFrameReader(r io.Reader) *frameReader { return &frameReader{r: r, size: -1} }
 
@@ -52,8 +64,17 @@ func (f *frameReader) next(max int) ([]byte, error) {
 		if len(f.buf) == cap(f.buf) {
 			f.grow()
 		}
-		n, err := f.r.Read(f.buf[len(f.buf):min(cap(f.buf), f.size)])
+		if f.aheadOff < f.aheadEnd {
+			n := copy(f.buf[len(f.buf):min(cap(f.buf), f.size)], f.ahead[f.aheadOff:f.aheadEnd])
+			f.buf, f.aheadOff = f.buf[:len(f.buf)+n], f.aheadOff+n
+			continue
+		}
+		n, err := f.r.Read(f.buf[len(f.buf):min(cap(f.buf), f.size+frameAhead)])
 		f.buf = f.buf[:len(f.buf)+n]
+		if len(f.buf) > f.size {
+			f.aheadOff, f.aheadEnd = 0, copy(f.ahead[:], f.buf[f.size:])
+			f.buf = f.buf[:f.size]
+		}
 		if err != nil && len(f.buf) < f.size {
 			return nil, eofInFrame(err)
 		}
@@ -64,7 +85,7 @@ func (f *frameReader) next(max int) ([]byte, error) {
 
 func (f *frameReader) readHeader(max int) error {
 	for f.nhdr < frameHeader {
-		n, err := f.r.Read(f.hdr[f.nhdr:])
+		n, err := f.read(f.hdr[f.nhdr:])
 		f.nhdr += n
 		switch {
 		case f.nhdr == frameHeader:
@@ -91,11 +112,22 @@ func (f *frameReader) readHeader(max int) error {
 
 // grow extends the buffer by what it holds, at least frameGrowStep, at
 // most to the frame's size.
+// The read-ahead adds room for frameAhead bytes once the frame fits.
 func (f *frameReader) grow() {
-	n := min(f.size, len(f.buf)+max(len(f.buf), frameGrowStep))
+	n := min(f.size+frameAhead, len(f.buf)+max(len(f.buf), frameGrowStep))
 	buf := make([]byte, len(f.buf), n)
 	copy(buf, f.buf)
 	f.buf = buf
+}
+
+// read reads what was read ahead, or else from the stream.
+func (f *frameReader) read(p []byte) (int, error) {
+	if f.aheadOff < f.aheadEnd {
+		n := copy(p, f.ahead[f.aheadOff:f.aheadEnd])
+		f.aheadOff += n
+		return n, nil
+	}
+	return f.r.Read(p)
 }
 
 func eofInFrame(err error) error {
