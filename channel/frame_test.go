@@ -93,3 +93,43 @@ func TestFrameResumes(t *testing.T) {
 		t.Errorf("after the last frame: %v, want io.EOF", err)
 	}
 }
+
+// readCounter counts the Read calls made on it.
+type readCounter struct {
+	r     io.Reader
+	calls int
+}
+
+func (c *readCounter) Read(p []byte) (int, error) {
+	c.calls++
+	return c.r.Read(p)
+}
+
+// TestFrameReadAhead checks that frames read back to back cost one read
+// each once the buffer has grown (the next header comes with the body),
+// and still come out whole.
+func TestFrameReadAhead(t *testing.T) {
+	const frames, size = 20, 70000
+	var stream []byte
+	for i := range frames {
+		frame, at := appendFrame(stream)
+		stream = append(frame, bytes.Repeat([]byte{byte(i)}, size)...)
+		finishFrame(stream, at)
+	}
+	src := &readCounter{r: bytes.NewReader(stream)}
+	f := newFrameReader(src)
+	for i := range frames {
+		frame, err := f.next(1 << 20)
+		if err != nil || !bytes.Equal(frame, bytes.Repeat([]byte{byte(i)}, size)) {
+			t.Fatalf("frame %d: %d bytes, %v", i, len(frame), err)
+		}
+	}
+	if _, err := f.next(1 << 20); err != io.EOF {
+		t.Errorf("after the last frame: %v, want io.EOF", err)
+	}
+	// The first frame takes a header read and two growing reads; each
+	// later one reads its body once (its header was read ahead); then EOF.
+	if max := 3 + (frames - 1) + 1; src.calls > max {
+		t.Errorf("%d frames took %d reads, want at most %d", frames, src.calls, max)
+	}
+}

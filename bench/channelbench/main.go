@@ -54,7 +54,7 @@ type protocol struct {
 
 type setup struct {
 	v2, v2Mutual, seedIdentity, seedFresh, seedPool, tls13, tcp protocol
-	closers                                                  []func()
+	closers                                                     []func()
 }
 
 func run(size int64, dur time.Duration, clients int) error {
