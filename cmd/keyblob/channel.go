@@ -7,6 +7,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,14 +29,18 @@ import (
 
 // Defaults of the server's limits.
 const (
-	defaultMaxSessions  = 256
-	defaultHandshakeTTL = 10 * time.Second
-	defaultIdleTimeout  = 5 * time.Minute
-	defaultGrace        = 10 * time.Second
-	defaultRatePerIP    = 20 // handshakes per second and source address, also the burst
-	maxTrackedIPs       = 1 << 16
-	maxAuthorizedFile   = 1 << 20
-	dialTimeout         = 10 * time.Second
+	defaultMaxSessions = 256
+	// defaultMaxHandshakes bounds connections still in their handshake,
+	// apart from sessions: idle or slow connections (each closed after
+	// --handshake-timeout) cannot take the slots of real sessions.
+	defaultMaxHandshakes = 4096
+	defaultHandshakeTTL  = 10 * time.Second
+	defaultIdleTimeout   = 5 * time.Minute
+	defaultGrace         = 10 * time.Second
+	defaultRatePerIP     = 20 // handshakes per second and source address, also the burst
+	maxTrackedIPs        = 1 << 16
+	maxAuthorizedFile    = 1 << 20
+	dialTimeout          = 10 * time.Second
 )
 
 func newChannelCmd(e *env) *cobra.Command {
@@ -57,7 +62,7 @@ type serveOptions struct {
 	echo                                           bool
 	execCmd, forward, addrFile                     string
 	handshakeTimeout, idleTimeout, grace           time.Duration
-	maxSessions                                    int
+	maxSessions, maxHandshakes                     int
 	ratePerIP                                      float64
 }
 
@@ -94,7 +99,8 @@ SIGTERM stop it: it stops accepting and lets sessions finish for --grace.`,
 	f.StringVar(&o.execCmd, "exec", "", "run `CMD` per connection, the channel as its stdin and stdout")
 	f.StringVar(&o.forward, "forward", "", "forward each connection to `HOST:PORT`")
 	f.StringVar(&o.addrFile, "addr-file", "", "write the bound address to `FILE` once listening")
-	f.IntVar(&o.maxSessions, "max-sessions", defaultMaxSessions, "most concurrent sessions; more connections are closed at once")
+	f.IntVar(&o.maxSessions, "max-sessions", defaultMaxSessions, "most concurrent established sessions; a handshake beyond them is closed")
+	f.IntVar(&o.maxHandshakes, "max-handshakes", defaultMaxHandshakes, "most connections in their handshake at once; more are closed at once")
 	f.Float64Var(&o.ratePerIP, "rate", defaultRatePerIP, "most handshakes per second from one source address (also the burst)")
 	durationFlag(c, &o.handshakeTimeout, "handshake-timeout", "close a connection whose handshake takes longer than `DURATION`")
 	durationFlag(c, &o.idleTimeout, "idle-timeout", "close a session idle for `DURATION`")
@@ -177,8 +183,8 @@ func (e *env) serverConfig(c *cobra.Command, o *serveOptions) (*channel.Config, 
 	if err := seedFlags(c, cfg, o); err != nil {
 		return nil, err
 	}
-	if o.maxSessions < 1 || o.ratePerIP <= 0 {
-		return nil, usagef("--max-sessions and --rate must be positive")
+	if o.maxSessions < 1 || o.maxHandshakes < 1 || o.ratePerIP <= 0 {
+		return nil, usagef("--max-sessions, --max-handshakes and --rate must be positive")
 	}
 	if profile == channel.V2 && o.identity == "" {
 		return nil, usagef("a v2 server needs -i IDENTITY, an identity with an exchange key (see '%s --help')", c.CommandPath())
@@ -304,7 +310,8 @@ type server struct {
 	log     *slog.Logger
 	handler func(*channel.Conn) error
 	grace   time.Duration
-	slots   chan struct{}
+	slots   chan struct{} // established sessions
+	pending chan struct{} // connections in their handshake
 	limits  *ipLimits
 
 	mu       sync.Mutex
@@ -316,6 +323,7 @@ func newServer(log *slog.Logger, handler func(*channel.Conn) error, o *serveOpti
 	return &server{
 		log: log, handler: handler, grace: o.grace,
 		slots:    make(chan struct{}, o.maxSessions),
+		pending:  make(chan struct{}, cmp.Or(o.maxHandshakes, defaultMaxHandshakes)),
 		limits:   newIPLimits(o.ratePerIP),
 		sessions: make(map[*channel.Conn]struct{}),
 	}
@@ -357,8 +365,11 @@ func (s *server) acceptLoop(ln net.Listener) error {
 	}
 }
 
-// admit starts a session for conn, or closes it at once when its source
-// address is over the rate or every session slot is taken.
+// admit starts the handshake of conn, or closes it at once when its
+// source address is over the rate or too many handshakes are under way.
+// A handshake holds a pending slot only; a session slot is taken once it
+// has succeeded (session), so connections that never finish a handshake
+// cannot lock real clients out.
 func (s *server) admit(conn *channel.Conn) {
 	remote := conn.RemoteAddr().String()
 	if !s.limits.allow(conn.RemoteAddr()) {
@@ -367,15 +378,14 @@ func (s *server) admit(conn *channel.Conn) {
 		return
 	}
 	select {
-	case s.slots <- struct{}{}:
+	case s.pending <- struct{}{}:
 	default:
-		s.log.Warn("refused: too many sessions", "remote", remote, "max", cap(s.slots))
+		s.log.Warn("refused: too many handshakes in progress", "remote", remote, "max", cap(s.pending))
 		conn.Close()
 		return
 	}
 	s.track(conn, true)
 	s.wg.Go(func() {
-		defer func() { <-s.slots }()
 		defer s.track(conn, false)
 		s.session(conn)
 	})
@@ -396,13 +406,22 @@ func (s *server) session(conn *channel.Conn) {
 	defer conn.Close()
 	log := s.log.With("remote", conn.RemoteAddr().String())
 	start := time.Now()
-	if err := conn.Handshake(); err != nil {
+	err := conn.Handshake()
+	<-s.pending
+	if err != nil {
 		log.Warn("handshake failed", "err", err)
+		return
+	}
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	default:
+		log.Warn("refused: too many sessions", "max", cap(s.slots))
 		return
 	}
 	log = log.With(sessionAttrs(conn.ConnectionState())...)
 	log.Info("session open")
-	err := s.handler(conn)
+	err = s.handler(conn)
 	if err != nil {
 		log.Warn("session failed", "err", err, "duration", time.Since(start).Round(time.Millisecond).String())
 		return

@@ -91,8 +91,24 @@ func TestChannelMaxSessions(t *testing.T) {
 	addr, stop, done := startTestServer(t, &channel.Config{Identity: id}, &serveOptions{maxSessions: 1, ratePerIP: 100, grace: time.Second})
 	client := &channel.Config{Peer: id.Recipient()}
 	first := dialEcho(t, addr, client, "one")
-	if _, err := channel.Dial("tcp", addr, client); err == nil {
-		t.Fatal("a second session started with one slot taken")
+	// Idle connections that never start a handshake take no session slot.
+	for range 3 {
+		idle, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer idle.Close()
+	}
+	if second, err := channel.Dial("tcp", addr, client); err == nil {
+		// The handshake may finish; the session is closed, not served.
+		second.SetDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 3)
+		if _, err := second.Write([]byte("two")); err == nil {
+			if _, err := io.ReadFull(second, buf); err == nil {
+				t.Fatal("a second session was served with one slot taken")
+			}
+		}
+		second.Close()
 	}
 	if err := first.CloseWrite(); err != nil {
 		t.Fatal(err)
