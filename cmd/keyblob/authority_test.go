@@ -57,7 +57,9 @@ func cmdStopAtEnd(ts *testscript.TestScript, neg bool, args []string) {
 			return
 		}
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 1 {
-			syscall.Kill(pid, syscall.SIGTERM)
+			if p, err := os.FindProcess(pid); err == nil {
+				p.Signal(syscall.SIGTERM)
+			}
 		}
 	})
 }
