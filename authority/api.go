@@ -300,6 +300,13 @@ func entryV1(e AuditEntry) AuditEntryV1 {
 		Actor: optFP(e.Actor), Ref: optID(e.Ref), Detail: e.Detail, Prev: b64(e.Prev[:]), Hash: b64(e.Hash[:])}
 }
 
+// V1 returns e's wire form, which AuditEntryV1.Parse reads back.
+func (e AuditEntry) V1() AuditEntryV1 { return entryV1(e) }
+
+// V1 returns r's wire form, which ReceiptV1.Parse reads back: the form a
+// client keeps receipts in.
+func (r Receipt) V1() ReceiptV1 { return receiptV1(r) }
+
 func receiptV1(r Receipt) ReceiptV1 {
 	return ReceiptV1{Entry: entryV1(r.Entry), Signature: b64(r.Signature)}
 }

@@ -277,7 +277,7 @@ func (s *Store) withLock(fn func() error) error {
 // killed. Every writer holds the lock for as long as its temporary file
 // exists, so any found while holding the lock belongs to a dead process.
 func (s *Store) removeStaleTemps() {
-	for _, sub := range []string{identitiesDir, contactsDir, keysDir} {
+	for _, sub := range []string{identitiesDir, contactsDir, keysDir, authoritiesDir} {
 		stale, _ := filepath.Glob(filepath.Join(s.dir, sub, ".*.tmp-*"))
 		for _, path := range stale {
 			os.Remove(path)

@@ -35,6 +35,11 @@ type Options struct {
 	Expires time.Time
 	// Time is the creation time; zero means now.
 	Time time.Time
+	// SessionKey, if set, is the message's session key, for a caller that
+	// must also export it elsewhere (to a backup authority); nil means a
+	// new random one. Give a fresh key (keyblob.NewSessionKey) for every
+	// message: the message's serial is the key's.
+	SessionKey *keyblob.SessionKey
 	// Workers seal chunks in parallel; zero or less means one per CPU.
 	Workers int
 	// Progress, if set, is called by Seal with the number of input bytes
@@ -145,7 +150,10 @@ func newSealing(opts *Options) (*Header, *stream.Cipher, error) {
 	if opts == nil {
 		return nil, nil, errors.New("no options")
 	}
-	key := keyblob.NewSessionKey()
+	key := opts.SessionKey
+	if key == nil {
+		key = keyblob.NewSessionKey()
+	}
 	h, err := newHeader(key, opts)
 	if err != nil {
 		return nil, nil, err

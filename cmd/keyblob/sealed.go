@@ -25,6 +25,7 @@ type sealFlags struct {
 	passphrase                 bool
 	passFile                   string // --message-passphrase-file
 	signer                     string
+	escrow                     string // a stored authority's name
 	expires                    time.Duration
 	armor, quiet, force        bool
 	out                        string
@@ -33,7 +34,7 @@ type sealFlags struct {
 func newSealCmd(e *env) *cobra.Command {
 	var f sealFlags
 	c := &cobra.Command{
-		Use:   "seal [-r RECIPIENT]... [-R FILE]... [-p] [--message-passphrase-file FILE] [-s IDENTITY] [--expires DURATION] [-a] [-o OUT] [IN]",
+		Use:   "seal [-r RECIPIENT]... [-R FILE]... [-p] [--message-passphrase-file FILE] [-s IDENTITY [--escrow AUTHORITY]] [--expires DURATION] [-a] [-o OUT] [IN]",
 		Short: "Encrypt a message to recipients: session key, payload and key blobs in one file",
 		Long: `seal makes a new session key, encrypts IN (stdin if not given or -) with it,
 and exports the key as a key blob to every recipient, all in one sealed
@@ -48,7 +49,13 @@ identities (-s NAME) and are never used as a message passphrase.
 -s signs the message, header and payload, so that 'open --from' can check
 who sent it. Every message carries its creation time and a random serial;
 --expires (e.g. 90m, 24h, 7d, 1d12h; at most 3650d) makes every open
-refuse it after that.`,
+refuse it after that.
+
+--escrow AUTHORITY (a name from 'keyblob authority add') also deposits the
+message's session key with that backup authority, owned and signed by the
+-s identity (which must be enrolled), before anything is written: if the
+deposit fails, nothing is sealed. With -o the key's serial (the message's)
+is printed on stdout; without, on stderr.`,
 		Args: argsAtMost(1),
 		RunE: func(c *cobra.Command, args []string) error { return e.seal(&f, firstArg(args)) },
 	}
@@ -58,6 +65,8 @@ refuse it after that.`,
 	fl.BoolVarP(&f.passphrase, "passphrase", "p", false, "seal to a passphrase, asked on the terminal")
 	fl.StringVar(&f.passFile, messagePassphraseFlag, "", "seal to the passphrase on the first line of `FILE` (implies -p)")
 	fl.StringVarP(&f.signer, "sign", "s", "", "sign as the identity in `FILE`")
+	fl.StringVar(&f.escrow, "escrow", "", "also deposit the session key with the backup `AUTHORITY`, owned by -s")
+	requireWith(c, "escrow", "sign")
 	durationFlag(c, &f.expires, "expires", "refuse to open after this long (e.g. 90m, 24h, 7d, 1d12h; at most 3650d)")
 	fl.BoolVarP(&f.armor, "armor", "a", false, "write PEM instead of binary")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
@@ -68,6 +77,9 @@ refuse it after that.`,
 func (e *env) seal(f *sealFlags, inName string) error {
 	opts, err := e.sealOptions(f)
 	if err != nil {
+		return err
+	}
+	if err := e.sealEscrow(f, opts); err != nil {
 		return err
 	}
 	in, err := e.openInput(inName)
@@ -83,7 +95,30 @@ func (e *env) seal(f *sealFlags, inName string) error {
 		out.Abort()
 		return err
 	}
-	return out.Commit()
+	if err := out.Commit(); err != nil || f.escrow == "" {
+		return err
+	}
+	if isStdio(f.out) {
+		fmt.Fprintf(e.stderr, "keyblob: deposited the session key %s with %s\n", opts.SessionKey.Serial(), f.escrow)
+	} else {
+		fmt.Fprintln(e.stdout, opts.SessionKey.Serial())
+	}
+	return nil
+}
+
+// sealEscrow makes the message's session key and, with --escrow, deposits
+// it (CryptoAPI's "export the session key again, to the authority's
+// key"), signed by the -s identity, before the message is written.
+func (e *env) sealEscrow(f *sealFlags, opts *seal.Options) error {
+	if f.escrow == "" {
+		return nil
+	}
+	opts.SessionKey = keyblob.NewSessionKey()
+	desc := "sealed message"
+	if !isStdio(f.out) {
+		desc += " " + filepath.Base(f.out)
+	}
+	return e.escrowKey(f.escrow, opts.Signer, opts.SessionKey, desc)
 }
 
 // sealTo writes the sealed message: a regular input file is read at

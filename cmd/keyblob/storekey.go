@@ -24,17 +24,21 @@ that someone made for your public key and swapped in, is refused.`,
 }
 
 func newKeyPutCmd(e *env) *cobra.Command {
-	var keyFile, idName, desc string
+	var keyFile, idName, desc, escrow string
 	var force bool
 	c := &cobra.Command{
-		Use:   "put NAME -k SESSIONKEY [-i IDENTITY] [--description TEXT]",
+		Use:   "put NAME -k SESSIONKEY [-i IDENTITY] [--description TEXT] [--escrow AUTHORITY]",
 		Short: "Store a session key, wrapped to your identity and signed by it",
 		Long: `put stores the session key in SESSIONKEY under NAME, as CryptoAPI's
 "Storing Session Keys" describes: it is exported as a key blob wrapped
 to the exchange key of the stored identity IDENTITY (the only one, if
 there is one) and signed by its signature key. The identity's passphrase
 is needed to sign. An existing NAME is replaced
-only with --force.`,
+only with --force.
+
+--escrow AUTHORITY (a name from 'keyblob authority add') also deposits the
+key with that backup authority, owned and signed by the identity (which
+must be enrolled), before it is stored, and prints its serial.`,
 		Args: argsExactly(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := required(c, "key"); err != nil {
@@ -55,14 +59,34 @@ only with --force.`,
 			if err != nil {
 				return err
 			}
-			return storeError(s.PutKey(args[0], key, k, &keystore.KeyOptions{Description: desc, Replace: force}))
+			if escrow != "" {
+				if err := e.escrowKey(escrow, k.Current(), key, keyDescription(args[0], desc)); err != nil {
+					return err
+				}
+			}
+			if err := s.PutKey(args[0], key, k, &keystore.KeyOptions{Description: desc, Replace: force}); err != nil {
+				return storeError(err)
+			}
+			if escrow != "" {
+				fmt.Fprintln(e.stdout, key.Serial())
+			}
+			return nil
 		},
 	}
 	c.Flags().StringVarP(&keyFile, "key", "k", "", "session key `FILE`")
 	c.Flags().StringVarP(&idName, "identity", "i", "", "stored `IDENTITY` to wrap to and sign with (default: the only one)")
 	c.Flags().StringVar(&desc, "description", "", "description stored in the blob (`TEXT`)")
 	c.Flags().BoolVar(&force, "force", false, "replace a stored key of that name")
+	c.Flags().StringVar(&escrow, "escrow", "", "also deposit the key with the backup `AUTHORITY`")
 	return c
+}
+
+// keyDescription is the description a stored key is deposited with.
+func keyDescription(name, desc string) string {
+	if desc != "" {
+		return desc
+	}
+	return "stored key " + name
 }
 
 // defaultIdentity returns name, or the only stored identity if name is "".

@@ -1,0 +1,547 @@
+package main
+
+// keyblob authority: the backup authority's side (init, serve, approve,
+// audit verify) and the client's name for one (add). The protocol and
+// the service are package authority's (spec/escrow-api.md); this file
+// only chooses keys, databases and addresses, listens, logs and stops.
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/pgstore"
+	"github.com/keyblob/keyblob/authority/sqlitestore"
+	"github.com/keyblob/keyblob/internal/atomicfile"
+	"github.com/keyblob/keyblob/internal/format"
+	"github.com/keyblob/keyblob/keystore"
+)
+
+// The files of an authority directory (authority init --dir).
+const (
+	authorityKeyFile   = "authority.key" // the identity, PEM, 0600 (unprotected)
+	authorityStoreDir  = "keystore"      // or: a key store holding it, passphrase-protected
+	authorityIDName    = "authority"     // its name in that store
+	authorityPubFile   = "authority.pub" // its recipient line, 0644
+	authorityDBFile    = "authority.db"  // the default SQLite database
+	shutdownGrace      = 10 * time.Second
+	nonceSweepInterval = time.Minute
+	maxOperatorsFile   = 1 << 20
+)
+
+func newAuthorityCmd(e *env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "authority",
+		Short: "Run a backup authority (init, serve, approve, audit verify), or name one (add)",
+		Long: `keyblob authority runs a backup authority (CryptoAPI's "Using a Backup
+Authority", spec/escrow-api.md): a service that keeps session keys as key
+blobs wrapped to its own key and, once an owner proves who it is with its
+recovery code, re-wraps them to the owner's new identity. 'authority add'
+names an authority for the escrow commands.`,
+		Args: argsExactly(0),
+	}
+	audit := &cobra.Command{
+		Use:   "audit",
+		Short: "Check the authority's audit log",
+		Long:  `audit verify checks the hash chain of the authority's audit log.`,
+		Args:  argsExactly(0),
+	}
+	audit.AddCommand(newAuditVerifyCmd(e))
+	c.AddCommand(newAuthorityInitCmd(e), newAuthorityServeCmd(e), newAuthorityAddCmd(e),
+		newAuthorityApproveCmd(e), audit)
+	return c
+}
+
+func newAuthorityInitCmd(e *env) *cobra.Command {
+	var dir, kind string
+	var ask bool
+	c := &cobra.Command{
+		Use:   "init --dir DIR [-t KIND] [-p]",
+		Short: "Make a backup authority's identity in DIR and print its recipient line",
+		Long: `init makes the authority's identity (hybrid by default) in DIR, created
+with mode 0700: DIR/authority.key (mode 0600) holds it, or, with -p or
+--passphrase-file FILE, DIR/keystore holds it encrypted under that
+passphrase (Argon2id), which serve then asks for (--passphrase-file or
+KEYBLOB_PASSPHRASE_FILE). DIR/authority.pub gets its recipient line, which
+init also prints: give it to the authority's clients, by a channel you
+trust, for 'keyblob authority add'. A DIR that already holds an authority is
+refused.`,
+		Args: argsExactly(0),
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := required(c, "dir"); err != nil {
+				return err
+			}
+			return e.authorityInit(dir, kind, ask || e.passFile != "")
+		},
+	}
+	c.Flags().StringVar(&dir, "dir", "", "the authority's `DIR`")
+	kindFlag(c, &kind)
+	c.Flags().BoolVarP(&ask, "passphrase", "p", false, "protect the identity with a passphrase, asked on the terminal")
+	return c
+}
+
+func (e *env) authorityInit(dir, kind string, protect bool) error {
+	id, err := keyblob.GenerateIdentity(kind)
+	if err != nil {
+		return err
+	}
+	if !id.CanExchange() || !id.CanSign() {
+		return withHint(fmt.Errorf("a %s identity cannot both receive and sign", kind), "use -t hybrid (the default), x25519 or an RSA kind")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for _, name := range []string{authorityKeyFile, authorityStoreDir, authorityPubFile} {
+		if isFile(filepath.Join(dir, name)) {
+			return withHint(fmt.Errorf("%s already holds a backup authority (%s)", dir, name), "choose another --dir")
+		}
+	}
+	if err := e.writeAuthorityIdentity(dir, id, protect); err != nil {
+		return err
+	}
+	line := id.Recipient().String()
+	if err := atomicfile.Create(filepath.Join(dir, authorityPubFile), []byte(line+"\n"), modePublic); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, line)
+	return nil
+}
+
+func (e *env) writeAuthorityIdentity(dir string, id *keyblob.Identity, protect bool) error {
+	if !protect {
+		data, err := id.MarshalPEM()
+		if err != nil {
+			return err
+		}
+		return atomicfile.Create(filepath.Join(dir, authorityKeyFile), data, modeSecret)
+	}
+	pass, err := e.readPassphrase("the authority's identity", e.passFile, true)
+	if err != nil {
+		return err
+	}
+	s, err := keystore.Create(filepath.Join(dir, authorityStoreDir), nil)
+	if err != nil {
+		return err
+	}
+	return storeError(s.ImportIdentity(authorityIDName, id, pass))
+}
+
+// loadAuthorityIdentity reads the identity authority init made in dir.
+func (e *env) loadAuthorityIdentity(dir string) (*keyblob.Identity, error) {
+	keyPath := filepath.Join(dir, authorityKeyFile)
+	f, err := os.Open(keyPath)
+	if err == nil {
+		defer f.Close()
+		data, err := format.ReadAll(f, maxSmallFile)
+		if err != nil {
+			return nil, inFile(keyPath, err)
+		}
+		id, err := keyblob.ParseIdentity(data)
+		return id, inFile(keyPath, err)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	s, err := keystore.Open(filepath.Join(dir, authorityStoreDir), nil)
+	if errors.Is(err, keystore.ErrNoStore) {
+		return nil, withHint(fmt.Errorf("%s holds no backup authority", dir), "'keyblob authority init --dir %s' makes one", dir)
+	}
+	if err != nil {
+		return nil, storeError(err)
+	}
+	pass, err := e.readPassphrase("the authority's identity", e.passFile, false)
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.Unlock(authorityIDName, pass)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return k.Current(), nil
+}
+
+// authServe are the flags of authority serve.
+type authServe struct {
+	dir, listen, db, tlsCert, tlsKey, operators, addrFile string
+	requireApproval                                       bool
+	quorum                                                int
+}
+
+func newAuthorityServeCmd(e *env) *cobra.Command {
+	o := authServe{quorum: 1}
+	c := &cobra.Command{
+		Use:   "serve --dir DIR --listen ADDR [--db sqlite:PATH | --db postgres://...] [--tls-cert FILE --tls-key FILE] [--require-approval --operators FILE [--quorum K]] [--addr-file FILE]",
+		Short: "Serve the backup authority of DIR over HTTP (JSON; /metrics, /healthz)",
+		Long: `serve runs the backup authority whose identity authority init made in DIR:
+the JSON protocol of spec/escrow-api.md over HTTP (HTTPS with --tls-cert and
+--tls-key), with Prometheus metrics at /metrics and /healthz. Its records
+go to --db: sqlite:PATH (default sqlite:DIR/authority.db) or a PostgreSQL
+URL (postgres://...), which several serve instances may share.
+
+With --require-approval a recovery needs the signed approval ('keyblob
+authority approve') of --quorum K distinct operators (default 1) listed in
+--operators FILE: one recipient line, recipient file or contact name per
+line ('#' comments).
+
+Once listening it prints "keyblob: listening on ADDR" on stderr (and writes
+ADDR to --addr-file), then logs every request there (log/slog): method,
+route, status and time, never a code, key or database password. SIGINT or
+SIGTERM stop it gracefully: no new requests, and those under way get 10s.`,
+		Args: argsExactly(0),
+		RunE: func(c *cobra.Command, _ []string) error { return e.serveAuthority(c, &o) },
+	}
+	f := c.Flags()
+	f.StringVar(&o.dir, "dir", "", "the authority's `DIR` (authority init)")
+	f.StringVar(&o.listen, "listen", "", "listen on `ADDR` (host:port; port 0 picks one)")
+	f.StringVar(&o.db, "db", "", "the database: sqlite:`PATH` or a postgres:// URL (default sqlite:DIR/authority.db)")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with the certificate chain in `FILE` (PEM)")
+	f.StringVar(&o.tlsKey, "tls-key", "", "the TLS private key in `FILE` (PEM)")
+	f.BoolVar(&o.requireApproval, "require-approval", false, "recoveries need approvals by operators")
+	f.StringVar(&o.operators, "operators", "", "the operators, one recipient per line of `FILE`")
+	f.IntVar(&o.quorum, "quorum", 1, "distinct operator approvals a recovery needs")
+	f.StringVar(&o.addrFile, "addr-file", "", "write the bound address to `FILE` once listening")
+	requireWith(c, "operators", "require-approval")
+	requireWith(c, "quorum", "require-approval")
+	return c
+}
+
+func checkServeFlags(c *cobra.Command, o *authServe) error {
+	if err := required(c, "dir", "listen"); err != nil {
+		return err
+	}
+	switch {
+	case (o.tlsCert == "") != (o.tlsKey == ""):
+		return usagef("--tls-cert and --tls-key go together (see '%s --help')", c.CommandPath())
+	case o.requireApproval && o.operators == "":
+		return usagef("--require-approval needs --operators FILE (see '%s --help')", c.CommandPath())
+	case o.quorum < 1:
+		return usagef("--quorum must be at least 1, not %d", o.quorum)
+	}
+	return nil
+}
+
+func (e *env) serveAuthority(c *cobra.Command, o *authServe) error {
+	if err := checkServeFlags(c, o); err != nil {
+		return err
+	}
+	cfg, err := e.authorityConfig(o)
+	if err != nil {
+		return err
+	}
+	var tlsConfig *tls.Config
+	if o.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return withHint(fmt.Errorf("TLS certificate: %w", err), "--tls-cert and --tls-key are PEM files of one certificate chain and its key")
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	store, what, err := openAuthorityStore(context.Background(), o.dir, o.db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	cfg.Store = store
+	svc, err := authority.New(*cfg)
+	if err != nil {
+		return err
+	}
+	return e.runAuthority(svc, store, what, tlsConfig, o)
+}
+
+// authorityConfig reads the identity and the operators.
+func (e *env) authorityConfig(o *authServe) (*authority.Config, error) {
+	id, err := e.loadAuthorityIdentity(o.dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &authority.Config{Identity: id}
+	if o.requireApproval {
+		if cfg.Operators, err = e.loadOperators(o.operators); err != nil {
+			return nil, err
+		}
+		if o.quorum > len(cfg.Operators) {
+			return nil, usagef("--quorum %d needs as many operators; %s lists %d", o.quorum, o.operators, len(cfg.Operators))
+		}
+		cfg.Quorum = o.quorum
+	}
+	return cfg, nil
+}
+
+// loadOperators reads the --operators file as loadAuthorized reads
+// channel clients: one recipient per line, '#' comments.
+func (e *env) loadOperators(name string) ([]*keyblob.Recipient, error) {
+	data, err := e.readLimited(name, "operators", maxOperatorsFile)
+	if err != nil {
+		return nil, err
+	}
+	var ops []*keyblob.Recipient
+	for n, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		r, err := e.loadRecipient(line)
+		if err == nil && !r.CanVerify() {
+			err = errors.New("it has no signature key, which approvals are signed with")
+		}
+		if err != nil {
+			return nil, inFile(name, fmt.Errorf("line %d: %w", n+1, err))
+		}
+		ops = append(ops, r)
+	}
+	if len(ops) == 0 {
+		return nil, inFile(name, errors.New("no operators (one recipient or contact name per line)"))
+	}
+	return ops, nil
+}
+
+// openAuthorityStore opens the --db: sqlite:PATH, a postgres:// URL, or
+// DIR/authority.db. It also returns what to log about it, which never
+// holds the URL (it may carry a password).
+func openAuthorityStore(ctx context.Context, dir, db string) (authority.Store, string, error) {
+	switch {
+	case db == "":
+		s, err := sqlitestore.Open(filepath.Join(dir, authorityDBFile))
+		return s, "sqlite:" + filepath.Join(dir, authorityDBFile), err
+	case strings.HasPrefix(db, "sqlite:") && len(db) > len("sqlite:"):
+		s, err := sqlitestore.Open(strings.TrimPrefix(db, "sqlite:"))
+		return s, db, err
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		s, err := pgstore.Open(ctx, db)
+		if err != nil {
+			return nil, "", fmt.Errorf("opening the PostgreSQL database: %w", err)
+		}
+		return s, "postgres", nil
+	}
+	return nil, "", usagef("--db wants sqlite:PATH or a postgres:// URL")
+}
+
+func (e *env) runAuthority(svc *authority.Service, store authority.Store, what string, tlsConfig *tls.Config, o *authServe) error {
+	log := e.logger()
+	srv := &http.Server{
+		Handler:           authority.NewHandler(svc, &authority.HandlerOptions{Logger: log}),
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return err
+	}
+	stop := divertSignals()
+	if err := e.announce(ln.Addr(), o.addrFile); err != nil {
+		ln.Close()
+		return err
+	}
+	log.Info("backup authority serving", "fingerprint", svc.Fingerprint().String(), "db", what,
+		"tls", tlsConfig != nil, "approvals_required", svc.Info().ApprovalsRequired)
+	served := make(chan error, 1)
+	go func() { served <- serveHTTP(srv, ln, tlsConfig != nil) }()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go sweepNonces(ctx, store, log)
+	select {
+	case err := <-served:
+		return err
+	case sig := <-stop:
+		log.Info("shutting down", "signal", sig.String(), "grace", shutdownGrace.String())
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("grace period over: closed the remaining connections", "err", err)
+		srv.Close()
+	}
+	return nil
+}
+
+func serveHTTP(srv *http.Server, ln net.Listener, useTLS bool) error {
+	var err error
+	if useTLS {
+		err = srv.ServeTLS(ln, "", "")
+	} else {
+		err = srv.Serve(ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// sweepNonces forgets expired request nonces every minute until ctx ends.
+func sweepNonces(ctx context.Context, store authority.Store, log *slog.Logger) {
+	t := time.NewTicker(nonceSweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := store.PurgeNonces(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				log.Warn("purging expired nonces", "err", err)
+			}
+		}
+	}
+}
+
+func newAuthorityAddCmd(e *env) *cobra.Command {
+	var force bool
+	c := &cobra.Command{
+		Use:   "add NAME URL RECIPIENT",
+		Short: "Name a backup authority: its URL and the recipient line its operator gave you",
+		Long: `add stores the backup authority NAME in the key store: its URL (http:// or
+https://) and RECIPIENT, its recipient line (or a file holding it), as its
+operator gave it to you. Every escrow command then takes --authority NAME.
+Requests are sealed to that recipient and receipts verified with it, never
+with the one the service reports; if the service answers now and reports
+another, add refuses. An existing NAME is replaced only with --force.`,
+		Args: argsExactly(3),
+		RunE: func(c *cobra.Command, args []string) error {
+			r, err := e.loadRecipient(args[2])
+			if err != nil {
+				return err
+			}
+			if err := keystore.CheckAuthorityURL(args[1]); err != nil {
+				return err
+			}
+			if err := e.checkAuthorityAnswers(args[1], r); err != nil {
+				return err
+			}
+			s, err := e.createStore()
+			if err != nil {
+				return err
+			}
+			return storeError(s.AddAuthority(args[0], args[1], r, &keystore.AuthorityOptions{Replace: force}))
+		},
+	}
+	c.Flags().BoolVar(&force, "force", false, "replace an existing authority of that name")
+	return c
+}
+
+// checkAuthorityAnswers asks the authority at u for its recipient: a
+// different one is refused, no answer only warned about.
+func (e *env) checkAuthorityAnswers(u string, r *keyblob.Recipient) error {
+	cl, err := newAuthorityClient(u, r)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	info, err := cl.Info(ctx)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "keyblob: warning: the authority at %s did not answer (%v); stored anyway\n", u, err)
+		return nil
+	}
+	got, err := keyblob.ParseRecipientLine(info.Recipient)
+	if err != nil || !got.Equal(r) {
+		return withHint(fmt.Errorf("the service at %s is not the authority of that recipient (it reports another key): nothing was stored", u),
+			"check the URL, and the recipient line with the authority's operator")
+	}
+	return nil
+}
+
+func newAuthorityApproveCmd(e *env) *cobra.Command {
+	var a authFlags
+	var idName string
+	c := &cobra.Command{
+		Use:   "approve REQUEST-ID -i OPERATOR --authority A [--authority-key RECIPIENT]",
+		Short: "Approve a recovery request as one of the authority's operators",
+		Long: `approve signs an approval of the recovery request REQUEST-ID (32 hex
+digits, as 'escrow recover' printed it) with the operator identity
+OPERATOR, which must be listed in the authority's --operators file. The
+owner, the new identity, and an operator approving twice do not count.
+It prints the request's state and its approvals.`,
+		Args: argsExactly(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := required(c, "identity"); err != nil {
+				return err
+			}
+			id, err := authority.ParseRequestID(args[0])
+			if err != nil {
+				return usagef("REQUEST-ID %q is not 32 hexadecimal digits", args[0])
+			}
+			cl, err := e.authorityClient(c, &a)
+			if err != nil {
+				return err
+			}
+			op, err := e.loadIdentity(idName)
+			if err != nil {
+				return err
+			}
+			r, err := cl.Approve(context.Background(), op, id)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s %s %d/%d\n", r.ID, r.State, len(r.Approvals), r.ApprovalsRequired)
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&idName, "identity", "i", "", "the operator's `IDENTITY` (a file or a stored identity)")
+	authorityFlags(c, &a)
+	return c
+}
+
+func newAuditVerifyCmd(e *env) *cobra.Command {
+	var dir, db string
+	c := &cobra.Command{
+		Use:   "verify --dir DIR [--db URL]",
+		Short: "Verify the hash chain of the authority's audit log",
+		Long: `verify reads every entry of the audit log of the authority in DIR (or of
+--db, as for serve) and checks its hash chain. It exits 0 on an intact log,
+printing its length and head, and 1 naming the first entry that was
+edited, inserted or deleted. The chain shows nothing about entries
+appended, or the tail rewritten, by someone who can write the database:
+compare the head with receipts and with heads kept elsewhere.`,
+		Args: argsExactly(0),
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := required(c, "dir"); err != nil {
+				return err
+			}
+			return e.verifyAudit(dir, db)
+		},
+	}
+	c.Flags().StringVar(&dir, "dir", "", "the authority's `DIR`")
+	c.Flags().StringVar(&db, "db", "", "the database, as for serve (default sqlite:DIR/authority.db)")
+	return c
+}
+
+func (e *env) verifyAudit(dir, db string) error {
+	path := strings.TrimPrefix(db, "sqlite:")
+	if db == "" {
+		path = filepath.Join(dir, authorityDBFile)
+	}
+	if !strings.HasPrefix(db, "postgres") {
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("no authority database: %w", err)
+		}
+	}
+	ctx := context.Background()
+	store, _, err := openAuthorityStore(ctx, dir, db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	head, err := authority.VerifyChain(authority.Entries(ctx, store))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "the audit log verifies: %d entries, head %x\n", head.Seq, head.Hash)
+	return nil
+}
