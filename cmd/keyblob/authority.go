@@ -61,7 +61,7 @@ names an authority for the escrow commands.`,
 	}
 	audit.AddCommand(newAuditVerifyCmd(e))
 	c.AddCommand(newAuthorityInitCmd(e), newAuthorityServeCmd(e), newAuthorityAddCmd(e),
-		newAuthorityApproveCmd(e), audit)
+		newAuthorityListCmd(e), newAuthorityRmCmd(e), newAuthorityApproveCmd(e), audit)
 	return c
 }
 
@@ -230,7 +230,18 @@ func checkServeFlags(c *cobra.Command, o *authServe) error {
 	case o.quorum < 1:
 		return usagef("--quorum must be at least 1, not %d", o.quorum)
 	}
-	return nil
+	return checkDB(o.db)
+}
+
+// checkDB checks the form of a --db value ("" for the default), before
+// anything is opened.
+func checkDB(db string) error {
+	switch {
+	case db == "", strings.HasPrefix(db, "sqlite:") && len(db) > len("sqlite:"),
+		strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		return nil
+	}
+	return usagef("--db wants sqlite:PATH or a postgres:// URL")
 }
 
 func (e *env) serveAuthority(c *cobra.Command, o *authServe) error {
@@ -512,6 +523,9 @@ compare the head with receipts and with heads kept elsewhere.`,
 		Args: argsExactly(0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := required(c, "dir"); err != nil {
+				return err
+			}
+			if err := checkDB(db); err != nil {
 				return err
 			}
 			return e.verifyAudit(dir, db)

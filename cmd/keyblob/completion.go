@@ -30,6 +30,8 @@ var (
 		"verify":    namesOrFiles(recipientNames),
 		"from":      namesOrFiles(recipientNames),
 		"type":      kinds,
+		"authority": namesOnly(authorityNames),
+		"escrow":    namesOnly(authorityNames),
 	}
 	byCommand = map[string]map[string]completer{
 		"key put":         {"identity": namesOnly(identityNames)}, // a stored identity, never a file
@@ -39,13 +41,15 @@ var (
 
 // argCompletions say how the NAME argument of store commands completes.
 var argCompletions = map[string]completer{
-	"id show":    namesOnly(identityNames),
-	"id rm":      namesOnly(identityNames),
-	"id rotate":  namesOnly(identityNames),
-	"id export":  namesOnly(identityNames),
-	"contact rm": namesOnly(contactNames),
-	"key get":    namesOnly(keyNames),
-	"key rm":     namesOnly(keyNames),
+	"id show":      namesOnly(identityNames),
+	"id rm":        namesOnly(identityNames),
+	"id rotate":    namesOnly(identityNames),
+	"id export":    namesOnly(identityNames),
+	"contact rm":   namesOnly(contactNames),
+	"contact show": namesOnly(contactNames),
+	"authority rm": namesOnly(authorityNames),
+	"key get":      namesOnly(keyNames),
+	"key rm":       namesOnly(keyNames),
 }
 
 // registerCompletions sets the completions of every command under root.
@@ -153,6 +157,15 @@ func contactNames(s *keystore.Store) ([]string, error) {
 	var names []string
 	for _, c := range cs {
 		names = append(names, c.Name)
+	}
+	return names, err
+}
+
+func authorityNames(s *keystore.Store) ([]string, error) {
+	as, err := s.Authorities()
+	var names []string
+	for _, a := range as {
+		names = append(names, a.Name)
 	}
 	return names, err
 }
