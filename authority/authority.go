@@ -75,6 +75,7 @@ type Service struct {
 	now        func() time.Time
 	sealedSize int
 	dummy      []byte
+	recipients *recipientCache
 }
 
 // New checks c and returns its Service.
@@ -87,7 +88,7 @@ func New(c Config) (*Service, error) {
 	}
 	s := &Service{store: c.Store, id: c.Identity, fp: c.Identity.Recipient().Fingerprint(),
 		quorum: c.Quorum, params: c.Argon2, ttl: c.RecoveryTTL, now: c.Now, wait: c.CodeCheckWait,
-		operators: map[keyblob.Fingerprint]*keyblob.Recipient{}}
+		operators: map[keyblob.Fingerprint]*keyblob.Recipient{}, recipients: newRecipientCache(recipientCacheSize)}
 	if err := s.setDefaults(c); err != nil {
 		return nil, err
 	}
@@ -268,7 +269,7 @@ func (s *Service) currentOwner(ctx context.Context, r *Request) (Owner, *keyblob
 	case o.Signer != r.Auth.Signer:
 		return o, nil, ErrUnauthenticated // a retired identity
 	}
-	key, err := keyblob.ParseRecipientLine(o.Recipient)
+	key, err := s.recipients.parse(o.Recipient)
 	if err != nil {
 		return o, nil, fmt.Errorf("%w: stored recipient of owner: %v", ErrInternal, err)
 	}
