@@ -8,31 +8,24 @@ import (
 	"github.com/keyblob/keyblob/authority/internal/sqlstore"
 )
 
-// sqliteDB is a database/sql pool as a sqlstore.DB. writer holds a token
-// while a write transaction of this process is open, so that this
-// process's writers queue here, in turn, instead of polling SQLite's lock
-// in its busy handler; other processes still meet the busy timeout.
+// sqliteDB is a database/sql pool as a sqlstore.DB: reads go to the pool
+// (WAL: they do not wait for the writer), writes to the committer, which
+// commits them in groups (commit.go). Other processes' writers meet
+// SQLite's lock and its busy timeout.
 type sqliteDB struct {
-	db     *sql.DB
-	writer chan struct{}
+	db *sql.DB
+	*committer
 }
 
-func (d *sqliteDB) Begin(ctx context.Context) (sqlstore.Tx, error) {
-	select {
-	case d.writer <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	tx, err := d.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE (internal/sqlitedb)
-	if err != nil {
-		<-d.writer
-		return nil, err
-	}
-	return &sqliteTx{tx: tx, writer: d.writer}, nil
-}
+func newDB(db *sql.DB) *sqliteDB { return &sqliteDB{db: db, committer: newCommitter(db)} }
 
 func (d *sqliteDB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
-func (d *sqliteDB) Close() error                   { return d.db.Close() }
+
+// Close stops the committer, then closes the pool.
+func (d *sqliteDB) Close() error {
+	d.stop()
+	return d.db.Close()
+}
 
 func (d *sqliteDB) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
 	return row{d.db.QueryRowContext(ctx, q, args...)}
@@ -47,36 +40,45 @@ func (d *sqliteDB) Exec(ctx context.Context, q string, args ...any) (int64, erro
 	return affected(d.db.ExecContext(ctx, q, args...))
 }
 
-// sqliteTx is a write transaction; it gives the writer token back when
-// it ends.
+// sqliteTx is one write's view of the committer's transaction: its
+// statements run with ctx, the write's context without its cancellation.
+// Its first error ends the write: later statements return it without
+// running, so that none runs outside the transaction should SQLite have
+// rolled it back.
 type sqliteTx struct {
-	tx     *sql.Tx
-	writer chan struct{}
-	done   bool
+	tx  *sql.Tx
+	ctx context.Context
+	err error
 }
 
-func (t *sqliteTx) end(err error) error {
-	if !t.done {
-		t.done = true
-		<-t.writer
+func (t *sqliteTx) fail(err error) error {
+	if err != nil && !errors.Is(err, sqlstore.ErrNoRows) && t.err == nil {
+		t.err = err
 	}
 	return err
 }
 
-func (t *sqliteTx) Commit(context.Context) error   { return t.end(t.tx.Commit()) }
-func (t *sqliteTx) Rollback(context.Context) error { return t.end(t.tx.Rollback()) }
-
-func (t *sqliteTx) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
-	return row{t.tx.QueryRowContext(ctx, q, args...)}
+func (t *sqliteTx) QueryRow(_ context.Context, q string, args ...any) sqlstore.Row {
+	if t.err != nil {
+		return errRow{t.err}
+	}
+	return txRow{row{t.tx.QueryRowContext(t.ctx, q, args...)}, t}
 }
 
-func (t *sqliteTx) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
-	r, err := t.tx.QueryContext(ctx, q, args...)
-	return rows{r}, err
+func (t *sqliteTx) Query(_ context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	if t.err != nil {
+		return nil, t.err
+	}
+	r, err := t.tx.QueryContext(t.ctx, q, args...)
+	return rows{r}, t.fail(err)
 }
 
-func (t *sqliteTx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
-	return affected(t.tx.ExecContext(ctx, q, args...))
+func (t *sqliteTx) Exec(_ context.Context, q string, args ...any) (int64, error) {
+	if t.err != nil {
+		return 0, t.err
+	}
+	n, err := affected(t.tx.ExecContext(t.ctx, q, args...))
+	return n, t.fail(err)
 }
 
 func affected(res sql.Result, err error) (int64, error) {
@@ -95,6 +97,18 @@ func (r row) Scan(dest ...any) error {
 	}
 	return err
 }
+
+// txRow records a Scan's error in its write.
+type txRow struct {
+	row
+	t *sqliteTx
+}
+
+func (r txRow) Scan(dest ...any) error { return r.t.fail(r.row.Scan(dest...)) }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 type rows struct{ *sql.Rows }
 
