@@ -53,14 +53,15 @@ type write struct {
 // committer runs the writes of one store in batches, on one goroutine.
 type committer struct {
 	db    *sql.DB
+	stmts *stmts
 	queue chan *write
 	quit  chan struct{} // closed by stop
 	done  chan struct{} // closed when run returns
 	once  sync.Once
 }
 
-func newCommitter(db *sql.DB) *committer {
-	c := &committer{db: db, queue: make(chan *write, queueSize), quit: make(chan struct{}), done: make(chan struct{})}
+func newCommitter(db *sql.DB, st *stmts) *committer {
+	c := &committer{db: db, stmts: st, queue: make(chan *write, queueSize), quit: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c
 }
@@ -164,7 +165,7 @@ func (c *committer) transaction(batch []*write, errs []error) error {
 	}
 	for i, w := range batch {
 		var broken error
-		errs[i], broken = savepoint(tx, w)
+		errs[i], broken = c.savepoint(tx, w)
 		if broken != nil {
 			tx.Rollback()
 			clear(errs[:i]) // what they did is rolled back: broken is theirs too
@@ -178,20 +179,21 @@ func (c *committer) transaction(batch []*write, errs []error) error {
 // error that leaves tx unusable (a savepoint that could not be set,
 // released or rolled back to: SQLite may have rolled the transaction
 // back, after a full disk or an I/O error).
-func savepoint(tx *sql.Tx, w *write) (werr, broken error) {
+func (c *committer) savepoint(tx *sql.Tx, w *write) (werr, broken error) {
 	if err := w.ctx.Err(); err != nil {
 		return err, nil // cancelled while it waited
 	}
-	if _, err := tx.Exec(`SAVEPOINT op`); err != nil {
+	ctx := context.WithoutCancel(w.ctx)
+	if _, err := c.stmts.txExec(ctx, tx, `SAVEPOINT op`); err != nil {
 		return nil, err
 	}
-	werr = w.f(&sqliteTx{tx: tx, ctx: context.WithoutCancel(w.ctx)})
+	werr = w.f(&sqliteTx{tx: tx, stmts: c.stmts, ctx: ctx})
 	if werr != nil {
-		if _, err := tx.Exec(`ROLLBACK TO op`); err != nil {
+		if _, err := c.stmts.txExec(ctx, tx, `ROLLBACK TO op`); err != nil {
 			return werr, fmt.Errorf("rolling a write back: %w (after %w)", err, werr)
 		}
 	}
-	if _, err := tx.Exec(`RELEASE op`); err != nil {
+	if _, err := c.stmts.txExec(ctx, tx, `RELEASE op`); err != nil {
 		return werr, fmt.Errorf("releasing a write's savepoint: %w", err)
 	}
 	return werr, nil

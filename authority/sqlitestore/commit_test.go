@@ -26,7 +26,7 @@ func testCommitter(t *testing.T) (*committer, *sql.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newCommitter(db)
+	c := newCommitter(db, newStmts(db))
 	t.Cleanup(func() { c.stop(); db.Close() })
 	return c, db
 }

@@ -13,31 +13,67 @@ import (
 // commits them in groups (commit.go). Other processes' writers meet
 // SQLite's lock and its busy timeout.
 type sqliteDB struct {
-	db *sql.DB
+	db    *sql.DB
+	stmts *stmts
 	*committer
 }
 
-func newDB(db *sql.DB) *sqliteDB { return &sqliteDB{db: db, committer: newCommitter(db)} }
+// maxIdle is how many connections the pool keeps open: opening one
+// reads the schema again, and database/sql's default keeps two.
+const maxIdle = 16
+
+func newDB(db *sql.DB) *sqliteDB {
+	db.SetMaxIdleConns(maxIdle)
+	st := newStmts(db)
+	return &sqliteDB{db: db, stmts: st, committer: newCommitter(db, st)}
+}
 
 func (d *sqliteDB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
 
 // Close stops the committer, then closes the pool.
 func (d *sqliteDB) Close() error {
 	d.stop()
+	d.stmts.close()
 	return d.db.Close()
 }
 
 func (d *sqliteDB) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
-	return row{d.db.QueryRowContext(ctx, q, args...)}
+	st, err := d.stmts.get(ctx, q)
+	switch {
+	case err != nil:
+		return errRow{err}
+	case st == nil:
+		return row{d.db.QueryRowContext(ctx, q, args...)}
+	}
+	return row{st.QueryRowContext(ctx, args...)}
 }
 
 func (d *sqliteDB) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
-	r, err := d.db.QueryContext(ctx, q, args...)
-	return rows{r}, err
+	st, err := d.stmts.get(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var r *sql.Rows
+	if st == nil {
+		r, err = d.db.QueryContext(ctx, q, args...)
+	} else {
+		r, err = st.QueryContext(ctx, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rows{r}, nil
 }
 
 func (d *sqliteDB) Exec(ctx context.Context, q string, args ...any) (int64, error) {
-	return affected(d.db.ExecContext(ctx, q, args...))
+	st, err := d.stmts.get(ctx, q)
+	switch {
+	case err != nil:
+		return 0, err
+	case st == nil:
+		return affected(d.db.ExecContext(ctx, q, args...))
+	}
+	return affected(st.ExecContext(ctx, args...))
 }
 
 // sqliteTx is one write's view of the committer's transaction: its
@@ -46,9 +82,10 @@ func (d *sqliteDB) Exec(ctx context.Context, q string, args ...any) (int64, erro
 // running, so that none runs outside the transaction should SQLite have
 // rolled it back.
 type sqliteTx struct {
-	tx  *sql.Tx
-	ctx context.Context
-	err error
+	tx    *sql.Tx
+	stmts *stmts
+	ctx   context.Context
+	err   error
 }
 
 func (t *sqliteTx) fail(err error) error {
@@ -62,22 +99,42 @@ func (t *sqliteTx) QueryRow(_ context.Context, q string, args ...any) sqlstore.R
 	if t.err != nil {
 		return errRow{t.err}
 	}
-	return txRow{row{t.tx.QueryRowContext(t.ctx, q, args...)}, t}
+	st, err := t.stmts.inTx(t.ctx, t.tx, q)
+	switch {
+	case err != nil:
+		t.fail(err)
+		return errRow{err}
+	case st == nil:
+		return txRow{row{t.tx.QueryRowContext(t.ctx, q, args...)}, t}
+	}
+	return txRow{row{st.QueryRowContext(t.ctx, args...)}, t}
 }
 
 func (t *sqliteTx) Query(_ context.Context, q string, args ...any) (sqlstore.Rows, error) {
 	if t.err != nil {
 		return nil, t.err
 	}
-	r, err := t.tx.QueryContext(t.ctx, q, args...)
-	return rows{r}, t.fail(err)
+	st, err := t.stmts.inTx(t.ctx, t.tx, q)
+	if err != nil {
+		return nil, t.fail(err)
+	}
+	var r *sql.Rows
+	if st == nil {
+		r, err = t.tx.QueryContext(t.ctx, q, args...)
+	} else {
+		r, err = st.QueryContext(t.ctx, args...)
+	}
+	if err != nil {
+		return nil, t.fail(err)
+	}
+	return rows{r}, nil
 }
 
 func (t *sqliteTx) Exec(_ context.Context, q string, args ...any) (int64, error) {
 	if t.err != nil {
 		return 0, t.err
 	}
-	n, err := affected(t.tx.ExecContext(t.ctx, q, args...))
+	n, err := affected(t.stmts.txExec(t.ctx, t.tx, q, args...))
 	return n, t.fail(err)
 }
 
