@@ -22,7 +22,9 @@ import (
 // still durable on return and atomic, and one that fails leaves the
 // others unchanged. A write that waits for the committer respects its
 // ctx; one the committer has started runs to its end (cancelling a
-// statement would let SQLite roll back the shared transaction).
+// statement would let SQLite roll back the shared transaction). The
+// savepoints' journals stay in memory (sqlitedb.Options.MemoryTemp): a
+// batch's would otherwise spill to a temporary file.
 const (
 	// maxBatch bounds the writes committed together.
 	maxBatch = 128

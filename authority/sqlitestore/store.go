@@ -54,7 +54,8 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlitedb.Open(path, &sqlitedb.Options{Init: func(tx *sql.Tx) error { return migrate(tx, migrations) }})
+	db, err := sqlitedb.Open(path, &sqlitedb.Options{Init: func(tx *sql.Tx) error { return migrate(tx, migrations) },
+		MemoryTemp: true})
 	switch {
 	case errors.Is(err, authority.ErrSchema):
 		return nil, fmt.Errorf("%w: %s", err, path)
