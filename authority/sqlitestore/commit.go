@@ -36,11 +36,13 @@ const (
 // errClosed is the outcome of a write waiting when the store closes.
 var errClosed = errors.New("the store is closed")
 
-// A write's states: waiting in the queue, taken by the committer, or
-// abandoned by its caller (ctx done, or the store closed) before that.
+// A write's states: waiting in the queue, taken into a batch, running
+// (its f has started: its outcome will come), or abandoned by its caller
+// (ctx done, or the store closed) before it ran.
 const (
 	waiting int32 = iota
 	taken
+	running
 	abandoned
 )
 
@@ -78,20 +80,42 @@ func (c *committer) Write(ctx context.Context, f func(sqlstore.Tx) error) error 
 	case <-c.done:
 		return errClosed
 	}
+	return c.wait(w)
+}
+
+// wait waits for the outcome of w, queued, or abandons it if its ctx is
+// done or the committer stops before it runs.
+func (c *committer) wait(w *write) error {
 	var why error
 	select {
 	case err := <-w.result:
-		return err
-	case <-ctx.Done():
-		why = ctx.Err()
+		return outcome(err)
+	case <-w.ctx.Done():
+		why = w.ctx.Err()
 	case <-c.done:
 		why = errClosed
 	}
-	if w.state.CompareAndSwap(waiting, abandoned) {
+	if w.state.CompareAndSwap(waiting, abandoned) || w.state.CompareAndSwap(taken, abandoned) {
 		return why
 	}
-	return <-w.result // taken: its outcome comes
+	return outcome(<-w.result) // running: its outcome comes
 }
+
+// outcome returns a write's outcome to its caller: a panic of its f
+// panics again there, as if f had run in the caller.
+func outcome(err error) error {
+	var p panicked
+	if errors.As(err, &p) {
+		panic(p.value)
+	}
+	return err
+}
+
+// panicked is the outcome of a write whose f panicked: Write panics
+// again in its caller, with the value.
+type panicked struct{ value any }
+
+func (p panicked) Error() string { return fmt.Sprintf("a write panicked: %v", p.value) }
 
 // stop ends the committer once its current batch is committed; writes
 // still waiting return errClosed.
@@ -171,6 +195,9 @@ func (c *committer) transaction(batch []*write, errs []error) error {
 		if broken != nil {
 			tx.Rollback()
 			clear(errs[:i]) // what they did is rolled back: broken is theirs too
+			if errors.As(broken, new(panicked)) {
+				return errors.New("another write committed with it panicked")
+			}
 			return broken
 		}
 	}
@@ -180,8 +207,12 @@ func (c *committer) transaction(batch []*write, errs []error) error {
 // savepoint runs w in a savepoint of tx and returns w's error, and an
 // error that leaves tx unusable (a savepoint that could not be set,
 // released or rolled back to: SQLite may have rolled the transaction
-// back, after a full disk or an I/O error).
+// back, after a full disk or an I/O error; or f panicked, half-way).
+// A write abandoned meanwhile does not run.
 func (c *committer) savepoint(tx *sql.Tx, w *write) (werr, broken error) {
+	if !w.state.CompareAndSwap(taken, running) {
+		return errClosed, nil // abandoned: no one reads this
+	}
 	if err := w.ctx.Err(); err != nil {
 		return err, nil // cancelled while it waited
 	}
@@ -189,7 +220,9 @@ func (c *committer) savepoint(tx *sql.Tx, w *write) (werr, broken error) {
 	if _, err := c.stmts.txExec(ctx, tx, `SAVEPOINT op`); err != nil {
 		return nil, err
 	}
-	werr = w.f(&sqliteTx{tx: tx, stmts: c.stmts, ctx: ctx})
+	if werr = run(w.f, &sqliteTx{tx: tx, stmts: c.stmts, ctx: ctx}); errors.As(werr, new(panicked)) {
+		return werr, werr
+	}
 	if werr != nil {
 		if _, err := c.stmts.txExec(ctx, tx, `ROLLBACK TO op`); err != nil {
 			return werr, fmt.Errorf("rolling a write back: %w (after %w)", err, werr)
@@ -199,4 +232,14 @@ func (c *committer) savepoint(tx *sql.Tx, w *write) (werr, broken error) {
 		return werr, fmt.Errorf("releasing a write's savepoint: %w", err)
 	}
 	return werr, nil
+}
+
+// run calls f, returning a panic as panicked.
+func run(f func(sqlstore.Tx) error, tx sqlstore.Tx) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = panicked{v}
+		}
+	}()
+	return f(tx)
 }

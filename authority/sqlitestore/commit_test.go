@@ -254,3 +254,83 @@ func TestGroupCommitConcurrent(t *testing.T) {
 		t.Fatalf("committed %d keys, want %d", len(got), len(want))
 	}
 }
+
+// TestGroupCommitPanic makes a write panic: its caller panics, with the
+// value; the other writes of its batch fail, keep nothing, and do not
+// panic; the committer goes on.
+func TestGroupCommitPanic(t *testing.T) {
+	c, db := testCommitter(t)
+	boom := func(tx sqlstore.Tx) error {
+		insert("b", nil)(tx)
+		panic("boom")
+	}
+	var recovered any
+	guarded := func(tx sqlstore.Tx) error { return boom(tx) }
+	release := hold(t, c)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	for i, f := range []func(sqlstore.Tx) error{insert("a", nil), guarded, insert("c", nil)} {
+		wg.Go(func() {
+			defer func() {
+				if v := recover(); v != nil {
+					recovered = v
+					errs[i] = errors.New("panicked")
+				}
+			}()
+			errs[i] = c.Write(context.Background(), f)
+		})
+		waitQueued(t, c, i+1)
+	}
+	release()
+	wg.Wait()
+	if recovered != "boom" {
+		t.Fatalf("the panicking write's caller recovered %v (%v)", recovered, errs)
+	}
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("write %d of a batch with a panic succeeded", i)
+		}
+	}
+	if got := keys(t, db); !slices.Equal(got, []string{"held"}) {
+		t.Fatalf("committed %q after a panic", got)
+	}
+	if err := c.Write(context.Background(), insert("d", nil)); err != nil {
+		t.Fatalf("a write after a panic: %v", err)
+	}
+}
+
+// TestGroupCommitAbandonTaken cancels a write that is in a batch but has
+// not run, because the batch waits for another connection's lock: its
+// caller returns at once, and it does not run.
+func TestGroupCommitAbandonTaken(t *testing.T) {
+	c, db := testCommitter(t)
+	other, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ExecContext(context.Background(), `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &write{ctx: ctx, f: insert("a", nil), result: make(chan error, 1)}
+	c.queue <- w
+	for deadline := time.Now().Add(10 * time.Second); w.state.Load() != taken; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the committer did not take the write")
+		}
+	}
+	cancel()
+	if err := c.wait(w); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the cancelled write: %v", err)
+	}
+	if _, err := other.ExecContext(context.Background(), `COMMIT`); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(context.Background(), insert("b", nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(t, db); !slices.Equal(got, []string{"b"}) || w.state.Load() != abandoned {
+		t.Fatalf("committed %q, the cancelled write in state %d", got, w.state.Load())
+	}
+}
