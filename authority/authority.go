@@ -75,6 +75,7 @@ type Service struct {
 	now        func() time.Time
 	sealedSize int
 	dummy      []byte
+	recipients *recipientCache
 }
 
 // New checks c and returns its Service.
@@ -87,7 +88,7 @@ func New(c Config) (*Service, error) {
 	}
 	s := &Service{store: c.Store, id: c.Identity, fp: c.Identity.Recipient().Fingerprint(),
 		quorum: c.Quorum, params: c.Argon2, ttl: c.RecoveryTTL, now: c.Now, wait: c.CodeCheckWait,
-		operators: map[keyblob.Fingerprint]*keyblob.Recipient{}}
+		operators: map[keyblob.Fingerprint]*keyblob.Recipient{}, recipients: newRecipientCache(recipientCacheSize)}
 	if err := s.setDefaults(c); err != nil {
 		return nil, err
 	}
@@ -222,16 +223,47 @@ func (s *Service) verify(r *Request, key *keyblob.Recipient) error {
 // fresh is steps 4 and 5 of section 4: the time window, then the nonce's
 // first use.
 func (s *Service) fresh(ctx context.Context, a *Auth) error {
+	if err := s.inWindow(a); err != nil {
+		return err
+	}
+	return s.useNonce(ctx, a)
+}
+
+// inWindow is step 4 of section 4, the time window.
+func (s *Service) inWindow(a *Auth) error {
 	now := s.now()
-	t := time.Unix(a.Time, 0)
 	if a.Time > now.Unix()+int64(MaxSkew/time.Second) || a.Time < now.Unix()-int64(MaxSkew/time.Second) {
 		return fmt.Errorf("%w (the server's time is %d)", ErrRequestExpired, now.Unix())
 	}
-	err := s.store.UseNonce(ctx, Nonce{Signer: a.Signer, Value: a.Nonce, Expires: t.Add(MaxSkew)})
+	return nil
+}
+
+// nonce is the store's record of a's nonce.
+func nonce(a *Auth) Nonce {
+	return Nonce{Signer: a.Signer, Value: a.Nonce, Expires: time.Unix(a.Time, 0).Add(MaxSkew)}
+}
+
+// useNonce is step 5 of section 4, the nonce's first use, on its own.
+func (s *Service) useNonce(ctx context.Context, a *Auth) error {
+	return nonceErr(s.store.UseNonce(ctx, nonce(a)))
+}
+
+// nonceErr reports the store's ErrReplay as ErrReplay, other failures
+// as storeErr does.
+func nonceErr(err error) error {
 	if errors.Is(err, ErrReplay) {
 		return ErrReplay
 	}
 	return storeErr(err)
+}
+
+// failAfterNonce uses a's nonce up, as every request that passed step 4
+// does, and returns failure, unless the nonce was used before.
+func (s *Service) failAfterNonce(ctx context.Context, a *Auth, failure error) error {
+	if err := s.useNonce(ctx, a); err != nil {
+		return err
+	}
+	return failure
 }
 
 // authenticate verifies r with key and checks its freshness.
@@ -254,8 +286,19 @@ func storeErr(err error) error {
 	return fmt.Errorf("%w: store: %v", ErrUnavailable, err)
 }
 
-// currentOwner resolves the signer of r as an owner's current identity.
+// currentOwner resolves the signer of r as an owner's current identity
+// and checks the request, nonce included (section 4).
 func (s *Service) currentOwner(ctx context.Context, r *Request) (Owner, *keyblob.Recipient, error) {
+	o, key, err := s.signingOwner(ctx, r)
+	if err != nil {
+		return o, key, err
+	}
+	return o, key, s.useNonce(ctx, r.Auth)
+}
+
+// signingOwner is currentOwner up to step 4 of section 4: the caller
+// uses the nonce up.
+func (s *Service) signingOwner(ctx context.Context, r *Request) (Owner, *keyblob.Recipient, error) {
 	if r.Auth == nil {
 		return Owner{}, nil, ErrUnauthenticated
 	}
@@ -268,11 +311,14 @@ func (s *Service) currentOwner(ctx context.Context, r *Request) (Owner, *keyblob
 	case o.Signer != r.Auth.Signer:
 		return o, nil, ErrUnauthenticated // a retired identity
 	}
-	key, err := keyblob.ParseRecipientLine(o.Recipient)
+	key, err := s.recipients.parse(o.Recipient)
 	if err != nil {
 		return o, nil, fmt.Errorf("%w: stored recipient of owner: %v", ErrInternal, err)
 	}
-	return o, key, s.authenticate(ctx, r, key)
+	if err := s.verify(r, key); err != nil {
+		return o, nil, err
+	}
+	return o, key, s.inWindow(r.Auth)
 }
 
 // argon runs f holding one of the concurrent code checks.

@@ -95,16 +95,47 @@ type depositDetail struct {
 // the owner already had a deposit of that serial, returned unchanged with
 // its original receipt). It returns ErrUnauthenticated, ErrWrongRecipient
 // or ErrBadBlobSignature.
+//
+// The request's nonce is used up in the deposit's own transaction
+// (Store.PutDeposit), so that a new deposit is one commit; on every other
+// outcome it is used up on its own, so that a replayed request is
+// ErrReplay whatever became of the first.
 func (s *Service) Deposit(ctx context.Context, r *Request, blob *keyblob.KeyBlob) (Deposit, Receipt, bool, error) {
-	o, key, err := s.currentOwner(ctx, r)
+	o, key, err := s.signingOwner(ctx, r)
 	if err != nil {
 		return Deposit{}, Receipt{}, false, err
 	}
+	d, e, err := s.newDeposit(o, key, blob)
+	if err != nil {
+		return Deposit{}, Receipt{}, false, s.failAfterNonce(ctx, r.Auth, err)
+	}
+	e, err = s.store.PutDeposit(ctx, nonce(r.Auth), d, e)
+	switch {
+	case errors.Is(err, ErrExists):
+		if err := s.useNonce(ctx, r.Auth); err != nil {
+			return Deposit{}, Receipt{}, false, err
+		}
+		return s.existingDeposit(ctx, o.ID, d.Serial)
+	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
+		// Re-bound meanwhile.
+		return Deposit{}, Receipt{}, false, s.failAfterNonce(ctx, r.Auth, ErrUnauthenticated)
+	case err != nil:
+		return Deposit{}, Receipt{}, false, nonceErr(err)
+	}
+	d.Seq = e.Seq
+	rc, err := s.receipt(e)
+	return d, rc, true, err
+}
+
+// newDeposit checks blob for owner o, whose current identity is key,
+// and returns its deposit and audit entry (spec section 7.4 steps 3 and
+// 4).
+func (s *Service) newDeposit(o Owner, key *keyblob.Recipient, blob *keyblob.KeyBlob) (Deposit, AuditEntry, error) {
 	if blob.Recipient() != s.fp {
-		return Deposit{}, Receipt{}, false, ErrWrongRecipient
+		return Deposit{}, AuditEntry{}, ErrWrongRecipient
 	}
 	if err := blob.Verify(key); err != nil {
-		return Deposit{}, Receipt{}, false, ErrBadBlobSignature
+		return Deposit{}, AuditEntry{}, ErrBadBlobSignature
 	}
 	raw := blob.Marshal()
 	d := Deposit{Owner: o.ID, Serial: blob.Serial(), Description: blob.Description(), Blob: raw,
@@ -112,21 +143,7 @@ func (s *Service) Deposit(ctx context.Context, r *Request, blob *keyblob.KeyBlob
 	h := sha256Sum(raw)
 	e, err := s.entry(AuditDeposit, o.ID, o.Signer, d.Serial, depositDetail{
 		Serial: d.Serial.String(), BlobSHA256: b64(h[:]), Description: d.Description, Created: formatTime(d.Created)})
-	if err != nil {
-		return Deposit{}, Receipt{}, false, err
-	}
-	e, err = s.store.PutDeposit(ctx, d, e)
-	switch {
-	case errors.Is(err, ErrExists):
-		return s.existingDeposit(ctx, o.ID, d.Serial)
-	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
-		return Deposit{}, Receipt{}, false, ErrUnauthenticated // re-bound meanwhile
-	case err != nil:
-		return Deposit{}, Receipt{}, false, storeErr(err)
-	}
-	d.Seq = e.Seq
-	rc, err := s.receipt(e)
-	return d, rc, true, err
+	return d, e, err
 }
 
 // existingDeposit returns a deposit with the receipt of its entry.

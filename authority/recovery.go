@@ -197,7 +197,7 @@ func (s *Service) ownRecovery(ctx context.Context, r *Request, id RequestID) (Re
 	case r.Auth == nil || r.Auth.Signer != rec.ToSigner:
 		return rec, nil, ErrNotFound
 	}
-	to, err := keyblob.ParseRecipientLine(rec.To)
+	to, err := s.recipients.parse(rec.To)
 	if err != nil {
 		return rec, nil, fmt.Errorf("%w: stored recipient of a request: %v", ErrInternal, err)
 	}

@@ -178,3 +178,46 @@ func TestServiceLockout(t *testing.T) {
 		t.Fatalf("right code after %d failures: %v, want refused", authority.MaxFailures, err)
 	}
 }
+
+// TestServiceDepositReplay replays deposit requests of every outcome:
+// each is ErrReplay the second time, since the nonce is used up whether
+// the deposit is stored now (in its own transaction), was stored before
+// or is refused.
+func TestServiceDepositReplay(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, sqliteStore(t), 0)
+	owner, other := identity(t, "owner"), identity(t, "other")
+	f.enroll(owner)
+	export := func(to *keyblob.Recipient, signer *keyblob.Identity) *keyblob.KeyBlob {
+		b, err := keyblob.Export(keyblob.NewSessionKey(), to, &keyblob.ExportOptions{Description: "k", Signer: signer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	stored := export(f.aut.Recipient(), owner)
+	tests := []struct {
+		name string
+		blob *keyblob.KeyBlob
+		want error
+	}{
+		{"a new deposit", stored, nil},
+		{"a repeated serial", stored, nil},
+		{"a blob to another recipient", export(other.Recipient(), owner), authority.ErrWrongRecipient},
+		{"a blob signed by another identity", export(f.aut.Recipient(), other), authority.ErrBadBlobSignature},
+	}
+	for i, tt := range tests {
+		r := f.req(owner, "POST", "/v1/deposits", tt.blob.Marshal())
+		_, _, created, err := f.svc.Deposit(ctx, r, tt.blob)
+		if !errors.Is(err, tt.want) || (err == nil && created != (i == 0)) {
+			t.Fatalf("%s: created %v, %v, want %v", tt.name, created, err, tt.want)
+		}
+		if _, _, _, err := f.svc.Deposit(ctx, r, tt.blob); !errors.Is(err, authority.ErrReplay) {
+			t.Errorf("%s, replayed: %v, want ErrReplay", tt.name, err)
+		}
+	}
+	ds, err := f.svc.Deposits(ctx, f.req(owner, "GET", "/v1/deposits", nil), 0, 10)
+	if err != nil || len(ds) != 1 || ds[0].Serial != stored.Serial() {
+		t.Fatalf("deposits: %d, %v, want the one stored", len(ds), err)
+	}
+}

@@ -26,9 +26,10 @@ import (
 //   - Safe for concurrent use by goroutines and by several processes, or
 //     several serve instances, sharing one database. Every guarantee
 //     below holds across all of them.
-//   - First use wins. UseNonce is an atomic first-use insert: of
-//     concurrent uses of one (signer, nonce), exactly one succeeds and
-//     the others return ErrReplay. Likewise exactly one of concurrent
+//   - First use wins. UseNonce, and PutDeposit for its request's nonce,
+//     make an atomic first-use insert: of concurrent uses of one (signer,
+//     nonce), by either method, exactly one succeeds and the others
+//     return ErrReplay. Likewise exactly one of concurrent
 //     CreateOwner calls binding one signature key succeeds, one of
 //     concurrent PutDeposit calls of one (owner, serial), and one of
 //     concurrent AddApproval calls of one (request, operator); the others
@@ -83,13 +84,18 @@ type Store interface {
 	// changes only through CompleteRecovery.
 	UpdateOwner(ctx context.Context, o Owner, e AuditEntry) (AuditEntry, error)
 
-	// PutDeposit stores d, with d.Seq set to the Seq of e, if d.Signer is
-	// the current Signer of owner d.Owner and that owner has no deposit of
-	// d.Serial. It returns ErrNotFound if there is no such owner,
-	// ErrConflict if d.Signer is not its current Signer, and ErrExists,
-	// storing nothing, if the owner already has a deposit of that serial:
-	// deposits are idempotent on (owner, serial).
-	PutDeposit(ctx context.Context, d Deposit, e AuditEntry) (AuditEntry, error)
+	// PutDeposit records the first use of the deposit request's nonce n,
+	// as UseNonce does, and stores d, with d.Seq set to the Seq of e, if
+	// d.Signer is the current Signer of owner d.Owner and that owner has
+	// no deposit of d.Serial: nonce, deposit and entry in one transaction,
+	// so that a deposit is one commit. It returns ErrReplay if n was used
+	// before, ErrNotFound if there is no such owner, ErrConflict if
+	// d.Signer is not its current Signer, and ErrExists if the owner
+	// already has a deposit of that serial (deposits are idempotent on
+	// (owner, serial)), in that order of precedence; with any error it
+	// stores nothing, the nonce included, so a caller that must use the
+	// nonce up whatever the outcome calls UseNonce then.
+	PutDeposit(ctx context.Context, n Nonce, d Deposit, e AuditEntry) (AuditEntry, error)
 	// Deposit returns the deposit of serial by owner, or ErrNotFound.
 	Deposit(ctx context.Context, owner keyblob.Fingerprint, serial keyblob.Serial) (Deposit, error)
 	// Deposits returns at most limit (1 to MaxPage) of owner's deposits
@@ -147,8 +153,8 @@ var ErrExists = errors.New("already exists")
 // or is not in the state the change needs: the compare-and-swap lost.
 var ErrConflict = errors.New("changed since it was read")
 
-// ErrReplay is returned by UseNonce for a nonce already used by its
-// signer. It is the module's one "already accepted" error
+// ErrReplay is returned by UseNonce and PutDeposit for a nonce already
+// used by its signer. It is the module's one "already accepted" error
 // (replay.ErrReplay).
 var ErrReplay = replay.ErrReplay
 

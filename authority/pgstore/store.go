@@ -116,9 +116,10 @@ func schemaVersion(ctx context.Context, tx pgx.Tx) (int, error) {
 // pgDB is a pgxpool as a sqlstore.DB.
 type pgDB struct{ pool *pgxpool.Pool }
 
-func (d pgDB) Begin(ctx context.Context) (sqlstore.Tx, error) {
-	tx, err := d.pool.Begin(ctx)
-	return pgTx{tx}, err
+// Write runs f in a transaction of its own: PostgreSQL commits
+// concurrent transactions concurrently.
+func (d pgDB) Write(ctx context.Context, f func(sqlstore.Tx) error) error {
+	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return f(pgTx{tx}) })
 }
 
 func (d pgDB) Ping(ctx context.Context) error { return d.pool.Ping(ctx) }
@@ -142,9 +143,6 @@ func (d pgDB) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 }
 
 type pgTx struct{ tx pgx.Tx }
-
-func (t pgTx) Commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
-func (t pgTx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
 
 func (t pgTx) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
 	return row{t.tx.QueryRow(ctx, q, args...)}

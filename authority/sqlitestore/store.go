@@ -5,8 +5,12 @@
 // whose doc is its contract, with the queries it shares with pgstore.
 //
 // Several processes may open one file: SQLite's lock serializes their
-// writes. Within a process, writes wait for each other in turn, rather
-// than in SQLite's busy handler, which sleeps.
+// writes. Within a process, a store's writes are committed in groups: one
+// goroutine runs the writes waiting, each in a savepoint of one
+// transaction, and commits them with one flush to disk; each caller
+// returns after that commit, with its own outcome (commit.go). So writes
+// wait for each other in a queue, rather than in SQLite's busy handler,
+// which sleeps, and many writes share a flush.
 //
 // The schema is embedded and versioned (PRAGMA user_version, with
 // application_id marking the file): Open brings an older schema up to
@@ -50,14 +54,15 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlitedb.Open(path, &sqlitedb.Options{Init: func(tx *sql.Tx) error { return migrate(tx, migrations) }})
+	db, err := sqlitedb.Open(path, &sqlitedb.Options{Init: func(tx *sql.Tx) error { return migrate(tx, migrations) },
+		MemoryTemp: true})
 	switch {
 	case errors.Is(err, authority.ErrSchema):
 		return nil, fmt.Errorf("%w: %s", err, path)
 	case err != nil:
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	return &Store{Store: *sqlstore.New(&sqliteDB{db: db, writer: make(chan struct{}, 1)})}, nil
+	return &Store{Store: *sqlstore.New(newDB(db))}, nil
 }
 
 // migrate applies the migrations the database lacks, in Open's immediate

@@ -164,7 +164,8 @@ func fill(t *testing.T, s authority.Store, n int) {
 	}
 	for i := 1; i < n; i++ {
 		d := authority.Deposit{Owner: o.ID, Serial: [16]byte{byte(i)}, Blob: []byte{1}, Signer: o.ID, Created: time.Now(), Deposited: time.Now()}
-		if _, err := s.PutDeposit(t.Context(), d, e(authority.AuditDeposit, fmt.Sprintf(`{"n":%d}`, i))); err != nil {
+		n := authority.Nonce{Signer: o.ID, Value: [16]byte{byte(i)}, Expires: time.Now()}
+		if _, err := s.PutDeposit(t.Context(), n, d, e(authority.AuditDeposit, fmt.Sprintf(`{"n":%d}`, i))); err != nil {
 			t.Fatal(err)
 		}
 	}

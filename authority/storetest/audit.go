@@ -68,7 +68,7 @@ func testAuditRace(t *testing.T, e *env) {
 			switch round % 3 {
 			case 0:
 				d := authority.Deposit{Owner: o.ID, Serial: serial(), Blob: []byte{1}, Signer: o.Signer, Created: now(), Deposited: now()}
-				_, err = s.PutDeposit(t.Context(), d, entry(authority.AuditDeposit, o.ID, `{}`))
+				_, err = s.PutDeposit(t.Context(), nonce(), d, entry(authority.AuditDeposit, o.ID, `{}`))
 			case 1:
 				o.Failures++
 				_, err = s.UpdateOwner(t.Context(), o, entry(authority.AuditCodeAttempt, o.ID, `{}`))
@@ -111,7 +111,7 @@ func testInvalid(t *testing.T, e *env) {
 	for name, bad := range badEntries {
 		_, err := e.s.AppendAudit(ctx, bad)
 		is(t, "AppendAudit, "+name, err, authority.ErrInvalid)
-		_, err = e.s.PutDeposit(ctx, authority.Deposit{Owner: o.ID, Serial: serial(), Blob: []byte{1}, Signer: o.Signer,
+		_, err = e.s.PutDeposit(ctx, nonce(), authority.Deposit{Owner: o.ID, Serial: serial(), Blob: []byte{1}, Signer: o.Signer,
 			Created: now(), Deposited: now()}, bad)
 		is(t, "PutDeposit with an invalid entry, "+name, err, authority.ErrInvalid)
 	}
@@ -125,12 +125,14 @@ func testInvalid(t *testing.T, e *env) {
 	negative := o
 	negative.Failures = -1
 	_, calls["UpdateOwner with negative failures"] = e.s.UpdateOwner(ctx, negative, good)
-	_, calls["PutDeposit without blob"] = e.s.PutDeposit(ctx, authority.Deposit{Owner: o.ID, Serial: serial(), Signer: o.Signer,
+	_, calls["PutDeposit without blob"] = e.s.PutDeposit(ctx, nonce(), authority.Deposit{Owner: o.ID, Serial: serial(), Signer: o.Signer,
 		Created: now(), Deposited: now()}, good)
 	r := newRecovery(o)
 	r.ToSigner = keyblob.Fingerprint{}
 	_, calls["CreateRecovery without new signer"] = e.s.CreateRecovery(ctx, r, o, good)
 	_, calls["AddApproval without operator"] = e.s.AddApproval(ctx, requestID(), authority.Approval{Time: now()}, good)
+	_, calls["PutDeposit with a nonce without signer"] = e.s.PutDeposit(ctx, authority.Nonce{Expires: now()},
+		authority.Deposit{Owner: o.ID, Serial: serial(), Blob: []byte{1}, Signer: o.Signer, Created: now(), Deposited: now()}, good)
 	calls["UseNonce without signer"] = e.s.UseNonce(ctx, authority.Nonce{Expires: now()})
 	calls["UseNonce in 2263"] = e.s.UseNonce(ctx, authority.Nonce{Signer: fp(), Expires: time.Date(2263, 1, 1, 0, 0, 0, 0, time.UTC)})
 	for name, err := range calls {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"testing"
 
+	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority"
 )
 
@@ -19,7 +20,7 @@ func testDeposits(t *testing.T, e *env) {
 
 	again := d
 	again.Blob, again.Description = []byte("another blob of the same key"), "changed"
-	_, err = e.s.PutDeposit(ctx, again, entry(authority.AuditDeposit, o.ID, `{}`))
+	_, err = e.s.PutDeposit(ctx, nonce(), again, entry(authority.AuditDeposit, o.ID, `{}`))
 	is(t, "a second deposit of the serial", err, authority.ErrExists)
 	read, _ = e.s.Deposit(ctx, o.ID, d.Serial)
 	same(t, "deposit after a repeated one", read, d)
@@ -31,11 +32,11 @@ func testDeposits(t *testing.T, e *env) {
 
 	stranger := d
 	stranger.Serial, stranger.Signer = serial(), fp()
-	_, err = e.s.PutDeposit(ctx, stranger, entry(authority.AuditDeposit, o.ID, `{}`))
+	_, err = e.s.PutDeposit(ctx, nonce(), stranger, entry(authority.AuditDeposit, o.ID, `{}`))
 	is(t, "a deposit signed by a key that is not the owner's", err, authority.ErrConflict)
 	orphan := d
 	orphan.Owner = fp()
-	_, err = e.s.PutDeposit(ctx, orphan, entry(authority.AuditDeposit, orphan.Owner, `{}`))
+	_, err = e.s.PutDeposit(ctx, nonce(), orphan, entry(authority.AuditDeposit, orphan.Owner, `{}`))
 	is(t, "a deposit for an unknown owner", err, authority.ErrNotFound)
 	_, err = e.s.Deposit(ctx, o.ID, serial())
 	is(t, "an unknown serial", err, authority.ErrNotFound)
@@ -53,7 +54,7 @@ func testDepositsRace(t *testing.T, e *env) {
 	errs := race(racers, func(i int) error {
 		d := authority.Deposit{Owner: o.ID, Serial: sn, Description: string(rune('a' + i)), Blob: []byte{byte(i)},
 			Signer: o.Signer, Created: now(), Deposited: now()}
-		_, err := stores[i%2].PutDeposit(t.Context(), d, entry(authority.AuditDeposit, o.ID, `{}`))
+		_, err := stores[i%2].PutDeposit(t.Context(), nonce(), d, entry(authority.AuditDeposit, o.ID, `{}`))
 		return err
 	})
 	w := oneWins(t, "racing deposits of one serial", errs, authority.ErrExists)
@@ -66,7 +67,7 @@ func testDepositsRace(t *testing.T, e *env) {
 	errs = race(racers, func(i int) error {
 		d := authority.Deposit{Owner: o.ID, Serial: serial(), Blob: []byte{byte(i)}, Signer: o.Signer,
 			Created: now(), Deposited: now()}
-		got, err := stores[i%2].PutDeposit(t.Context(), d, entry(authority.AuditDeposit, o.ID, `{}`))
+		got, err := stores[i%2].PutDeposit(t.Context(), nonce(), d, entry(authority.AuditDeposit, o.ID, `{}`))
 		d.Seq = got.Seq
 		serials[i] = d
 		return err
@@ -123,4 +124,90 @@ func testDepositPages(t *testing.T, e *env) {
 	if err != nil || len(page) != 0 {
 		t.Fatalf("an unknown owner's deposits: %d, %v", len(page), err)
 	}
+}
+
+// testDepositNonce checks that PutDeposit uses its nonce up with the
+// deposit, in one transaction: a used nonce stores nothing, and a
+// deposit refused for another reason leaves its nonce unused.
+func testDepositNonce(t *testing.T, e *env) {
+	ctx := t.Context()
+	o := mustCreate(t, e.s, newOwner())
+	deposit := func(sn keyblob.Serial) authority.Deposit {
+		return authority.Deposit{Owner: o.ID, Serial: sn, Blob: []byte("blob"), Signer: o.Signer, Created: now(), Deposited: now()}
+	}
+	put := func(n authority.Nonce, d authority.Deposit) error {
+		_, err := e.s.PutDeposit(ctx, n, d, entry(authority.AuditDeposit, d.Owner, `{}`))
+		return err
+	}
+	n := nonce()
+	first := deposit(serial())
+	is(t, "a deposit", put(n, first), nil)
+	is(t, "UseNonce of the deposit's nonce", e.s.UseNonce(ctx, n), authority.ErrReplay)
+	second := deposit(serial())
+	is(t, "another deposit with a used nonce", put(n, second), authority.ErrReplay)
+	_, err := e.s.Deposit(ctx, o.ID, second.Serial)
+	is(t, "the deposit refused for its nonce", err, authority.ErrNotFound)
+	is(t, "the same deposit with a used nonce", put(n, first), authority.ErrReplay)
+	used := nonce()
+	is(t, "UseNonce", e.s.UseNonce(ctx, used), nil)
+	is(t, "a deposit with a nonce UseNonce used", put(used, second), authority.ErrReplay)
+
+	stranger := deposit(serial())
+	stranger.Signer = fp()
+	orphan := deposit(serial())
+	orphan.Owner = fp()
+	for _, tt := range []struct {
+		name string
+		d    authority.Deposit
+		want error
+	}{
+		{"a repeated serial", first, authority.ErrExists},
+		{"a signer that is not the owner's", stranger, authority.ErrConflict},
+		{"an unknown owner", orphan, authority.ErrNotFound},
+	} {
+		n := nonce()
+		is(t, "a deposit of "+tt.name, put(n, tt.d), tt.want)
+		is(t, "the nonce of a deposit of "+tt.name, e.s.UseNonce(ctx, n), nil)
+	}
+	verify(t, e.s, 2)
+}
+
+// testDepositNonceRace races deposits of distinct serials carrying one
+// nonce, and UseNonce of it, on two instances: one wins, and only its
+// deposit is stored.
+func testDepositNonceRace(t *testing.T, e *env) {
+	stores := []authority.Store{e.s, e.reopen()}
+	o := mustCreate(t, e.s, newOwner())
+	for round := range 2 {
+		n := nonce()
+		serials := make([]keyblob.Serial, racers)
+		errs := race(racers, func(i int) error {
+			if round == 1 && i%4 == 3 {
+				return stores[i%2].UseNonce(t.Context(), n)
+			}
+			serials[i] = serial()
+			d := authority.Deposit{Owner: o.ID, Serial: serials[i], Blob: []byte{byte(i)}, Signer: o.Signer,
+				Created: now(), Deposited: now()}
+			_, err := stores[i%2].PutDeposit(t.Context(), n, d, entry(authority.AuditDeposit, o.ID, `{}`))
+			return err
+		})
+		w := oneWins(t, "racing uses of one nonce", errs, authority.ErrReplay)
+		for i, sn := range serials {
+			if sn == (keyblob.Serial{}) {
+				continue
+			}
+			_, err := stores[1].Deposit(t.Context(), o.ID, sn)
+			if i == w {
+				is(t, "the winner's deposit", err, nil)
+			} else {
+				is(t, "a loser's deposit", err, authority.ErrNotFound)
+			}
+		}
+	}
+	all, err := e.s.Deposits(t.Context(), o.ID, 0, authority.MaxPage)
+	is(t, "Deposits", err, nil)
+	if n := len(all); n > 2 || n < 1 {
+		t.Fatalf("%d deposits stored, want one per round that a deposit won", n)
+	}
+	verify(t, e.s, 1+uint64(len(all)))
 }

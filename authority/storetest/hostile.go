@@ -96,7 +96,7 @@ func roundTrip(t *testing.T, s, other authority.Store, s0 string) error {
 	o.Version = 1
 	d := authority.Deposit{Owner: o.ID, Serial: serial(), Description: s0, Blob: []byte(s0), Signer: o.Signer,
 		Created: now(), Deposited: now()}
-	de, err := s.PutDeposit(ctx, d, entry(authority.AuditDeposit, o.ID, s0))
+	de, err := s.PutDeposit(ctx, nonce(), d, entry(authority.AuditDeposit, o.ID, s0))
 	if err != nil {
 		return fmt.Errorf("PutDeposit with a hostile string (%s): %w", digest(s0), err)
 	}
@@ -217,7 +217,7 @@ func depositField(t *testing.T, s authority.Store, set func(*authority.Deposit),
 	o := mustCreate(t, s, newOwner())
 	d := authority.Deposit{Owner: o.ID, Serial: serial(), Blob: []byte{1}, Signer: o.Signer, Created: now(), Deposited: now()}
 	set(&d)
-	if _, err := s.PutDeposit(t.Context(), d, entry(authority.AuditDeposit, o.ID, "")); err != nil {
+	if _, err := s.PutDeposit(t.Context(), nonce(), d, entry(authority.AuditDeposit, o.ID, "")); err != nil {
 		return "", err
 	}
 	got, err := s.Deposit(t.Context(), o.ID, d.Serial)

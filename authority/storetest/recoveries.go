@@ -125,10 +125,10 @@ func testCompleteRecovery(t *testing.T, e *env) {
 	_, err = e.s.AddApproval(ctx, r.ID, authority.Approval{Operator: fp(), Time: now()}, entry(authority.AuditApproval, o.ID, `{}`))
 	is(t, "approving a completed request", err, authority.ErrConflict)
 	d := authority.Deposit{Owner: o.ID, Serial: serial(), Blob: []byte{1}, Signer: old.Signer, Created: now(), Deposited: now()}
-	_, err = e.s.PutDeposit(ctx, d, entry(authority.AuditDeposit, o.ID, `{}`))
+	_, err = e.s.PutDeposit(ctx, nonce(), d, entry(authority.AuditDeposit, o.ID, `{}`))
 	is(t, "a deposit signed by the retired key", err, authority.ErrConflict)
 	d.Signer = r.ToSigner
-	_, err = e.s.PutDeposit(ctx, d, entry(authority.AuditDeposit, o.ID, `{}`))
+	_, err = e.s.PutDeposit(ctx, nonce(), d, entry(authority.AuditDeposit, o.ID, `{}`))
 	is(t, "a deposit signed by the new key", err, nil)
 
 	// A new identity that is bound already (here: to another owner)

@@ -57,6 +57,8 @@ func Run(t *testing.T, newDB NewDB) {
 		{"Deposits", testDeposits},
 		{"DepositsRace", testDepositsRace},
 		{"DepositPages", testDepositPages},
+		{"DepositNonce", testDepositNonce},
+		{"DepositNonceRace", testDepositNonceRace},
 		{"Recoveries", testRecoveries},
 		{"Approvals", testApprovals},
 		{"CompleteRecovery", testCompleteRecovery},
@@ -127,6 +129,13 @@ func serial() keyblob.Serial {
 	return s
 }
 
+// nonce returns a new request nonce of a new signer.
+func nonce() authority.Nonce {
+	n := authority.Nonce{Signer: fp(), Expires: now().Add(5 * time.Minute)}
+	rand.Read(n.Value[:])
+	return n
+}
+
 func requestID() authority.RequestID {
 	var id authority.RequestID
 	rand.Read(id[:])
@@ -165,7 +174,7 @@ func mustDeposit(t *testing.T, s authority.Store, o authority.Owner, sn keyblob.
 	t.Helper()
 	d := authority.Deposit{Owner: o.ID, Serial: sn, Description: "a key", Blob: []byte("kblb\x62\x01 blob " + fmt.Sprint(sn)),
 		Signer: o.Signer, Created: now().Truncate(time.Second), Deposited: now()}
-	e, err := s.PutDeposit(t.Context(), d, entry(authority.AuditDeposit, o.ID, `{}`))
+	e, err := s.PutDeposit(t.Context(), nonce(), d, entry(authority.AuditDeposit, o.ID, `{}`))
 	if err != nil {
 		t.Fatalf("PutDeposit: %v", err)
 	}

@@ -47,6 +47,12 @@ type Options struct {
 	// transaction, so it must decide from what tx shows. Its errors are
 	// returned as they are, so the caller may inspect them.
 	Init func(tx *sql.Tx) error
+	// MemoryTemp keeps every connection's temporary files in memory
+	// (temp_store=MEMORY): the journals of statements and savepoints,
+	// which a transaction of many savepoints would otherwise spill to a
+	// file, and sorts. None of them is needed after a crash; the database
+	// and its WAL are the durable state.
+	MemoryTemp bool
 }
 
 // Open opens the database file at path, creating its directory (mode
@@ -59,7 +65,7 @@ func Open(path string, opts *Options) (*sql.DB, error) {
 	if err := create(path); err != nil {
 		return nil, err
 	}
-	dsn, err := dataSourceName(path)
+	dsn, err := dataSourceName(path, opts.MemoryTemp)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +142,7 @@ func isBusy(err error) bool {
 // '?' and '#' in a file: URI as the start of the query or fragment and
 // decodes '%', so "file:"+path would open another file than the one named
 // (for "a#b/replay.db", the file "a").
-func dataSourceName(path string) (string, error) {
+func dataSourceName(path string, memoryTemp bool) (string, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", err
@@ -147,6 +153,9 @@ func dataSourceName(path string) (string, error) {
 	}
 	q := url.Values{"_txlock": {"immediate"}}
 	q["_pragma"] = []string{fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()), "synchronous(FULL)"}
+	if memoryTemp {
+		q["_pragma"] = append(q["_pragma"], "temp_store(MEMORY)")
+	}
 	u := url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}
 	return u.String(), nil
 }

@@ -24,7 +24,13 @@ func openDB(t *testing.T, path string, opts *Options) *sql.DB {
 // TestSettings checks the package doc's settings on several connections
 // of the pool at once: every connection has them, not only the first.
 func TestSettings(t *testing.T) {
-	db := openDB(t, filepath.Join(t.TempDir(), "x.db"), nil)
+	for _, memoryTemp := range []bool{false, true} {
+		t.Run(fmt.Sprintf("MemoryTemp=%v", memoryTemp), func(t *testing.T) { testSettings(t, memoryTemp) })
+	}
+}
+
+func testSettings(t *testing.T, memoryTemp bool) {
+	db := openDB(t, filepath.Join(t.TempDir(), "x.db"), &Options{MemoryTemp: memoryTemp})
 	ctx := context.Background()
 	var conns []*sql.Conn
 	for range 3 {
@@ -39,6 +45,7 @@ func TestSettings(t *testing.T) {
 		{"journal_mode", "wal"},
 		{"synchronous", "2"}, // FULL
 		{"busy_timeout", fmt.Sprint(BusyTimeout.Milliseconds())},
+		{"temp_store", map[bool]string{false: "0", true: "2"}[memoryTemp]}, // DEFAULT or MEMORY
 	}
 	for i, c := range conns {
 		for _, tt := range tests {

@@ -45,12 +45,14 @@ func newEd25519Public(raw []byte) (*ed25519Public, error) {
 }
 
 // primeOrder reports whether p is in the prime-order subgroup and is not
-// the identity: [ℓ]p is the identity, that is [ℓ−1]p = −p.
+// the identity: [ℓ]p is the identity, that is [ℓ−1]p = −p. p is a public
+// key, so the multiplication may take variable time (about half of the
+// constant-time one's: every parsed blob's signer key is checked).
 func primeOrder(p *edwards25519.Point) bool {
 	if p.Equal(edwards25519.NewIdentityPoint()) == 1 {
 		return false
 	}
-	lm1p := new(edwards25519.Point).ScalarMult(scalarMinusOne, p)
+	lm1p := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(scalarMinusOne, p, edwards25519.NewScalar())
 	return lm1p.Equal(new(edwards25519.Point).Negate(p)) == 1
 }
 

@@ -15,14 +15,17 @@ func (s *Store) UseNonce(ctx context.Context, n authority.Nonce) error {
 	if err := n.Validate(); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx Tx) error {
-		inserted, err := tx.Exec(ctx, `INSERT INTO nonces (signer, nonce, expires) VALUES ($1, $2, $3)
-			ON CONFLICT DO NOTHING`, n.Signer[:], n.Value[:], nanos(n.Expires))
-		if err == nil && inserted == 0 {
-			return authority.ErrReplay
-		}
-		return err
-	})
+	return s.write(ctx, func(tx Tx) error { return useNonce(ctx, tx, n) })
+}
+
+// useNonce inserts the nonce in tx, or reports authority.ErrReplay.
+func useNonce(ctx context.Context, tx Tx, n authority.Nonce) error {
+	inserted, err := tx.Exec(ctx, `INSERT INTO nonces (signer, nonce, expires) VALUES ($1, $2, $3)
+		ON CONFLICT DO NOTHING`, n.Signer[:], n.Value[:], nanos(n.Expires))
+	if err == nil && inserted == 0 {
+		return authority.ErrReplay
+	}
+	return err
 }
 
 // PurgeNonces deletes the nonces that expired before before.
@@ -96,12 +99,16 @@ func swapOwner(ctx context.Context, tx Tx, o authority.Owner) error {
 	return one(ctx, tx, n, `SELECT 1 FROM owners WHERE id = $1`, o.ID[:])
 }
 
-// PutDeposit inserts the deposit, numbered by its audit entry.
-func (s *Store) PutDeposit(ctx context.Context, d authority.Deposit, e authority.AuditEntry) (authority.AuditEntry, error) {
-	if err := d.Validate(); err != nil {
+// PutDeposit inserts the nonce and the deposit, numbered by its audit
+// entry.
+func (s *Store) PutDeposit(ctx context.Context, n authority.Nonce, d authority.Deposit, e authority.AuditEntry) (authority.AuditEntry, error) {
+	if err := firstError(n.Validate(), d.Validate()); err != nil {
 		return authority.AuditEntry{}, err
 	}
 	return s.audited(ctx, e, func(tx Tx) error {
+		if err := useNonce(ctx, tx, n); err != nil {
+			return err
+		}
 		var signer []byte
 		err := tx.QueryRow(ctx, `SELECT signer FROM owners WHERE id = $1`, d.Owner[:]).Scan(&signer)
 		switch {

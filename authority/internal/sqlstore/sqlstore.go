@@ -33,17 +33,22 @@ import (
 // DB is a backend's connection pool.
 type DB interface {
 	Querier
-	// Begin starts a read-write transaction.
-	Begin(ctx context.Context) (Tx, error)
+	// Write runs f in a read-write transaction: if f returns nil, Write
+	// returns once f's changes are committed (or with the commit's error);
+	// if f returns an error, none of f's changes are kept and Write
+	// returns that error. A backend may run several Writes' f, one after
+	// another, in one transaction, each in a savepoint of its own, and
+	// commit them together (group commit): f's changes are then exactly
+	// as if f ran alone, and Write still returns only after the commit.
+	// f returns at its statements' first error.
+	Write(ctx context.Context, f func(tx Tx) error) error
 	Ping(ctx context.Context) error
 	Close() error
 }
 
-// Tx is a transaction. Rollback after Commit does nothing.
+// Tx is a transaction, or a savepoint of one, that Write gives f.
 type Tx interface {
 	Querier
-	Commit(ctx context.Context) error
-	Rollback(ctx context.Context) error
 }
 
 // Querier runs statements. A Row's Scan returns ErrNoRows for no row.
@@ -89,17 +94,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.db.QueryRow(ctx, `SELECT 1`).Scan(&one)
 }
 
-// write runs f in a transaction and commits it if f returns nil.
+// write runs f in a transaction (DB.Write) and commits it if f returns
+// nil.
 func (s *Store) write(ctx context.Context, f func(tx Tx) error) error {
-	tx, err := s.db.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	if err := f(tx); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+	return s.db.Write(ctx, f)
 }
 
 // audited runs change, appends e, and runs number (if not nil) with the
