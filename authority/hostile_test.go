@@ -36,9 +36,15 @@ func hostile(n int) []string {
 
 // TestHostileStrings puts 1,000 hostile strings in every text field of
 // every route, signed by an enrolled owner: no answer is a 5xx.
-func TestHostileStrings(t *testing.T) {
+func TestHostileStrings(t *testing.T) { hostileStrings(t, sqliteStore(t)) }
+
+// TestHostileStringsPostgres runs the same on a throwaway PostgreSQL
+// (skipped where PostgreSQL is not installed, unless required).
+func TestHostileStringsPostgres(t *testing.T) { hostileStrings(t, postgresStore(t)) }
+
+func hostileStrings(t *testing.T, st authority.Store) {
 	ctx := context.Background()
-	s := newServer(t, sqliteStore(t), 0)
+	s := newServer(t, st, 0)
 	alice := identity(t, "alice")
 	if _, _, err := s.client.Enroll(ctx, alice); err != nil {
 		t.Fatal(err)

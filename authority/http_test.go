@@ -47,14 +47,18 @@ func TestEndToEnd(t *testing.T) { endToEnd(t, sqliteStore(t)) }
 
 // TestEndToEndPostgres runs the same flow on a throwaway PostgreSQL
 // (skipped where PostgreSQL is not installed, unless required).
-func TestEndToEndPostgres(t *testing.T) {
+func TestEndToEndPostgres(t *testing.T) { endToEnd(t, postgresStore(t)) }
+
+// postgresStore opens a store on a new database of a throwaway
+// PostgreSQL cluster.
+func postgresStore(t *testing.T) authority.Store {
 	dsn := pgtest.Start(t).NewDatabase(t)
 	st, err := pgstore.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	endToEnd(t, st)
+	return st
 }
 
 func endToEnd(t *testing.T, st authority.Store) {
