@@ -31,12 +31,21 @@ var fileKinds = []fileKind{
 	{"recipient (public key)", "use it with -r {file} (seal, export) or --verify/--from", format.PEMPublicKey, 0},
 }
 
-// kindHead is how many bytes kindOf looks at.
-const kindHead = 64
+// kindHead is how many bytes kindOf looks at: enough for the comment
+// lines that keyblob writes before an identity's PEM.
+const kindHead = 512
 
 // kindOf names what the first bytes of a file are, or nil if unknown.
+// Comment lines ("# ...") before a PEM block or a line are skipped.
 func kindOf(head []byte) *fileKind {
 	head = bytes.TrimLeft(head, " \t\r\n")
+	for bytes.HasPrefix(head, []byte("#")) {
+		_, rest, ok := bytes.Cut(head, []byte("\n"))
+		if !ok {
+			return nil
+		}
+		head = bytes.TrimLeft(rest, " \t\r\n")
+	}
 	t, binary := format.Sniff(head)
 	label, pemOK := pemBegin(head)
 	if bytes.HasPrefix(head, []byte(keyblob.RecipientPrefix)) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/internal/format"
 	"github.com/keyblob/keyblob/keystore"
 	"github.com/keyblob/keyblob/seal"
 )
@@ -143,6 +144,10 @@ func (e *env) loadRecipient(arg string) (*keyblob.Recipient, error) {
 	r, err := keyblob.ParseRecipient(data)
 	if errors.Is(err, keyblob.ErrSeveralRecipients) {
 		return nil, withHint(fmt.Errorf("recipient %s: %w", arg, err), "-R %s reads every recipient of a file (seal); -r takes one", arg)
+	}
+	if k := kindOf(data); err != nil && k != nil && k.label == format.PEMPrivateKey {
+		return nil, withHint(fmt.Errorf("%s is an identity (private key), not a recipient", arg),
+			"give its recipient: 'keyblob pubkey -i %s' prints it; share that, never the identity", arg)
 	}
 	if err != nil {
 		return nil, recipientHint(fmt.Errorf("recipient %s: %w", arg, err))
