@@ -39,7 +39,6 @@ const (
 	authorityDBFile    = "authority.db"  // the default SQLite database
 	shutdownGrace      = 10 * time.Second
 	nonceSweepInterval = time.Minute
-	maxOperatorsFile   = 1 << 20
 )
 
 func newAuthorityCmd(e *env) *cobra.Command {
@@ -295,29 +294,12 @@ func (e *env) authorityConfig(o *authServe) (*authority.Config, error) {
 // loadOperators reads the --operators file as loadAuthorized reads
 // channel clients: one recipient per line, '#' comments.
 func (e *env) loadOperators(name string) ([]*keyblob.Recipient, error) {
-	data, err := e.readLimited(name, "operators", maxOperatorsFile)
-	if err != nil {
-		return nil, err
-	}
-	var ops []*keyblob.Recipient
-	for n, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
+	return e.loadRecipientList(name, "operators", func(r *keyblob.Recipient) error {
+		if !r.CanVerify() {
+			return errors.New("it has no signature key, which approvals are signed with")
 		}
-		r, err := e.loadRecipient(line)
-		if err == nil && !r.CanVerify() {
-			err = errors.New("it has no signature key, which approvals are signed with")
-		}
-		if err != nil {
-			return nil, inFile(name, fmt.Errorf("line %d: %w", n+1, err))
-		}
-		ops = append(ops, r)
-	}
-	if len(ops) == 0 {
-		return nil, inFile(name, errors.New("no operators (one recipient or contact name per line)"))
-	}
-	return ops, nil
+		return nil
+	})
 }
 
 // openAuthorityStore opens the --db: sqlite:PATH, a postgres:// URL, or

@@ -6,7 +6,6 @@ package main
 // moves bytes between a channel and stdio, a command or a TCP address.
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -16,13 +15,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/channel"
+	"github.com/keyblob/keyblob/internal/atomicfile"
 	"github.com/spf13/cobra"
 	"golang.org/x/time/rate"
 )
@@ -39,7 +38,6 @@ const (
 	defaultGrace         = 10 * time.Second
 	defaultRatePerIP     = 20 // handshakes per second and source address, also the burst
 	maxTrackedIPs        = 1 << 16
-	maxAuthorizedFile    = 1 << 20
 	dialTimeout          = 10 * time.Second
 )
 
@@ -248,29 +246,14 @@ func seedFlags(c *cobra.Command, cfg *channel.Config, o *serveOptions) error {
 // recipient line, a recipient file or a contact or stored identity name
 // (loadRecipient); blank lines and lines starting with # are skipped.
 func (e *env) loadAuthorized(name string) (func(*keyblob.Recipient) error, error) {
-	data, err := e.readLimited(name, "authorized clients", maxAuthorizedFile)
+	clients, err := e.loadRecipientList(name, "authorized clients", func(r *keyblob.Recipient) error {
+		if !r.CanExchange() {
+			return errors.New("it has no exchange key, which v2 clients authenticate with")
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	var clients []*keyblob.Recipient
-	sc := bufio.NewScanner(strings.NewReader(string(data)))
-	sc.Buffer(nil, maxAuthorizedFile)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		r, err := e.loadRecipient(line)
-		if err == nil && !r.CanExchange() {
-			err = errors.New("it has no exchange key, which v2 clients authenticate with")
-		}
-		if err != nil {
-			return nil, inFile(name, fmt.Errorf("line %d: %w", n, err))
-		}
-		clients = append(clients, r)
-	}
-	if len(clients) == 0 {
-		return nil, inFile(name, errors.New("no authorized clients (one recipient or contact name per line)"))
 	}
 	return channel.AuthorizedKeys(clients...), nil
 }
@@ -282,11 +265,7 @@ func (e *env) announce(addr net.Addr, file string) error {
 	if file == "" {
 		return nil
 	}
-	tmp := filepath.Join(filepath.Dir(file), "."+filepath.Base(file)+".tmp")
-	if err := os.WriteFile(tmp, []byte(addr.String()+"\n"), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, file)
+	return atomicfile.WriteFile(file, []byte(addr.String()+"\n"), modePublic)
 }
 
 // logger is the slog logger of the servers: text on stderr. Nothing

@@ -365,3 +365,37 @@ func (e *env) storeHolder(name string) (string, error) {
 	kind, err := s.Holder(name)
 	return kind, storeError(err)
 }
+
+// maxRecipientList bounds a file of recipients named one per line
+// (--operators, --authorized).
+const maxRecipientList = 1 << 20
+
+// loadRecipientList reads a file naming recipients, one per line, each as
+// -r takes it (a recipient line, a file holding one, a contact or stored
+// identity name), blank lines and '#' comments skipped. Each must pass
+// check; what names the list in messages. It holds at least one.
+func (e *env) loadRecipientList(name, what string, check func(*keyblob.Recipient) error) ([]*keyblob.Recipient, error) {
+	data, err := e.readLimited(name, what, maxRecipientList)
+	if err != nil {
+		return nil, err
+	}
+	var rs []*keyblob.Recipient
+	for n, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		r, err := e.loadRecipient(line)
+		if err == nil {
+			err = check(r)
+		}
+		if err != nil {
+			return nil, inFile(name, fmt.Errorf("line %d: %w", n+1, err))
+		}
+		rs = append(rs, r)
+	}
+	if len(rs) == 0 {
+		return nil, inFile(name, fmt.Errorf("no %s (one recipient or contact name per line)", what))
+	}
+	return rs, nil
+}
