@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"sync/atomic"
 
@@ -91,7 +92,8 @@ const (
 // use the same keys, and dir tells the directions apart.
 type seedHalf struct {
 	block  cipher.Block
-	macKey []byte
+	mac    hash.Hash // HMAC-SHA256 under mac_key, reset for each record
+	sum    [sha256.Size]byte
 	dir    byte
 	seq    uint64
 	sealed uint64 // payload bytes sealed
@@ -105,19 +107,20 @@ func newSeedHalf(aesKey, macKey []byte, dir byte, cfg *Config) *seedHalf {
 	if err != nil {
 		panic("channel: AES-128: " + err.Error())
 	}
-	return &seedHalf{block: block, macKey: macKey, dir: dir, rand: cfg.rand(), max: cfg.maxMessage()}
+	return &seedHalf{block: block, mac: hmac.New(sha256.New, macKey), dir: dir, rand: cfg.rand(), max: cfg.maxMessage()}
 }
 
-// tag computes the record MAC for the current sequence number.
+// tag computes the record MAC for the current sequence number. The
+// result is in h.sum, valid until the next call.
 func (h *seedHalf) tag(iv, ct []byte) []byte {
-	m := hmac.New(sha256.New, h.macKey)
+	h.mac.Reset()
 	var hdr [9]byte
 	hdr[0] = h.dir
 	binary.BigEndian.PutUint64(hdr[1:], h.seq)
-	m.Write(hdr[:])
-	m.Write(iv)
-	m.Write(ct)
-	return m.Sum(nil)[:seedMACSize]
+	h.mac.Write(hdr[:])
+	h.mac.Write(iv)
+	h.mac.Write(ct)
+	return h.mac.Sum(h.sum[:0])[:seedMACSize]
 }
 
 func (h *seedHalf) epoch() uint64 { return 0 }
@@ -232,6 +235,7 @@ type gcmHalf struct {
 	secret     []byte // the traffic secret of the current epoch
 	aead       cipher.AEAD
 	iv         [12]byte
+	n          [12]byte // the nonce of the record being sealed or opened
 	seq        uint64
 	bytes      uint64 // payload bytes under the current key
 	ep         atomic.Uint64
@@ -267,11 +271,12 @@ func (h *gcmHalf) update() {
 	h.ep.Add(1)
 }
 
+// nonce returns iv XOR seq, in h.n: no allocation per record.
 func (h *gcmHalf) nonce() []byte {
-	var n [12]byte
-	binary.BigEndian.PutUint64(n[4:], h.seq)
-	subtle.XORBytes(n[:], n[:], h.iv[:])
-	return n[:]
+	h.n = [12]byte{}
+	binary.BigEndian.PutUint64(h.n[4:], h.seq)
+	subtle.XORBytes(h.n[:], h.n[:], h.iv[:])
+	return h.n[:]
 }
 
 func (h *gcmHalf) epoch() uint64 { return h.ep.Load() }
@@ -286,8 +291,9 @@ func (h *gcmHalf) seal(dst []byte, typ RecordType, data []byte) ([]byte, error) 
 		return dst, errSealClosed
 	case len(data) > h.max:
 		return dst, fmt.Errorf("record payload of %d bytes over the limit of %d", len(data), h.max)
-	case checkRecordRules(typ, data) != nil:
-		return dst, fmt.Errorf("cannot seal: %w", checkRecordRules(typ, data))
+	}
+	if err := checkRecordRules(typ, data); err != nil {
+		return dst, fmt.Errorf("cannot seal: %w", err)
 	}
 	if typ == RecordData && (h.seq+1 >= h.maxRecords || h.bytes+uint64(len(data)) >= h.maxBytes) {
 		typ = RecordKeyUpdate
