@@ -1,7 +1,6 @@
 package authority
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -385,6 +384,3 @@ func (s *Service) entry(kind AuditKind, owner, actor keyblob.Fingerprint, ref [1
 	}
 	return AuditEntry{Time: s.now().UTC(), Kind: kind, Owner: owner, Actor: actor, Ref: ref, Detail: d}, nil
 }
-
-// sameBytes compares public values.
-func sameBytes(a, b []byte) bool { return bytes.Equal(a, b) }

@@ -2,6 +2,7 @@ package authority
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -177,7 +178,7 @@ func (s *Service) openRecovery(ctx context.Context, o Owner, in RecoveryInput) (
 		if o, err = s.store.Owner(ctx, o.ID); err != nil {
 			return RecoveryStatus{}, Receipt{}, storeErr(err)
 		}
-		if !sameBytes(o.Verifier, verifier) || o.Signer != rec.OldSigner {
+		if !hmac.Equal(o.Verifier, verifier) || o.Signer != rec.OldSigner {
 			return RecoveryStatus{}, Receipt{}, ErrStale
 		}
 	}
