@@ -285,30 +285,40 @@ func isTimeout(err error) bool {
 // frame that a timeout interrupted: that frame stays queued and is sent
 // first by the next Write or by Close.
 func (c *Conn) Write(p []byte) (int, error) {
+	n := 0
+	err := c.writing(func() error {
+		if err := c.writable(); err != nil {
+			return err
+		}
+		for n < len(p) {
+			sealed, err := c.sealBatch(p[n:])
+			n += sealed
+			if err != nil {
+				return err
+			}
+			if err := c.flush(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// writing runs f as a writing call: counted in flight (so that Close
+// does not send its close record under it), after the handshake, with
+// the write side locked. It is net.ErrClosed after Close.
+func (c *Conn) writing(f func() error) error {
 	if !c.enterWrite() {
-		return 0, net.ErrClosed
+		return net.ErrClosed
 	}
 	defer c.activeCall.Add(-2)
 	if err := c.Handshake(); err != nil {
-		return 0, err
+		return err
 	}
 	c.out.Lock()
 	defer c.out.Unlock()
-	if err := c.writable(); err != nil {
-		return 0, err
-	}
-	n := 0
-	for n < len(p) {
-		sealed, err := c.sealBatch(p[n:])
-		n += sealed
-		if err != nil {
-			return n, err
-		}
-		if err := c.flush(); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	return f()
 }
 
 // enterWrite counts a writing call in flight, or reports false if Close
@@ -400,16 +410,7 @@ func (c *Conn) flush() error {
 // it use the next key epoch (v2; the seed profile has none:
 // errors.ErrUnsupported).
 func (c *Conn) UpdateKey() error {
-	if !c.enterWrite() {
-		return net.ErrClosed
-	}
-	defer c.activeCall.Add(-2)
-	if err := c.Handshake(); err != nil {
-		return err
-	}
-	c.out.Lock()
-	defer c.out.Unlock()
-	return c.sendRecord(c.sess.SealKeyUpdate)
+	return c.writing(func() error { return c.sendRecord(c.sess.SealKeyUpdate) })
 }
 
 // sendRecord seals one record with seal and sends it.
@@ -432,22 +433,15 @@ func (c *Conn) sendRecord(seal func([]byte) ([]byte, error)) error {
 // side if it has one (TCP): the peer reads io.EOF, and this end can still
 // read.
 func (c *Conn) CloseWrite() error {
-	if !c.enterWrite() {
-		return net.ErrClosed
-	}
-	defer c.activeCall.Add(-2)
-	if err := c.Handshake(); err != nil {
-		return err
-	}
-	c.out.Lock()
-	defer c.out.Unlock()
-	if err := c.sendClose(); err != nil {
-		return err
-	}
-	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
+	return c.writing(func() error {
+		if err := c.sendClose(); err != nil {
+			return err
+		}
+		if cw, ok := c.conn.(interface{ CloseWrite() error }); ok {
+			return cw.CloseWrite()
+		}
+		return nil
+	})
 }
 
 func (c *Conn) sendClose() error {
