@@ -31,6 +31,10 @@ var fileKinds = []fileKind{
 	{"recipient (public key)", "use it with -r {file} (seal, export) or --verify/--from", format.PEMPublicKey, 0},
 }
 
+// peekBuffer is the buffer size of the readers that read what peekInput
+// returns (format.Dearmor, seal.Open): 64 KiB.
+const peekBuffer = 64 << 10
+
 // kindHead is how many bytes kindOf looks at: enough for the comment
 // lines that keyblob writes before an identity's PEM.
 const kindHead = 512
@@ -70,14 +74,16 @@ func pemBegin(head []byte) (string, bool) {
 }
 
 // peekInput returns in, readable from the start, and its first bytes. A
-// regular file is read at its offset; anything else through a buffer.
+// regular file is read at its offset; anything else through a buffer of
+// peekBuffer bytes, the size the armor and seal readers buffer with, so
+// that they use this buffer instead of copying through one more.
 func peekInput(in io.Reader) (io.Reader, []byte) {
 	if file, off, _, ok := regularInput(in); ok {
 		head := make([]byte, kindHead)
 		n, _ := file.ReadAt(head, off)
 		return in, head[:n]
 	}
-	br := bufio.NewReader(in)
+	br := bufio.NewReaderSize(in, peekBuffer)
 	head, _ := br.Peek(kindHead)
 	return br, head
 }
