@@ -26,7 +26,6 @@ import (
 	"github.com/keyblob/keyblob/authority/pgstore"
 	"github.com/keyblob/keyblob/authority/sqlitestore"
 	"github.com/keyblob/keyblob/internal/atomicfile"
-	"github.com/keyblob/keyblob/internal/format"
 	"github.com/keyblob/keyblob/keystore"
 )
 
@@ -141,15 +140,9 @@ func (e *env) writeAuthorityIdentity(dir string, id *keyblob.Identity, protect b
 // loadAuthorityIdentity reads the identity authority init made in dir.
 func (e *env) loadAuthorityIdentity(dir string) (*keyblob.Identity, error) {
 	keyPath := filepath.Join(dir, authorityKeyFile)
-	f, err := os.Open(keyPath)
+	_, err := os.Lstat(keyPath)
 	if err == nil {
-		defer f.Close()
-		data, err := format.ReadAll(f, maxSmallFile)
-		if err != nil {
-			return nil, inFile(keyPath, err)
-		}
-		id, err := keyblob.ParseIdentity(data)
-		return id, inFile(keyPath, err)
+		return e.readIdentityFile(keyPath)
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
