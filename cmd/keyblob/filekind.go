@@ -63,6 +63,13 @@ func kindOf(head []byte) *fileKind {
 	return nil
 }
 
+// fileIs reports whether data is a file of the kind with PEM label label
+// (a recipient line counts as a PUBLIC KEY).
+func fileIs(data []byte, label string) bool {
+	k := kindOf(data)
+	return k != nil && k.label == label
+}
+
 // pemBegin returns the label of a PEM block that head starts with.
 func pemBegin(head []byte) (string, bool) {
 	rest, ok := bytes.CutPrefix(head, []byte("-----BEGIN "))

@@ -71,28 +71,14 @@ func (e *env) readIdentityFile(name string) (*keyblob.Identity, error) {
 	}
 	id, err := keyblob.ParseIdentity(data)
 	switch {
-	case err != nil && isRecipientData(data) && isStdio(name):
+	case err != nil && fileIs(data, format.PEMPublicKey) && isStdio(name):
 		return nil, notAnIdentity("the standard input", "a recipient (public key)")
-	case err != nil && isRecipientData(data):
+	case err != nil && fileIs(data, format.PEMPublicKey):
 		return nil, notAnIdentity(name, "a recipient (public key)")
 	case err != nil:
 		return nil, withHint(fmt.Errorf("identity %s: %w", name, err), "%s", identityHint(data))
 	}
 	return id, nil
-}
-
-// isRecipientData reports whether a file holds public keys: a PEM public
-// key, or a line that starts as a recipient line.
-func isRecipientData(data []byte) bool {
-	if bytes.Contains(data, []byte("-----BEGIN PUBLIC KEY-----")) {
-		return true
-	}
-	for line := range strings.Lines(string(data)) {
-		if strings.HasPrefix(strings.TrimSpace(line), keyblob.RecipientPrefix) {
-			return true
-		}
-	}
-	return false
 }
 
 // notAnIdentity says that what was given for an identity (-i, -s, --sign,
@@ -145,7 +131,7 @@ func (e *env) loadRecipient(arg string) (*keyblob.Recipient, error) {
 	if errors.Is(err, keyblob.ErrSeveralRecipients) {
 		return nil, withHint(fmt.Errorf("recipient %s: %w", arg, err), "-R %s reads every recipient of a file (seal); -r takes one", arg)
 	}
-	if k := kindOf(data); err != nil && k != nil && k.label == format.PEMPrivateKey {
+	if err != nil && fileIs(data, format.PEMPrivateKey) {
 		return nil, withHint(fmt.Errorf("%s is an identity (private key), not a recipient", arg),
 			"give its recipient: 'keyblob pubkey -i %s' prints it; share that, never the identity", arg)
 	}
