@@ -102,21 +102,45 @@ func (h *EncryptedHeader) payloadCipher(key *SessionKey) (*stream.Cipher, error)
 	return stream.NewCipher(h.derive(key, encryptedInfo, stream.KeySize))
 }
 
-// EncryptOptions tune Encrypt and Decrypt. The zero value uses every CPU.
+// EncryptOptions tune the encryption and decryption of files. The zero
+// value, and a nil *EncryptOptions, use every CPU.
 type EncryptOptions struct {
 	// Workers is the number of goroutines sealing or opening chunks;
 	// zero or less means one per CPU.
 	Workers int
 }
 
-// Encrypt writes the header of a new file encrypted with key to dst and
-// returns a writer for the plaintext. The caller must Close it to finish
-// the file; Close does not close dst.
-func Encrypt(dst io.Writer, key *SessionKey, opts *EncryptOptions) (io.WriteCloser, error) {
+func (o *EncryptOptions) workers() int {
+	if o == nil {
+		return 0
+	}
+	return o.Workers
+}
+
+func (o *EncryptOptions) stream() *stream.Options {
+	return &stream.Options{Workers: o.workers()}
+}
+
+// newEncryption makes the header of a new file encrypted with key, with a
+// fresh nonce and its key commitment, and the file's payload cipher.
+func newEncryption(key *SessionKey) (*EncryptedHeader, *stream.Cipher, error) {
+	if key == nil {
+		return nil, nil, errors.New("no session key")
+	}
 	h := &EncryptedHeader{SessionAlg: key.alg, Serial: key.serial}
 	rand.Read(h.Nonce[:])
 	h.commit(key)
 	c, err := h.payloadCipher(key)
+	return h, c, err
+}
+
+// Encrypt writes the header of a new file encrypted with key to dst and
+// returns a writer for the plaintext: the push form of EncryptFile, which
+// makes the same bytes. The caller must Close the writer to finish the
+// file; Close does not close dst. The writer is not safe for concurrent
+// use. For armor, give it a writer from NewEncryptedArmorWriter.
+func Encrypt(dst io.Writer, key *SessionKey, opts *EncryptOptions) (io.WriteCloser, error) {
+	h, c, err := newEncryption(key)
 	if err != nil {
 		return nil, err
 	}
@@ -126,24 +150,85 @@ func Encrypt(dst io.Writer, key *SessionKey, opts *EncryptOptions) (io.WriteClos
 	return stream.NewWriter(c, dst, opts.workers()), nil
 }
 
-// Decrypt reads the header of a file encrypted with key from src and
-// returns a reader of its plaintext. The reader returns only authenticated
-// plaintext and fails with ErrAuth, at the latest at the end, if the file
-// was modified, truncated or extended; a caller writing the plaintext to a
-// file must discard it on any error. It implements io.WriterTo, which
-// reads, opens and writes concurrently.
-func Decrypt(src io.Reader, key *SessionKey, opts *EncryptOptions) (io.Reader, error) {
-	buf := make([]byte, EncryptedHeaderSize)
-	if n, err := io.ReadFull(src, buf); err != nil {
-		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, err
-		}
-		if _, perr := ParseEncryptedHeader(buf[:n]); perr != nil && n >= format.HeaderSize {
-			return nil, perr
-		}
-		return nil, fmt.Errorf("%w: too short", ErrMalformedEncryptedFile)
+// EncryptFile encrypts the plaintext of src with key into a new file
+// written to dst, and returns its header. It reads ahead, seals on the
+// workers and writes at the same time, in constant memory; the bytes are
+// the same as through Encrypt, whatever src and dst are. On error, what
+// was written to dst must be discarded.
+func EncryptFile(dst Sink, src Source, key *SessionKey, opts *EncryptOptions) (*EncryptedHeader, error) {
+	sink := streamSink(dst)
+	if streamSource(src).Check() != nil || sink.Check() != nil {
+		return nil, errSourceSink
 	}
-	h, err := ParseEncryptedHeader(buf)
+	h, c, err := newEncryption(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := sink.Put(h.marshal(), 0); err != nil {
+		return nil, err
+	}
+	_, err = stream.Seal(c, streamSource(src), sink.From(int64(EncryptedHeaderSize)), opts.stream())
+	return h, err
+}
+
+var errSourceSink = errors.New("a Source needs one of R and At, a Sink one of W and At")
+
+// A Decrypter is an encrypted file whose header has been read and checked
+// against its session key: the serial and the key commitment. Its payload
+// is read once: with Read or WriteTo (it is an io.Reader and an
+// io.WriterTo), or with Decrypt. A Decrypter is not safe for concurrent
+// use.
+//
+// Every chunk of plaintext it releases has been authenticated with the
+// session key; the end of the file is authenticated only at the end, so a
+// caller writing the plaintext to a file must discard it on any error:
+// the file was then modified, truncated or extended (ErrAuth).
+type Decrypter struct {
+	h    EncryptedHeader
+	c    *stream.Cipher
+	opts *stream.Options
+	r    *stream.Reader // the payload as a stream, for Read and WriteTo
+	src  io.Reader      // the payload, from Decrypt
+	at   io.ReaderAt    // the file, from DecryptAt
+	size int64          // the size of the file in at
+	used bool           // Read, WriteTo or Decrypt has begun
+}
+
+// Decrypt reads the header of a file encrypted with key from the stream
+// src, binary (see DearmorEncrypted for armor), and checks it: another
+// object or version is ErrMalformedEncryptedFile, another key's serial
+// ErrWrongSessionKey, and a key of the right serial that is not the file's
+// ErrAuth, all before any of the payload is read. The payload is then read
+// from src as a stream.
+func Decrypt(src io.Reader, key *SessionKey, opts *EncryptOptions) (*Decrypter, error) {
+	d, err := newDecrypter(src, key, opts)
+	if err != nil {
+		return nil, err
+	}
+	d.src = src
+	d.r = stream.NewReader(d.c, src, opts.workers())
+	return d, nil
+}
+
+// DecryptAt is Decrypt for a file that is the size bytes of src, such as a
+// regular file: the payload is then read at offsets, by the workers
+// concurrently.
+func DecryptAt(src io.ReaderAt, size int64, key *SessionKey, opts *EncryptOptions) (*Decrypter, error) {
+	d, err := newDecrypter(io.NewSectionReader(src, 0, size), key, opts)
+	if err != nil {
+		return nil, err
+	}
+	d.at, d.size = src, size
+	d.r = stream.NewReader(d.c, io.NewSectionReader(src, int64(EncryptedHeaderSize), size-int64(EncryptedHeaderSize)), opts.workers())
+	return d, nil
+}
+
+// newDecrypter reads and checks the header from hr.
+func newDecrypter(hr io.Reader, key *SessionKey, opts *EncryptOptions) (*Decrypter, error) {
+	if key == nil {
+		return nil, errors.New("no session key")
+	}
+	h, err := readEncryptedHeader(hr)
 	if err != nil {
 		return nil, err
 	}
@@ -154,31 +239,80 @@ func Decrypt(src io.Reader, key *SessionKey, opts *EncryptOptions) (io.Reader, e
 	if err != nil {
 		return nil, err
 	}
-	return &authReader{stream.NewReader(c, src, opts.workers())}, nil
+	return &Decrypter{h: *h, c: c, opts: opts.stream()}, nil
 }
 
-func (o *EncryptOptions) workers() int {
-	if o == nil {
-		return 0
+// readEncryptedHeader reads exactly the header from r.
+func readEncryptedHeader(r io.Reader) (*EncryptedHeader, error) {
+	buf := make([]byte, EncryptedHeaderSize)
+	if n, err := io.ReadFull(r, buf); err != nil {
+		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, err
+		}
+		if _, perr := ParseEncryptedHeader(buf[:n]); perr != nil && n >= format.HeaderSize {
+			return nil, perr
+		}
+		return nil, fmt.Errorf("%w: too short", ErrMalformedEncryptedFile)
 	}
-	return o.Workers
+	return ParseEncryptedHeader(buf)
 }
 
-// authReader maps the stream's authentication error to ErrAuth.
-type authReader struct{ r *stream.Reader }
+// Header returns a copy of the file's header, checked against the key.
+func (d *Decrypter) Header() *EncryptedHeader {
+	h := d.h
+	return &h
+}
 
-func (a *authReader) Read(p []byte) (int, error) {
-	n, err := a.r.Read(p)
+// errUsed refuses a second reading of the payload.
+var errUsed = errors.New("the payload of the encrypted file was already read")
+
+// Read returns authenticated plaintext. Its errors other than io.EOF are
+// ErrAuth for any authentication failure, or the underlying reader's.
+func (d *Decrypter) Read(p []byte) (int, error) {
+	if d.r == nil {
+		return 0, errUsed
+	}
+	d.used = true
+	n, err := d.r.Read(p)
 	return n, authError(err)
 }
 
 // WriteTo writes the rest of the plaintext to w, with the guarantees of
 // Read, reading, opening and writing concurrently (io.Copy uses it).
-func (a *authReader) WriteTo(w io.Writer) (int64, error) {
-	n, err := a.r.WriteTo(w)
+func (d *Decrypter) WriteTo(w io.Writer) (int64, error) {
+	if d.r == nil {
+		return 0, errUsed
+	}
+	d.used = true
+	n, err := d.r.WriteTo(w)
 	return n, authError(err)
 }
 
+// Decrypt decrypts the whole payload to dst and returns the size of the
+// plaintext; nil means the whole file was authentic. It reads ahead, opens
+// on the workers and writes at the same time; from DecryptAt, the workers
+// read the chunks at their offsets. To W it writes only authenticated
+// chunks, in order; on any error what was written to dst must be
+// discarded. It fails if Read or WriteTo has begun.
+func (d *Decrypter) Decrypt(dst Sink) (int64, error) {
+	sink := streamSink(dst)
+	switch {
+	case d.used || d.r == nil:
+		return 0, errUsed
+	case sink.Check() != nil:
+		return 0, errSourceSink
+	}
+	src := stream.Source{R: d.src}
+	if d.at != nil {
+		src = stream.Source{At: d.at, Offset: int64(EncryptedHeaderSize), Size: d.size - int64(EncryptedHeaderSize)}
+	}
+	d.r = nil
+	n, err := stream.Open(d.c, src, sink, d.opts)
+	return n, authError(err)
+}
+
+// authError maps the stream's authentication errors, whatever their
+// wrapping, to the one ErrAuth.
 func authError(err error) error {
 	if errors.Is(err, stream.ErrAuth) {
 		return ErrAuth

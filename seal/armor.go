@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/internal/format"
 )
 
 // ErrArmor is wrapped by the error for armored input that is not exactly
 // one "KEYBLOB SEALED MESSAGE" block as spec/sealed.md section 4 allows.
-// It is the module's one armor sentinel, shared with the other armored
-// objects.
-var ErrArmor = format.ErrArmor
+// It is keyblob.ErrArmor, the module's one armor sentinel, shared with the
+// other armored objects.
+var ErrArmor = keyblob.ErrArmor
 
 // IsArmored reports whether msg, a whole message, is armored: whether it
 // starts, after any SP, HT, CR and LF bytes, with "-----BEGIN ". Streams
@@ -20,7 +21,8 @@ var ErrArmor = format.ErrArmor
 func IsArmored(msg []byte) bool { return format.IsArmored(msg) }
 
 // ArmorWriter writes a message as armor, streaming: see NewArmorWriter.
-type ArmorWriter = format.ArmorWriter
+// It is keyblob.ArmorWriter, the module's one armor encoder.
+type ArmorWriter = keyblob.ArmorWriter
 
 // NewArmorWriter writes the begin line of a "KEYBLOB SEALED MESSAGE" block
 // to dst and returns the writer of the message. Its Close writes the end

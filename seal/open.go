@@ -328,7 +328,7 @@ func (o *Opener) WriteTo(dst io.Writer) (int64, error) {
 // workers and writes at the same time; from OpenAt, the workers read the
 // chunks at their offsets.
 func (o *Opener) Decrypt(dst Sink) (int64, error) {
-	if dst.stream(0).Check() != nil {
+	if streamSink(dst).Check() != nil {
 		return 0, errors.New("a Sink needs one of W and At")
 	}
 	if o.at == nil {
@@ -347,7 +347,7 @@ func (o *Opener) decryptStream(dst Sink) (int64, error) {
 		src = tail
 	}
 	so := payloadOptions(o.opts.Workers, o.opts.Progress, h.Signed())
-	n, err := stream.Open(o.cipher, stream.Source{R: src}, dst.stream(0), so)
+	n, err := stream.Open(o.cipher, stream.Source{R: src}, streamSink(dst), so)
 	if err != nil {
 		return 0, payloadError(err)
 	}
@@ -365,7 +365,7 @@ func (o *Opener) decryptAt(dst Sink) (int64, error) {
 	}
 	so := payloadOptions(o.opts.Workers, o.opts.Progress, h.Signed())
 	src := stream.Source{At: o.at, Offset: off, Size: size}
-	n, err := stream.Open(o.cipher, src, dst.stream(0), so)
+	n, err := stream.Open(o.cipher, src, streamSink(dst), so)
 	if err != nil {
 		return 0, payloadError(err)
 	}

@@ -1,57 +1,31 @@
 package seal
 
 import (
-	"io"
-
+	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/internal/stream"
 )
 
-// A Source is the plaintext that Seal reads: R, read as a stream to its
-// io.EOF, or the Size bytes of At, which the workers read concurrently,
-// each chunk at its offset (a regular file). Set exactly one of R and At.
-// To read a file from an offset, give an io.SectionReader.
-type Source struct {
-	R    io.Reader
-	At   io.ReaderAt
-	Size int64
+// A Source is the plaintext that Seal reads: keyblob.Source, which
+// encrypted files take too. R is read as a
+// stream to its io.EOF; the Size bytes of At are read by the workers
+// concurrently, each chunk at its offset (a regular file). Set exactly one
+// of R and At.
+type Source = keyblob.Source
+
+// A Sink is where Seal writes a message, or Opener.Decrypt a plaintext:
+// keyblob.Sink, which encrypted files take too. W is written in order; At
+// from offset 0 by the workers, each chunk at its place as soon as it is
+// ready. Set exactly one of W and At.
+type Sink = keyblob.Sink
+
+// streamSource returns src as the payload engine's.
+func streamSource(src Source) stream.Source {
+	return stream.Source{R: src.R, At: src.At, Size: src.Size}
 }
 
-// A Sink is where Seal writes a message, or Opener.Decrypt a plaintext: W,
-// written in order, or At, written from offset 0 by the workers, each
-// chunk at its place as soon as it is ready, in no particular order. Set
-// exactly one of W and At. At must allow writes at offsets (a file opened
-// with O_APPEND does not). To write from an offset, give an io.OffsetWriter.
-type Sink struct {
-	W  io.Writer
-	At io.WriterAt
-}
-
-// stream returns the source as the payload engine's.
-func (s Source) stream() stream.Source {
-	return stream.Source{R: s.R, At: s.At, Size: s.Size}
-}
-
-// stream returns the part of the sink from off as the payload engine's.
-func (s Sink) stream(off int64) stream.Sink {
-	if s.At != nil {
-		return stream.Sink{At: s.At, Offset: off}
-	}
-	return stream.Sink{W: s.W}
-}
-
-// put writes p, which goes at offset off: in order to W, or at off to At.
-func (s Sink) put(p []byte, off int64) error {
-	var n int
-	var err error
-	if s.At != nil {
-		n, err = s.At.WriteAt(p, off)
-	} else {
-		n, err = s.W.Write(p)
-	}
-	if err == nil && n < len(p) {
-		err = io.ErrShortWrite
-	}
-	return err
+// streamSink returns dst as the payload engine's, from offset 0.
+func streamSink(dst Sink) stream.Sink {
+	return stream.Sink{W: dst.W, At: dst.At}
 }
 
 // payloadOptions are the engine's options for a payload: with the payload

@@ -241,18 +241,19 @@ func signature(hdr *Header, signer *keyblob.Identity, digest hash.Hash) ([]byte,
 // NewWriter, whatever src and dst are. On error, what was written to dst
 // must be discarded.
 func Seal(dst Sink, src Source, opts *Options) (*Header, error) {
-	if src.stream().Check() != nil || dst.stream(0).Check() != nil {
+	sink := streamSink(dst)
+	if streamSource(src).Check() != nil || sink.Check() != nil {
 		return nil, errors.New("a Source needs one of R and At, a Sink one of W and At")
 	}
 	h, c, err := newSealing(opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := dst.put(h.bytes(), 0); err != nil {
+	if err := sink.Put(h.bytes(), 0); err != nil {
 		return nil, err
 	}
 	so := payloadOptions(opts.Workers, opts.Progress, opts.Signer != nil)
-	n, err := stream.Seal(c, src.stream(), dst.stream(int64(h.Size())), so)
+	n, err := stream.Seal(c, streamSource(src), sink.From(int64(h.Size())), so)
 	if err != nil {
 		return nil, err
 	}
@@ -260,5 +261,5 @@ func Seal(dst Sink, src Source, opts *Options) (*Header, error) {
 	if err != nil || sig == nil {
 		return h, err
 	}
-	return h, dst.put(sig, int64(h.Size())+n)
+	return h, sink.Put(sig, int64(h.Size())+n)
 }

@@ -99,6 +99,32 @@ func (s Sink) Check() error {
 	return nil
 }
 
+// Put writes p, which a caller's format places at offset off of the sink
+// (a header before the stream, a trailer after it): in order to W, or at
+// Offset+off to At. A short write is io.ErrShortWrite.
+func (s Sink) Put(p []byte, off int64) error {
+	var n int
+	var err error
+	if s.At != nil {
+		n, err = s.At.WriteAt(p, s.Offset+off)
+	} else {
+		n, err = s.W.Write(p)
+	}
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	return err
+}
+
+// From returns the part of the sink from off on: for At, the same sink
+// with off added to Offset; W is written in order, so it is unchanged.
+func (s Sink) From(off int64) Sink {
+	if s.At != nil {
+		s.Offset += off
+	}
+	return s
+}
+
 // run checks src and dst and runs the stream through the pipeline.
 func run(e *engine, src Source, dst Sink) (int64, error) {
 	if err := errors.Join(src.Check(), dst.Check()); err != nil {
