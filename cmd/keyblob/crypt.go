@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyblob/keyblob"
-	"github.com/keyblob/keyblob/internal/format"
 )
 
 func newEncryptCmd(e *env) *cobra.Command {
@@ -57,24 +56,22 @@ func (e *env) encrypt(key *keyblob.SessionKey, inName string, to outputTo, armor
 	return out.Commit()
 }
 
-// encryptTo writes in encrypted with key to dst, armored if armor is set.
-func encryptTo(dst io.Writer, in io.Reader, key *keyblob.SessionKey, armor bool) error {
-	var a *format.ArmorWriter
+// encryptTo writes in encrypted with key to out, armored if armor is set:
+// a regular input file is read at offsets, and a new output file written
+// at offsets (see inputSource and outputSink); the armor is written in
+// order.
+func encryptTo(out *output, in io.Reader, key *keyblob.SessionKey, armor bool) error {
+	dst := outputSink(out)
+	var a *keyblob.ArmorWriter
 	if armor {
 		var err error
-		if a, err = format.NewArmorWriter(dst, format.PEMEncrypted); err != nil {
+		if a, err = keyblob.NewEncryptedArmorWriter(out.target()); err != nil {
 			return err
 		}
-		dst = a
+		dst = keyblob.Sink{W: a}
 	}
-	w, err := keyblob.Encrypt(dst, key, nil)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(w, in); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil || a == nil {
+	src, _ := inputSource(in)
+	if _, err := keyblob.EncryptFile(dst, src, key, nil); err != nil || a == nil {
 		return err
 	}
 	return a.Close()
@@ -116,11 +113,7 @@ func (e *env) decrypt(key *keyblob.SessionKey, inName string, to outputTo) error
 	}
 	defer in.Close()
 	peeked, head := peekInput(in)
-	src, _, err := format.Dearmor(peeked, format.PEMEncrypted)
-	if err != nil {
-		return wrongInput(decryptError(err), head, inName, "encrypted file")
-	}
-	r, err := keyblob.Decrypt(src, key, nil)
+	d, err := openEncrypted(peeked, key)
 	if err != nil {
 		return wrongInput(decryptError(err), head, inName, "encrypted file")
 	}
@@ -128,7 +121,7 @@ func (e *env) decrypt(key *keyblob.SessionKey, inName string, to outputTo) error
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, r); err != nil {
+	if _, err := d.Decrypt(outputSink(out)); err != nil {
 		out.Abort()
 		if out.streamed() && errors.Is(err, keyblob.ErrAuth) {
 			where := "stdout"
@@ -140,6 +133,21 @@ func (e *env) decrypt(key *keyblob.SessionKey, inName string, to outputTo) error
 		return decryptError(err)
 	}
 	return out.Commit()
+}
+
+// openEncrypted reads and checks the header of an encrypted file, through
+// the armor when there is one (keyblob.DearmorEncrypted). A regular file
+// that starts with the binary magic is read at offsets (keyblob.DecryptAt),
+// so that its payload is read in parallel.
+func openEncrypted(in io.Reader, key *keyblob.SessionKey) (*keyblob.Decrypter, error) {
+	if file, size, ok := regularBinary(in); ok {
+		return keyblob.DecryptAt(file, size, key, nil)
+	}
+	src, err := keyblob.DearmorEncrypted(in)
+	if err != nil {
+		return nil, err
+	}
+	return keyblob.Decrypt(src, key, nil)
 }
 
 // firstArg returns the first argument, or "" for stdin/stdout.

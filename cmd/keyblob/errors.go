@@ -235,7 +235,9 @@ func decryptError(err error) error {
 		return fmt.Errorf("decryption failed: the file was modified, truncated or extended (%w)", err)
 	case errors.Is(err, keyblob.ErrWrongSessionKey):
 		return err
-	case errors.Is(err, format.ErrArmor), errors.Is(err, format.ErrSpaceNotArmor):
+	case errors.Is(err, format.ErrSpaceNotArmor):
+		return err // keyblob.DearmorEncrypted says it is no encrypted file
+	case errors.Is(err, keyblob.ErrArmor):
 		return fmt.Errorf("%w: %w", keyblob.ErrMalformedEncryptedFile, err)
 	}
 	return fmt.Errorf("decrypting: %w", err)

@@ -172,6 +172,22 @@ func outputSink(out *output) seal.Sink {
 	return seal.Sink{W: out.target()}
 }
 
+// regularBinary reports whether in is a regular file that starts, at its
+// current position, with the binary magic of a keyblob object, and returns
+// it from there to its end, to be read at offsets, and that size.
+func regularBinary(in io.Reader) (*io.SectionReader, int64, bool) {
+	file, off, size, ok := regularInput(in)
+	if !ok {
+		return nil, 0, false
+	}
+	start := make([]byte, format.HeaderSize)
+	n, _ := file.ReadAt(start, off)
+	if _, binary := format.Sniff(start[:n]); !binary {
+		return nil, 0, false
+	}
+	return io.NewSectionReader(file, off, size), size, true
+}
+
 // regularInput reports whether in is a regular file, and from where to
 // where it is to be read.
 func regularInput(in io.Reader) (*os.File, int64, int64, bool) {
@@ -389,13 +405,9 @@ func (f *openFlags) check() error {
 // opened at offsets (seal.OpenAt), so that its payload is read in
 // parallel. It returns the size of a regular input, 0 otherwise.
 func openMessage(in io.Reader, opts *seal.OpenOptions) (*seal.Opener, int64, error) {
-	if file, off, size, ok := regularInput(in); ok {
-		start := make([]byte, format.HeaderSize)
-		n, _ := file.ReadAt(start, off)
-		if _, binary := format.Sniff(start[:n]); binary {
-			o, err := seal.OpenAt(io.NewSectionReader(file, off, size), size, opts)
-			return o, size, err
-		}
+	if file, size, ok := regularBinary(in); ok {
+		o, err := seal.OpenAt(file, size, opts)
+		return o, size, err
 	}
 	src, err := seal.Dearmor(in)
 	if err != nil {
