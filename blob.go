@@ -104,13 +104,6 @@ func (b *KeyBlob) Created() time.Time { return b.f.created }
 // CheckDescription), or "".
 func (b *KeyBlob) Description() string { return b.f.description }
 
-// Wrapped returns a copy of the wrapped session key.
-func (b *KeyBlob) Wrapped() []byte { return bytes.Clone(b.f.wrapped) }
-
-// Signature returns a copy of the signature, or nil if the blob is
-// unsigned.
-func (b *KeyBlob) Signature() []byte { return bytes.Clone(b.f.signature) }
-
 // SignerKey returns the signature key (a signing-only Recipient) that
 // signed the blob, or nil if it is unsigned. Who holds that key is for the
 // caller to decide: see Verify.

@@ -161,7 +161,7 @@ func Import(b *KeyBlob, id *Identity, opts *ImportOptions) (*SessionKey, error) 
 	if err != nil || len(key) != SessionKeySize {
 		return nil, ErrAuth
 	}
-	k := &SessionKey{alg: b.f.sessionAlg, serial: b.f.serial, origin: OriginRandom}
+	k := &SessionKey{alg: b.f.sessionAlg, serial: b.f.serial, origin: originRandom}
 	copy(k.key[:], key)
 	return k, nil
 }

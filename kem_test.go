@@ -73,3 +73,49 @@ func TestKEMRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestKEMRefusesBlobLabels: an RSA decapsulation with a key blob's label
+// is that blob's unwrap (RSA-OAEP with the same label), which would give
+// its session key without Import's checks. Decapsulate, Encapsulate,
+// WrapSecret and UnwrapSecret refuse every info or label that starts as a
+// key blob's; Import still opens the blob.
+func TestKEMRefusesBlobLabels(t *testing.T) {
+	for _, kind := range blobKinds {
+		t.Run(kind, func(t *testing.T) {
+			id := testIdentity(t, "kem", kind)
+			key := NewSessionKey()
+			b, err := Export(key, id.Recipient(), &ExportOptions{Signer: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			label := b.f.label()
+			for _, info := range [][]byte{label, []byte(wrapLabel), []byte("keyblob/v1 key blob"), []byte("keyblob/v1 key blob and more")} {
+				if s, err := id.Decapsulate(b.Wrapped(), info); !errors.Is(err, errBlobLabel) {
+					t.Errorf("Decapsulate(blob, %q): %x, %v; want errBlobLabel", info, s, err)
+				}
+				if _, _, err := id.Recipient().Encapsulate(info); !errors.Is(err, errBlobLabel) {
+					t.Errorf("Encapsulate(%q): %v; want errBlobLabel", info, err)
+				}
+				if s, err := id.UnwrapSecret(b.Wrapped(), info); !errors.Is(err, errBlobLabel) {
+					t.Errorf("UnwrapSecret(blob, %q): %x, %v; want errBlobLabel", info, s, err)
+				}
+				if _, err := WrapSecret(id.Recipient(), key.Bytes(), info); !errors.Is(err, errBlobLabel) {
+					t.Errorf("WrapSecret(%q): %v; want errBlobLabel", info, err)
+				}
+			}
+			got, err := Import(b, id, &ImportOptions{Verify: id.Recipient()})
+			if err != nil || !got.Equal(key) {
+				t.Errorf("Import: %v", err)
+			}
+			for _, info := range [][]byte{nil, []byte("keyblob/v1 key blo"), []byte("keyblob/v2 key blob")} {
+				enc, secret, err := id.Recipient().Encapsulate(info)
+				if err != nil {
+					t.Fatalf("Encapsulate(%q): %v", info, err)
+				}
+				if s, err := id.Decapsulate(enc, info); err != nil || !bytes.Equal(s, secret) {
+					t.Errorf("Decapsulate(%q): %v", info, err)
+				}
+			}
+		})
+	}
+}

@@ -42,13 +42,15 @@ type Serial [16]byte
 // String returns the serial as 32 lower-case hex digits.
 func (s Serial) String() string { return hex.EncodeToString(s[:]) }
 
-// Origin says how a session key came to be.
-type Origin uint8
+// keyOrigin says how a session key came to be, as its file records it
+// (spec/blob.md): Params tells a derived key from a random one.
+type keyOrigin uint8
 
-// Origins. OriginDerived is reserved for password-derived keys.
+// Origins: random (NewSessionKey), or derived from a passphrase
+// (DeriveSessionKey), with the Argon2id parameters in the file.
 const (
-	OriginRandom  Origin = 0
-	OriginDerived Origin = 1
+	originRandom  keyOrigin = 0
+	originDerived keyOrigin = 1
 )
 
 // A SessionKey is a symmetric key with its serial and algorithm
@@ -57,15 +59,15 @@ const (
 type SessionKey struct {
 	alg    SessionAlg
 	serial Serial
-	origin Origin
+	origin keyOrigin
 	key    [SessionKeySize]byte
-	params password.Params // for OriginDerived
+	params password.Params // for originDerived
 }
 
 // NewSessionKey returns a new random AES-256-GCM session key with a random
 // 128-bit serial.
 func NewSessionKey() *SessionKey {
-	k := &SessionKey{alg: SessionAES256GCM, origin: OriginRandom}
+	k := &SessionKey{alg: SessionAES256GCM, origin: originRandom}
 	rand.Read(k.serial[:])
 	rand.Read(k.key[:])
 	return k
@@ -76,9 +78,6 @@ func (k *SessionKey) Alg() SessionAlg { return k.alg }
 
 // Serial returns the key's serial.
 func (k *SessionKey) Serial() Serial { return k.serial }
-
-// Origin returns how the key was made.
-func (k *SessionKey) Origin() Origin { return k.origin }
 
 // Bytes returns a copy of the secret key bytes.
 func (k *SessionKey) Bytes() []byte { return append([]byte(nil), k.key[:]...) }
@@ -102,7 +101,7 @@ func (k *SessionKey) Marshal() []byte {
 	b.AddBytes(k.serial[:])
 	b.AddUint8(uint8(k.origin))
 	b.AddBytes(k.key[:])
-	if k.origin == OriginDerived {
+	if k.origin == originDerived {
 		k.params.Append(&b)
 	}
 	return b.BytesOrPanic()
@@ -111,7 +110,7 @@ func (k *SessionKey) Marshal() []byte {
 // Params returns the Argon2id parameters and salt of a derived key, and
 // ok false for a random one.
 func (k *SessionKey) Params() (p password.Params, ok bool) {
-	return k.params, k.origin == OriginDerived
+	return k.params, k.origin == originDerived
 }
 
 // Labels of the two outputs of a key derivation.
@@ -138,7 +137,7 @@ func DeriveSessionKey(passphrase []byte, params password.Params) (*SessionKey, e
 	if err != nil {
 		return nil, err
 	}
-	k := &SessionKey{alg: SessionAES256GCM, origin: OriginDerived, params: params}
+	k := &SessionKey{alg: SessionAES256GCM, origin: originDerived, params: params}
 	copy(k.key[:], key)
 	copy(k.serial[:], serial)
 	return k, nil
@@ -172,21 +171,21 @@ func ParseSessionKey(data []byte) (*SessionKey, error) {
 func decodeSessionKey(body []byte) (*SessionKey, error) {
 	s := cryptobyte.String(body)
 	k := &SessionKey{}
-	var alg, origin uint8
+	var alg, orig uint8
 	var serial, key []byte
-	if !s.ReadUint8(&alg) || !s.ReadBytes(&serial, 16) || !s.ReadUint8(&origin) {
+	if !s.ReadUint8(&alg) || !s.ReadBytes(&serial, 16) || !s.ReadUint8(&orig) {
 		return nil, ErrMalformedSessionKey
 	}
 	switch {
 	case SessionAlg(alg) != SessionAES256GCM:
 		return nil, fmt.Errorf("%w: %s", ErrMalformedSessionKey, SessionAlg(alg))
-	case Origin(origin) != OriginRandom && Origin(origin) != OriginDerived:
+	case keyOrigin(orig) != originRandom && keyOrigin(orig) != originDerived:
 		return nil, ErrMalformedSessionKey
 	}
 	if !s.ReadBytes(&key, SessionKeySize) {
 		return nil, ErrMalformedSessionKey
 	}
-	if Origin(origin) == OriginDerived {
+	if keyOrigin(orig) == originDerived {
 		params, err := password.Read(&s)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrMalformedSessionKey, err)
@@ -196,7 +195,7 @@ func decodeSessionKey(body []byte) (*SessionKey, error) {
 	if !s.Empty() {
 		return nil, ErrMalformedSessionKey
 	}
-	k.alg, k.origin = SessionAlg(alg), Origin(origin)
+	k.alg, k.origin = SessionAlg(alg), keyOrigin(orig)
 	copy(k.serial[:], serial)
 	copy(k.key[:], key)
 	return k, nil
@@ -209,7 +208,7 @@ func NewSessionKeyFrom(serial Serial, key []byte) (*SessionKey, error) {
 	if len(key) != SessionKeySize {
 		return nil, fmt.Errorf("session key of %d bytes, want %d", len(key), SessionKeySize)
 	}
-	k := &SessionKey{alg: SessionAES256GCM, serial: serial, origin: OriginRandom}
+	k := &SessionKey{alg: SessionAES256GCM, serial: serial, origin: originRandom}
 	copy(k.key[:], key)
 	return k, nil
 }

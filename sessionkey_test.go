@@ -13,7 +13,7 @@ import (
 
 func TestSessionKeyRoundTrip(t *testing.T) {
 	k := NewSessionKey()
-	if k.Alg() != SessionAES256GCM || k.Origin() != OriginRandom || len(k.Bytes()) != SessionKeySize {
+	if k.Alg() != SessionAES256GCM || k.Origin() != originRandom || len(k.Bytes()) != SessionKeySize {
 		t.Fatalf("NewSessionKey: alg %s origin %d, %d key bytes", k.Alg(), k.Origin(), len(k.Bytes()))
 	}
 	bin := k.Marshal()
@@ -111,7 +111,7 @@ func TestParseSessionKeyRejects(t *testing.T) {
 		{"trailing byte", append(bytes.Clone(bin), 0), true, "malformed session key"},
 		{"unknown algorithm", with(6, 2), true, "unknown session key algorithm 2"},
 		{"algorithm zero", with(6, 0), true, "unknown session key algorithm 0"},
-		{"derived origin without parameters", with(23, byte(OriginDerived)), true, "truncated Argon2id parameters"},
+		{"derived origin without parameters", with(23, byte(originDerived)), true, "truncated Argon2id parameters"},
 		{"unknown origin", with(23, 2), true, "malformed session key"},
 		{"key blob type", with(4, format.TypeBlob), true, "it is a key blob"},
 		{"version 2", with(5, 2), true, "session key version 2"},
@@ -189,8 +189,8 @@ func TestDeriveSessionKey(t *testing.T) {
 			t.Errorf("another %s gave the same key or serial", name)
 		}
 	}
-	if a.Origin() != OriginDerived {
-		t.Errorf("origin %d, want OriginDerived", a.Origin())
+	if a.Origin() != originDerived {
+		t.Errorf("origin %d, want originDerived", a.Origin())
 	}
 	if p, ok := a.Params(); !ok || p != cheapParams {
 		t.Errorf("Params() = %v, %v", p, ok)

@@ -10,8 +10,8 @@ import (
 // key.
 const SecretSize = SessionKeySize
 
-// errBlobLabel refuses a label that could be a key blob's.
-var errBlobLabel = errors.New("a secret's wrap label must not start as a key blob's")
+// errBlobLabel refuses a label or KEM info that could be a key blob's.
+var errBlobLabel = errors.New("a wrap label or KEM info must not start as a key blob's")
 
 // WrapSecret wraps a 32-byte secret to the exchange key of to, bound to
 // label, exactly as Export wraps a session key (spec/blob.md section 3.1:
@@ -48,10 +48,19 @@ func (id *Identity) UnwrapSecret(wrapped, label []byte) ([]byte, error) {
 }
 
 func checkSecretWrap(n int, label []byte) error {
-	switch {
-	case n != SecretSize:
+	if n != SecretSize {
 		return fmt.Errorf("a wrapped secret is %d bytes, not %d", SecretSize, n)
-	case bytes.HasPrefix(label, []byte(wrapLabel[:len(wrapLabel)-1])):
+	}
+	return checkLabel(label)
+}
+
+// checkLabel refuses a wrap label or KEM info that starts as a key blob's
+// (wrapLabel, without its final zero byte). An RSA-OAEP decryption with a
+// key blob's label is that blob's unwrap, so without this refusal
+// UnwrapSecret or Decapsulate would hand out a blob's session key without
+// the signature check and the recipient check of Import.
+func checkLabel(label []byte) error {
+	if bytes.HasPrefix(label, []byte(wrapLabel[:len(wrapLabel)-1])) {
 		return errBlobLabel
 	}
 	return nil
