@@ -2,9 +2,11 @@ package keyblob_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log"
+	"strings"
 
 	"github.com/keyblob/keyblob"
 )
@@ -104,4 +106,50 @@ func ExampleParseIdentity() {
 	// Output:
 	// x25519 true true
 	// X25519 HPKE / Ed25519
+}
+
+// ExampleEncryptFile encrypts a file at offsets into an armored output,
+// then reads it back: DearmorEncrypted takes the armored and the binary
+// form, and Decrypt checks the session key before any of the payload.
+func ExampleEncryptFile() {
+	key := keyblob.NewSessionKey()
+	plaintext := bytes.Repeat([]byte("report "), 20000) // over two 64 KiB chunks
+
+	var armored bytes.Buffer
+	a, err := keyblob.NewEncryptedArmorWriter(&armored)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A regular file is a Source{At: f, Size: size}; any io.Reader is a
+	// Source{R: r}. The same for Sink{At: f} and Sink{W: w}.
+	src := keyblob.Source{At: bytes.NewReader(plaintext), Size: int64(len(plaintext))}
+	if _, err := keyblob.EncryptFile(keyblob.Sink{W: a}, src, key, nil); err != nil {
+		log.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(strings.SplitN(armored.String(), "\n", 2)[0])
+
+	in, err := keyblob.DearmorEncrypted(&armored)
+	if err != nil {
+		log.Fatal(err)
+	}
+	d, err := keyblob.Decrypt(in, key, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var out bytes.Buffer
+	n, err := d.Decrypt(keyblob.Sink{W: &out})
+	if err != nil {
+		log.Fatal(err) // and discard out: the file was not authentic
+	}
+	fmt.Println(n, bytes.Equal(out.Bytes(), plaintext))
+
+	_, err = keyblob.Decrypt(bytes.NewReader(out.Bytes()), key, nil)
+	fmt.Println(errors.Is(err, keyblob.ErrMalformedEncryptedFile))
+	// Output:
+	// -----BEGIN KEYBLOB ENCRYPTED FILE-----
+	// 140000 true
+	// true
 }

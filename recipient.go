@@ -415,8 +415,9 @@ func malformedKey(err error) error {
 	return err
 }
 
-// SigningKeyBytes returns the canonical encoding of the signature key
-// (spec/blob.md), or nil if r has none. ParseSigningKey reads it back.
+// SigningKeyBytes returns a copy of the canonical encoding of the
+// signature key (spec/blob.md), or nil if r has none. ParseSigningKey
+// reads it back.
 func (r *Recipient) SigningKeyBytes() []byte {
 	if r.signing == nil {
 		return nil
@@ -443,7 +444,11 @@ func (r *Recipient) signingOnly() *Recipient {
 }
 
 // ParseSigningKey returns the signing-only recipient of a signature key in
-// its canonical encoding, as SigningKeyBytes returns it.
+// its canonical encoding, as SigningKeyBytes returns it, for formats that
+// carry a signer's key (sealed messages, key blobs). It checks what
+// ParseRecipientLine checks of a signature key; the key says nothing of who
+// holds it, so compare its SigningFingerprint with a key you trust.
+// Malformed keys are ErrMalformedRecipient.
 func ParseSigningKey(alg SignatureAlg, raw []byte) (*Recipient, error) {
 	if alg == SignatureNone {
 		return nil, fmt.Errorf("%w: no signature algorithm", ErrMalformedRecipient)

@@ -201,9 +201,13 @@ func decodeSessionKey(body []byte) (*SessionKey, error) {
 	return k, nil
 }
 
-// NewSessionKeyFrom returns the AES-256-GCM session key with the given
-// serial and SessionKeySize secret bytes, as unwrapped from a sealed
-// message's passphrase stanza.
+// NewSessionKeyFrom returns the random-origin AES-256-GCM session key with
+// the given serial and SessionKeySize secret bytes, for a format that
+// carries a session key's serial and secret apart (a sealed message's
+// passphrase stanza, spec/sealed.md). It is the key ParseSessionKey reads
+// from a session key file of that serial and secret, and checks only the
+// size: the caller vouches that key is the secret of a key NewSessionKey
+// made, never bytes of its own choosing, and keeps the serial with it.
 func NewSessionKeyFrom(serial Serial, key []byte) (*SessionKey, error) {
 	if len(key) != SessionKeySize {
 		return nil, fmt.Errorf("session key of %d bytes, want %d", len(key), SessionKeySize)
