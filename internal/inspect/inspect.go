@@ -66,8 +66,7 @@ func Inspect(r io.Reader, size int64) (*Report, error) {
 	in := &input{class: Classify(head), head: head, rest: r, size: size}
 	switch k := in.class.Kind; {
 	case k != nil:
-		rep := &Report{}
-		return rep, k.describe(rep, in)
+		return describe(k, in)
 	case in.class.Form == Binary:
 		return nil, fmt.Errorf("a %s, which this version of keyblob cannot describe", format.TypeName(in.class.Type))
 	case in.class.Form == Unknown:
@@ -76,6 +75,15 @@ func Inspect(r io.Reader, size int64) (*Report, error) {
 		return nil, errors.New("malformed PEM")
 	}
 	return nil, fmt.Errorf("a PEM file of type %q, which keyblob does not use", in.class.Label)
+}
+
+// describe describes the input, of kind k.
+func describe(k *Kind, in *input) (*Report, error) {
+	rep := &Report{}
+	if err := k.describe(rep, in); err != nil {
+		return nil, err
+	}
+	return rep, nil
 }
 
 // whole returns the whole of a text file, at most MaxText.

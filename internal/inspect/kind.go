@@ -147,10 +147,10 @@ func (c Class) Readable() *Kind {
 }
 
 // Is reports whether c is a readable file whose kind has the PEM label
-// label (a recipient line is a PUBLIC KEY).
+// label (a recipient line is a PUBLIC KEY). No file is of label "".
 func (c Class) Is(label string) bool {
 	k := c.Readable()
-	return k != nil && k.Label == label
+	return k != nil && label != "" && k.Label == label
 }
 
 func byLabel(label string) *Kind {
