@@ -103,7 +103,7 @@ func (e *env) importBlob(blobFile, idFile, verify string) (*keyblob.SessionKey, 
 	}
 	blob, err := keyblob.ParseKeyBlob(data)
 	if err != nil {
-		return nil, wrongInput(inFile(shownName(blobFile), err), data, blobFile, "key blob")
+		return nil, wrongInput(inFile(blobFile, err), data, blobFile, "key blob")
 	}
 	ids, err := e.loadIdentities(idFile)
 	if err != nil {
@@ -125,5 +125,5 @@ func (e *env) importBlob(blobFile, idFile, verify string) (*keyblob.SessionKey, 
 	if err == nil && opts.Verify == nil && blob.Signed() {
 		fmt.Fprintf(e.stderr, "keyblob: signed by %s (valid signature; --verify SIGNER checks whose key it is)\n", e.signerName(blob.SignerKey()))
 	}
-	return key, importError(shownName(blobFile), err)
+	return key, importError(blobFile, err)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/keyblob/keyblob/authority"
 	"github.com/keyblob/keyblob/channel"
 	"github.com/keyblob/keyblob/internal/format"
+	"github.com/keyblob/keyblob/internal/inspect"
 	"github.com/keyblob/keyblob/keystore"
 	"github.com/keyblob/keyblob/replay"
 	"github.com/keyblob/keyblob/replay/sqlitecache"
@@ -99,9 +100,19 @@ var hints = []struct {
 	{fs.ErrPermission, anyScope, "permission denied: check the owner and mode of the file and of its directory (ls -l)"},
 	{fs.ErrNotExist, anyScope, "check the file name"},
 
-	// Input that is not what the command reads.
+	// Input that is not what the command reads; inspect's own, which is
+	// where the hint below sends the user.
+	{inspect.ErrUnknown, "inspect", inspectKnows},
+	{inspect.ErrTooLarge, "inspect", inspectKnows},
+	{inspect.ErrEncryptedKey, "inspect", "decrypt it with 'openssl pkey -in FILE -out PLAIN' to use it as an identity"},
+	{keyblob.ErrMalformed, "inspect", "the file is damaged or cut short, or it is not the kind of file it starts as"},
 	{keyblob.ErrMalformed, anyScope, "'keyblob inspect {file}' tells what the file is"},
 }
+
+// inspectKnows is the hint for a file that inspect does not know.
+const inspectKnows = "inspect knows identities, recipient lines and public keys, session keys, key blobs, " +
+	"encrypted files, sealed messages, the key store's files (NAME.id, NAME.gens, NAME.rcpt, NAME.blob) " +
+	"and the FILE.params of 'session derive'"
 
 // reportError prints err in the keyblob format and returns the exit
 // status. cmd is the command that failed (cmdName), "" if none ran. The
@@ -137,7 +148,7 @@ func hintFor(cmd string, err error) string {
 			file := "FILE"
 			var f *fileError
 			if errors.As(err, &f) {
-				file = f.name
+				file = f.hint
 			}
 			return strings.ReplaceAll(row.hint, "{file}", file)
 		}
@@ -184,21 +195,24 @@ func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
-// fileError is err about the file name: "NAME: err".
+// fileError is err about a file: "NAME: err". name is how messages show
+// the file, hint how a hint's command names it ({file}): for stdin,
+// "stdin" and FILE, since a hint's command cannot read stdin again.
 type fileError struct {
-	name string
-	err  error
+	name, hint string
+	err        error
 }
 
 func (f *fileError) Error() string { return f.name + ": " + f.err.Error() }
 func (f *fileError) Unwrap() error { return f.err }
 
-// inFile says which file err is about; a nil err stays nil.
+// inFile says which file argument err is about ("" or "-" for stdin); a
+// nil err stays nil.
 func inFile(name string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &fileError{name: name, err: err}
+	return &fileError{name: shownName(name), hint: hintName(name), err: err}
 }
 
 // storeErr marks an error of the key store, for the hints of storeScope.
@@ -215,7 +229,7 @@ func storeError(err error) error {
 	return &storeErr{err}
 }
 
-// importError says why the blob in the file name was refused.
+// importError says why the blob in the file argument name was refused.
 func importError(name string, err error) error {
 	switch {
 	case err == nil:

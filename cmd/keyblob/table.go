@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+
+	"github.com/keyblob/keyblob/internal/inspect"
 )
 
 // table is what list commands print: aligned columns, or with --json an
@@ -45,7 +47,7 @@ func sep(i int) string {
 // textValue prints a value in a column; strings are quoted if they hold
 // anything but plain printable text.
 func textValue(v any) any {
-	v = jsonValue(v)
+	v = inspect.JSONValue(v)
 	if s, ok := v.(string); ok && fmt.Sprintf("%q", s) != `"`+s+`"` {
 		return fmt.Sprintf("%q", s)
 	}
@@ -62,7 +64,7 @@ func (t *table) writeJSON(w io.Writer) error {
 		buf.WriteString("\n  {")
 		for i, v := range row {
 			k, _ := json.Marshal(t.columns[i])
-			val, err := json.Marshal(jsonValue(v))
+			val, err := json.Marshal(inspect.JSONValue(v))
 			if err != nil {
 				return err
 			}

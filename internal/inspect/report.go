@@ -1,4 +1,4 @@
-package main
+package inspect
 
 import (
 	"bytes"
@@ -13,11 +13,14 @@ import (
 	"github.com/keyblob/keyblob/password"
 )
 
-// A report is what inspect says about a file: an ordered list of facts,
+// A Report is what Inspect says about a file: an ordered list of facts,
 // printed as labelled lines of text or as one JSON object for programs.
 // A fact may be in both forms, or only in one: the JSON form holds no
 // prose and spells absent values null, the text form explains.
-type report struct{ fields object }
+//
+// A Report is made by Inspect; it is not safe for concurrent use while
+// it is made, and safe to print from several goroutines after.
+type Report struct{ fields object }
 
 // An object is an ordered JSON object: its keys are printed in order.
 type object []field
@@ -35,30 +38,30 @@ type field struct {
 }
 
 // add records a fact in both forms.
-func (r *report) add(key, label string, value any) {
+func (r *Report) add(key, label string, value any) {
 	r.fields = append(r.fields, field{key: key, label: label, value: value})
 }
 
 // addText records a line of the text form only.
-func (r *report) addText(label string, lines ...string) {
+func (r *Report) addText(label string, lines ...string) {
 	r.fields = append(r.fields, field{label: label, text: lines})
 }
 
 // addJSON records a value of the JSON form only.
-func (r *report) addJSON(key string, value any) {
+func (r *Report) addJSON(key string, value any) {
 	r.fields = append(r.fields, field{key: key, value: value})
 }
 
 // addShown records a fact whose text form is text.
-func (r *report) addShown(key, label string, value any, text ...string) {
+func (r *Report) addShown(key, label string, value any, text ...string) {
 	r.fields = append(r.fields, field{key: key, label: label, value: value, text: text})
 }
 
-// fileTypes are the types of file inspect knows: the name of each in the
+// reportTypes are the types of report Inspect makes: the name of each in the
 // "type" member of the JSON form, its label in the text form, and the
 // members that follow "type", in order. The help of inspect is made from
 // this table, and a test checks every report against it.
-var fileTypes = []struct {
+var reportTypes = []struct {
 	name, label string
 	members     []string
 }{
@@ -80,26 +83,26 @@ var fileTypes = []struct {
 }
 
 // setType records the type of the file, which comes first.
-func (r *report) setType(t string) {
-	for _, ft := range fileTypes {
+func (r *Report) setType(t string) {
+	for _, ft := range reportTypes {
 		if ft.name == t {
 			r.addShown("type", "type", t, ft.label)
 			return
 		}
 	}
-	panic("keyblob: inspect: unknown file type " + t)
+	panic("inspect: unknown report type " + t)
 }
 
-// inspectSchemaHelp documents the JSON form, from fileTypes and the
-// objects themselves.
-func inspectSchemaHelp() string {
+// SchemaHelp documents the JSON form of reports (for the help of the
+// command), from reportTypes and the objects themselves.
+func SchemaHelp() string {
 	var b strings.Builder
-	names := make([]string, len(fileTypes))
-	for i, ft := range fileTypes {
+	names := make([]string, len(reportTypes))
+	for i, ft := range reportTypes {
 		names[i] = ft.name
 	}
 	fmt.Fprintf(&b, "  %-18s %s\n", "type", wrap(strings.Join(names, " ")+"; then, by type:", 55, 21))
-	for _, ft := range fileTypes {
+	for _, ft := range reportTypes {
 		fmt.Fprintf(&b, "  %-18s %s\n", ft.name, wrap(strings.Join(ft.members, " "), 55, 21))
 	}
 	notes := fmt.Sprintf(`Keys (recipient, recipients, signer, and the recipient of each
@@ -148,7 +151,9 @@ func wrap(text string, width, indent int) string {
 	return b.String()
 }
 
-func (r *report) writeText(w io.Writer) error {
+// WriteText writes the text form of r to w: one labelled line for each
+// fact, in order. It returns w's error.
+func (r *Report) WriteText(w io.Writer) error {
 	var buf bytes.Buffer
 	for _, f := range r.fields {
 		if f.label == "" {
@@ -168,10 +173,12 @@ func (r *report) writeText(w io.Writer) error {
 
 // textOf prints a single value in the text form.
 func textOf(v any) string {
-	return fmt.Sprint(jsonValue(v))
+	return fmt.Sprint(JSONValue(v))
 }
 
-func (r *report) writeJSON(w io.Writer) error {
+// WriteJSON writes the JSON form of r to w: one indented object, its
+// members in the order SchemaHelp documents. It returns w's error.
+func (r *Report) WriteJSON(w io.Writer) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -212,16 +219,17 @@ func marshalValue(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(jsonValue(v)); err != nil {
+	if err := enc.Encode(JSONValue(v)); err != nil {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// jsonValue turns report (and table) values into JSON-friendly ones:
-// times in RFC 3339 UTC, and names (algorithms, serials, fingerprints) by
-// their String method.
-func jsonValue(v any) any {
+// JSONValue turns a value of a report (or of the CLI's tables) into one
+// encoding/json prints as keyblob does: a time in RFC 3339 UTC, a name
+// (algorithm, serial, fingerprint) by its String method; other values are
+// returned as they are.
+func JSONValue(v any) any {
 	// time.Time is a fmt.Stringer too: its case must come first.
 	switch v := v.(type) {
 	case time.Time:

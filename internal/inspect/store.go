@@ -1,10 +1,9 @@
-package main
+package inspect
 
 import (
 	"bytes"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/keyblob/keyblob"
@@ -17,8 +16,16 @@ import (
 // and stored keys (key blobs) are described as those.
 
 // describeStoredIdentity describes the public part of a stored identity,
-// read without its passphrase and not authenticated by it.
-func describeStoredIdentity(rep *report, data []byte) error {
+// read without its passphrase and not authenticated by it. Stored
+// identities are PEM only.
+func describeStoredIdentity(rep *Report, in *input) error {
+	if in.class.Form == Binary {
+		return fmt.Errorf("a stored identity without its armor: stored identity files are PEM (%s)", keystore.StoredIdentityLabel)
+	}
+	return in.text(rep, describeStoredIdentityData)
+}
+
+func describeStoredIdentityData(rep *Report, data []byte) error {
 	f, err := keystore.ParseIdentityFile(data)
 	if err != nil {
 		return err
@@ -52,7 +59,11 @@ func generationObject(created time.Time, r *keyblob.Recipient) object {
 
 // describeGenerationRecord describes the record of the generations of a
 // stored identity (spec/keystore.md 4.6).
-func describeGenerationRecord(rep *report, data []byte) error {
+func describeGenerationRecord(rep *Report, in *input) error {
+	return in.text(rep, describeGenerationRecordData)
+}
+
+func describeGenerationRecordData(rep *Report, data []byte) error {
 	name, fps, err := keystore.ParseGenerationRecord(data)
 	if err != nil {
 		return err
@@ -70,14 +81,14 @@ func describeGenerationRecord(rep *report, data []byte) error {
 	return nil
 }
 
-// paramsPrefix starts the parameter line of a parameter file: the first
-// word of the one text form of parameters, password.Params.String.
-var paramsPrefix = strings.Fields(password.Defaults().String())[0] + " "
-
 // describeParamsFile describes a parameter file (spec/keystore.md 9.3),
 // read as session derive --params reads it: the first line that is not
 // blank or a comment.
-func describeParamsFile(rep *report, data []byte) error {
+func describeParamsFile(rep *Report, in *input) error {
+	return in.text(rep, describeParamsData)
+}
+
+func describeParamsData(rep *Report, data []byte) error {
 	p, err := parseParamsFile(data)
 	if err != nil {
 		return err
