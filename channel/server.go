@@ -25,9 +25,6 @@ const (
 	DefaultIdleTimeout   = 5 * time.Minute
 )
 
-// ErrServerClosed is returned by Serve after Shutdown or Close.
-var ErrServerClosed = errors.New("channel: server closed")
-
 // A Handler runs one established session. The Server closes the Conn
 // when it returns; the error is logged. A Handler must return once its
 // Conn is closed (Shutdown and Close close it).
@@ -112,7 +109,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.init()
 	if s.Handler == nil || s.cfg == nil {
 		ln.Close()
-		return errors.New("channel: Server needs a Config and a Handler")
+		return errors.New("channel server needs a Config and a Handler")
 	}
 	cl, ok := ln.(*Listener)
 	if !ok {
