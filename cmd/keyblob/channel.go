@@ -56,7 +56,7 @@ type serveFlags struct {
 }
 
 func newChannelServeCmd(e *env) *cobra.Command {
-	f := serveFlags{handshakeTimeout: channel.DefaultHandshakeTimeout, idleTimeout: channel.DefaultIdleTimeout, grace: defaultGrace, rsaBits: 2048}
+	f := serveFlags{handshakeTimeout: channel.DefaultHandshakeTimeout, idleTimeout: channel.DefaultIdleTimeout, grace: defaultGrace, rsaBits: 2048, profile: profileValue{channel.V2}}
 	c := &cobra.Command{
 		Use:   "serve --listen ADDR [--profile seed|v2] [-i IDENTITY] [--authorized FILE] [--seed-key fresh|identity] [--rsa-bits 2048|3072|4096] (--echo | --exec CMD | --forward HOST:PORT)",
 		Short: "Accept channel connections and echo, run a command, or forward each",
@@ -379,7 +379,7 @@ type connectFlags struct {
 }
 
 func newChannelConnectCmd(e *env) *cobra.Command {
-	var o connectFlags
+	o := connectFlags{profile: profileValue{channel.V2}}
 	c := &cobra.Command{
 		Use:   "connect ADDR [--profile seed|v2] [--server RECIPIENT | --insecure] [-i IDENTITY] [--forward-local ADDR]",
 		Short: "Connect to a channel server: stdin to it, its messages to stdout",
