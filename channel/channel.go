@@ -10,10 +10,10 @@ import (
 // only if cfg cannot run as a client.
 func Client(conn net.Conn, cfg *Config) (*Conn, error) { return newConn(conn, cfg, false) }
 
-// Server returns the server end of a channel over conn; see Client. A
+// ServerConn returns the server end of a channel over conn; see Client. A
 // seed server with fresh keys and no KeyPool generates its session key
 // in the handshake.
-func Server(conn net.Conn, cfg *Config) (*Conn, error) { return newConn(conn, cfg, true) }
+func ServerConn(conn net.Conn, cfg *Config) (*Conn, error) { return newConn(conn, cfg, true) }
 
 // Dial connects to addr on the named network and runs the client
 // handshake; see DialContext.
@@ -99,7 +99,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := Server(raw, l.cfg)
+	c, err := ServerConn(raw, l.cfg)
 	if err != nil {
 		raw.Close()
 		return nil, err

@@ -95,7 +95,7 @@ func tcpPipe(t testing.TB, ccfg, scfg *Config) (client, server *Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, err = Server(rawServer, scfg)
+	server, err = ServerConn(rawServer, scfg)
 	if err != nil {
 		t.Fatal(err)
 	}

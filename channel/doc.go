@@ -17,8 +17,16 @@
 // net.Conn: one 4-byte big-endian length frame per message, bounded
 // before allocation, full-duplex Read and Write, deadlines, and a close
 // record, so that a connection cut short is an error (ErrTruncated), never
-// a clean end of stream. Dial, Listen, NewListener, Client and Server make
-// them. Only conn.go and channel.go import net.
+// a clean end of stream. Dial, Listen, NewListener, Client and ServerConn
+// make them.
+//
+// Server runs a server as http.Server does: a Handler per established
+// session, Serve, Shutdown and Close, within limits on sessions, on
+// connections in their handshake (apart from sessions, so that slow or
+// idle connections cannot take the slots of real clients) and on the
+// handshake rate of each source address (a bounded table), and with the
+// Config's handshake and idle timeouts. Only the socket-level files,
+// conn.go, channel.go and server.go, import net.
 //
 // Failures send nothing: a failing end closes the transport, so every
 // failure looks the same to the peer. Every authentication failure is

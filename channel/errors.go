@@ -51,6 +51,10 @@ var (
 	// be received or sent for Limits.IdleTimeout; the connection is then
 	// closed.
 	ErrIdle = errors.New("connection idle for too long")
+
+	// ErrServerClosed is returned by Server.Serve after Shutdown or
+	// Close, as http.ErrServerClosed.
+	ErrServerClosed = errors.New("channel server closed")
 )
 
 // errMalformed makes the error of a malformed handshake message.

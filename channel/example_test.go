@@ -1,10 +1,13 @@
 package channel_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"os"
+	"time"
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/channel"
@@ -107,4 +110,49 @@ func ExampleDial() {
 	_, err := channel.Dial("tcp", "127.0.0.1:1", &channel.Config{})
 	fmt.Println(err)
 	// Output: no server recipient: set Config.Peer, or Config.Insecure to authenticate no server
+}
+
+// A v2 echo server within the default limits, shut down gracefully once
+// its client is done.
+func ExampleServer() {
+	bob := readIdentity("bob-x25519")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &channel.Server{
+		Config: &channel.Config{Identity: bob},
+		Handler: func(c *channel.Conn) error {
+			if _, err := io.Copy(c, c); err != nil {
+				return err
+			}
+			return c.CloseWrite()
+		},
+		MaxSessions: 100,
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	c, err := channel.Dial("tcp", ln.Addr().String(), &channel.Config{Peer: bob.Recipient()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Fprint(c, "hello, server")
+	c.CloseWrite()
+	reply, err := io.ReadAll(c)
+	c.Close()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(reply))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(<-served)
+	// Output:
+	// hello, server
+	// channel server closed
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -16,73 +17,29 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
-// floodServer is the accept loop a careful server runs (as keyblob
-// channel serve does): a per-address handshake rate limit checked before
-// any work, a cap on concurrent sessions, a handshake timeout.
-type floodServer struct {
-	slots    chan struct{}
-	mu       sync.Mutex
-	perIP    map[netip.Addr]*rate.Limiter
-	inHS     atomic.Int64 // connections in their handshake now
-	refused  atomic.Int64
-	accepted atomic.Int64
-	wg       sync.WaitGroup
+// countHandler counts the log lines of a Server by message.
+type countHandler struct {
+	mu sync.Mutex
+	n  map[string]int64
 }
 
-func (s *floodServer) allow(addr net.Addr) bool {
-	ip := addr.(*net.TCPAddr).AddrPort().Addr()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	lim, ok := s.perIP[ip]
-	if !ok {
-		lim = rate.NewLimiter(20, 20) // the CLI's default --rate
-		s.perIP[ip] = lim
-	}
-	return lim.Allow()
+func (h *countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *countHandler) WithGroup(string) slog.Handler            { return h }
+
+func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.n[r.Message]++
+	return nil
 }
 
-func (s *floodServer) serve(l *Listener) {
-	for {
-		nc, err := l.Accept()
-		if err != nil {
-			return
-		}
-		if !s.allow(nc.RemoteAddr()) {
-			s.refused.Add(1)
-			nc.(*Conn).NetConn().(*net.TCPConn).SetLinger(0)
-			nc.Close()
-			continue
-		}
-		select {
-		case s.slots <- struct{}{}:
-		default:
-			s.refused.Add(1)
-			nc.Close()
-			continue
-		}
-		s.wg.Go(func() {
-			defer func() { <-s.slots }()
-			defer nc.Close()
-			s.session(nc.(*Conn))
-		})
-	}
-}
-
-// session runs the handshake, then echoes.
-func (s *floodServer) session(c *Conn) {
-	s.inHS.Add(1)
-	err := c.Handshake()
-	s.inHS.Add(-1)
-	if err != nil {
-		return
-	}
-	s.accepted.Add(1)
-	io.Copy(c, c)
-	c.CloseWrite()
+func (h *countHandler) count(msg string) int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n[msg]
 }
 
 // raiseNoFile makes sure the process may open n descriptors.
@@ -141,10 +98,13 @@ func TestFlood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &floodServer{slots: make(chan struct{}, 4*idle), perIP: map[netip.Addr]*rate.Limiter{}}
-	go srv.serve(l)
+	logs := &countHandler{n: map[string]int64{}}
+	srv := &Server{Config: scfg, Handler: echoHandler, Logger: slog.New(logs)} // the CLI's defaults
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
 	addr := l.Addr().String()
-	defer func() { l.Close(); srv.wg.Wait() }()
+	defer func() { srv.Close(); <-served }()
+	inHS := func() int64 { return int64(len(srv.pending)) }
 
 	phase1 := recordPhase1(t, addr, ccfg)
 	idles := holdIdle(t, addr, idle, idleIPs)
@@ -153,7 +113,7 @@ func TestFlood(t *testing.T) {
 			c.Close()
 		}
 	}()
-	waitFor(t, func() bool { return srv.inHS.Load() >= idle }, "the idle connections to be admitted")
+	waitFor(t, func() bool { return inHS() >= idle }, "the idle connections to be admitted")
 
 	ctx, stop := context.WithCancel(t.Context())
 	var flooded atomic.Int64
@@ -173,14 +133,14 @@ func TestFlood(t *testing.T) {
 			t.Errorf("real client %d took %v to connect and echo, over 1 s", i, d)
 		}
 	}
-	held := srv.inHS.Load()
+	held := inHS()
 	stop()
 	fw.Wait()
 	if held < idle {
 		t.Errorf("only %d connections were held in their handshake during the measurement, want ≥ %d", held, idle)
 	}
 	t.Logf("slowest real client %v; %d held in handshake; flood: %d connections sent, %d refused by the rate limit, %d handshakes completed (the real clients and the recording)",
-		worst, held, flooded.Load(), srv.refused.Load(), srv.accepted.Load())
+		worst, held, flooded.Load(), logs.count("refused: handshake rate limit"), logs.count("session open"))
 }
 
 // recordPhase1 runs one genuine handshake and returns its phase 1 frame.

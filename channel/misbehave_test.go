@@ -150,7 +150,7 @@ func misbehavingClient(t *testing.T, script func(*rawPeer), ccfg, scfg *Config) 
 			errs <- err
 			return
 		}
-		c, err := Server(raw, scfg)
+		c, err := ServerConn(raw, scfg)
 		if err != nil {
 			raw.Close()
 			errs <- err

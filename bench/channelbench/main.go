@@ -130,7 +130,7 @@ func same(c net.Conn) (net.Conn, error) { return c, nil }
 func channelProto(name string, server, client *channel.Config) protocol {
 	return protocol{
 		name:   name,
-		server: func(c net.Conn) (net.Conn, error) { return channel.Server(c, server) },
+		server: func(c net.Conn) (net.Conn, error) { return channel.ServerConn(c, server) },
 		client: func(c net.Conn) (net.Conn, error) {
 			cc, err := channel.Client(c, client)
 			if err != nil {

@@ -6,7 +6,6 @@ package main
 // moves bytes between a channel and stdio, a command or a TCP address.
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,22 +22,12 @@ import (
 	"github.com/keyblob/keyblob/channel"
 	"github.com/keyblob/keyblob/internal/atomicfile"
 	"github.com/spf13/cobra"
-	"golang.org/x/time/rate"
 )
 
-// Defaults of the server's limits.
+// Defaults of the servers' flags beyond channel.Server's.
 const (
-	defaultMaxSessions = 256
-	// defaultMaxHandshakes bounds connections still in their handshake,
-	// apart from sessions: idle or slow connections (each closed after
-	// --handshake-timeout) cannot take the slots of real sessions.
-	defaultMaxHandshakes = 4096
-	defaultHandshakeTTL  = 10 * time.Second
-	defaultIdleTimeout   = 5 * time.Minute
-	defaultGrace         = 10 * time.Second
-	defaultRatePerIP     = 20 // handshakes per second and source address, also the burst
-	maxTrackedIPs        = 1 << 16
-	dialTimeout          = 10 * time.Second
+	defaultGrace = 10 * time.Second
+	dialTimeout  = 10 * time.Second
 )
 
 func newChannelCmd(e *env) *cobra.Command {
@@ -53,19 +42,21 @@ source documents (RSA key transport, AES-128-CBC, truncated HMAC).`,
 	return c
 }
 
-// serveOptions are the flags of channel serve.
-type serveOptions struct {
-	listen, profile, identity, authorized, seedKey string
-	rsaBits                                        int
-	echo                                           bool
-	execCmd, forward, addrFile                     string
-	handshakeTimeout, idleTimeout, grace           time.Duration
-	maxSessions, maxHandshakes                     int
-	ratePerIP                                      float64
+// serveFlags are the flags of channel serve.
+type serveFlags struct {
+	listen, identity, authorized         string
+	profile                              profileValue
+	seedKey                              seedKeyValue
+	rsaBits                              rsaBitsValue
+	echo                                 bool
+	execCmd, forward, addrFile           string
+	handshakeTimeout, idleTimeout, grace time.Duration
+	maxSessions, maxHandshakes           int
+	ratePerIP                            float64
 }
 
 func newChannelServeCmd(e *env) *cobra.Command {
-	o := serveOptions{handshakeTimeout: defaultHandshakeTTL, idleTimeout: defaultIdleTimeout, grace: defaultGrace}
+	f := serveFlags{handshakeTimeout: channel.DefaultHandshakeTimeout, idleTimeout: channel.DefaultIdleTimeout, grace: defaultGrace, rsaBits: 2048, profile: profileValue{channel.V2}}
 	c := &cobra.Command{
 		Use:   "serve --listen ADDR [--profile seed|v2] [-i IDENTITY] [--authorized FILE] [--seed-key fresh|identity] [--rsa-bits 2048|3072|4096] (--echo | --exec CMD | --forward HOST:PORT)",
 		Short: "Accept channel connections and echo, run a command, or forward each",
@@ -84,68 +75,106 @@ Once listening it prints "keyblob: listening on ADDR" on stderr (and
 writes ADDR to --addr-file), then logs each session there. SIGINT or
 SIGTERM stop it: it stops accepting and lets sessions finish for --grace.`,
 		Args: argsExactly(0),
-		RunE: func(c *cobra.Command, _ []string) error { return e.serveChannel(c, &o) },
+		RunE: func(c *cobra.Command, _ []string) error { return e.serve(c, &f) },
 	}
-	f := c.Flags()
-	f.StringVar(&o.listen, "listen", "", "listen on `ADDR` (host:port; port 0 picks one)")
-	f.StringVar(&o.profile, "profile", "v2", "channel profile: "+strings.Join(channel.Profiles(), "|"))
-	f.StringVarP(&o.identity, "identity", "i", "", "server identity `IDENTITY` (a file or a stored identity)")
-	f.StringVar(&o.authorized, "authorized", "", "v2: accept only the clients listed in `FILE`")
-	f.StringVar(&o.seedKey, "seed-key", "fresh", "seed: the RSA key sent, fresh (per session) or identity")
-	f.IntVar(&o.rsaBits, "rsa-bits", 2048, "seed: size of fresh RSA keys, 2048, 3072 or 4096")
-	f.BoolVar(&o.echo, "echo", false, "send every received message back")
-	f.StringVar(&o.execCmd, "exec", "", "run `CMD` per connection, the channel as its stdin and stdout")
-	f.StringVar(&o.forward, "forward", "", "forward each connection to `HOST:PORT`")
-	f.StringVar(&o.addrFile, "addr-file", "", "write the bound address to `FILE` once listening")
-	f.IntVar(&o.maxSessions, "max-sessions", defaultMaxSessions, "most concurrent established sessions; a handshake beyond them is closed")
-	f.IntVar(&o.maxHandshakes, "max-handshakes", defaultMaxHandshakes, "most connections in their handshake at once; more are closed at once")
-	f.Float64Var(&o.ratePerIP, "rate", defaultRatePerIP, "most handshakes per second from one source address (also the burst)")
-	durationFlag(c, &o.handshakeTimeout, "handshake-timeout", "close a connection whose handshake takes longer than `DURATION`")
-	durationFlag(c, &o.idleTimeout, "idle-timeout", "close a session idle for `DURATION`")
-	durationFlag(c, &o.grace, "grace", "on SIGINT/SIGTERM, let sessions finish for `DURATION`")
+	fl := c.Flags()
+	fl.StringVar(&f.listen, "listen", "", "listen on `ADDR` (host:port; port 0 picks one)")
+	profileFlag(c, &f.profile)
+	fl.StringVarP(&f.identity, "identity", "i", "", "server identity `IDENTITY` (a file or a stored identity)")
+	fl.StringVar(&f.authorized, "authorized", "", "v2: accept only the clients listed in `FILE`")
+	wordsFlag(c, &f.seedKey, "seed-key", "seed: the RSA key sent, fresh (per session) or identity")
+	wordsFlag(c, &f.rsaBits, "rsa-bits", "seed: size of fresh RSA keys, 2048, 3072 or 4096")
+	fl.BoolVar(&f.echo, "echo", false, "send every received message back")
+	fl.StringVar(&f.execCmd, "exec", "", "run `CMD` per connection, the channel as its stdin and stdout")
+	fl.StringVar(&f.forward, "forward", "", "forward each connection to `HOST:PORT`")
+	fl.StringVar(&f.addrFile, "addr-file", "", "write the bound address to `FILE` once listening")
+	fl.IntVar(&f.maxSessions, "max-sessions", channel.DefaultMaxSessions, "most concurrent established sessions; a handshake beyond them is closed")
+	fl.IntVar(&f.maxHandshakes, "max-handshakes", channel.DefaultMaxHandshakes, "most connections in their handshake at once; more are closed at once")
+	fl.Float64Var(&f.ratePerIP, "rate", channel.DefaultHandshakeRate, "most handshakes per second from one source address (also the burst)")
+	durationFlag(c, &f.handshakeTimeout, "handshake-timeout", "close a connection whose handshake takes longer than `DURATION`")
+	durationFlag(c, &f.idleTimeout, "idle-timeout", "close a session idle for `DURATION`")
+	durationFlag(c, &f.grace, "grace", "on SIGINT/SIGTERM, let sessions finish for `DURATION`")
 	return c
 }
 
-// serveChannel is channel serve.
-func (e *env) serveChannel(c *cobra.Command, o *serveOptions) error {
-	cfg, handler, err := e.serverSetup(c, o)
+// serve is channel serve.
+func (e *env) serve(c *cobra.Command, f *serveFlags) error {
+	srv, err := e.serverSetup(c, f)
 	if err != nil {
 		return err
 	}
-	raw, err := net.Listen("tcp", o.listen)
+	raw, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return err
 	}
-	ln, err := channel.NewListener(raw, cfg)
+	ln, err := channel.NewListener(raw, srv.Config)
 	if err != nil {
 		raw.Close()
 		return err
 	}
-	defer ln.Close()
-	if err := e.announce(ln.Addr(), o.addrFile); err != nil {
+	if err := e.announce(ln.Addr(), f.addrFile); err != nil {
+		ln.Close()
 		return err
 	}
-	s := newServer(e.logger(), handler, o)
-	return s.run(ln, divertSignals())
+	ctx, cancel := stopContext(c.Context())
+	defer cancel()
+	return serveUntil(ctx, srv, ln, f.grace)
 }
 
-// serverSetup checks the command line and builds the server's config and
-// session handler.
-func (e *env) serverSetup(c *cobra.Command, o *serveOptions) (*channel.Config, func(*channel.Conn) error, error) {
+// serveUntil runs srv on ln until ln fails or ctx ends; then it lets the
+// sessions finish for grace.
+func serveUntil(ctx context.Context, srv *channel.Server, ln net.Listener, grace time.Duration) error {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	var err error
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		if sig, ok := signalOf(ctx); ok {
+			srv.Logger.Info("shutting down", "signal", sig.String(), "grace", grace.String())
+		}
+	}
+	gctx, gcancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer gcancel()
+	srv.Shutdown(gctx)
+	if errors.Is(err, channel.ErrServerClosed) {
+		err = nil
+	}
+	if err == nil {
+		err = <-served
+	}
+	if errors.Is(err, channel.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// serverSetup checks the command line and builds the server of its
+// flags.
+func (e *env) serverSetup(c *cobra.Command, f *serveFlags) (*channel.Server, error) {
 	if err := required(c, "listen"); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	handler, err := sessionHandler(c, o)
+	handler, err := sessionHandler(c, f)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	cfg, err := e.serverConfig(c, o)
-	return cfg, handler, err
+	cfg, err := e.serverConfig(c, f)
+	if err != nil {
+		return nil, err
+	}
+	if f.maxSessions < 1 || f.maxHandshakes < 1 || f.ratePerIP <= 0 {
+		return nil, usagef("--max-sessions, --max-handshakes and --rate must be positive")
+	}
+	return &channel.Server{
+		Config: cfg, Handler: handler, Logger: e.logger(),
+		MaxSessions: f.maxSessions, MaxHandshakes: f.maxHandshakes, HandshakeRate: f.ratePerIP,
+	}, nil
 }
 
 // sessionHandler chooses what is done with each session: exactly one of
 // --echo, --exec, --forward.
-func sessionHandler(c *cobra.Command, o *serveOptions) (func(*channel.Conn) error, error) {
+func sessionHandler(c *cobra.Command, o *serveFlags) (channel.Handler, error) {
 	var given []string
 	for _, n := range []string{"echo", "exec", "forward"} {
 		if c.Flags().Changed(n) {
@@ -172,50 +201,35 @@ func sessionHandler(c *cobra.Command, o *serveOptions) (func(*channel.Conn) erro
 }
 
 // serverConfig builds the channel config of the server flags.
-func (e *env) serverConfig(c *cobra.Command, o *serveOptions) (*channel.Config, error) {
-	profile, err := profileFlag(c, o.profile)
-	if err != nil {
+func (e *env) serverConfig(c *cobra.Command, f *serveFlags) (*channel.Config, error) {
+	cfg := &channel.Config{Profile: f.profile.p, Limits: channel.Limits{HandshakeTimeout: f.handshakeTimeout, IdleTimeout: f.idleTimeout}}
+	if err := seedFlags(c, cfg, f); err != nil {
 		return nil, err
 	}
-	cfg := &channel.Config{Profile: profile, Limits: channel.Limits{HandshakeTimeout: o.handshakeTimeout, IdleTimeout: o.idleTimeout}}
-	if err := seedFlags(c, cfg, o); err != nil {
-		return nil, err
-	}
-	if o.maxSessions < 1 || o.maxHandshakes < 1 || o.ratePerIP <= 0 {
-		return nil, usagef("--max-sessions, --max-handshakes and --rate must be positive")
-	}
-	if profile == channel.V2 && o.identity == "" {
+	if cfg.Profile == channel.V2 && f.identity == "" {
 		return nil, usagef("a v2 server needs -i IDENTITY, an identity with an exchange key (see '%s --help')", c.CommandPath())
 	}
-	if o.identity != "" {
-		if cfg.Identity, err = e.loadIdentity(o.identity); err != nil {
+	var err error
+	if f.identity != "" {
+		if cfg.Identity, err = e.loadIdentity(f.identity); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.SeedKey == channel.SeedKeyIdentity && cfg.Identity.Recipient().ExchangeAlg() != keyblob.ExchangeRSAOAEP {
-		return nil, withHint(fmt.Errorf("--seed-key identity sends the identity's RSA exchange key, and %s (%s) has none", o.identity, cfg.Identity.Kind()),
+		return nil, withHint(fmt.Errorf("--seed-key identity sends the identity's RSA exchange key, and %s (%s) has none", f.identity, cfg.Identity.Kind()),
 			"'keyblob keygen -t rsa-2048' makes an RSA identity; or use the default --seed-key fresh")
 	}
-	if o.authorized != "" {
-		if cfg.Authorized, err = e.loadAuthorized(o.authorized); err != nil {
+	if f.authorized != "" {
+		if cfg.Authorized, err = e.loadAuthorized(f.authorized); err != nil {
 			return nil, err
 		}
 	}
 	return cfg, nil
 }
 
-// profileFlag parses --profile.
-func profileFlag(c *cobra.Command, name string) (channel.Profile, error) {
-	p, err := channel.ParseProfile(name)
-	if err != nil {
-		return 0, usagef("--profile: %v (see '%s --help')", err, c.CommandPath())
-	}
-	return p, nil
-}
-
 // seedFlags applies --seed-key and --rsa-bits, which only the seed
 // profile has, and refuses --authorized there (no client authentication).
-func seedFlags(c *cobra.Command, cfg *channel.Config, o *serveOptions) error {
+func seedFlags(c *cobra.Command, cfg *channel.Config, f *serveFlags) error {
 	fl := c.Flags()
 	if cfg.Profile != channel.Seed {
 		if fl.Changed("seed-key") || fl.Changed("rsa-bits") {
@@ -223,22 +237,19 @@ func seedFlags(c *cobra.Command, cfg *channel.Config, o *serveOptions) error {
 		}
 		return nil
 	}
+	identity := f.seedKey.k == channel.SeedKeyIdentity
 	switch {
 	case fl.Changed("authorized"):
 		return usagef("--authorized is for --profile v2: the seed profile has no client authentication")
-	case o.seedKey == "identity" && fl.Changed("rsa-bits"):
+	case identity && fl.Changed("rsa-bits"):
 		return usagef("--rsa-bits is for fresh keys; --seed-key identity sends the identity's own key")
-	case o.seedKey == "identity" && o.identity == "":
+	case identity && f.identity == "":
 		return usagef("--seed-key identity needs -i IDENTITY with an RSA exchange key")
-	case o.seedKey == "identity":
-		cfg.SeedKey = channel.SeedKeyIdentity
-		return nil
-	case o.seedKey != "fresh":
-		return usagef("--seed-key %q: want fresh or identity", o.seedKey)
-	case o.rsaBits != 2048 && o.rsaBits != 3072 && o.rsaBits != 4096:
-		return usagef("--rsa-bits %d: want 2048, 3072 or 4096", o.rsaBits)
 	}
-	cfg.RSABits = o.rsaBits
+	cfg.SeedKey, cfg.RSABits = f.seedKey.k, int(f.rsaBits)
+	if identity {
+		cfg.RSABits = 0
+	}
 	return nil
 }
 
@@ -272,218 +283,6 @@ func (e *env) announce(addr net.Addr, file string) error {
 // secret is ever logged: addresses, fingerprints, profiles and errors.
 func (e *env) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.stderr, nil))
-}
-
-// divertSignals makes the stop signals (SIGINT, SIGTERM) arrive on the
-// returned channel instead of ending the process; a second one, while the
-// first is handled, still ends it.
-func divertSignals() <-chan os.Signal {
-	ch := make(chan os.Signal, 1)
-	divertTo.Store(&ch)
-	return ch
-}
-
-// server accepts sessions within its limits and tracks them for the
-// graceful shutdown.
-type server struct {
-	log     *slog.Logger
-	handler func(*channel.Conn) error
-	grace   time.Duration
-	slots   chan struct{} // established sessions
-	pending chan struct{} // connections in their handshake
-	limits  *ipLimits
-
-	mu       sync.Mutex
-	sessions map[*channel.Conn]struct{}
-	wg       sync.WaitGroup
-}
-
-func newServer(log *slog.Logger, handler func(*channel.Conn) error, o *serveOptions) *server {
-	return &server{
-		log: log, handler: handler, grace: o.grace,
-		slots:    make(chan struct{}, o.maxSessions),
-		pending:  make(chan struct{}, cmp.Or(o.maxHandshakes, defaultMaxHandshakes)),
-		limits:   newIPLimits(o.ratePerIP),
-		sessions: make(map[*channel.Conn]struct{}),
-	}
-}
-
-// run accepts until a signal arrives on stop, then drains.
-func (s *server) run(ln net.Listener, stop <-chan os.Signal) error {
-	accepted := make(chan error, 1)
-	go func() { accepted <- s.acceptLoop(ln) }()
-	select {
-	case err := <-accepted:
-		s.shutdown()
-		return err
-	case sig := <-stop:
-		s.log.Info("shutting down", "signal", sig.String(), "grace", s.grace.String())
-		ln.Close()
-		<-accepted
-		s.shutdown()
-		return nil
-	}
-}
-
-// acceptLoop accepts connections until the listener is closed.
-func (s *server) acceptLoop(ln net.Listener) error {
-	for {
-		nc, err := ln.Accept()
-		if errors.Is(err, net.ErrClosed) {
-			return nil
-		}
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			time.Sleep(10 * time.Millisecond) // e.g. out of file descriptors
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		s.admit(nc.(*channel.Conn))
-	}
-}
-
-// admit starts the handshake of conn, or closes it at once when its
-// source address is over the rate or too many handshakes are under way.
-// A handshake holds a pending slot only; a session slot is taken once it
-// has succeeded (session), so connections that never finish a handshake
-// cannot lock real clients out.
-func (s *server) admit(conn *channel.Conn) {
-	remote := conn.RemoteAddr().String()
-	if !s.limits.allow(conn.RemoteAddr()) {
-		s.log.Warn("refused: handshake rate limit", "remote", remote)
-		conn.Close()
-		return
-	}
-	select {
-	case s.pending <- struct{}{}:
-	default:
-		s.log.Warn("refused: too many handshakes in progress", "remote", remote, "max", cap(s.pending))
-		conn.Close()
-		return
-	}
-	s.track(conn, true)
-	s.wg.Go(func() {
-		defer s.track(conn, false)
-		s.session(conn)
-	})
-}
-
-func (s *server) track(conn *channel.Conn, add bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		s.sessions[conn] = struct{}{}
-	} else {
-		delete(s.sessions, conn)
-	}
-}
-
-// session runs the handshake and the handler of one connection.
-func (s *server) session(conn *channel.Conn) {
-	defer conn.Close()
-	log := s.log.With("remote", conn.RemoteAddr().String())
-	start := time.Now()
-	err := conn.Handshake()
-	<-s.pending
-	if err != nil {
-		log.Warn("handshake failed", "err", err)
-		return
-	}
-	select {
-	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
-	default:
-		log.Warn("refused: too many sessions", "max", cap(s.slots))
-		return
-	}
-	log = log.With(sessionAttrs(conn.ConnectionState())...)
-	log.Info("session open")
-	err = s.handler(conn)
-	if err != nil {
-		log.Warn("session failed", "err", err, "duration", time.Since(start).Round(time.Millisecond).String())
-		return
-	}
-	log.Info("session closed", "duration", time.Since(start).Round(time.Millisecond).String())
-}
-
-// sessionAttrs are the log attributes of an established session.
-func sessionAttrs(st channel.ConnectionState) []any {
-	attrs := []any{"profile", st.Profile.String()}
-	if st.Peer != nil {
-		attrs = append(attrs, "client", st.Peer.Fingerprint().String())
-	}
-	if st.SeedKeyBits != 0 {
-		attrs = append(attrs, "rsa_bits", st.SeedKeyBits)
-	}
-	return attrs
-}
-
-// shutdown waits for the sessions for the grace period, then closes the
-// ones left.
-func (s *server) shutdown() {
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return
-	case <-time.After(s.grace):
-	}
-	s.mu.Lock()
-	n := len(s.sessions)
-	for conn := range s.sessions {
-		conn.Close()
-	}
-	s.mu.Unlock()
-	s.log.Warn("grace period over: closed the remaining sessions", "sessions", n)
-	<-done
-}
-
-// ipLimits is the per-source-address handshake rate limit.
-type ipLimits struct {
-	mu     sync.Mutex
-	perSec rate.Limit
-	burst  int
-	maxIPs int // addresses tracked at most
-	ips    map[string]*rate.Limiter
-}
-
-func newIPLimits(perSec float64) *ipLimits {
-	return &ipLimits{perSec: rate.Limit(perSec), burst: max(1, int(perSec)), maxIPs: maxTrackedIPs, ips: make(map[string]*rate.Limiter)}
-}
-
-// allow reports whether a handshake from addr is within its rate. The
-// table is bounded: when full, addresses back at a full burst are
-// forgotten, and if none is, new addresses are refused.
-func (l *ipLimits) allow(addr net.Addr) bool {
-	ip := addr.String()
-	if ta, ok := addr.(*net.TCPAddr); ok {
-		ip = ta.IP.String()
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lim, ok := l.ips[ip]
-	if !ok {
-		if len(l.ips) >= l.maxIPs && !l.sweep() {
-			return false
-		}
-		lim = rate.NewLimiter(l.perSec, l.burst)
-		l.ips[ip] = lim
-	}
-	return lim.Allow()
-}
-
-// sweep forgets the addresses whose limiter is full again, reporting
-// whether any was.
-func (l *ipLimits) sweep() bool {
-	n := len(l.ips)
-	for ip, lim := range l.ips {
-		if lim.Tokens() >= float64(l.burst) {
-			delete(l.ips, ip)
-		}
-	}
-	return len(l.ips) < n
 }
 
 // echoSession sends every message back, then closes.
@@ -572,14 +371,15 @@ func (p *pipeEnd) Close() error {
 	return p.r.Close()
 }
 
-// connectOptions are the flags of channel connect.
-type connectOptions struct {
-	profile, server, identity, forwardLocal, addrFile string
-	insecure                                          bool
+// connectFlags are the flags of channel connect.
+type connectFlags struct {
+	server, identity, forwardLocal, addrFile string
+	profile                                  profileValue
+	insecure                                 bool
 }
 
 func newChannelConnectCmd(e *env) *cobra.Command {
-	var o connectOptions
+	o := connectFlags{profile: profileValue{channel.V2}}
 	c := &cobra.Command{
 		Use:   "connect ADDR [--profile seed|v2] [--server RECIPIENT | --insecure] [-i IDENTITY] [--forward-local ADDR]",
 		Short: "Connect to a channel server: stdin to it, its messages to stdout",
@@ -599,7 +399,7 @@ connection over a channel of its own, as stunnel does.`,
 		RunE: func(c *cobra.Command, args []string) error { return e.connectChannel(c, args[0], &o) },
 	}
 	f := c.Flags()
-	f.StringVar(&o.profile, "profile", "v2", "channel profile: "+strings.Join(channel.Profiles(), "|"))
+	profileFlag(c, &o.profile)
 	f.StringVar(&o.server, "server", "", "the server's `RECIPIENT` (a recipient line, a file or a contact name)")
 	f.BoolVar(&o.insecure, "insecure", false, "connect without authenticating the server: anyone in between can read and change everything")
 	f.StringVarP(&o.identity, "identity", "i", "", "v2: authenticate as `IDENTITY` (a file or a stored identity)")
@@ -610,13 +410,13 @@ connection over a channel of its own, as stunnel does.`,
 }
 
 // connectChannel is channel connect.
-func (e *env) connectChannel(c *cobra.Command, addr string, o *connectOptions) error {
+func (e *env) connectChannel(c *cobra.Command, addr string, o *connectFlags) error {
 	cfg, err := e.clientConfig(c, o)
 	if err != nil {
 		return err
 	}
 	if o.forwardLocal != "" {
-		return e.forwardLocal(cfg, addr, o)
+		return e.forwardLocal(c, cfg, addr, o)
 	}
 	if err := e.claimStdin("channel"); err != nil {
 		return err
@@ -630,20 +430,19 @@ func (e *env) connectChannel(c *cobra.Command, addr string, o *connectOptions) e
 }
 
 // clientConfig builds the client's channel config of the flags.
-func (e *env) clientConfig(c *cobra.Command, o *connectOptions) (*channel.Config, error) {
-	profile, err := profileFlag(c, o.profile)
-	if err != nil {
-		return nil, err
-	}
+func (e *env) clientConfig(c *cobra.Command, o *connectFlags) (*channel.Config, error) {
+	profile := o.profile.p
 	switch {
 	case o.server == "" && !o.insecure:
-		return nil, usagef("channel connect needs --server RECIPIENT, the server's key; --insecure connects to whoever answers, unauthenticated (see '%s --help')", c.CommandPath())
+		return nil, withHint(usagef("channel connect needs --server RECIPIENT, the server's key"),
+			"--insecure connects to whoever answers, unauthenticated (see '%s --help')", c.CommandPath())
 	case o.server != "" && o.insecure:
 		return nil, usagef("--server and --insecure are exclusive")
 	case profile == channel.Seed && o.identity != "":
 		return nil, usagef("-i is for --profile v2: the seed profile has no client authentication")
 	}
 	cfg := &channel.Config{Profile: profile, Insecure: o.insecure}
+	var err error
 	if o.server != "" {
 		if cfg.Peer, err = e.loadRecipient(o.server); err != nil {
 			return nil, err
@@ -692,7 +491,7 @@ func (e *env) stdio(conn *channel.Conn) error {
 
 // forwardLocal listens on o.forwardLocal and forwards each connection
 // over its own channel to addr, until SIGINT or SIGTERM.
-func (e *env) forwardLocal(cfg *channel.Config, addr string, o *connectOptions) error {
+func (e *env) forwardLocal(c *cobra.Command, cfg *channel.Config, addr string, o *connectFlags) error {
 	ln, err := net.Listen("tcp", o.forwardLocal)
 	if err != nil {
 		return err
@@ -702,27 +501,27 @@ func (e *env) forwardLocal(cfg *channel.Config, addr string, o *connectOptions) 
 		return err
 	}
 	log := e.logger()
-	stop := divertSignals()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := stopContext(c.Context())
 	defer cancel()
-	var wg sync.WaitGroup
-	go func() {
-		sig := <-stop
-		log.Info("shutting down", "signal", sig.String())
+	stopped := context.AfterFunc(ctx, func() {
+		if sig, ok := signalOf(ctx); ok {
+			log.Info("shutting down", "signal", sig.String())
+		}
 		ln.Close()
-	}()
+	})
+	defer stopped()
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for {
 		local, err := ln.Accept()
-		if errors.Is(err, net.ErrClosed) {
-			break
+		if ctx.Err() != nil {
+			return nil
 		}
 		if err != nil {
 			return err
 		}
 		wg.Go(func() { forwardOne(ctx, log, local.(*net.TCPConn), addr, cfg) })
 	}
-	wg.Wait()
-	return nil
 }
 
 // forwardOne forwards one local connection over a new channel.
@@ -736,7 +535,7 @@ func forwardOne(ctx context.Context, log *slog.Logger, local *net.TCPConn, addr 
 		log.Warn("channel failed", "err", err)
 		return
 	}
-	log.Info("forwarding", sessionAttrs(conn.ConnectionState())...)
+	log.Info("forwarding", conn.ConnectionState().LogAttrs()...)
 	if err := splice(conn, local); err != nil {
 		log.Warn("forwarding failed", "err", err)
 		return

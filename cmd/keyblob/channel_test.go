@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -12,7 +13,6 @@ import (
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/channel"
 	"github.com/rogpeppe/go-internal/testscript"
-	"golang.org/x/time/rate"
 )
 
 func init() { scriptCmds["waitfile"] = cmdWaitfile }
@@ -46,39 +46,6 @@ func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// TestChannelRateLimit checks the per-address handshake limit: a burst of
-// the rate, then refusals; other addresses are counted apart; a full
-// table forgets addresses back at a full burst, and refuses new ones if
-// there are none.
-func TestChannelRateLimit(t *testing.T) {
-	a := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}
-	b := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 1}
-	l := newIPLimits(3)
-	for i := range 3 {
-		if !l.allow(&net.TCPAddr{IP: a.IP, Port: 1000 + i}) {
-			t.Fatalf("handshake %d of the burst refused", i)
-		}
-	}
-	if l.allow(a) {
-		t.Error("a fourth handshake within the second was allowed")
-	}
-	if !l.allow(b) {
-		t.Error("another address was refused")
-	}
-	l.maxIPs = 2
-	c := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 3), Port: 1}
-	if l.allow(c) {
-		t.Error("a new address was allowed with the table full of busy ones")
-	}
-	l.ips[b.IP.String()] = rate.NewLimiter(l.perSec, l.burst) // b is idle again
-	if !l.allow(c) {
-		t.Error("a new address was refused although an idle one could be forgotten")
-	}
-	if len(l.ips) != 2 {
-		t.Errorf("table holds %d addresses, want 2", len(l.ips))
-	}
-}
-
 // TestChannelMaxSessions runs a server with one session slot on
 // 127.0.0.1: while a session is open, a second client is closed before
 // its handshake; once the first ends, a new client is served. A stop
@@ -88,7 +55,7 @@ func TestChannelMaxSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, stop, done := startTestServer(t, &channel.Config{Identity: id}, &serveOptions{maxSessions: 1, ratePerIP: 100, grace: time.Second})
+	addr, stop, done := startTestServer(t, &channel.Server{Config: &channel.Config{Identity: id}, Handler: echoSession, MaxSessions: 1, HandshakeRate: 100})
 	client := &channel.Config{Peer: id.Recipient()}
 	first := dialEcho(t, addr, client, "one")
 	// Idle connections that never start a handshake take no session slot.
@@ -129,27 +96,29 @@ func TestChannelMaxSessions(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	stop <- os.Interrupt
+	stop()
 	if err := <-done; err != nil {
 		t.Fatalf("server returned %v after the stop signal", err)
 	}
 }
 
-// startTestServer runs an echo server of cfg on 127.0.0.1 in-process.
-func startTestServer(t *testing.T, cfg *channel.Config, o *serveOptions) (string, chan os.Signal, chan error) {
+// startTestServer runs srv on 127.0.0.1 in-process as channel serve
+// does, until stop is called.
+func startTestServer(t *testing.T, srv *channel.Server) (string, context.CancelFunc, chan error) {
 	t.Helper()
 	raw, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := channel.NewListener(raw, cfg)
+	ln, err := channel.NewListener(raw, srv.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	stop, done := make(chan os.Signal, 1), make(chan error, 1)
-	s := newServer(slog.New(slog.NewTextHandler(io.Discard, nil)), echoSession, o)
-	go func() { done <- s.run(ln, stop) }()
+	srv.Logger = slog.New(slog.DiscardHandler)
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- serveUntil(ctx, srv, ln, time.Second) }()
 	return ln.Addr().String(), stop, done
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -37,23 +39,65 @@ func handleSignals() {
 	})
 }
 
-// divertTo, when set, receives the stop signals instead of stop: a
-// server (channel serve) drains its sessions and returns. A signal that
-// finds the channel full (a second Ctrl-C) stops the process as usual.
-var divertTo atomic.Pointer[chan os.Signal]
+// onStop, when set, takes the stop signals instead of stop: a server
+// (channel serve) drains its sessions and returns. It reports whether it
+// took the signal; one that it does not take (a second Ctrl-C) stops the
+// process as usual.
+var onStop atomic.Pointer[func(os.Signal) bool]
 
-// diverted hands sig to divertTo, reporting whether it took it.
+// diverted hands sig to onStop, reporting whether it took it.
 func diverted(sig os.Signal) bool {
-	p := divertTo.Load()
-	if p == nil {
-		return false
-	}
-	select {
-	case *p <- sig:
+	f := onStop.Load()
+	return f != nil && (*f)(sig)
+}
+
+// stopContext returns a context that the first SIGINT or SIGTERM cancels,
+// with a stopSignal as its cause (context.Cause); a second one ends the
+// process through stop. Its CancelFunc restores the usual handling.
+func stopContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(parent)
+	var taken atomic.Bool
+	f := func(sig os.Signal) bool {
+		if !taken.CompareAndSwap(false, true) {
+			return false
+		}
+		cancel(stopSignal{sig})
 		return true
-	default:
-		return false
 	}
+	onStop.Store(&f)
+	return ctx, func() { onStop.CompareAndSwap(&f, nil); cancel(context.Canceled) }
+}
+
+// stopSignal is the cause of a stopContext's end: the signal.
+type stopSignal struct{ os.Signal }
+
+func (s stopSignal) Error() string { return "stopped by signal " + s.String() }
+
+// signalOf is the signal that ended ctx, if one did.
+func signalOf(ctx context.Context) (os.Signal, bool) {
+	var s stopSignal
+	if errors.As(context.Cause(ctx), &s) {
+		return s.Signal, true
+	}
+	return nil, false
+}
+
+// divertSignals makes the stop signals arrive on the returned channel
+// instead of ending the process; a second one, while the first is
+// handled, still ends it. Only authority serve, which has no context of
+// its own yet, still uses it; the rest use stopContext.
+func divertSignals() <-chan os.Signal {
+	ch := make(chan os.Signal, 1)
+	f := func(sig os.Signal) bool {
+		select {
+		case ch <- sig:
+			return true
+		default:
+			return false
+		}
+	}
+	onStop.Store(&f)
+	return ch
 }
 
 // stop ends the process for sig, removing temporary outputs first.

@@ -1,0 +1,358 @@
+package channel
+
+// server.go is, with conn.go and channel.go, a socket-level file: it
+// imports net and accepts connections.
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Defaults of a Server's zero fields.
+const (
+	DefaultMaxSessions   = 256
+	DefaultMaxHandshakes = 4096
+	DefaultHandshakeRate = 20 // handshakes per second and source, also the burst
+	DefaultMaxSources    = 1 << 16
+	DefaultIdleTimeout   = 5 * time.Minute
+)
+
+// A Handler runs one established session. The Server closes the Conn
+// when it returns; the error is logged. A Handler must return once its
+// Conn is closed (Shutdown and Close close it).
+type Handler func(*Conn) error
+
+// A Server accepts channel connections within limits and runs Handler on
+// each established session, as http.Server does for requests.
+//
+// Admission: a connection whose source (sourceKey: its IP address) is over
+// HandshakeRate is closed at once, as is one beyond MaxHandshakes
+// connections in their handshake. A handshake holds a handshake slot
+// only; a session slot (MaxSessions) is taken once it has succeeded, so
+// connections that never finish a handshake (each closed after
+// Config.Limits.HandshakeTimeout) cannot lock real clients out. The
+// per-source table holds at most MaxSources sources: when full, sources
+// back at a full burst are forgotten, and if none is, new sources are
+// refused.
+//
+// Every zero field means its default. The fields must not change after
+// the first Serve. A Server's methods are safe for concurrent use.
+// Nothing secret is logged: addresses, fingerprints, profiles, errors.
+type Server struct {
+	// Config is the server end's channel config (required). Its
+	// Limits.HandshakeTimeout bounds handshakes (0: 10 s); its
+	// Limits.IdleTimeout closes idle sessions, and 0 means
+	// DefaultIdleTimeout here (negative: none).
+	Config *Config
+	// Handler runs each session (required).
+	Handler Handler
+	// MaxSessions bounds established sessions (0: DefaultMaxSessions).
+	MaxSessions int
+	// MaxHandshakes bounds connections in their handshake (0:
+	// DefaultMaxHandshakes).
+	MaxHandshakes int
+	// HandshakeRate bounds the handshakes per second of one source (0:
+	// DefaultHandshakeRate); HandshakeBurst is its burst (0: the rate,
+	// at least 1).
+	HandshakeRate  float64
+	HandshakeBurst int
+	// MaxSources bounds the sources tracked for the rate (0:
+	// DefaultMaxSources).
+	MaxSources int
+	// Logger receives one line per refusal and per session (nil: none).
+	Logger *slog.Logger
+
+	once    sync.Once
+	slots   chan struct{} // established sessions
+	pending chan struct{} // connections in their handshake
+	sources *sourceLimits
+	cfg     *Config
+
+	mu        sync.Mutex
+	closed    bool
+	listeners map[net.Listener]struct{}
+	conns     map[*Conn]struct{}
+	wg        sync.WaitGroup
+}
+
+func (s *Server) init() {
+	s.once.Do(func() {
+		s.slots = make(chan struct{}, cmp.Or(s.MaxSessions, DefaultMaxSessions))
+		s.pending = make(chan struct{}, cmp.Or(s.MaxHandshakes, DefaultMaxHandshakes))
+		perSec := cmp.Or(s.HandshakeRate, DefaultHandshakeRate)
+		s.sources = newSourceLimits(perSec, cmp.Or(s.HandshakeBurst, max(1, int(perSec))), cmp.Or(s.MaxSources, DefaultMaxSources))
+		s.listeners, s.conns = map[net.Listener]struct{}{}, map[*Conn]struct{}{}
+		if s.Logger == nil {
+			s.Logger = slog.New(slog.DiscardHandler)
+		}
+		if s.Config != nil {
+			own := *s.Config
+			own.Limits.IdleTimeout = cmp.Or(own.Limits.IdleTimeout, DefaultIdleTimeout)
+			s.cfg = &own
+		}
+	})
+}
+
+// Serve accepts connections on ln (a *Listener, or a plain listener it
+// wraps with NewListener and the Config) until ln fails or the Server is
+// shut down, then closes ln. It returns ErrServerClosed after Shutdown or
+// Close, else the error that ended it.
+func (s *Server) Serve(ln net.Listener) error {
+	s.init()
+	if s.Handler == nil || s.cfg == nil {
+		ln.Close()
+		return errors.New("channel server needs a Config and a Handler")
+	}
+	cl, ok := ln.(*Listener)
+	if !ok {
+		var err error
+		if cl, err = NewListener(ln, s.cfg); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	if !s.addListener(cl) {
+		cl.Close()
+		return ErrServerClosed
+	}
+	defer s.removeListener(cl)
+	return s.acceptLoop(cl)
+}
+
+// acceptLoop accepts until the listener fails.
+func (s *Server) acceptLoop(ln *Listener) error {
+	for {
+		nc, err := ln.Accept()
+		var ne net.Error
+		switch {
+		case err == nil:
+			s.admit(nc.(*Conn))
+		case s.shuttingDown():
+			return ErrServerClosed
+		case errors.As(err, &ne) && ne.Timeout():
+			time.Sleep(10 * time.Millisecond) // e.g. out of file descriptors
+		default:
+			return err
+		}
+	}
+}
+
+// admit starts the handshake of conn, or closes it at once when its
+// source is over the rate or too many handshakes are under way.
+func (s *Server) admit(conn *Conn) {
+	remote := conn.RemoteAddr().String()
+	if !s.sources.allow(conn.RemoteAddr()) {
+		s.Logger.Warn("refused: handshake rate limit", "remote", remote)
+		conn.Close()
+		return
+	}
+	select {
+	case s.pending <- struct{}{}:
+	default:
+		s.Logger.Warn("refused: too many handshakes in progress", "remote", remote, "max", cap(s.pending))
+		conn.Close()
+		return
+	}
+	if !s.track(conn, true) {
+		<-s.pending
+		conn.Close()
+		return
+	}
+	s.wg.Go(func() {
+		defer s.track(conn, false)
+		s.session(conn)
+	})
+}
+
+// session runs the handshake and the handler of one connection.
+func (s *Server) session(conn *Conn) {
+	defer conn.Close()
+	log := s.Logger.With("remote", conn.RemoteAddr().String())
+	start := time.Now()
+	err := conn.Handshake()
+	<-s.pending
+	if err != nil {
+		log.Warn("handshake failed", "err", err)
+		return
+	}
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	default:
+		log.Warn("refused: too many sessions", "max", cap(s.slots))
+		return
+	}
+	log = log.With(conn.ConnectionState().LogAttrs()...)
+	log.Info("session open")
+	err = s.Handler(conn)
+	took := time.Since(start).Round(time.Millisecond).String()
+	if err != nil {
+		log.Warn("session failed", "err", err, "duration", took)
+		return
+	}
+	log.Info("session closed", "duration", took)
+}
+
+// LogAttrs are the slog key-value pairs of an established session: its
+// profile, the client's fingerprint if it authenticated, the seed
+// server's RSA key size. Nothing secret.
+func (st ConnectionState) LogAttrs() []any {
+	attrs := []any{"profile", st.Profile.String()}
+	if st.Peer != nil {
+		attrs = append(attrs, "client", st.Peer.Fingerprint().String())
+	}
+	if st.SeedKeyBits != 0 {
+		attrs = append(attrs, "rsa_bits", st.SeedKeyBits)
+	}
+	return attrs
+}
+
+// Shutdown stops accepting (closing the listeners), lets the sessions
+// and handshakes under way finish until ctx is done, then closes the
+// ones left and returns ctx's error once their handlers have returned.
+// It returns nil if all finished in time.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.init()
+	s.stop()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	if n := s.closeConns(); n > 0 {
+		s.Logger.Warn("grace period over: closed the remaining sessions", "sessions", n)
+	}
+	<-done
+	return ctx.Err()
+}
+
+// Close stops accepting, closes every connection and returns once their
+// handlers have returned.
+func (s *Server) Close() error {
+	s.init()
+	s.stop()
+	s.closeConns()
+	s.wg.Wait()
+	return nil
+}
+
+// stop marks the server closed and closes its listeners.
+func (s *Server) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+}
+
+// closeConns closes every tracked connection, returning how many.
+func (s *Server) closeConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.Close()
+	}
+	return len(s.conns)
+}
+
+func (s *Server) shuttingDown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+func (s *Server) addListener(ln net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.listeners[ln] = struct{}{}
+	return true
+}
+
+func (s *Server) removeListener(ln net.Listener) {
+	s.mu.Lock()
+	delete(s.listeners, ln)
+	s.mu.Unlock()
+	ln.Close()
+}
+
+// track adds or removes conn; adding fails once the server is closed.
+func (s *Server) track(conn *Conn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !add {
+		delete(s.conns, conn)
+		return true
+	}
+	if s.closed {
+		return false
+	}
+	s.conns[conn] = struct{}{}
+	return true
+}
+
+// sourceKey is the one place saying which connections share a handshake
+// rate: today those of one IP address (any port); other addresses (unix
+// sockets) by their string.
+func sourceKey(addr net.Addr) string {
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(ta.IP); ok {
+			return ip.Unmap().String()
+		}
+	}
+	return addr.String()
+}
+
+// sourceLimits is the bounded per-source handshake rate limit.
+type sourceLimits struct {
+	mu      sync.Mutex
+	perSec  rate.Limit
+	burst   int
+	max     int // sources tracked at most
+	sources map[string]*rate.Limiter
+}
+
+func newSourceLimits(perSec float64, burst, maxSources int) *sourceLimits {
+	return &sourceLimits{perSec: rate.Limit(perSec), burst: burst, max: maxSources, sources: map[string]*rate.Limiter{}}
+}
+
+// allow reports whether a handshake from addr is within its rate.
+func (l *sourceLimits) allow(addr net.Addr) bool {
+	key := sourceKey(addr)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lim, ok := l.sources[key]
+	if !ok {
+		if len(l.sources) >= l.max && !l.sweep() {
+			return false
+		}
+		lim = rate.NewLimiter(l.perSec, l.burst)
+		l.sources[key] = lim
+	}
+	return lim.Allow()
+}
+
+// sweep forgets the sources whose limiter is full again, reporting
+// whether any was.
+func (l *sourceLimits) sweep() bool {
+	n := len(l.sources)
+	for k, lim := range l.sources {
+		if lim.Tokens() >= float64(l.burst) {
+			delete(l.sources, k)
+		}
+	}
+	return len(l.sources) < n
+}
