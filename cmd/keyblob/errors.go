@@ -113,7 +113,7 @@ func reportError(stderr io.Writer, cmd string, err error) int {
 		fmt.Fprintf(stderr, "keyblob: hint: %s\n", hint)
 	}
 	var u *usageError
-	if errors.As(err, &u) || strings.HasPrefix(msg, "unknown command") {
+	if errors.As(err, &u) {
 		return 2
 	}
 	return 1

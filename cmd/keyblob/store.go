@@ -28,7 +28,7 @@ func (e *env) createStore() (*keystore.Store, error) {
 }
 
 func (e *env) store(open func(string, *keystore.Options) (*keystore.Store, error)) (*keystore.Store, error) {
-	home, err := keyblobHome()
+	home, err := e.keyblobHome()
 	if err != nil {
 		return nil, err
 	}
