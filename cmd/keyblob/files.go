@@ -162,6 +162,7 @@ func (e *env) createOutput(name string, opts outputOptions) (*output, error) {
 	st, err := os.Lstat(name)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		e.fileOutput = true
 		return newFileOutput(name, opts)
 	case err != nil:
 		return nil, withFallbackHint(err, "check the file name")
@@ -171,6 +172,7 @@ func (e *env) createOutput(name string, opts outputOptions) (*output, error) {
 		return nil, withHint(fmt.Errorf("%s already exists", name),
 			"choose another file name, or add --force to replace it")
 	case st.Mode().IsRegular():
+		e.fileOutput = true
 		return newFileOutput(name, opts)
 	}
 	return specialOutput(name, st, opts)

@@ -34,6 +34,9 @@ type env struct {
 	// getenv reads the environment (os.Getenv in main); nil reads an
 	// empty one. Commands read variables through e.env only.
 	getenv func(string) string
+	// fileOutput is set once a command's output is a new file (written
+	// atomically), not a stream: it chooses the disk-full hint.
+	fileOutput bool
 }
 
 // env returns the value of the environment variable key, "" if unset.
@@ -63,7 +66,7 @@ func runEnv(e *env, args []string) int {
 	if c != nil && c != root {
 		name = cmdName(c)
 	}
-	return reportError(e.stderr, name, err)
+	return reportError(e.stderr, name, diskFull(err, e.fileOutput))
 }
 
 func newRootCmd(e *env) *cobra.Command {
