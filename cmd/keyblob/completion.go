@@ -99,14 +99,14 @@ func (comp completer) argFunc(e *env) cobra.CompletionFunc {
 // matches, the shell completes files (ShellCompDirectiveDefault).
 func namesOrFiles(list func(*keystore.Store) ([]string, error)) completer {
 	return func(e *env, toComplete string) ([]string, cobra.ShellCompDirective) {
-		return matching(storeNames(list), toComplete), cobra.ShellCompDirectiveDefault
+		return matching(e.storeNames(list), toComplete), cobra.ShellCompDirectiveDefault
 	}
 }
 
 // namesOnly completes store names and never files.
 func namesOnly(list func(*keystore.Store) ([]string, error)) completer {
 	return func(e *env, toComplete string) ([]string, cobra.ShellCompDirective) {
-		return matching(storeNames(list), toComplete), cobra.ShellCompDirectiveNoFileComp
+		return matching(e.storeNames(list), toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
 }
 
@@ -127,8 +127,8 @@ func matching(candidates []string, prefix string) []string {
 
 // storeNames lists names of the existing store, or none if there is no
 // store or it cannot be read: completion must never fail loudly.
-func storeNames(list func(*keystore.Store) ([]string, error)) []string {
-	home, err := keyblobHome()
+func (e *env) storeNames(list func(*keystore.Store) ([]string, error)) []string {
+	home, err := e.keyblobHome()
 	if err != nil {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,6 +49,38 @@ func TestDiskFullMessages(t *testing.T) {
 		noTemp(t, full)
 		if _, err := os.Lstat(out); err == nil {
 			t.Errorf("%s left %s", args[0], out)
+		}
+	}
+}
+
+// TestDiskFullStream checks the disk-full hint of a stream: on /dev/full
+// (a character device written in place, as stdout is) and on a stdout
+// that is /dev/full, what was written before the error may stay, so the
+// hint must not say that nothing was kept.
+func TestDiskFullStream(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full: %v", err)
+	}
+	defer full.Close()
+	dir := t.TempDir()
+	key, msg := filepath.Join(dir, "s.key"), filepath.Join(dir, "msg")
+	mustRun(t, "session", "new", "-o", key)
+	writeRandom(t, msg, 300<<10)
+	for _, name := range []string{"-o /dev/full", "stdout /dev/full"} {
+		args := []string{"encrypt", "-k", key, msg}
+		stdout := io.Writer(io.Discard)
+		if name == "-o /dev/full" {
+			args = append(args, "-o", "/dev/full")
+		} else {
+			stdout = full
+		}
+		var stderr strings.Builder
+		code := run(args, strings.NewReader(""), stdout, &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), "no space left on device") ||
+			!strings.Contains(stderr.String(), "keyblob: hint: "+diskFullStreamHint) ||
+			strings.Contains(stderr.String(), "nothing was kept") {
+			t.Errorf("encrypt to %s: exit %d\n%s", name, code, stderr.String())
 		}
 	}
 }

@@ -96,7 +96,7 @@ var hints = []struct {
 	{channel.ErrKeyLimit, anyScope, "the session sealed all the data its keys may: connect again for new keys"},
 
 	// The system.
-	{syscall.ENOSPC, anyScope, "the disk is full: free some space, or write elsewhere (-o FILE; TMPDIR for the temporary file); nothing was kept"},
+	{syscall.ENOSPC, anyScope, diskFullFileHint},
 	{fs.ErrPermission, anyScope, "permission denied: check the owner and mode of the file and of its directory (ls -l)"},
 	{fs.ErrNotExist, anyScope, "check the file name"},
 
@@ -124,10 +124,27 @@ func reportError(stderr io.Writer, cmd string, err error) int {
 		fmt.Fprintf(stderr, "keyblob: hint: %s\n", hint)
 	}
 	var u *usageError
-	if errors.As(err, &u) || strings.HasPrefix(msg, "unknown command") {
+	if errors.As(err, &u) {
 		return 2
 	}
 	return 1
+}
+
+// The disk-full hints: an output file is written atomically, so nothing
+// of it was kept; a stream (stdout, a device, a pipe) keeps what was
+// written before the error.
+const (
+	diskFullFileHint   = "the disk is full: free some space, or write elsewhere (-o FILE; TMPDIR for the temporary file); nothing was kept"
+	diskFullStreamHint = "the disk is full: free some space, or write elsewhere (-o FILE); partial output may have been written: do not use it"
+)
+
+// diskFull gives a disk-full err the stream's hint unless the command's
+// output was a file (toFile); other errors are returned unchanged.
+func diskFull(err error, toFile bool) error {
+	if toFile || !errors.Is(err, syscall.ENOSPC) {
+		return err
+	}
+	return withHint(err, diskFullStreamHint)
 }
 
 // hintFor returns the hint for err: the call site's (withHint), else the

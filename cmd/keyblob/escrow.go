@@ -252,7 +252,7 @@ func (e *env) keepReceipt(cl *escrowClient, file, name string, rc authority.Rece
 	if file != "" {
 		return e.writeOutput(file, data, outputOptions{mode: modePublic})
 	}
-	home, err := keyblobHome()
+	home, err := e.keyblobHome()
 	if err != nil {
 		return err
 	}

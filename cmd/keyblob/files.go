@@ -145,9 +145,11 @@ type outputOptions struct {
 // stdout). A new name is written to a temporary file that has no name
 // until Commit (see atomicfile). An existing regular file is refused
 // unless opts.replace (--force); then it is replaced, never written in
-// place. An existing
-// non-regular file is written in place only if it is safe (see
-// specialOutput). The output name is never followed as a symbolic link,
+// place. An existing non-regular file is written in place only if it is
+// safe (see specialOutput); a key output (opts.key) takes only a
+// character device (/dev/null) that way, as a key printed to stdout
+// would be, and refuses a FIFO without --force. A symbolic link, even a
+// dangling one, is refused as one (symlinkRefused). The output name is never followed as a symbolic link,
 // except for the descriptor names /dev/stdout, /dev/stderr and /dev/fd/N
 // (see stdOutput).
 func (e *env) createOutput(name string, opts outputOptions) (*output, error) {
@@ -160,13 +162,17 @@ func (e *env) createOutput(name string, opts outputOptions) (*output, error) {
 	st, err := os.Lstat(name)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		e.fileOutput = true
 		return newFileOutput(name, opts)
 	case err != nil:
 		return nil, withFallbackHint(err, "check the file name")
-	case !opts.replace && (opts.key || st.Mode().IsRegular()):
+	case st.Mode()&fs.ModeSymlink != 0:
+		return nil, symlinkRefused(name)
+	case !opts.replace && (st.Mode().IsRegular() || opts.key && st.Mode()&fs.ModeCharDevice == 0):
 		return nil, withHint(fmt.Errorf("%s already exists", name),
 			"choose another file name, or add --force to replace it")
 	case st.Mode().IsRegular():
+		e.fileOutput = true
 		return newFileOutput(name, opts)
 	}
 	return specialOutput(name, st, opts)

@@ -46,8 +46,7 @@ func (e *env) stdOutput(name string, opts outputOptions) (out *output, ok bool, 
 func specialOutput(name string, st fs.FileInfo, opts outputOptions) (*output, error) {
 	switch {
 	case st.Mode()&fs.ModeSymlink != 0:
-		return nil, withHint(fmt.Errorf("%s is a symbolic link: keyblob does not write through symbolic links", name),
-			"give the real path of the file (or -, or /dev/stdout)")
+		return nil, symlinkRefused(name)
 	case st.IsDir():
 		return nil, withHint(fmt.Errorf("%s is a directory, not a file", name), "give a file name to -o")
 	}
@@ -56,6 +55,13 @@ func specialOutput(name string, st fs.FileInfo, opts outputOptions) (*output, er
 		return nil, err
 	}
 	return streamOutput(f, name, f, opts)
+}
+
+// symlinkRefused is the error for an output name that is a symbolic link,
+// dangling or not: following it would write wherever it points.
+func symlinkRefused(name string) error {
+	return withHint(fmt.Errorf("%s is a symbolic link: keyblob does not write through symbolic links", name),
+		"give the real path of the file (or -, or /dev/stdout)")
 }
 
 // refuseSpecial is the error for a node that is neither a character

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"os"
 	"strings"
@@ -16,7 +17,7 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(runEnv(&env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:]))
 }
 
 // env is what every command reads and writes instead of the process's
@@ -30,15 +31,34 @@ type env struct {
 	// stdinUser is what reads standard input, if anything does yet
 	// (claimStdin).
 	stdinUser string
+	// getenv reads the environment (os.Getenv in main); nil reads an
+	// empty one. Commands read variables through e.env only.
+	getenv func(string) string
+	// fileOutput is set once a command's output is a new file (written
+	// atomically), not a stream: it chooses the disk-full hint.
+	fileOutput bool
 }
 
-// run executes the command line args and returns the exit status.
+// env returns the value of the environment variable key, "" if unset.
+func (e *env) env(key string) string {
+	if e.getenv == nil {
+		return ""
+	}
+	return e.getenv(key)
+}
+
+// run executes the command line args with the process's environment and
+// returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runEnv(&env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}, args)
+}
+
+// runEnv executes the command line args in e and returns the exit status.
+func runEnv(e *env, args []string) int {
 	handleSignals() // here, not in main: the tests' keyblob command calls run
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := newRootCmd(e)
 	root.SetArgs(args)
-	c, err := root.ExecuteC()
+	c, err := root.ExecuteContextC(context.Background())
 	if err == nil {
 		return 0
 	}
@@ -46,7 +66,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if c != nil && c != root {
 		name = cmdName(c)
 	}
-	return reportError(stderr, name, err)
+	return reportError(e.stderr, name, diskFull(err, e.fileOutput))
 }
 
 func newRootCmd(e *env) *cobra.Command {

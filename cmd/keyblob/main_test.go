@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -277,5 +278,31 @@ func cmdNotemp(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	if len(left) > 0 {
 		ts.Fatalf("temporary files left behind: %s", fmt.Sprint(left))
+	}
+}
+
+// TestEnvInjected checks that commands read the environment through env,
+// not the process's: an injected SOURCE_DATE_EPOCH reaches man, and an
+// injected KEYBLOB_HOME reaches the key store.
+func TestEnvInjected(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{"SOURCE_DATE_EPOCH": "not-a-number", homeEnv: filepath.Join(dir, "nohome")}
+	var stderr strings.Builder
+	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
+	if got := runEnv(e, []string{"man", filepath.Join(dir, "man")}); got != 1 || !strings.Contains(stderr.String(), `SOURCE_DATE_EPOCH="not-a-number"`) {
+		t.Errorf("man with an injected bad SOURCE_DATE_EPOCH: status %d, stderr %q", got, stderr.String())
+	}
+	pass := filepath.Join(dir, "pass")
+	if err := os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars[passphraseEnv] = pass
+	stderr.Reset()
+	e = &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
+	if got := runEnv(e, []string{"id", "new", "alice"}); got != 0 {
+		t.Fatalf("id new with an injected KEYBLOB_HOME: status %d, stderr %q", got, stderr.String())
+	}
+	if _, err := os.Stat(vars[homeEnv]); err != nil {
+		t.Errorf("id new did not make the store in the injected KEYBLOB_HOME: %v", err)
 	}
 }

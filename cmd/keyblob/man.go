@@ -38,7 +38,7 @@ build's VCS commit, else a constant. Install them with, for example,
 'keyblob man ~/.local/share/man/man1'.`,
 		Args: argsExactly(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			date, err := manPageDate()
+			date, err := e.manPageDate()
 			if err != nil {
 				return err
 			}
@@ -89,8 +89,8 @@ func manPages(root *cobra.Command, date time.Time) ([]manPage, error) {
 // manPageDate is the date of the pages: SOURCE_DATE_EPOCH
 // (reproducible-builds.org), else the VCS time the build recorded, else
 // manDate.
-func manPageDate() (time.Time, error) {
-	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
+func (e *env) manPageDate() (time.Time, error) {
+	if s := e.env("SOURCE_DATE_EPOCH"); s != "" {
 		secs, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || secs < 0 {
 			return time.Time{}, withHint(fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds", s),

@@ -30,7 +30,7 @@ const messagePassphraseFlag = "message-passphrase-file"
 // readMessagePassphrase.
 func (e *env) readPassphrase(what, file string, confirm bool) ([]byte, error) {
 	if file == "" {
-		file = os.Getenv(passphraseEnv)
+		file = e.env(passphraseEnv)
 	}
 	var pass []byte
 	var err error
@@ -150,8 +150,8 @@ const homeEnv = "KEYBLOB_HOME"
 
 // keyblobHome returns $KEYBLOB_HOME, or the user's config directory plus
 // /keyblob.
-func keyblobHome() (string, error) {
-	if h := os.Getenv(homeEnv); h != "" {
+func (e *env) keyblobHome() (string, error) {
+	if h := e.env(homeEnv); h != "" {
 		return h, nil
 	}
 	dir, err := os.UserConfigDir()

@@ -580,7 +580,7 @@ func (e *env) olderGenerations(arg string) ([]*keyblob.Recipient, error) {
 
 func (e *env) openReplayCache(path string) (*sqlitecache.Cache, error) {
 	if path == "" {
-		home, err := keyblobHome()
+		home, err := e.keyblobHome()
 		if err != nil {
 			return nil, err
 		}

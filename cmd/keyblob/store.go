@@ -28,7 +28,7 @@ func (e *env) createStore() (*keystore.Store, error) {
 }
 
 func (e *env) store(open func(string, *keystore.Options) (*keystore.Store, error)) (*keystore.Store, error) {
-	home, err := keyblobHome()
+	home, err := e.keyblobHome()
 	if err != nil {
 		return nil, err
 	}
@@ -114,8 +114,9 @@ func newIDListCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "List the stored identities (no passphrase needed)",
-		Long: `list shows every stored identity: name, kind, fingerprint of the current
-generation, number of generations, and when the current one was made. The
+		Long: `list shows every stored identity: name, kind, the fingerprints of the
+current generation's exchange and signing keys (named as contact list names
+them), number of generations, and when the current one was made. The
 public parts are read without the passphrase. With no store, or no
 identity, it prints nothing (--json: []).
 
@@ -129,14 +130,15 @@ is printed, list exits with status 1 and names the damaged ones.`,
 			if err != nil {
 				return err
 			}
-			t := newListing(asJSON, "name", "kind", "fingerprint", "generations", "created")
+			t := newListing(asJSON, "name", "kind", "exchange_fingerprint", "signing_fingerprint", "generations", "created")
 			for _, en := range entries {
 				if en.Err != nil {
 					t.damaged(en.Name, en.Err)
 					continue
 				}
 				cur := en.Info.Current()
-				t.add(en.Name, cur.Recipient.Kind(), cur.Recipient.Fingerprint(), len(en.Info.Generations), cur.Created)
+				r := cur.Recipient
+				t.add(en.Name, r.Kind(), t.fingerprint(r.ExchangeFingerprint()), t.fingerprint(r.SigningFingerprint()), len(en.Info.Generations), cur.Created)
 			}
 			return e.writeListing(t, "stored identity", "stored identities", "'keyblob id rm --force NAME' removes a damaged identity; put back a good copy from a backup if you still need its keys")
 		},
