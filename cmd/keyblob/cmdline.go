@@ -69,8 +69,13 @@ func unknownSubcommand(c *cobra.Command, args []string) error {
 
 // suggestions are the subcommands of c closest to what was typed: those
 // within edit distance 2, or of which it is a prefix, or whose letters it
-// swaps ("nwe" for new); of those, the closest ones only.
+// swaps ("nwe" for new); of those, the closest ones only. A word that is
+// the name of one of c's flags ("keyblob version") suggests that flag
+// alone: it is what was meant, not a command a letter or two away.
 func suggestions(c *cobra.Command, typed string) []string {
+	if f := c.Flags().Lookup(typed); f != nil && !f.Hidden && len(typed) > 1 {
+		return []string{"--" + typed}
+	}
 	var best []string
 	bestDist := 3
 	for _, sub := range c.Commands() {

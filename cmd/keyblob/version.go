@@ -1,6 +1,7 @@
 package main
 
 import (
+	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -8,11 +9,13 @@ import (
 )
 
 // setVersion gives the root command its --version flag, which prints
-// "keyblob VERSION" (see versionOf). There is no version subcommand: one
-// way to ask is enough, and --version is the one every tool has.
+// "keyblob VERSION" (see versionOf) and, on a second line, what the build
+// knows of itself (see buildOf). There is no version subcommand: one way to
+// ask is enough, and --version is the one every tool has; "keyblob version"
+// is an unknown command whose suggestion is --version.
 func setVersion(root *cobra.Command) {
 	bi, ok := debug.ReadBuildInfo()
-	root.Version = versionOf(bi, ok)
+	root.Version = versionOf(bi, ok) + "\n" + buildOf(bi, ok)
 	root.SetVersionTemplate("keyblob {{.Version}}\n")
 }
 
@@ -29,21 +32,41 @@ func versionOf(bi *debug.BuildInfo, ok bool) string {
 	if v == "" {
 		v = "(devel)"
 	}
-	var rev, modified string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			modified = s.Value
-		}
-	}
+	rev := buildSetting(bi, "vcs.revision")
 	rev = rev[:min(12, len(rev))]
 	if rev == "" || strings.Contains(v, rev) {
 		return v
 	}
-	if modified == "true" {
+	if buildSetting(bi, "vcs.modified") == "true" {
 		rev += "+dirty"
 	}
 	return v + " " + rev
+}
+
+// buildOf is the second line of --version: the Go release and platform the
+// binary was built with and, when the build recorded it, the time of its
+// VCS commit; a build without VCS data says so, since then the version
+// alone cannot name the source.
+func buildOf(bi *debug.BuildInfo, ok bool) string {
+	if !ok {
+		return "built with " + runtime.Version() + " for " + runtime.GOOS + "/" + runtime.GOARCH
+	}
+	line := "built with " + bi.GoVersion + " for " + runtime.GOOS + "/" + runtime.GOARCH
+	switch t := buildSetting(bi, "vcs.time"); {
+	case t != "":
+		return line + " from a commit of " + t
+	case buildSetting(bi, "vcs.revision") == "" && !strings.HasPrefix(bi.Main.Version, "v"):
+		return line + ", without VCS data (built outside a checkout or with -buildvcs=false)"
+	}
+	return line
+}
+
+// buildSetting is the value of the build setting key, or "".
+func buildSetting(bi *debug.BuildInfo, key string) string {
+	for _, s := range bi.Settings {
+		if s.Key == key {
+			return s.Value
+		}
+	}
+	return ""
 }
