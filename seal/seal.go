@@ -21,7 +21,10 @@ import (
 
 // Options say how to seal. Set Recipients or Passphrase, not both.
 type Options struct {
-	// Recipients each get a key blob stanza; any kinds may be mixed.
+	// Recipients each get a key blob stanza; any kinds may be mixed. A
+	// recipient whose exchange key came earlier in the list (the same -r
+	// given twice, or a key both on the command line and in a recipients
+	// file) gets no second stanza: it would only repeat the first.
 	Recipients []*keyblob.Recipient
 	// Passphrase, if set, is the only recipient.
 	Passphrase []byte
@@ -135,7 +138,7 @@ func (h *headerFields) addStanzas(key *keyblob.SessionKey, opts *Options, prefix
 		h.Stanzas = []Stanza{{typ: StanzaPassphrase, body: p.encode(), pass: p}}
 		return nil
 	}
-	for _, r := range opts.Recipients {
+	for _, r := range distinct(opts.Recipients) {
 		b, err := keyblob.Export(key, r, &keyblob.ExportOptions{Time: h.Created})
 		if err != nil {
 			return fmt.Errorf("recipient %s: %w", r.Fingerprint(), err)
@@ -143,6 +146,24 @@ func (h *headerFields) addStanzas(key *keyblob.SessionKey, opts *Options, prefix
 		h.Stanzas = append(h.Stanzas, Stanza{typ: StanzaBlob, body: b.Marshal(), blob: b})
 	}
 	return nil
+}
+
+// distinct is rs without the recipients whose exchange key an earlier one
+// has, in the order given.
+func distinct(rs []*keyblob.Recipient) []*keyblob.Recipient {
+	seen := make(map[keyblob.Fingerprint]bool, len(rs))
+	var out []*keyblob.Recipient
+	for _, r := range rs {
+		if r.CanExchange() {
+			fp := r.ExchangeFingerprint()
+			if seen[fp] {
+				continue
+			}
+			seen[fp] = true
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // newSealing makes the session key, header and payload cipher of a message.

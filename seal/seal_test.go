@@ -510,6 +510,34 @@ func TestRoundTripRecipients(t *testing.T) {
 	}
 }
 
+// TestDistinctRecipients checks that a recipient given twice, even as
+// another Recipient value of the same key, gets one stanza, in the order
+// of first mention, and that every distinct one still opens the message.
+func TestDistinctRecipients(t *testing.T) {
+	bob, carol := testIdentity(t, "bob-x25519"), testIdentity(t, "carol-hybrid")
+	again, err := keyblob.ParseRecipient([]byte(bob.Recipient().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := testPlaintext(100, 7)
+	var out bytes.Buffer
+	h, err := Seal(Sink{W: &out}, Source{R: bytes.NewReader(plain)}, &Options{Recipients: []*keyblob.Recipient{bob.Recipient(), carol.Recipient(), again, carol.Recipient()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := h.Stanzas()
+	if len(st) != 2 {
+		t.Fatalf("%d stanzas, want 2", len(st))
+	}
+	for i, id := range []*keyblob.Identity{bob, carol} {
+		if !st[i].Blob().Recipient().Equal(id.Recipient().ExchangeFingerprint()) {
+			t.Errorf("stanza %d is not for recipient %d", i, i)
+		}
+		got, err := openStream(out.Bytes(), &OpenOptions{Identities: []*keyblob.Identity{id}})
+		wantPlain(t, fmt.Sprint("recipient ", i), got, err, plain)
+	}
+}
+
 func TestSealOptions(t *testing.T) {
 	bob := testIdentity(t, "bob-x25519")
 	alice := testIdentity(t, "alice-x25519").Recipient()
