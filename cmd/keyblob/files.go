@@ -98,6 +98,23 @@ func (e *env) readSmall(name, what string) ([]byte, error) {
 	return e.readLimited(name, what, maxSmallFile)
 }
 
+// warnExposed warns, as ssh and gpg do, when the file argument name that
+// held a secret (an identity, a session key, a recovery code) is a regular
+// file that group or others may read or change. It is called once the
+// secret parsed, so a wrong file gets its own error, not this warning; the
+// secret is still used: the warning is for the next time.
+func (e *env) warnExposed(name, what string) {
+	if isStdio(name) {
+		return
+	}
+	st, err := os.Stat(name)
+	if err != nil || !st.Mode().IsRegular() || !exposedMode(st.Mode()) {
+		return
+	}
+	fmt.Fprintf(e.stderr, "keyblob: warning: %s file %s is open to group or others (mode %04o); 'chmod 600 %s' makes it yours alone\n",
+		what, name, st.Mode().Perm(), name)
+}
+
 // readLimited reads a whole file argument ("-" for stdin) of at most limit
 // bytes, refusing a longer one before reading the rest.
 func (e *env) readLimited(name, what string, limit int64) ([]byte, error) {

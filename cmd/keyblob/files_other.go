@@ -28,3 +28,8 @@ func openSpecial(name string, st fs.FileInfo) (*os.File, error) {
 func dupDescriptor(fd int, name string) (*os.File, error) {
 	return nil, fmt.Errorf("%s: %w", name, errors.ErrUnsupported)
 }
+
+// exposedMode reports whether a file of mode m may be read by others:
+// where access is decided by ACLs, not mode bits, it cannot say, and
+// reports false.
+func exposedMode(fs.FileMode) bool { return false }

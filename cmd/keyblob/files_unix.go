@@ -102,3 +102,7 @@ func dupDescriptor(fd int, name string) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(nfd), name), nil
 }
+
+// exposedMode reports whether a file of mode m may be read or written by
+// its group or by others.
+func exposedMode(m fs.FileMode) bool { return m.Perm()&0o077 != 0 }

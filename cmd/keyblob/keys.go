@@ -78,6 +78,7 @@ func (e *env) readIdentityFile(name string) (*keyblob.Identity, error) {
 	case err != nil:
 		return nil, withHint(fmt.Errorf("identity %s: %w", name, err), "%s", identityHint(data))
 	}
+	e.warnExposed(name, "identity")
 	return id, nil
 }
 
@@ -175,6 +176,7 @@ func (e *env) loadSessionKey(name string) (*keyblob.SessionKey, error) {
 		return nil, withHint(fmt.Errorf("session key %s: %w", name, err),
 			"a session key file is made by 'keyblob session new' or 'keyblob import'")
 	}
+	e.warnExposed(name, "session key")
 	return k, nil
 }
 

@@ -63,7 +63,7 @@ type manPage struct {
 // doc.GenManTree names them, in the order of the command tree.
 func manPages(root *cobra.Command, date time.Time) ([]manPage, error) {
 	header := &doc.GenManHeader{Title: "", Section: "1", Date: &date,
-		Source: "keyblob " + root.Version, Manual: "keyblob manual"}
+		Source: "keyblob " + versionLine(root), Manual: "keyblob manual"}
 	var pages []manPage
 	var walk func(c *cobra.Command) error
 	walk = func(c *cobra.Command) error {

@@ -70,3 +70,10 @@ func buildSetting(bi *debug.BuildInfo, key string) string {
 	}
 	return ""
 }
+
+// versionLine is the first line of root's version: the version alone,
+// without the build line (a man page's source names only that).
+func versionLine(root *cobra.Command) string {
+	v, _, _ := strings.Cut(root.Version, "\n")
+	return v
+}
