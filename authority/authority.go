@@ -2,30 +2,21 @@ package authority
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
 	"time"
 
 	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/authority/api"
 	"github.com/keyblob/keyblob/password"
-	"github.com/keyblob/keyblob/replay"
 )
 
-// Protocol limits (spec/escrow-api.md section 9).
+// Service limits (spec/escrow-api.md section 9).
 const (
-	MaxSkew        = replay.DefaultSkew
-	MaxBody        = 64 << 10
-	MaxTarget      = 4096
-	MaxFailures    = 10
-	DefaultTTL     = 24 * time.Hour
-	DefaultPage    = 100
-	ProtocolName   = "keyblob-escrow/v1"
-	requestContext = "escrow request"
-	receiptContext = "escrow receipt"
-	casRetries     = 16
+	MaxFailures = 10
+	DefaultTTL  = 24 * time.Hour
+	casRetries  = 16
 )
 
 // Config configures a Service. Store and Identity are required; the
@@ -130,7 +121,7 @@ func (s *Service) setDefaults(c Config) error {
 		return err
 	}
 	s.sealedSize = len(probe)
-	var zero RecoveryCode
+	var zero api.RecoveryCode
 	s.dummy, err = newVerifier(password.Defaults(), keyblob.Fingerprint{}, &zero)
 	return err
 }
@@ -154,74 +145,22 @@ func (s *Service) Info() Info {
 	return Info{Recipient: s.id.Recipient(), Time: s.now().UTC(), ApprovalsRequired: s.quorum, RecoveryTTL: s.ttl}
 }
 
-// Auth is the signature of a signed request: its four headers, parsed
-// (spec/escrow-api.md section 4).
-type Auth struct {
-	Signer    keyblob.Fingerprint
-	Time      int64
-	Nonce     [16]byte
-	Signature []byte
-}
-
-// Request is a signed request as received: the method, the request-target
-// as sent, the body bytes, and the parsed signature headers (nil when they
-// were missing or malformed, which is ErrUnauthenticated).
-type Request struct {
-	Method string
-	Target string
-	Body   []byte
-	Auth   *Auth
-}
-
-// SignedMessage returns the data a request's signature covers, in the
-// context "escrow request": authority || signer || u64(time) || nonce ||
-// u16<method> || u16<target> || SHA-256(body).
-func SignedMessage(authority keyblob.Fingerprint, a *Auth, method, target string, body []byte) ([]byte, error) {
-	if len(method) > 0xffff || len(target) > MaxTarget || a.Time < 0 {
-		return nil, fmt.Errorf("%w request: target of %d bytes (at most %d)", errMalformed, len(target), MaxTarget)
-	}
-	h := sha256Sum(body)
-	b := make([]byte, 0, 32+32+8+16+4+len(method)+len(target)+32)
-	b = append(append(b, authority[:]...), a.Signer[:]...)
-	b = binary.BigEndian.AppendUint64(b, uint64(a.Time))
-	b = append(b, a.Nonce[:]...)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(method)))
-	b = append(b, method...)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(target)))
-	b = append(b, target...)
-	return append(b, h[:]...), nil
-}
-
-// SignRequest signs a request for the authority with id, at time t, with
-// a fresh nonce, and returns its Auth.
-func SignRequest(id *keyblob.Identity, authority keyblob.Fingerprint, method, target string, body []byte, t time.Time) (*Auth, error) {
-	a := &Auth{Signer: id.Recipient().SigningFingerprint(), Time: t.Unix()}
-	rand.Read(a.Nonce[:])
-	msg, err := SignedMessage(authority, a, method, target, body)
+func (s *Service) receipt(e api.AuditEntry) (api.Receipt, error) {
+	r, err := api.SignReceipt(s.id, e)
 	if err != nil {
-		return nil, err
+		return api.Receipt{}, fmt.Errorf("%w: signing a receipt: %v", api.ErrInternal, err)
 	}
-	if a.Signature, err = id.Sign(requestContext, msg); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return r, nil
 }
 
 // verify is steps 2 and 3 of section 4 with the resolved key.
-func (s *Service) verify(r *Request, key *keyblob.Recipient) error {
-	if r.Auth == nil || key == nil || !key.CanVerify() || key.SigningFingerprint() != r.Auth.Signer {
-		return ErrUnauthenticated
-	}
-	msg, err := SignedMessage(s.fp, r.Auth, r.Method, r.Target, r.Body)
-	if err != nil || key.Verify(requestContext, msg, r.Auth.Signature) != nil {
-		return ErrUnauthenticated
-	}
-	return nil
+func (s *Service) verify(r *api.Request, key *keyblob.Recipient) error {
+	return api.VerifyRequest(s.fp, r, key)
 }
 
 // fresh is steps 4 and 5 of section 4: the time window, then the nonce's
 // first use.
-func (s *Service) fresh(ctx context.Context, a *Auth) error {
+func (s *Service) fresh(ctx context.Context, a *api.Auth) error {
 	if err := s.inWindow(a); err != nil {
 		return err
 	}
@@ -229,36 +168,36 @@ func (s *Service) fresh(ctx context.Context, a *Auth) error {
 }
 
 // inWindow is step 4 of section 4, the time window.
-func (s *Service) inWindow(a *Auth) error {
+func (s *Service) inWindow(a *api.Auth) error {
 	now := s.now()
-	if a.Time > now.Unix()+int64(MaxSkew/time.Second) || a.Time < now.Unix()-int64(MaxSkew/time.Second) {
-		return fmt.Errorf("%w (the server's time is %d)", ErrRequestExpired, now.Unix())
+	if a.Time > now.Unix()+int64(api.MaxSkew/time.Second) || a.Time < now.Unix()-int64(api.MaxSkew/time.Second) {
+		return fmt.Errorf("%w (the server's time is %d)", api.ErrRequestExpired, now.Unix())
 	}
 	return nil
 }
 
 // nonce is the store's record of a's nonce.
-func nonce(a *Auth) Nonce {
-	return Nonce{Signer: a.Signer, Value: a.Nonce, Expires: time.Unix(a.Time, 0).Add(MaxSkew)}
+func nonce(a *api.Auth) Nonce {
+	return Nonce{Signer: a.Signer, Value: a.Nonce, Expires: time.Unix(a.Time, 0).Add(api.MaxSkew)}
 }
 
 // useNonce is step 5 of section 4, the nonce's first use, on its own.
-func (s *Service) useNonce(ctx context.Context, a *Auth) error {
+func (s *Service) useNonce(ctx context.Context, a *api.Auth) error {
 	return nonceErr(s.store.UseNonce(ctx, nonce(a)))
 }
 
 // nonceErr reports the store's ErrReplay as ErrReplay, other failures
 // as storeErr does.
 func nonceErr(err error) error {
-	if errors.Is(err, ErrReplay) {
-		return ErrReplay
+	if errors.Is(err, api.ErrReplay) {
+		return api.ErrReplay
 	}
 	return storeErr(err)
 }
 
 // failAfterNonce uses a's nonce up, as every request that passed step 4
 // does, and returns failure, unless the nonce was used before.
-func (s *Service) failAfterNonce(ctx context.Context, a *Auth, failure error) error {
+func (s *Service) failAfterNonce(ctx context.Context, a *api.Auth, failure error) error {
 	if err := s.useNonce(ctx, a); err != nil {
 		return err
 	}
@@ -266,7 +205,7 @@ func (s *Service) failAfterNonce(ctx context.Context, a *Auth, failure error) er
 }
 
 // authenticate verifies r with key and checks its freshness.
-func (s *Service) authenticate(ctx context.Context, r *Request, key *keyblob.Recipient) error {
+func (s *Service) authenticate(ctx context.Context, r *api.Request, key *keyblob.Recipient) error {
 	if err := s.verify(r, key); err != nil {
 		return err
 	}
@@ -280,14 +219,14 @@ func storeErr(err error) error {
 		return nil
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", api.ErrUnavailable, err)
 	}
-	return fmt.Errorf("%w: store: %v", ErrUnavailable, err)
+	return fmt.Errorf("%w: store: %v", api.ErrUnavailable, err)
 }
 
 // currentOwner resolves the signer of r as an owner's current identity
 // and checks the request, nonce included (section 4).
-func (s *Service) currentOwner(ctx context.Context, r *Request) (Owner, *keyblob.Recipient, error) {
+func (s *Service) currentOwner(ctx context.Context, r *api.Request) (Owner, *keyblob.Recipient, error) {
 	o, key, err := s.signingOwner(ctx, r)
 	if err != nil {
 		return o, key, err
@@ -297,22 +236,22 @@ func (s *Service) currentOwner(ctx context.Context, r *Request) (Owner, *keyblob
 
 // signingOwner is currentOwner up to step 4 of section 4: the caller
 // uses the nonce up.
-func (s *Service) signingOwner(ctx context.Context, r *Request) (Owner, *keyblob.Recipient, error) {
+func (s *Service) signingOwner(ctx context.Context, r *api.Request) (Owner, *keyblob.Recipient, error) {
 	if r.Auth == nil {
-		return Owner{}, nil, ErrUnauthenticated
+		return Owner{}, nil, api.ErrUnauthenticated
 	}
 	o, err := s.store.Owner(ctx, r.Auth.Signer)
 	switch {
-	case errors.Is(err, ErrNotFound):
-		return o, nil, ErrUnauthenticated
+	case errors.Is(err, api.ErrNotFound):
+		return o, nil, api.ErrUnauthenticated
 	case err != nil:
 		return o, nil, storeErr(err)
 	case o.Signer != r.Auth.Signer:
-		return o, nil, ErrUnauthenticated // a retired identity
+		return o, nil, api.ErrUnauthenticated // a retired identity
 	}
 	key, err := s.recipients.parse(o.Recipient)
 	if err != nil {
-		return o, nil, fmt.Errorf("%w: stored recipient of owner: %v", ErrInternal, err)
+		return o, nil, fmt.Errorf("%w: stored recipient of owner: %v", api.ErrInternal, err)
 	}
 	if err := s.verify(r, key); err != nil {
 		return o, nil, err
@@ -327,7 +266,7 @@ func (s *Service) argon(ctx context.Context, f func() error) error {
 	select {
 	case s.sem <- struct{}{}:
 	case <-timer.C:
-		return fmt.Errorf("%w: too many concurrent code checks", ErrUnavailable)
+		return fmt.Errorf("%w: too many concurrent code checks", api.ErrUnavailable)
 	case <-ctx.Done():
 		return storeErr(ctx.Err())
 	}
@@ -343,44 +282,13 @@ func (s *Service) checkSealedSize(sealed []byte) error {
 	return nil
 }
 
-// Receipt is an audit entry and the authority's signature of it (spec
-// section 6.5).
-type Receipt struct {
-	Entry     AuditEntry
-	Signature []byte
-}
-
-func receiptMessage(authority keyblob.Fingerprint, e *AuditEntry) []byte {
-	b := append([]byte{}, authority[:]...)
-	b = binary.BigEndian.AppendUint64(b, e.Seq)
-	return append(b, e.Hash[:]...)
-}
-
-func (s *Service) receipt(e AuditEntry) (Receipt, error) {
-	sig, err := s.id.Sign(receiptContext, receiptMessage(s.fp, &e))
-	if err != nil {
-		return Receipt{}, fmt.Errorf("%w: signing a receipt: %v", ErrInternal, err)
-	}
-	return Receipt{Entry: e, Signature: sig}, nil
-}
-
-// VerifyReceipt checks r's signature with the authority's recipient and
-// that its entry's hash is that of its fields after its Prev. The caller
-// then checks that the entry says what it asked for.
-func VerifyReceipt(authority *keyblob.Recipient, r *Receipt) error {
-	if err := authority.Verify(receiptContext, receiptMessage(authority.Fingerprint(), &r.Entry), r.Signature); err != nil {
-		return fmt.Errorf("the receipt's signature: %w", err)
-	}
-	if h, err := ChainHash(r.Entry.Prev, &r.Entry); err != nil || h != r.Entry.Hash {
-		return fmt.Errorf("the receipt's entry does not give its hash: %w", keyblob.ErrAuth)
-	}
-	return nil
-}
-
-func (s *Service) entry(kind AuditKind, owner, actor keyblob.Fingerprint, ref [16]byte, detail any) (AuditEntry, error) {
+func (s *Service) entry(kind api.AuditKind, owner, actor keyblob.Fingerprint, ref [16]byte, detail any) (api.AuditEntry, error) {
 	d, err := marshalDetail(detail)
 	if err != nil {
-		return AuditEntry{}, fmt.Errorf("%w: audit detail: %v", ErrInternal, err)
+		return api.AuditEntry{}, fmt.Errorf("%w: audit detail: %v", api.ErrInternal, err)
 	}
-	return AuditEntry{Time: s.now().UTC(), Kind: kind, Owner: owner, Actor: actor, Ref: ref, Detail: d}, nil
+	return api.AuditEntry{Time: s.now().UTC(), Kind: kind, Owner: owner, Actor: actor, Ref: ref, Detail: d}, nil
 }
+
+// errMalformed is keyblob's one malformed-input sentinel.
+var errMalformed = keyblob.ErrMalformed

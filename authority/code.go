@@ -3,98 +3,16 @@ package authority
 import (
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base32"
 	"errors"
-	"fmt"
-	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/authority/api"
 	"github.com/keyblob/keyblob/password"
 )
 
-// RecoveryCode is an owner's recovery code (spec/escrow-api.md section
-// 5): 32 random bytes, drawn by the client, shown to the user once, sent
-// only sealed to the authority. It is a secret: never log it.
-type RecoveryCode [32]byte
-
-// NewRecoveryCode draws a code from crypto/rand.
-func NewRecoveryCode() RecoveryCode {
-	var c RecoveryCode
-	rand.Read(c[:])
-	return c
-}
-
-var codeEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
-
-// String returns the text form: 52 base32 characters in 13 groups of 4
-// joined by "-".
-func (c RecoveryCode) String() string {
-	s := codeEncoding.EncodeToString(c[:])
-	groups := make([]string, 0, 13)
-	for i := 0; i < len(s); i += 4 {
-		groups = append(groups, s[i:i+4])
-	}
-	return strings.Join(groups, "-")
-}
-
-// ErrMalformedCode is returned by ParseRecoveryCode.
-var ErrMalformedCode = fmt.Errorf("%w recovery code (want 52 letters and digits 2 to 7, in groups of 4)", keyblob.ErrMalformed)
-
-// ParseRecoveryCode reads the text form, ignoring "-", spaces and case,
-// and accepts only a canonical encoding of 32 bytes.
-func ParseRecoveryCode(s string) (RecoveryCode, error) {
-	var c RecoveryCode
-	if len(s) > 256 {
-		return c, ErrMalformedCode
-	}
-	s = strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(s))
-	raw, err := codeEncoding.DecodeString(s)
-	if err != nil || len(raw) != len(c) || codeEncoding.EncodeToString(raw) != s {
-		return c, ErrMalformedCode
-	}
-	copy(c[:], raw)
-	return c, nil
-}
-
-// CodePurpose says which request a sealed code travels in.
-type CodePurpose uint8
-
-// The purposes of a sealed code (spec/escrow-api.md section 5).
-const (
-	PurposeEnroll   CodePurpose = 1
-	PurposeRecovery CodePurpose = 2
-	PurposeNewCode  CodePurpose = 3
-)
-
-// codeLabel is the wrap label of a sealed code.
-func codeLabel(p CodePurpose, owner, signer keyblob.Fingerprint, nonce [16]byte) []byte {
-	b := make([]byte, 0, 24+1+32+32+16)
-	b = append(b, "keyblob/v1 escrow code\x00"...)
-	b = append(b, byte(p))
-	b = append(b, owner[:]...)
-	b = append(b, signer[:]...)
-	return append(b, nonce[:]...)
-}
-
-// SealCode wraps c to the authority's exchange key for one request: its
-// purpose, the owner it names, its signer and its nonce.
-func SealCode(authority *keyblob.Recipient, c RecoveryCode, p CodePurpose, owner, signer keyblob.Fingerprint, nonce [16]byte) ([]byte, error) {
-	return keyblob.WrapSecret(authority, c[:], codeLabel(p, owner, signer, nonce))
-}
-
-// openCode reverses SealCode; every failure is ErrBadSealedCode.
-func openCode(id *keyblob.Identity, sealed []byte, p CodePurpose, owner, signer keyblob.Fingerprint, nonce [16]byte) (RecoveryCode, error) {
-	var c RecoveryCode
-	raw, err := id.UnwrapSecret(sealed, codeLabel(p, owner, signer, nonce))
-	if err != nil {
-		return c, ErrBadSealedCode
-	}
-	copy(c[:], raw)
-	clear(raw)
-	return c, nil
-}
+// A recovery code's verifier (spec/escrow-api.md section 5.2).
 
 const (
 	verifierLabel = "keyblob/v1 escrow code verifier\x00"
@@ -102,7 +20,7 @@ const (
 )
 
 // newVerifier returns params || Argon2id(P, params, 32) with a fresh salt.
-func newVerifier(params password.Params, owner keyblob.Fingerprint, c *RecoveryCode) ([]byte, error) {
+func newVerifier(params password.Params, owner keyblob.Fingerprint, c *api.RecoveryCode) ([]byte, error) {
 	rand.Read(params.Salt[:])
 	tag, err := codeTag(params, owner, c)
 	if err != nil {
@@ -114,7 +32,7 @@ func newVerifier(params password.Params, owner keyblob.Fingerprint, c *RecoveryC
 	return b.Bytes()
 }
 
-func codeTag(params password.Params, owner keyblob.Fingerprint, c *RecoveryCode) ([]byte, error) {
+func codeTag(params password.Params, owner keyblob.Fingerprint, c *api.RecoveryCode) ([]byte, error) {
 	p := make([]byte, 0, len(verifierLabel)+64)
 	p = append(append(append(p, verifierLabel...), owner[:]...), c[:]...)
 	defer clear(p)
@@ -126,7 +44,7 @@ var errVerifier = errors.New("stored verifier is malformed")
 // checkCode reports whether c is correct for the owner's verifier,
 // comparing tags in constant time. The stored parameters are checked
 // against the limits (password.Read) before Argon2id runs.
-func checkCode(verifier []byte, owner keyblob.Fingerprint, c *RecoveryCode) (bool, error) {
+func checkCode(verifier []byte, owner keyblob.Fingerprint, c *api.RecoveryCode) (bool, error) {
 	s := cryptobyte.String(verifier)
 	params, err := password.Read(&s)
 	if err != nil || len(s) != tagSize {
@@ -139,6 +57,3 @@ func checkCode(verifier []byte, owner keyblob.Fingerprint, c *RecoveryCode) (boo
 	defer clear(tag)
 	return subtle.ConstantTimeCompare(tag, s) == 1, nil
 }
-
-// randReader is the source of nonces.
-var randReader = rand.Reader

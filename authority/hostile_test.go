@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 )
 
 // hostile returns n strings meant to break parsers and stores.
@@ -90,10 +91,10 @@ func urlEscape(s string) string {
 
 func check(t *testing.T, s *server, id *keyblob.Identity, method, target string, body []byte) {
 	t.Helper()
-	if len(target) > authority.MaxTarget {
+	if len(target) > api.MaxTarget {
 		return
 	}
-	a, err := authority.SignRequest(id, s.svc.Fingerprint(), method, target, body, s.now)
+	a, err := api.SignRequest(id, s.svc.Fingerprint(), method, target, body, s.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func check(t *testing.T, s *server, id *keyblob.Identity, method, target string,
 		return // not a URL Go would send
 	}
 	req.Header.Set("Content-Type", "application/json")
-	authority.SetAuthHeaders(req.Header, a)
+	api.SetAuthHeaders(req.Header, a)
 	resp, err := s.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)

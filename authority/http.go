@@ -13,57 +13,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/keyblob/keyblob/authority/api"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/keyblob/keyblob"
 )
-
-// statusTable decides every response's status and error code from the
-// outcome, in one place (spec/escrow-api.md section 8). The first entry
-// whose error matches (errors.Is) wins; anything else is 500 internal.
-var statusTable = []struct {
-	err    error
-	status int
-	code   string
-}{
-	{ErrTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
-	{ErrMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type"},
-	{ErrMethod, http.StatusMethodNotAllowed, "method_not_allowed"},
-	{ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
-	{ErrInternal, http.StatusInternalServerError, "internal"},
-	{ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated"},
-	{ErrRequestExpired, http.StatusUnauthorized, "request_expired"},
-	{ErrReplay, http.StatusUnauthorized, "replayed"},
-	{ErrRecoveryRefused, http.StatusForbidden, "recovery_refused"},
-	{ErrApprovalRefused, http.StatusForbidden, "approval_refused"},
-	{ErrNotFound, http.StatusNotFound, "not_found"},
-	{ErrIdentityBound, http.StatusConflict, "identity_bound"},
-	{ErrStale, http.StatusConflict, "stale"},
-	{ErrNotPending, http.StatusConflict, "not_pending"},
-	{ErrApprovalPending, http.StatusConflict, "approval_pending"},
-	{ErrAlreadyApproved, http.StatusConflict, "already_approved"},
-	{ErrKeysUnavailable, http.StatusConflict, "keys_unavailable"},
-	{ErrUnusableIdentity, http.StatusUnprocessableEntity, "unusable_identity"},
-	{ErrBadSealedCode, http.StatusUnprocessableEntity, "bad_sealed_code"},
-	{ErrWrongRecipient, http.StatusUnprocessableEntity, "wrong_recipient"},
-	{ErrBadBlobSignature, http.StatusUnprocessableEntity, "bad_blob_signature"},
-	{keyblob.ErrMalformed, http.StatusBadRequest, "bad_request"},
-}
-
-// outcome returns the status, code and public message of err.
-func outcome(err error) (int, string, string) {
-	for _, row := range statusTable {
-		if errors.Is(err, row.err) {
-			msg := row.err.Error()
-			if row.status < 500 {
-				msg = err.Error() // 4xx messages name what was wrong, never a secret
-			}
-			return row.status, row.code, msg
-		}
-	}
-	return http.StatusInternalServerError, "internal", ErrInternal.Error()
-}
 
 // HandlerOptions are the optional parts of NewHandler.
 type HandlerOptions struct {
@@ -110,7 +63,7 @@ func (h *Handler) metrics(reg *prometheus.Registry) {
 	h.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "keyblob_authority_requests_total",
 		Help: "Requests by route and status."}, []string{"route", "code"})
 	h.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "keyblob_authority_request_seconds",
-		Help: "Request latency by route.", Buckets: prometheus.DefBuckets}, []string{"route"})
+		Help: "api.Request latency by route.", Buckets: prometheus.DefBuckets}, []string{"route"})
 	h.errs = prometheus.NewCounter(prometheus.CounterOpts{Name: "keyblob_authority_store_errors_total",
 		Help: "Requests that failed because of the store."})
 	reg.MustRegister(h.requests, h.latency, h.errs)
@@ -185,12 +138,12 @@ func (h *Handler) unmatched(w http.ResponseWriter, r *http.Request, mux http.Han
 	switch d.status {
 	case http.StatusMethodNotAllowed:
 		w.Header().Set("Allow", d.header.Get("Allow"))
-		h.fail(w, r, ErrMethod)
+		h.fail(w, r, api.ErrMethod)
 	case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
 		// A path the mux would clean: not one of the protocol's.
-		h.fail(w, r, ErrNotFound)
+		h.fail(w, r, api.ErrNotFound)
 	default:
-		h.fail(w, r, ErrNotFound)
+		h.fail(w, r, api.ErrNotFound)
 	}
 }
 
@@ -223,17 +176,17 @@ func (h *Handler) reply(w http.ResponseWriter, status int, v any) {
 
 // fail writes the error response of err, decided by statusTable.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status, code, msg := outcome(err)
+	status, code, msg := api.Outcome(err)
 	if status >= 500 {
 		h.log.Error("request failed", "method", r.Method, "route", r.Pattern, "error", err)
-		if errors.Is(err, ErrUnavailable) {
+		if errors.Is(err, api.ErrUnavailable) {
 			h.errs.Inc()
 		}
 	}
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
-	h.reply(w, status, ErrorV1{Error: code, Message: msg})
+	h.reply(w, status, api.ErrorV1{Error: code, Message: msg})
 }
 
 func (h *Handler) info(w http.ResponseWriter, r *http.Request) {
@@ -242,10 +195,10 @@ func (h *Handler) info(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	i := h.svc.Info()
-	h.reply(w, http.StatusOK, InfoV1{Protocol: ProtocolName, Recipient: i.Recipient.String(),
+	h.reply(w, http.StatusOK, api.InfoV1{Protocol: api.ProtocolName, Recipient: i.Recipient.String(),
 		Fingerprint: i.Recipient.Fingerprint().String(), Signer: i.Recipient.SigningFingerprint().String(),
-		Time: formatTime(i.Time), MaxSkewSeconds: int(MaxSkew / time.Second), MaxBodyBytes: MaxBody,
-		MaxPage: MaxPage, MaxFailures: MaxFailures, ApprovalsRequired: i.ApprovalsRequired,
+		Time: api.FormatTime(i.Time), MaxSkewSeconds: int(api.MaxSkew / time.Second), MaxBodyBytes: api.MaxBody,
+		MaxPage: api.MaxPage, MaxFailures: MaxFailures, ApprovalsRequired: i.ApprovalsRequired,
 		RecoveryTTLSeconds: int64(i.RecoveryTTL / time.Second)})
 }
 
@@ -266,11 +219,11 @@ func (h *Handler) plainRequest(w http.ResponseWriter, r *http.Request, lists boo
 
 // readBody reads at most MaxBody bytes.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, api.MaxBody))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return nil, ErrTooLarge
+		return nil, api.ErrTooLarge
 	case err != nil:
 		return nil, fmt.Errorf("%w request: reading the body: %v", errMalformed, err)
 	}
@@ -279,7 +232,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 
 // endpoint is a signed route's logic: it returns the status and body of
 // a success, or an error for statusTable.
-type endpoint func(ctx context.Context, r *http.Request, req *Request) (int, any, error)
+type endpoint func(ctx context.Context, r *http.Request, req *api.Request) (int, any, error)
 
 // signed reads and checks the parts every signed route shares (section 3
 // and section 4 step 1) and runs e.
@@ -299,7 +252,7 @@ func (h *Handler) signed(e endpoint) http.HandlerFunc {
 	}
 }
 
-func (h *Handler) readSigned(w http.ResponseWriter, r *http.Request) (*Request, error) {
+func (h *Handler) readSigned(w http.ResponseWriter, r *http.Request) (*api.Request, error) {
 	body, err := readBody(w, r)
 	if err != nil {
 		return nil, err
@@ -311,11 +264,11 @@ func (h *Handler) readSigned(w http.ResponseWriter, r *http.Request) (*Request, 
 	} else if len(body) > 0 {
 		return nil, fmt.Errorf("%w request: a GET has no body", errMalformed)
 	}
-	if len(r.RequestURI) > MaxTarget {
-		return nil, fmt.Errorf("%w request: a target of more than %d bytes", errMalformed, MaxTarget)
+	if len(r.RequestURI) > api.MaxTarget {
+		return nil, fmt.Errorf("%w request: a target of more than %d bytes", errMalformed, api.MaxTarget)
 	}
-	req := &Request{Method: r.Method, Target: r.RequestURI, Body: body}
-	req.Auth, err = ParseAuthHeaders(r.Header)
+	req := &api.Request{Method: r.Method, Target: r.RequestURI, Body: body}
+	req.Auth, err = api.ParseAuthHeaders(r.Header)
 	if err != nil {
 		return nil, err
 	}
@@ -324,71 +277,18 @@ func (h *Handler) readSigned(w http.ResponseWriter, r *http.Request) (*Request, 
 
 func checkMediaType(values []string) error {
 	if len(values) != 1 {
-		return ErrMediaType
+		return api.ErrMediaType
 	}
 	mt, params, err := mime.ParseMediaType(values[0])
 	if err != nil || mt != "application/json" {
-		return ErrMediaType
+		return api.ErrMediaType
 	}
 	for k, v := range params {
 		if k != "charset" || (v != "utf-8" && v != "UTF-8") {
-			return ErrMediaType
+			return api.ErrMediaType
 		}
 	}
 	return nil
-}
-
-// The signature headers (spec section 4).
-const (
-	HeaderSigner    = "Keyblob-Signer"
-	HeaderTime      = "Keyblob-Time"
-	HeaderNonce     = "Keyblob-Nonce"
-	HeaderSignature = "Keyblob-Signature"
-)
-
-// ParseAuthHeaders reads the four signature headers, each exactly once
-// and canonical; any failure is ErrUnauthenticated.
-func ParseAuthHeaders(hd http.Header) (*Auth, error) {
-	var v [4]string
-	for i, name := range []string{HeaderSigner, HeaderTime, HeaderNonce, HeaderSignature} {
-		vals := hd.Values(name)
-		if len(vals) != 1 {
-			return nil, ErrUnauthenticated
-		}
-		v[i] = vals[0]
-	}
-	return ParseAuth(v[0], v[1], v[2], v[3])
-}
-
-// ParseAuth parses the values of the four signature headers.
-func ParseAuth(signer, t, nonce, sig string) (*Auth, error) {
-	a := &Auth{}
-	var err error
-	if a.Signer, err = parseFingerprint("signer", signer); err != nil {
-		return nil, ErrUnauthenticated
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n < 0 || strconv.FormatInt(n, 10) != t {
-		return nil, ErrUnauthenticated
-	}
-	a.Time = n
-	raw, err := decodeB64("nonce", nonce, 16)
-	if err != nil || len(raw) != 16 {
-		return nil, ErrUnauthenticated
-	}
-	copy(a.Nonce[:], raw)
-	if a.Signature, err = decodeB64("signature", sig, keyblob.MaxSignerKey); err != nil || len(a.Signature) == 0 {
-		return nil, ErrUnauthenticated
-	}
-	return a, nil
-}
-
-// SetAuthHeaders sets the four signature headers of a.
-func SetAuthHeaders(hd http.Header, a *Auth) {
-	hd.Set(HeaderSigner, a.Signer.String())
-	hd.Set(HeaderTime, strconv.FormatInt(a.Time, 10))
-	hd.Set(HeaderNonce, b64(a.Nonce[:]))
-	hd.Set(HeaderSignature, b64(a.Signature))
 }
 
 // page reads the list query (section 3): after and limit, each at most
@@ -398,7 +298,7 @@ func page(r *http.Request) (uint64, int, error) {
 	if err != nil {
 		return 0, 0, fmt.Errorf("%w query string", errMalformed)
 	}
-	after, limit := uint64(0), DefaultPage
+	after, limit := uint64(0), api.DefaultPage
 	for k, vs := range q {
 		if len(vs) != 1 {
 			return 0, 0, fmt.Errorf("%w query string: %q more than once", errMalformed, k)
@@ -410,7 +310,7 @@ func page(r *http.Request) (uint64, int, error) {
 		switch {
 		case k == "after":
 			after = n
-		case k == "limit" && n >= 1 && n <= MaxPage:
+		case k == "limit" && n >= 1 && n <= api.MaxPage:
 			limit = int(n)
 		default:
 			return 0, 0, fmt.Errorf("%w query string: parameter %q", errMalformed, k)
@@ -435,10 +335,10 @@ func noQuery(r *http.Request) error {
 }
 
 // pathID reads {id}; a malformed one is not found, as an unknown one.
-func pathID(r *http.Request) (RequestID, error) {
-	id, err := ParseRequestID(r.PathValue("id"))
+func pathID(r *http.Request) (api.RequestID, error) {
+	id, err := api.ParseRequestID(r.PathValue("id"))
 	if err != nil {
-		return id, ErrNotFound
+		return id, api.ErrNotFound
 	}
 	return id, nil
 }

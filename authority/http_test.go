@@ -17,6 +17,8 @@ import (
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
+	"github.com/keyblob/keyblob/authority/client"
 	"github.com/keyblob/keyblob/authority/pgstore"
 	"github.com/keyblob/keyblob/internal/pgtest"
 )
@@ -24,7 +26,7 @@ import (
 type server struct {
 	*fixture
 	srv    *httptest.Server
-	client *authority.Client
+	client *client.Client
 }
 
 func newServer(t *testing.T, st authority.Store, quorum int, ops ...*keyblob.Identity) *server {
@@ -34,7 +36,7 @@ func newServer(t *testing.T, st authority.Store, quorum int, ops ...*keyblob.Ide
 	h := authority.NewHandler(f.svc, &authority.HandlerOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	c, err := authority.NewClient(srv.URL, f.aut.Recipient())
+	c, err := client.New(srv.URL, f.aut.Recipient())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func endToEnd(t *testing.T, st authority.Store) {
 	if err != nil || len(ds) != 3 {
 		t.Fatalf("list: %d, %v", len(ds), err)
 	}
-	text, err := authority.ParseRecoveryCode(strings.ToLower(code.String()))
+	text, err := api.ParseRecoveryCode(strings.ToLower(code.String()))
 	if err != nil || text != code {
 		t.Fatalf("code text round trip: %v", err)
 	}
@@ -209,7 +211,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if _, _, err := s.client.Enroll(ctx, bob); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.client.Enroll(ctx, alice); !errors.Is(err, authority.ErrIdentityBound) {
+	if _, _, err := s.client.Enroll(ctx, alice); !errors.Is(err, api.ErrIdentityBound) {
 		t.Errorf("second enrolment: %v", err)
 	}
 	s.client.Deposit(ctx, alice, keyblob.NewSessionKey(), "alice's")
@@ -219,17 +221,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	// A blob Bob signed is refused for Alice; a blob not for the authority too.
 	b, _ := keyblob.Export(keyblob.NewSessionKey(), s.aut.Recipient(), &keyblob.ExportOptions{Signer: bob})
-	if _, _, _, err := s.client.DepositBlob(ctx, alice, b); !errors.Is(err, authority.ErrBadBlobSignature) {
+	if _, _, _, err := s.client.DepositBlob(ctx, alice, b); !errors.Is(err, api.ErrBadBlobSignature) {
 		t.Errorf("bob's blob as alice: %v", err)
 	}
 	b, _ = keyblob.Export(keyblob.NewSessionKey(), bob.Recipient(), &keyblob.ExportOptions{Signer: alice})
-	if _, _, _, err := s.client.DepositBlob(ctx, alice, b); !errors.Is(err, authority.ErrWrongRecipient) {
+	if _, _, _, err := s.client.DepositBlob(ctx, alice, b); !errors.Is(err, api.ErrWrongRecipient) {
 		t.Errorf("blob for bob: %v", err)
 	}
 	// An unknown owner and a wrong code are one answer.
-	_, err1 := s.client.RequestRecovery(ctx, mallory, bob.Recipient().SigningFingerprint(), authority.NewRecoveryCode(), nil)
-	_, err2 := s.client.RequestRecovery(ctx, mallory, identity(t, "nobody").Recipient().SigningFingerprint(), authority.NewRecoveryCode(), nil)
-	if !errors.Is(err1, authority.ErrRecoveryRefused) || err1.Error() != err2.Error() {
+	_, err1 := s.client.RequestRecovery(ctx, mallory, bob.Recipient().SigningFingerprint(), api.NewRecoveryCode(), nil)
+	_, err2 := s.client.RequestRecovery(ctx, mallory, identity(t, "nobody").Recipient().SigningFingerprint(), api.NewRecoveryCode(), nil)
+	if !errors.Is(err1, api.ErrRecoveryRefused) || err1.Error() != err2.Error() {
 		t.Errorf("wrong code %v, unknown owner %v", err1, err2)
 	}
 	newID := identity(t, "alice-new")
@@ -237,9 +239,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if err != nil || r.State != "pending" {
 		t.Fatalf("request: %v %v", r.State, err)
 	}
-	id, _ := authority.ParseRequestID(r.ID)
+	id, _ := api.ParseRequestID(r.ID)
 	// Strangers get 404, byte for byte like a missing request.
-	if _, err := s.client.Recovery(ctx, mallory, id); !errors.Is(err, authority.ErrNotFound) {
+	if _, err := s.client.Recovery(ctx, mallory, id); !errors.Is(err, api.ErrNotFound) {
 		t.Errorf("stranger reads: %v", err)
 	}
 	missing := bodyOf(t, s, mallory, "GET", "/v1/recoveries/"+strings.Repeat("cd", 16))
@@ -247,50 +249,50 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if missing != foreign {
 		t.Errorf("not yours %q != does not exist %q", foreign, missing)
 	}
-	if _, err := s.client.Complete(ctx, newID, id, alice.Recipient().SigningFingerprint(), authority.NewRecoveryCode()); !errors.Is(err, authority.ErrApprovalPending) {
+	if _, err := s.client.Complete(ctx, newID, id, alice.Recipient().SigningFingerprint(), api.NewRecoveryCode()); !errors.Is(err, api.ErrApprovalPending) {
 		t.Errorf("complete before approvals: %v", err)
 	}
 	// Approvals: an owner is no operator; the same operator twice counts once.
-	if _, err := s.client.Approve(ctx, bob, id); !errors.Is(err, authority.ErrApprovalRefused) {
+	if _, err := s.client.Approve(ctx, bob, id); !errors.Is(err, api.ErrApprovalRefused) {
 		t.Errorf("owner approves: %v", err)
 	}
 	if _, err := s.client.Approve(ctx, op1, id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.client.Approve(ctx, op1, id); !errors.Is(err, authority.ErrAlreadyApproved) {
+	if _, err := s.client.Approve(ctx, op1, id); !errors.Is(err, api.ErrAlreadyApproved) {
 		t.Errorf("second approval: %v", err)
 	}
 	if r, _ := s.client.Recovery(ctx, op1, id); r.State != "pending" {
 		t.Errorf("one approval of two: %s", r.State)
 	}
-	if _, err := s.client.Keys(ctx, newID, id); !errors.Is(err, authority.ErrKeysUnavailable) {
+	if _, err := s.client.Keys(ctx, newID, id); !errors.Is(err, api.ErrKeysUnavailable) {
 		t.Errorf("keys before completion: %v", err)
 	}
 	if _, err := s.client.Approve(ctx, op2, id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.client.Complete(ctx, newID, id, alice.Recipient().SigningFingerprint(), authority.NewRecoveryCode()); err != nil {
+	if _, err := s.client.Complete(ctx, newID, id, alice.Recipient().SigningFingerprint(), api.NewRecoveryCode()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.client.Keys(ctx, mallory, id); !errors.Is(err, authority.ErrNotFound) {
+	if _, err := s.client.Keys(ctx, mallory, id); !errors.Is(err, api.ErrNotFound) {
 		t.Errorf("stranger fetches keys: %v", err)
 	}
 	if ks, err := s.client.Keys(ctx, newID, id); err != nil || len(ks) != 1 {
 		t.Errorf("keys: %d %v", len(ks), err)
 	}
-	if _, err := s.client.Deposits(ctx, alice); !errors.Is(err, authority.ErrUnauthenticated) {
+	if _, err := s.client.Deposits(ctx, alice); !errors.Is(err, api.ErrUnauthenticated) {
 		t.Errorf("retired identity: %v", err)
 	}
 }
 
 func bodyOf(t *testing.T, s *server, id *keyblob.Identity, method, target string) string {
 	t.Helper()
-	a, err := authority.SignRequest(id, s.svc.Fingerprint(), method, target, nil, s.now)
+	a, err := api.SignRequest(id, s.svc.Fingerprint(), method, target, nil, s.now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req, _ := http.NewRequest(method, s.srv.URL+target, nil)
-	authority.SetAuthHeaders(req.Header, a)
+	api.SetAuthHeaders(req.Header, a)
 	resp, err := s.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -307,10 +309,10 @@ func TestReplayAndWindow(t *testing.T) {
 	if _, _, err := s.client.Enroll(ctx, alice); err != nil {
 		t.Fatal(err)
 	}
-	a, _ := authority.SignRequest(alice, s.svc.Fingerprint(), "GET", "/v1/deposits", nil, s.now)
-	do := func(a *authority.Auth, target string) int {
+	a, _ := api.SignRequest(alice, s.svc.Fingerprint(), "GET", "/v1/deposits", nil, s.now)
+	do := func(a *api.Auth, target string) int {
 		req, _ := http.NewRequest("GET", s.srv.URL+target, nil)
-		authority.SetAuthHeaders(req.Header, a)
+		api.SetAuthHeaders(req.Header, a)
 		resp, err := s.srv.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -324,12 +326,12 @@ func TestReplayAndWindow(t *testing.T) {
 	if got := do(a, "/v1/deposits"); got != 401 {
 		t.Errorf("replayed: %d", got)
 	}
-	b, _ := authority.SignRequest(alice, s.svc.Fingerprint(), "GET", "/v1/deposits", nil, s.now)
+	b, _ := api.SignRequest(alice, s.svc.Fingerprint(), "GET", "/v1/deposits", nil, s.now)
 	if got := do(b, "/v1/audit"); got != 401 {
 		t.Errorf("redirected to another route: %d", got)
 	}
-	old, _ := authority.SignRequest(alice, s.svc.Fingerprint(), "GET", "/v1/deposits", nil, s.now.Add(-authority.MaxSkew-time.Second))
-	if _, err := s.svc.Deposits(ctx, &authority.Request{Method: "GET", Target: "/v1/deposits", Auth: old}, 0, 1); !errors.Is(err, authority.ErrRequestExpired) {
+	old, _ := api.SignRequest(alice, s.svc.Fingerprint(), "GET", "/v1/deposits", nil, s.now.Add(-api.MaxSkew-time.Second))
+	if _, err := s.svc.Deposits(ctx, &api.Request{Method: "GET", Target: "/v1/deposits", Auth: old}, 0, 1); !errors.Is(err, api.ErrRequestExpired) {
 		t.Errorf("old request: %v", err)
 	}
 }
@@ -344,11 +346,11 @@ func TestLockoutOverHTTP(t *testing.T) {
 	}
 	owner := alice.Recipient().SigningFingerprint()
 	for range authority.MaxFailures {
-		if _, err := s.client.RequestRecovery(ctx, identity(t, "x"), owner, authority.NewRecoveryCode(), nil); !errors.Is(err, authority.ErrRecoveryRefused) {
+		if _, err := s.client.RequestRecovery(ctx, identity(t, "x"), owner, api.NewRecoveryCode(), nil); !errors.Is(err, api.ErrRecoveryRefused) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.client.RequestRecovery(ctx, identity(t, "x"), owner, code, nil); !errors.Is(err, authority.ErrRecoveryRefused) {
+	if _, err := s.client.RequestRecovery(ctx, identity(t, "x"), owner, code, nil); !errors.Is(err, api.ErrRecoveryRefused) {
 		t.Errorf("locked owner, right code: %v", err)
 	}
 }

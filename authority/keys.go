@@ -4,22 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/authority/api"
 )
-
-// RecoveredKey is one deposit released by a recovery: its listing fields
-// and the key blob re-wrapped to the new identity, signed by the
-// authority.
-type RecoveredKey struct {
-	Seq         uint64
-	Serial      keyblob.Serial
-	Description string
-	Created     time.Time
-	Deposited   time.Time
-	Blob        *keyblob.KeyBlob
-}
 
 type releaseDetail struct {
 	Serials []string `json:"serials"`
@@ -29,7 +17,7 @@ type releaseDetail struct {
 // (spec section 7.11), re-wrapped to its new identity, which must sign r.
 // The raw keys never leave the service. It returns ErrNotFound or
 // ErrKeysUnavailable.
-func (s *Service) RecoveredKeys(ctx context.Context, r *Request, id RequestID, after uint64, limit int) ([]RecoveredKey, error) {
+func (s *Service) RecoveredKeys(ctx context.Context, r *api.Request, id api.RequestID, after uint64, limit int) ([]api.RecoveredKey, error) {
 	rec, to, err := s.ownRecovery(ctx, r, id)
 	if err != nil {
 		return nil, err
@@ -41,7 +29,7 @@ func (s *Service) RecoveredKeys(ctx context.Context, r *Request, id RequestID, a
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]RecoveredKey, 0, len(ds))
+	keys := make([]api.RecoveredKey, 0, len(ds))
 	serials := make([]string, 0, len(ds))
 	for _, d := range ds {
 		k, err := s.rewrap(d, to)
@@ -54,7 +42,7 @@ func (s *Service) RecoveredKeys(ctx context.Context, r *Request, id RequestID, a
 	if len(keys) == 0 {
 		return keys, nil
 	}
-	e, err := s.entry(AuditRelease, rec.Owner, rec.ToSigner, rec.ID, releaseDetail{serials})
+	e, err := s.entry(api.AuditRelease, rec.Owner, rec.ToSigner, rec.ID, releaseDetail{serials})
 	if err != nil {
 		return nil, err
 	}
@@ -66,14 +54,14 @@ func (s *Service) RecoveredKeys(ctx context.Context, r *Request, id RequestID, a
 
 func (s *Service) releasable(ctx context.Context, rec Recovery) error {
 	if rec.State != RecoveryCompleted || !s.now().Before(rec.Expires) {
-		return ErrKeysUnavailable
+		return api.ErrKeysUnavailable
 	}
 	o, err := s.store.Owner(ctx, rec.Owner)
 	if err != nil {
 		return storeErr(err)
 	}
 	if o.Signer != rec.ToSigner {
-		return ErrKeysUnavailable
+		return api.ErrKeysUnavailable
 	}
 	return nil
 }
@@ -85,7 +73,7 @@ func (s *Service) recoveredDeposits(ctx context.Context, rec Recovery, after uin
 	}
 	d, err := s.store.Deposit(ctx, rec.Owner, *rec.Serial)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, api.ErrNotFound):
 		return nil, nil
 	case err != nil:
 		return nil, storeErr(err)
@@ -97,19 +85,19 @@ func (s *Service) recoveredDeposits(ctx context.Context, rec Recovery, after uin
 
 // rewrap imports a stored blob with the authority's identity, checking
 // its signer, and exports the key to the new identity.
-func (s *Service) rewrap(d Deposit, to *keyblob.Recipient) (RecoveredKey, error) {
+func (s *Service) rewrap(d Deposit, to *keyblob.Recipient) (api.RecoveredKey, error) {
 	b, err := keyblob.ParseKeyBlob(d.Blob)
 	if err != nil || b.Signer() != d.Signer {
-		return RecoveredKey{}, fmt.Errorf("%w: stored blob %s does not parse or has another signer", ErrInternal, d.Serial)
+		return api.RecoveredKey{}, fmt.Errorf("%w: stored blob %s does not parse or has another signer", api.ErrInternal, d.Serial)
 	}
 	key, err := keyblob.Import(b, s.id, &keyblob.ImportOptions{Verify: b.SignerKey()})
 	if err != nil {
-		return RecoveredKey{}, fmt.Errorf("%w: stored blob %s does not import: %v", ErrInternal, d.Serial, err)
+		return api.RecoveredKey{}, fmt.Errorf("%w: stored blob %s does not import: %v", api.ErrInternal, d.Serial, err)
 	}
 	out, err := keyblob.Export(key, to, &keyblob.ExportOptions{Description: d.Description, Signer: s.id, Time: b.Created()})
 	if err != nil {
-		return RecoveredKey{}, fmt.Errorf("%w: re-wrapping %s: %v", ErrInternal, d.Serial, err)
+		return api.RecoveredKey{}, fmt.Errorf("%w: re-wrapping %s: %v", api.ErrInternal, d.Serial, err)
 	}
-	return RecoveredKey{Seq: d.Seq, Serial: d.Serial, Description: d.Description,
+	return api.RecoveredKey{Seq: d.Seq, Serial: d.Serial, Description: d.Description,
 		Created: d.Created, Deposited: d.Deposited, Blob: out}, nil
 }

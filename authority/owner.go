@@ -3,19 +3,14 @@ package authority
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/authority/api"
 )
-
-func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
-
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 // marshalDetail encodes an audit detail object without HTML escaping.
 func marshalDetail(v any) (string, error) {
@@ -28,40 +23,38 @@ func marshalDetail(v any) (string, error) {
 	return strings.TrimSuffix(sb.String(), "\n"), nil
 }
 
-func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
 // Enroll registers the identity to as a new owner (spec section 7.3),
 // with the recovery code sealed (purpose PurposeEnroll) in sealed. r must
 // be signed by to's signature key. It returns ErrUnusableIdentity,
 // ErrUnauthenticated, ErrBadSealedCode or ErrIdentityBound.
-func (s *Service) Enroll(ctx context.Context, r *Request, to *keyblob.Recipient, sealed []byte) (Owner, Receipt, error) {
+func (s *Service) Enroll(ctx context.Context, r *api.Request, to *keyblob.Recipient, sealed []byte) (Owner, api.Receipt, error) {
 	if err := s.checkSealedSize(sealed); err != nil {
-		return Owner{}, Receipt{}, err
+		return Owner{}, api.Receipt{}, err
 	}
 	if !to.CanVerify() {
-		return Owner{}, Receipt{}, fmt.Errorf("%w: the enrolling identity has no signature key", ErrUnusableIdentity)
+		return Owner{}, api.Receipt{}, fmt.Errorf("%w: the enrolling identity has no signature key", api.ErrUnusableIdentity)
 	}
 	if err := s.authenticate(ctx, r, to); err != nil {
-		return Owner{}, Receipt{}, err
+		return Owner{}, api.Receipt{}, err
 	}
 	fp := to.SigningFingerprint()
-	verifier, err := s.verifierFor(ctx, sealed, PurposeEnroll, fp, fp, r.Auth.Nonce)
+	verifier, err := s.verifierFor(ctx, sealed, api.PurposeEnroll, fp, fp, r.Auth.Nonce)
 	if err != nil {
-		return Owner{}, Receipt{}, err
+		return Owner{}, api.Receipt{}, err
 	}
 	o := Owner{ID: fp, Recipient: to.String(), Signer: fp, Verifier: verifier, Created: s.now().UTC()}
-	e, err := s.entry(AuditEnroll, fp, fp, [16]byte{}, struct {
+	e, err := s.entry(api.AuditEnroll, fp, fp, [16]byte{}, struct {
 		Recipient string `json:"recipient"`
 	}{o.Recipient})
 	if err != nil {
-		return Owner{}, Receipt{}, err
+		return Owner{}, api.Receipt{}, err
 	}
 	e, err = s.store.CreateOwner(ctx, o, e)
 	switch {
 	case errors.Is(err, ErrExists):
-		return Owner{}, Receipt{}, ErrIdentityBound
+		return Owner{}, api.Receipt{}, api.ErrIdentityBound
 	case err != nil:
-		return Owner{}, Receipt{}, storeErr(err)
+		return Owner{}, api.Receipt{}, storeErr(err)
 	}
 	o.Version = 1
 	rc, err := s.receipt(e)
@@ -69,8 +62,8 @@ func (s *Service) Enroll(ctx context.Context, r *Request, to *keyblob.Recipient,
 }
 
 // verifierFor opens a sealed code and computes its verifier for owner.
-func (s *Service) verifierFor(ctx context.Context, sealed []byte, p CodePurpose, owner, signer keyblob.Fingerprint, nonce [16]byte) ([]byte, error) {
-	code, err := openCode(s.id, sealed, p, owner, signer, nonce)
+func (s *Service) verifierFor(ctx context.Context, sealed []byte, p api.CodePurpose, owner, signer keyblob.Fingerprint, nonce [16]byte) ([]byte, error) {
+	code, err := api.OpenCode(s.id, sealed, p, owner, signer, nonce)
 	if err != nil {
 		return nil, err
 	}
@@ -83,13 +76,6 @@ func (s *Service) verifierFor(ctx context.Context, sealed []byte, p CodePurpose,
 	return v, err
 }
 
-type depositDetail struct {
-	Serial      string `json:"serial"`
-	BlobSHA256  string `json:"blob_sha256"`
-	Description string `json:"description"`
-	Created     string `json:"created"`
-}
-
 // Deposit stores blob for the signer's owner (spec section 7.4). It
 // returns the deposit, its receipt, and whether it was stored now (false:
 // the owner already had a deposit of that serial, returned unchanged with
@@ -100,27 +86,27 @@ type depositDetail struct {
 // (Store.PutDeposit), so that a new deposit is one commit; on every other
 // outcome it is used up on its own, so that a replayed request is
 // ErrReplay whatever became of the first.
-func (s *Service) Deposit(ctx context.Context, r *Request, blob *keyblob.KeyBlob) (Deposit, Receipt, bool, error) {
+func (s *Service) Deposit(ctx context.Context, r *api.Request, blob *keyblob.KeyBlob) (Deposit, api.Receipt, bool, error) {
 	o, key, err := s.signingOwner(ctx, r)
 	if err != nil {
-		return Deposit{}, Receipt{}, false, err
+		return Deposit{}, api.Receipt{}, false, err
 	}
 	d, e, err := s.newDeposit(o, key, blob)
 	if err != nil {
-		return Deposit{}, Receipt{}, false, s.failAfterNonce(ctx, r.Auth, err)
+		return Deposit{}, api.Receipt{}, false, s.failAfterNonce(ctx, r.Auth, err)
 	}
 	e, err = s.store.PutDeposit(ctx, nonce(r.Auth), d, e)
 	switch {
 	case errors.Is(err, ErrExists):
 		if err := s.useNonce(ctx, r.Auth); err != nil {
-			return Deposit{}, Receipt{}, false, err
+			return Deposit{}, api.Receipt{}, false, err
 		}
 		return s.existingDeposit(ctx, o.ID, d.Serial)
-	case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrConflict), errors.Is(err, api.ErrNotFound):
 		// Re-bound meanwhile.
-		return Deposit{}, Receipt{}, false, s.failAfterNonce(ctx, r.Auth, ErrUnauthenticated)
+		return Deposit{}, api.Receipt{}, false, s.failAfterNonce(ctx, r.Auth, api.ErrUnauthenticated)
 	case err != nil:
-		return Deposit{}, Receipt{}, false, nonceErr(err)
+		return Deposit{}, api.Receipt{}, false, nonceErr(err)
 	}
 	d.Seq = e.Seq
 	rc, err := s.receipt(e)
@@ -130,34 +116,34 @@ func (s *Service) Deposit(ctx context.Context, r *Request, blob *keyblob.KeyBlob
 // newDeposit checks blob for owner o, whose current identity is key,
 // and returns its deposit and audit entry (spec section 7.4 steps 3 and
 // 4).
-func (s *Service) newDeposit(o Owner, key *keyblob.Recipient, blob *keyblob.KeyBlob) (Deposit, AuditEntry, error) {
+func (s *Service) newDeposit(o Owner, key *keyblob.Recipient, blob *keyblob.KeyBlob) (Deposit, api.AuditEntry, error) {
 	if blob.Recipient() != s.fp {
-		return Deposit{}, AuditEntry{}, ErrWrongRecipient
+		return Deposit{}, api.AuditEntry{}, api.ErrWrongRecipient
 	}
 	if err := blob.Verify(key); err != nil {
-		return Deposit{}, AuditEntry{}, ErrBadBlobSignature
+		return Deposit{}, api.AuditEntry{}, api.ErrBadBlobSignature
 	}
 	raw := blob.Marshal()
 	d := Deposit{Owner: o.ID, Serial: blob.Serial(), Description: blob.Description(), Blob: raw,
 		Signer: o.Signer, Created: blob.Created().UTC(), Deposited: s.now().UTC()}
-	h := sha256Sum(raw)
-	e, err := s.entry(AuditDeposit, o.ID, o.Signer, d.Serial, depositDetail{
-		Serial: d.Serial.String(), BlobSHA256: b64(h[:]), Description: d.Description, Created: formatTime(d.Created)})
+	h := sha256.Sum256(raw)
+	e, err := s.entry(api.AuditDeposit, o.ID, o.Signer, d.Serial, api.DepositDetail{
+		Serial: d.Serial.String(), BlobSHA256: api.EncodeBytes(h[:]), Description: d.Description, Created: api.FormatTime(d.Created)})
 	return d, e, err
 }
 
 // existingDeposit returns a deposit with the receipt of its entry.
-func (s *Service) existingDeposit(ctx context.Context, owner keyblob.Fingerprint, serial keyblob.Serial) (Deposit, Receipt, bool, error) {
+func (s *Service) existingDeposit(ctx context.Context, owner keyblob.Fingerprint, serial keyblob.Serial) (Deposit, api.Receipt, bool, error) {
 	d, err := s.store.Deposit(ctx, owner, serial)
 	if err != nil {
-		return Deposit{}, Receipt{}, false, storeErr(err)
+		return Deposit{}, api.Receipt{}, false, storeErr(err)
 	}
 	entries, err := s.store.Audit(ctx, owner, d.Seq-1, 1)
 	if err != nil {
-		return Deposit{}, Receipt{}, false, storeErr(err)
+		return Deposit{}, api.Receipt{}, false, storeErr(err)
 	}
-	if len(entries) != 1 || entries[0].Seq != d.Seq || entries[0].Kind != AuditDeposit {
-		return Deposit{}, Receipt{}, false, fmt.Errorf("%w: the deposit entry %d is missing", ErrInternal, d.Seq)
+	if len(entries) != 1 || entries[0].Seq != d.Seq || entries[0].Kind != api.AuditDeposit {
+		return Deposit{}, api.Receipt{}, false, fmt.Errorf("%w: the deposit entry %d is missing", api.ErrInternal, d.Seq)
 	}
 	rc, err := s.receipt(entries[0])
 	return d, rc, false, err
@@ -165,7 +151,7 @@ func (s *Service) existingDeposit(ctx context.Context, owner keyblob.Fingerprint
 
 // Deposits lists a page of the signer's owner's deposits (spec section
 // 7.5), whose Seq is greater than after.
-func (s *Service) Deposits(ctx context.Context, r *Request, after uint64, limit int) ([]Deposit, error) {
+func (s *Service) Deposits(ctx context.Context, r *api.Request, after uint64, limit int) ([]Deposit, error) {
 	o, _, err := s.currentOwner(ctx, r)
 	if err != nil {
 		return nil, err
@@ -176,7 +162,7 @@ func (s *Service) Deposits(ctx context.Context, r *Request, after uint64, limit 
 
 // Audit lists a page of the audit entries about the signer's owner (spec
 // section 7.6).
-func (s *Service) Audit(ctx context.Context, r *Request, after uint64, limit int) ([]AuditEntry, error) {
+func (s *Service) Audit(ctx context.Context, r *api.Request, after uint64, limit int) ([]api.AuditEntry, error) {
 	o, _, err := s.currentOwner(ctx, r)
 	if err != nil {
 		return nil, err

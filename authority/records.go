@@ -1,40 +1,13 @@
 package authority
 
 import (
-	"encoding/hex"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/authority/api"
 )
-
-// Bounds of the records a Store keeps (spec/escrow-api.md section 9). A
-// record outside them is ErrInvalid.
-const (
-	MaxRecipientLine = 8 << 10 // a recipient line (spec/blob.md section 6.2)
-	MaxBlob          = 16 << 10
-	MaxDescription   = keyblob.MaxDescription
-	MaxVerifier      = 1 << 10
-	MaxDetail        = math.MaxUint16
-	MaxPage          = 1000
-)
-
-// RequestID names a recovery request: 16 random bytes.
-type RequestID [16]byte
-
-// String returns the 32 lower-case hexadecimal digits of id.
-func (id RequestID) String() string { return hex.EncodeToString(id[:]) }
-
-// ParseRequestID parses the String form, and only it.
-func ParseRequestID(s string) (RequestID, error) {
-	var id RequestID
-	raw, err := hex.DecodeString(s)
-	if err != nil || len(raw) != len(id) || hex.EncodeToString(raw) != s {
-		return id, fmt.Errorf("%w request id (want 32 lower-case hexadecimal digits)", keyblob.ErrMalformed)
-	}
-	return RequestID(raw), nil
-}
 
 // Owner is one client account: the identity it is bound to now, and its
 // recovery code's verifier.
@@ -60,8 +33,8 @@ type Owner struct {
 func (o *Owner) Validate() error {
 	return firstError(
 		key("owner id", o.ID), key("signer", o.Signer),
-		text("recipient line", o.Recipient, 1, MaxRecipientLine),
-		bytesLen("verifier", o.Verifier, 1, MaxVerifier),
+		text("recipient line", o.Recipient, 1, api.MaxRecipientLine),
+		bytesLen("verifier", o.Verifier, 1, api.MaxVerifier),
 		count("failure count", o.Failures), when("creation time", o.Created))
 }
 
@@ -85,8 +58,8 @@ type Deposit struct {
 func (d *Deposit) Validate() error {
 	return firstError(
 		key("owner", d.Owner), key("signer", d.Signer),
-		text("description", d.Description, 0, MaxDescription),
-		bytesLen("key blob", d.Blob, 1, MaxBlob),
+		text("description", d.Description, 0, api.MaxDescription),
+		bytesLen("key blob", d.Blob, 1, api.MaxBlob),
 		when("creation time", d.Created), when("deposit time", d.Deposited))
 }
 
@@ -115,7 +88,7 @@ func (s RecoveryState) String() string {
 // Recovery is a recovery request: an owner's keys to be re-wrapped to a
 // new identity, which the owner is then bound to.
 type Recovery struct {
-	ID    RequestID
+	ID    api.RequestID
 	Owner keyblob.Fingerprint
 	// OldSigner is the owner's Signer when the request was made.
 	OldSigner keyblob.Fingerprint
@@ -140,16 +113,16 @@ func (r *Recovery) Validate() error {
 	var state error
 	switch {
 	case r.State != RecoveryPending && r.State != RecoveryCompleted:
-		state = fmt.Errorf("%w: recovery state %d", ErrInvalid, r.State)
+		state = fmt.Errorf("%w: recovery state %d", api.ErrInvalid, r.State)
 	case (r.State == RecoveryCompleted) != !r.Completed.IsZero():
-		state = fmt.Errorf("%w: a recovery has a completion time if and only if it is completed", ErrInvalid)
+		state = fmt.Errorf("%w: a recovery has a completion time if and only if it is completed", api.ErrInvalid)
 	case r.State == RecoveryCompleted:
 		state = when("completion time", r.Completed)
 	}
 	return firstError(
 		id16("request id", r.ID), key("owner", r.Owner),
 		key("old signer", r.OldSigner), key("new signer", r.ToSigner),
-		text("recipient line", r.To, 1, MaxRecipientLine),
+		text("recipient line", r.To, 1, api.MaxRecipientLine),
 		when("creation time", r.Created), when("expiry time", r.Expires), state)
 }
 
@@ -180,32 +153,29 @@ func (n *Nonce) Validate() error {
 
 // CheckPage reports ErrInvalid for a page size outside 1 to MaxPage.
 func CheckPage(limit int) error {
-	if limit < 1 || limit > MaxPage {
-		return fmt.Errorf("%w: page of %d (allowed 1 to %d)", ErrInvalid, limit, MaxPage)
+	if limit < 1 || limit > api.MaxPage {
+		return fmt.Errorf("%w: page of %d (allowed 1 to %d)", api.ErrInvalid, limit, api.MaxPage)
 	}
 	return nil
 }
 
-// maxTime is the last time a Store keeps: int64 nanoseconds since 1970.
-var maxTime = time.Unix(0, math.MaxInt64)
-
 func when(what string, t time.Time) error {
-	if t.Before(time.Unix(0, 0)) || t.After(maxTime) {
-		return fmt.Errorf("%w: %s %s is outside 1970 to 2262", ErrInvalid, what, t.UTC().Format(time.RFC3339Nano))
+	if !api.InTimeRange(t) {
+		return fmt.Errorf("%w: %s %s is outside 1970 to 2262", api.ErrInvalid, what, api.FormatTime(t))
 	}
 	return nil
 }
 
 func key(what string, f [32]byte) error {
 	if f == ([32]byte{}) {
-		return fmt.Errorf("%w: no %s (a zero value)", ErrInvalid, what)
+		return fmt.Errorf("%w: no %s (a zero value)", api.ErrInvalid, what)
 	}
 	return nil
 }
 
 func id16(what string, b [16]byte) error {
 	if b == ([16]byte{}) {
-		return fmt.Errorf("%w: no %s (a zero value)", ErrInvalid, what)
+		return fmt.Errorf("%w: no %s (a zero value)", api.ErrInvalid, what)
 	}
 	return nil
 }
@@ -216,14 +186,14 @@ func bytesLen(what string, b []byte, lo, hi int) error { return length(what, len
 
 func length(what string, n, lo, hi int) error {
 	if n < lo || n > hi {
-		return fmt.Errorf("%w: %s of %d bytes (allowed %d to %d)", ErrInvalid, what, n, lo, hi)
+		return fmt.Errorf("%w: %s of %d bytes (allowed %d to %d)", api.ErrInvalid, what, n, lo, hi)
 	}
 	return nil
 }
 
 func count(what string, n int) error {
 	if n < 0 || n > math.MaxInt32 {
-		return fmt.Errorf("%w: %s %d", ErrInvalid, what, n)
+		return fmt.Errorf("%w: %s %d", api.ErrInvalid, what, n)
 	}
 	return nil
 }

@@ -5,15 +5,16 @@ import (
 	"net/http"
 
 	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/authority/api"
 )
 
 // The signed routes' endpoints: parse the route's body, query and path
 // (400, or 404 for a malformed {id}), call the Service, and shape its
 // result for the wire.
 
-func (h *Handler) enroll(ctx context.Context, r *http.Request, req *Request) (int, any, error) {
-	var in EnrollRequestV1
-	if err := firstError(noQuery(r), DecodeJSON(req.Body, &in)); err != nil {
+func (h *Handler) enroll(ctx context.Context, r *http.Request, req *api.Request) (int, any, error) {
+	var in api.EnrollRequestV1
+	if err := firstError(noQuery(r), api.DecodeJSON(req.Body, &in)); err != nil {
 		return 0, nil, err
 	}
 	to, sealed, err := parseEnroll(&in)
@@ -24,11 +25,11 @@ func (h *Handler) enroll(ctx context.Context, r *http.Request, req *Request) (in
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, EnrollResponseV1{Owner: ownerV1(o), Receipt: receiptV1(rc)}, nil
+	return http.StatusCreated, api.EnrollResponseV1{Owner: ownerV1(o), Receipt: rc.V1()}, nil
 }
 
-func parseEnroll(in *EnrollRequestV1) (*keyblob.Recipient, []byte, error) {
-	line, err := required("recipient", in.Recipient)
+func parseEnroll(in *api.EnrollRequestV1) (*keyblob.Recipient, []byte, error) {
+	line, err := api.Required("recipient", in.Recipient)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -36,28 +37,28 @@ func parseEnroll(in *EnrollRequestV1) (*keyblob.Recipient, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	to, err := parseRecipient("recipient", line)
+	to, err := api.ParseRecipient("recipient", line)
 	return to, sealed, err
 }
 
 func sealedCode(p *string) ([]byte, error) {
-	s, err := required("sealed_code", p)
+	s, err := api.Required("sealed_code", p)
 	if err != nil {
 		return nil, err
 	}
-	return decodeB64("sealed_code", s, MaxBody)
+	return api.DecodeBytes("sealed_code", s, api.MaxBody)
 }
 
-func (h *Handler) deposit(ctx context.Context, r *http.Request, req *Request) (int, any, error) {
-	var in DepositRequestV1
-	if err := firstError(noQuery(r), DecodeJSON(req.Body, &in)); err != nil {
+func (h *Handler) deposit(ctx context.Context, r *http.Request, req *api.Request) (int, any, error) {
+	var in api.DepositRequestV1
+	if err := firstError(noQuery(r), api.DecodeJSON(req.Body, &in)); err != nil {
 		return 0, nil, err
 	}
-	s, err := required("blob", in.Blob)
+	s, err := api.Required("blob", in.Blob)
 	if err != nil {
 		return 0, nil, err
 	}
-	raw, err := decodeB64("blob", s, MaxBlob)
+	raw, err := api.DecodeBytes("blob", s, api.MaxBlob)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -73,10 +74,10 @@ func (h *Handler) deposit(ctx context.Context, r *http.Request, req *Request) (i
 	if created {
 		status = http.StatusCreated
 	}
-	return status, DepositResponseV1{Deposit: depositV1(d), Receipt: receiptV1(rc)}, nil
+	return status, api.DepositResponseV1{Deposit: depositV1(d), Receipt: rc.V1()}, nil
 }
 
-func (h *Handler) deposits(ctx context.Context, r *http.Request, req *Request) (int, any, error) {
+func (h *Handler) deposits(ctx context.Context, r *http.Request, req *api.Request) (int, any, error) {
 	after, limit, err := page(r)
 	if err != nil {
 		return 0, nil, err
@@ -85,7 +86,7 @@ func (h *Handler) deposits(ctx context.Context, r *http.Request, req *Request) (
 	if err != nil {
 		return 0, nil, err
 	}
-	out := DepositListV1{Deposits: make([]DepositV1, 0, len(ds))}
+	out := api.DepositListV1{Deposits: make([]api.DepositV1, 0, len(ds))}
 	for _, d := range ds {
 		out.Deposits = append(out.Deposits, depositV1(d))
 	}
@@ -95,7 +96,7 @@ func (h *Handler) deposits(ctx context.Context, r *http.Request, req *Request) (
 	return http.StatusOK, out, nil
 }
 
-func (h *Handler) audit(ctx context.Context, r *http.Request, req *Request) (int, any, error) {
+func (h *Handler) audit(ctx context.Context, r *http.Request, req *api.Request) (int, any, error) {
 	after, limit, err := page(r)
 	if err != nil {
 		return 0, nil, err
@@ -104,9 +105,9 @@ func (h *Handler) audit(ctx context.Context, r *http.Request, req *Request) (int
 	if err != nil {
 		return 0, nil, err
 	}
-	out := AuditListV1{Entries: make([]AuditEntryV1, 0, len(es))}
+	out := api.AuditListV1{Entries: make([]api.AuditEntryV1, 0, len(es))}
 	for _, e := range es {
-		out.Entries = append(out.Entries, entryV1(e))
+		out.Entries = append(out.Entries, e.V1())
 	}
 	if len(es) > 0 {
 		out.Next = next(len(es), limit, es[len(es)-1].Seq)
@@ -114,9 +115,9 @@ func (h *Handler) audit(ctx context.Context, r *http.Request, req *Request) (int
 	return http.StatusOK, out, nil
 }
 
-func (h *Handler) createRecovery(ctx context.Context, r *http.Request, req *Request) (int, any, error) {
-	var in RecoveryRequestV1
-	if err := firstError(noQuery(r), DecodeJSON(req.Body, &in)); err != nil {
+func (h *Handler) createRecovery(ctx context.Context, r *http.Request, req *api.Request) (int, any, error) {
+	var in api.RecoveryRequestV1
+	if err := firstError(noQuery(r), api.DecodeJSON(req.Body, &in)); err != nil {
 		return 0, nil, err
 	}
 	ri, err := parseRecoveryRequest(&in)
@@ -127,38 +128,38 @@ func (h *Handler) createRecovery(ctx context.Context, r *http.Request, req *Requ
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, RecoveryResponseV1{Recovery: recoveryV1(st), Receipt: receiptV1(rc)}, nil
+	return http.StatusCreated, api.RecoveryResponseV1{Recovery: recoveryV1(st), Receipt: rc.V1()}, nil
 }
 
-func parseRecoveryRequest(in *RecoveryRequestV1) (RecoveryInput, error) {
+func parseRecoveryRequest(in *api.RecoveryRequestV1) (RecoveryInput, error) {
 	var ri RecoveryInput
-	owner, err := required("owner", in.Owner)
+	owner, err := api.Required("owner", in.Owner)
 	if err != nil {
 		return ri, err
 	}
-	to, err := required("to", in.To)
+	to, err := api.Required("to", in.To)
 	if err != nil {
 		return ri, err
 	}
 	if ri.SealedCode, err = sealedCode(in.SealedCode); err != nil {
 		return ri, err
 	}
-	if ri.Owner, err = parseFingerprint("owner", owner); err != nil {
+	if ri.Owner, err = api.ParseFingerprint("owner", owner); err != nil {
 		return ri, err
 	}
 	if in.Serial != nil {
-		s, err := parseID16("serial", *in.Serial)
+		s, err := api.ParseID("serial", *in.Serial)
 		if err != nil {
 			return ri, err
 		}
 		serial := keyblob.Serial(s)
 		ri.Serial = &serial
 	}
-	ri.To, err = parseRecipient("to", to)
+	ri.To, err = api.ParseRecipient("to", to)
 	return ri, err
 }
 
-func (h *Handler) recovery(ctx context.Context, r *http.Request, req *Request) (int, any, error) {
+func (h *Handler) recovery(ctx context.Context, r *http.Request, req *api.Request) (int, any, error) {
 	id, err := pathID(r)
 	if err == nil {
 		err = noQuery(r)
@@ -170,16 +171,16 @@ func (h *Handler) recovery(ctx context.Context, r *http.Request, req *Request) (
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, RecoveryViewV1{Recovery: recoveryV1(st)}, nil
+	return http.StatusOK, api.RecoveryViewV1{Recovery: recoveryV1(st)}, nil
 }
 
-func (h *Handler) complete(ctx context.Context, r *http.Request, req *Request) (int, any, error) {
+func (h *Handler) complete(ctx context.Context, r *http.Request, req *api.Request) (int, any, error) {
 	id, err := pathID(r)
 	if err != nil {
 		return 0, nil, err
 	}
-	var in CompleteRequestV1
-	if err := firstError(noQuery(r), DecodeJSON(req.Body, &in)); err != nil {
+	var in api.CompleteRequestV1
+	if err := firstError(noQuery(r), api.DecodeJSON(req.Body, &in)); err != nil {
 		return 0, nil, err
 	}
 	sealed, err := sealedCode(in.SealedCode)
@@ -190,26 +191,26 @@ func (h *Handler) complete(ctx context.Context, r *http.Request, req *Request) (
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, CompleteResponseV1{Recovery: recoveryV1(st), Owner: ownerV1(o), Receipt: receiptV1(rc)}, nil
+	return http.StatusOK, api.CompleteResponseV1{Recovery: recoveryV1(st), Owner: ownerV1(o), Receipt: rc.V1()}, nil
 }
 
-func (h *Handler) approve(ctx context.Context, r *http.Request, req *Request) (int, any, error) {
+func (h *Handler) approve(ctx context.Context, r *http.Request, req *api.Request) (int, any, error) {
 	id, err := pathID(r)
 	if err != nil {
 		return 0, nil, err
 	}
-	var in ApprovalRequestV1
-	if err := firstError(noQuery(r), DecodeJSON(req.Body, &in)); err != nil {
+	var in api.ApprovalRequestV1
+	if err := firstError(noQuery(r), api.DecodeJSON(req.Body, &in)); err != nil {
 		return 0, nil, err
 	}
 	st, rc, err := h.svc.Approve(ctx, req, id)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, RecoveryResponseV1{Recovery: recoveryV1(st), Receipt: receiptV1(rc)}, nil
+	return http.StatusOK, api.RecoveryResponseV1{Recovery: recoveryV1(st), Receipt: rc.V1()}, nil
 }
 
-func (h *Handler) keys(ctx context.Context, r *http.Request, req *Request) (int, any, error) {
+func (h *Handler) keys(ctx context.Context, r *http.Request, req *api.Request) (int, any, error) {
 	id, err := pathID(r)
 	if err != nil {
 		return 0, nil, err
@@ -222,7 +223,7 @@ func (h *Handler) keys(ctx context.Context, r *http.Request, req *Request) (int,
 	if err != nil {
 		return 0, nil, err
 	}
-	out := KeyListV1{Keys: make([]KeyV1, 0, len(ks))}
+	out := api.KeyListV1{Keys: make([]api.KeyV1, 0, len(ks))}
 	for _, k := range ks {
 		out.Keys = append(out.Keys, keyV1(k))
 	}

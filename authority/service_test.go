@@ -10,6 +10,7 @@ import (
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 	"github.com/keyblob/keyblob/authority/sqlitestore"
 	"github.com/keyblob/keyblob/password"
 )
@@ -73,30 +74,30 @@ func newFixture(t testing.TB, st authority.Store, quorum int, operators ...*keyb
 }
 
 // req signs a request as id.
-func (f *fixture) req(id *keyblob.Identity, method, target string, body []byte) *authority.Request {
+func (f *fixture) req(id *keyblob.Identity, method, target string, body []byte) *api.Request {
 	f.t.Helper()
-	a, err := authority.SignRequest(id, f.svc.Fingerprint(), method, target, body, f.now)
+	a, err := api.SignRequest(id, f.svc.Fingerprint(), method, target, body, f.now)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return &authority.Request{Method: method, Target: target, Body: body, Auth: a}
+	return &api.Request{Method: method, Target: target, Body: body, Auth: a}
 }
 
-func (f *fixture) sealed(r *authority.Request, c authority.RecoveryCode, p authority.CodePurpose, owner keyblob.Fingerprint) []byte {
+func (f *fixture) sealed(r *api.Request, c api.RecoveryCode, p api.CodePurpose, owner keyblob.Fingerprint) []byte {
 	f.t.Helper()
-	s, err := authority.SealCode(f.aut.Recipient(), c, p, owner, r.Auth.Signer, r.Auth.Nonce)
+	s, err := api.SealCode(f.aut.Recipient(), c, p, owner, r.Auth.Signer, r.Auth.Nonce)
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	return s
 }
 
-func (f *fixture) enroll(id *keyblob.Identity) authority.RecoveryCode {
+func (f *fixture) enroll(id *keyblob.Identity) api.RecoveryCode {
 	f.t.Helper()
-	code := authority.NewRecoveryCode()
+	code := api.NewRecoveryCode()
 	r := f.req(id, "POST", "/v1/enroll", []byte("{}"))
 	fp := id.Recipient().SigningFingerprint()
-	if _, _, err := f.svc.Enroll(context.Background(), r, id.Recipient(), f.sealed(r, code, authority.PurposeEnroll, fp)); err != nil {
+	if _, _, err := f.svc.Enroll(context.Background(), r, id.Recipient(), f.sealed(r, code, api.PurposeEnroll, fp)); err != nil {
 		f.t.Fatalf("enroll: %v", err)
 	}
 	return code
@@ -115,11 +116,11 @@ func (f *fixture) deposit(id *keyblob.Identity, desc string) *keyblob.SessionKey
 	return key
 }
 
-func (f *fixture) requestRecovery(owner, to *keyblob.Identity, code authority.RecoveryCode) (authority.RecoveryStatus, error) {
+func (f *fixture) requestRecovery(owner, to *keyblob.Identity, code api.RecoveryCode) (authority.RecoveryStatus, error) {
 	r := f.req(to, "POST", "/v1/recoveries", []byte("{}"))
 	ownerFP := owner.Recipient().SigningFingerprint()
 	st, _, err := f.svc.RequestRecovery(context.Background(), r, authority.RecoveryInput{
-		Owner: ownerFP, To: to.Recipient(), SealedCode: f.sealed(r, code, authority.PurposeRecovery, ownerFP)})
+		Owner: ownerFP, To: to.Recipient(), SealedCode: f.sealed(r, code, api.PurposeRecovery, ownerFP)})
 	return st, err
 }
 
@@ -137,9 +138,9 @@ func TestServiceRecovery(t *testing.T) {
 	if err != nil || st.State != "approved" {
 		t.Fatalf("request: %v %v", st.State, err)
 	}
-	newCode := authority.NewRecoveryCode()
+	newCode := api.NewRecoveryCode()
 	r := f.req(newID, "POST", "/v1/recoveries/x/complete", []byte("{}"))
-	_, o, _, err := f.svc.CompleteRecovery(ctx, r, st.ID, f.sealed(r, newCode, authority.PurposeNewCode, st.Owner))
+	_, o, _, err := f.svc.CompleteRecovery(ctx, r, st.ID, f.sealed(r, newCode, api.PurposeNewCode, st.Owner))
 	if err != nil || o.Signer != newID.Recipient().SigningFingerprint() {
 		t.Fatalf("complete: %v", err)
 	}
@@ -154,10 +155,10 @@ func TestServiceRecovery(t *testing.T) {
 		}
 	}
 	// The old identity is retired; the new code works, the old does not.
-	if _, err := f.svc.Deposits(ctx, f.req(owner, "GET", "/v1/deposits", nil), 0, 10); !errors.Is(err, authority.ErrUnauthenticated) {
+	if _, err := f.svc.Deposits(ctx, f.req(owner, "GET", "/v1/deposits", nil), 0, 10); !errors.Is(err, api.ErrUnauthenticated) {
 		t.Errorf("retired identity lists: %v", err)
 	}
-	if _, err := f.requestRecovery(owner, identity(t, "third"), code); !errors.Is(err, authority.ErrRecoveryRefused) {
+	if _, err := f.requestRecovery(owner, identity(t, "third"), code); !errors.Is(err, api.ErrRecoveryRefused) {
 		t.Errorf("old code: %v", err)
 	}
 	if _, err := f.requestRecovery(owner, identity(t, "third"), newCode); err != nil {
@@ -170,11 +171,11 @@ func TestServiceLockout(t *testing.T) {
 	owner := identity(t, "owner")
 	code := f.enroll(owner)
 	for i := range authority.MaxFailures {
-		if _, err := f.requestRecovery(owner, identity(t, "new"), authority.NewRecoveryCode()); !errors.Is(err, authority.ErrRecoveryRefused) {
+		if _, err := f.requestRecovery(owner, identity(t, "new"), api.NewRecoveryCode()); !errors.Is(err, api.ErrRecoveryRefused) {
 			t.Fatalf("wrong code %d: %v", i, err)
 		}
 	}
-	if _, err := f.requestRecovery(owner, identity(t, "new"), code); !errors.Is(err, authority.ErrRecoveryRefused) {
+	if _, err := f.requestRecovery(owner, identity(t, "new"), code); !errors.Is(err, api.ErrRecoveryRefused) {
 		t.Fatalf("right code after %d failures: %v, want refused", authority.MaxFailures, err)
 	}
 }
@@ -203,8 +204,8 @@ func TestServiceDepositReplay(t *testing.T) {
 	}{
 		{"a new deposit", stored, nil},
 		{"a repeated serial", stored, nil},
-		{"a blob to another recipient", export(other.Recipient(), owner), authority.ErrWrongRecipient},
-		{"a blob signed by another identity", export(f.aut.Recipient(), other), authority.ErrBadBlobSignature},
+		{"a blob to another recipient", export(other.Recipient(), owner), api.ErrWrongRecipient},
+		{"a blob signed by another identity", export(f.aut.Recipient(), other), api.ErrBadBlobSignature},
 	}
 	for i, tt := range tests {
 		r := f.req(owner, "POST", "/v1/deposits", tt.blob.Marshal())
@@ -212,7 +213,7 @@ func TestServiceDepositReplay(t *testing.T) {
 		if !errors.Is(err, tt.want) || (err == nil && created != (i == 0)) {
 			t.Fatalf("%s: created %v, %v, want %v", tt.name, created, err, tt.want)
 		}
-		if _, _, _, err := f.svc.Deposit(ctx, r, tt.blob); !errors.Is(err, authority.ErrReplay) {
+		if _, _, _, err := f.svc.Deposit(ctx, r, tt.blob); !errors.Is(err, api.ErrReplay) {
 			t.Errorf("%s, replayed: %v, want ErrReplay", tt.name, err)
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/keyblob/keyblob"
-	"github.com/keyblob/keyblob/replay"
+	"github.com/keyblob/keyblob/authority/api"
 )
 
 // Store keeps the backup authority's records: owners and the signature
@@ -71,7 +71,7 @@ type Store interface {
 	// binds o.Signer to it. It returns ErrExists, and changes nothing, if
 	// that signature key is already bound to any owner, current or
 	// retired.
-	CreateOwner(ctx context.Context, o Owner, e AuditEntry) (AuditEntry, error)
+	CreateOwner(ctx context.Context, o Owner, e api.AuditEntry) (api.AuditEntry, error)
 	// Owner returns the owner that the signature-key fingerprint key is,
 	// or was ever, bound to (its ID, its current Signer or a retired
 	// one), or ErrNotFound. Callers compare key with Owner.Signer to
@@ -82,7 +82,7 @@ type Store interface {
 	// returns ErrNotFound if there is no owner o.ID and ErrConflict if
 	// its Version or Signer differ. The binding (Recipient, Signer)
 	// changes only through CompleteRecovery.
-	UpdateOwner(ctx context.Context, o Owner, e AuditEntry) (AuditEntry, error)
+	UpdateOwner(ctx context.Context, o Owner, e api.AuditEntry) (api.AuditEntry, error)
 
 	// PutDeposit records the first use of the deposit request's nonce n,
 	// as UseNonce does, and stores d, with d.Seq set to the Seq of e, if
@@ -95,7 +95,7 @@ type Store interface {
 	// (owner, serial)), in that order of precedence; with any error it
 	// stores nothing, the nonce included, so a caller that must use the
 	// nonce up whatever the outcome calls UseNonce then.
-	PutDeposit(ctx context.Context, n Nonce, d Deposit, e AuditEntry) (AuditEntry, error)
+	PutDeposit(ctx context.Context, n Nonce, d Deposit, e api.AuditEntry) (api.AuditEntry, error)
 	// Deposit returns the deposit of serial by owner, or ErrNotFound.
 	Deposit(ctx context.Context, owner keyblob.Fingerprint, serial keyblob.Serial) (Deposit, error)
 	// Deposits returns at most limit (1 to MaxPage) of owner's deposits
@@ -106,15 +106,15 @@ type Store interface {
 	// 1, no approvals) and, by compare-and-swap as UpdateOwner does, o's
 	// Verifier and Failures; r.Owner must be o.ID. It returns ErrExists if
 	// a request has r.ID, and ErrNotFound or ErrConflict as UpdateOwner.
-	CreateRecovery(ctx context.Context, r Recovery, o Owner, e AuditEntry) (AuditEntry, error)
+	CreateRecovery(ctx context.Context, r Recovery, o Owner, e api.AuditEntry) (api.AuditEntry, error)
 	// Recovery returns the recovery request id with its approvals, in the
 	// order they were added, or ErrNotFound.
-	Recovery(ctx context.Context, id RequestID) (Recovery, error)
+	Recovery(ctx context.Context, id api.RequestID) (Recovery, error)
 	// AddApproval records a.Operator's approval of the pending request
 	// id. It returns ErrNotFound if there is no such request,
 	// ErrConflict if it is not pending, and ErrExists if that operator
 	// already approved it.
-	AddApproval(ctx context.Context, id RequestID, a Approval, e AuditEntry) (AuditEntry, error)
+	AddApproval(ctx context.Context, id api.RequestID, a Approval, e api.AuditEntry) (api.AuditEntry, error)
 	// CompleteRecovery marks the request r completed and re-binds its
 	// owner, in one transaction: the stored request must be Pending at
 	// r.Version and r.State must be RecoveryCompleted, with Completed
@@ -125,24 +125,21 @@ type Store interface {
 	// the owner does not exist, ErrConflict if either changed, and
 	// ErrExists if o.Signer is bound to another owner, or already to
 	// this one.
-	CompleteRecovery(ctx context.Context, r Recovery, o Owner, e AuditEntry) (AuditEntry, error)
+	CompleteRecovery(ctx context.Context, r Recovery, o Owner, e api.AuditEntry) (api.AuditEntry, error)
 
 	// AppendAudit appends an entry that records no change of the store's
 	// records (a release of re-wrapped keys).
-	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
+	AppendAudit(ctx context.Context, e api.AuditEntry) (api.AuditEntry, error)
 	// Audit returns at most limit (1 to MaxPage) entries whose Seq is
 	// greater than after, in increasing Seq: every entry if owner is the
 	// zero fingerprint, else only the entries whose Owner is owner.
-	Audit(ctx context.Context, owner keyblob.Fingerprint, after uint64, limit int) ([]AuditEntry, error)
+	Audit(ctx context.Context, owner keyblob.Fingerprint, after uint64, limit int) ([]api.AuditEntry, error)
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
 }
-
-// ErrNotFound is returned for a record that does not exist.
-var ErrNotFound = errors.New("not found")
 
 // ErrExists is returned when a record that must be unique already exists:
 // a bound signature key, a deposit of the same (owner, serial), a request
@@ -152,15 +149,6 @@ var ErrExists = errors.New("already exists")
 // ErrConflict is returned when a record changed since the caller read it,
 // or is not in the state the change needs: the compare-and-swap lost.
 var ErrConflict = errors.New("changed since it was read")
-
-// ErrReplay is returned by UseNonce and PutDeposit for a nonce already
-// used by its signer. It is the module's one "already accepted" error
-// (replay.ErrReplay).
-var ErrReplay = replay.ErrReplay
-
-// ErrInvalid is returned for a record outside the store's bounds (see the
-// Validate methods), before anything is changed.
-var ErrInvalid = errors.New("invalid record")
 
 // ErrSchema is returned by a backend's Open for a database it cannot use:
 // another program's, or one made by a newer version of keyblob.

@@ -17,7 +17,9 @@ import (
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 	"github.com/keyblob/keyblob/authority/authoritytest"
+	"github.com/keyblob/keyblob/authority/client"
 	"github.com/keyblob/keyblob/authority/sqlitestore"
 	"github.com/keyblob/keyblob/internal/sqlitedb"
 )
@@ -45,14 +47,14 @@ type ack struct {
 	owner   keyblob.Fingerprint
 	serial  keyblob.Serial
 	blob    []byte
-	receipt authority.Receipt
+	receipt api.Receipt
 }
 
 // durability is the state of one run.
 type durability struct {
 	t      *testing.T
 	aut    *keyblob.Identity
-	client *authority.Client
+	client *client.Client
 	owners []*keyblob.Identity
 	n      int
 	next   atomic.Int64
@@ -177,13 +179,13 @@ func (d *durability) depositUntilAcked(owner *keyblob.Identity, b *keyblob.KeyBl
 	deadline := time.Now().Add(retryFor)
 	for {
 		dep, rc, same, err := d.client.DepositBlob(ctx, owner, b)
-		var refused *authority.APIError
+		var refused *client.APIError
 		switch {
 		case err == nil && !same:
 			return ack{}, errors.New("the authority kept another blob of this serial")
 		case err == nil:
 			return ack{owner: owner.Recipient().SigningFingerprint(), serial: b.Serial(), blob: b.Marshal(), receipt: rc}, checkDeposit(dep, b)
-		case errors.As(err, &refused) && !errors.Is(err, authority.ErrUnavailable):
+		case errors.As(err, &refused) && !errors.Is(err, api.ErrUnavailable):
 			return ack{}, err
 		case time.Now().After(deadline):
 			return ack{}, fmt.Errorf("not acknowledged within %v: %w", retryFor, err)
@@ -192,7 +194,7 @@ func (d *durability) depositUntilAcked(owner *keyblob.Identity, b *keyblob.KeyBl
 	}
 }
 
-func checkDeposit(dep authority.DepositV1, b *keyblob.KeyBlob) error {
+func checkDeposit(dep api.DepositV1, b *keyblob.KeyBlob) error {
 	if dep.Serial != b.Serial().String() {
 		return fmt.Errorf("the authority acknowledged serial %s for %s", dep.Serial, b.Serial())
 	}
@@ -209,9 +211,9 @@ func (d *durability) check(path string) {
 	}
 	defer st.Close()
 	ctx := context.Background()
-	chain := map[uint64]authority.AuditEntry{}
-	kinds := map[authority.AuditKind]int{}
-	head, err := authority.VerifyChain(func(yield func(authority.AuditEntry, error) bool) {
+	chain := map[uint64]api.AuditEntry{}
+	kinds := map[api.AuditKind]int{}
+	head, err := api.VerifyChain(func(yield func(api.AuditEntry, error) bool) {
 		for e, err := range authority.Entries(ctx, st) {
 			if err == nil {
 				chain[e.Seq] = e
@@ -225,8 +227,8 @@ func (d *durability) check(path string) {
 	if err != nil {
 		t.Fatalf("the audit chain does not verify: %v", err)
 	}
-	if want := uint64(d.n + len(d.owners)); head.Seq != want || kinds[authority.AuditDeposit] != d.n {
-		t.Errorf("the audit log has %d entries (%d deposits), want %d (%d)", head.Seq, kinds[authority.AuditDeposit], want, d.n)
+	if want := uint64(d.n + len(d.owners)); head.Seq != want || kinds[api.AuditDeposit] != d.n {
+		t.Errorf("the audit log has %d entries (%d deposits), want %d (%d)", head.Seq, kinds[api.AuditDeposit], want, d.n)
 	}
 	d.checkAcks(st, chain)
 	d.checkStored(st)
@@ -259,7 +261,7 @@ func checkIntegrity(t *testing.T, path string) {
 
 // checkAcks checks that every acknowledged deposit is stored as sent,
 // and its receipt's entry is in the chain.
-func (d *durability) checkAcks(st authority.Store, chain map[uint64]authority.AuditEntry) {
+func (d *durability) checkAcks(st authority.Store, chain map[uint64]api.AuditEntry) {
 	t := d.t
 	if len(d.acks) != d.n {
 		t.Fatalf("%d deposits acknowledged, want %d", len(d.acks), d.n)
@@ -290,7 +292,7 @@ func (d *durability) checkStored(st authority.Store) {
 	for owner, serials := range want {
 		var n int
 		for after := uint64(0); ; {
-			page, err := st.Deposits(context.Background(), owner, after, authority.MaxPage)
+			page, err := st.Deposits(context.Background(), owner, after, api.MaxPage)
 			if err != nil {
 				d.t.Fatal(err)
 			}

@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/keyblob/keyblob"
-	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
+	"github.com/keyblob/keyblob/authority/client"
 )
 
 // StartTimeout bounds how long StartServer waits for a server to listen
@@ -140,8 +141,8 @@ func (s *Server) LogPath() string { return s.log.Name() }
 // NewClient returns a client of the server at url whose recipient is
 // key, with its own connection pool sized for many concurrent
 // requests.
-func NewClient(url string, key *keyblob.Recipient) (*authority.Client, error) {
-	c, err := authority.NewClient(url, key)
+func NewClient(url string, key *keyblob.Recipient) (*client.Client, error) {
+	c, err := client.New(url, key)
 	if err != nil {
 		return nil, err
 	}
@@ -153,8 +154,8 @@ func NewClient(url string, key *keyblob.Recipient) (*authority.Client, error) {
 
 // Enroll enrols every identity at c, one after the other, and returns
 // their recovery codes in order.
-func Enroll(ctx context.Context, c *authority.Client, ids []*keyblob.Identity) ([]authority.RecoveryCode, error) {
-	codes := make([]authority.RecoveryCode, len(ids))
+func Enroll(ctx context.Context, c *client.Client, ids []*keyblob.Identity) ([]api.RecoveryCode, error) {
+	codes := make([]api.RecoveryCode, len(ids))
 	for i, id := range ids {
 		code, _, err := c.Enroll(ctx, id)
 		if err != nil {

@@ -15,7 +15,9 @@ import (
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 	"github.com/keyblob/keyblob/authority/authoritytest"
+	"github.com/keyblob/keyblob/authority/client"
 	"github.com/keyblob/keyblob/authority/pgstore"
 	"github.com/keyblob/keyblob/internal/pgtest"
 )
@@ -25,7 +27,7 @@ type instances struct {
 	t       *testing.T
 	aut     *keyblob.Identity
 	servers []*authoritytest.Server
-	clients []*authority.Client
+	clients []*client.Client
 }
 
 // startInstances starts n server processes of this test binary on db at
@@ -108,8 +110,8 @@ func TestTwoInstancesPostgres(t *testing.T) {
 	in.checkListed(owners, acks)
 	in.checkNonces(owners[0])
 	in.checkRecovery()
-	checkChain(t, dsn, map[authority.AuditKind]int{authority.AuditEnroll: len(owners) + 1,
-		authority.AuditDeposit: deposits + 3, authority.AuditRecoveryRequest: 1, authority.AuditRecovery: 1})
+	checkChain(t, dsn, map[api.AuditKind]int{api.AuditEnroll: len(owners) + 1,
+		api.AuditDeposit: deposits + 3, api.AuditRecoveryRequest: 1, api.AuditRecovery: 1})
 }
 
 // load makes n deposits from 32 concurrent clients, the i-th at instance
@@ -199,7 +201,7 @@ func (in *instances) checkListed(owners []*keyblob.Identity, acks map[keyblob.Fi
 func (in *instances) checkNonces(owner *keyblob.Identity) {
 	for round := range 40 {
 		target := "/v1/deposits?after=0&limit=1"
-		auth, err := authority.SignRequest(owner, in.aut.Recipient().Fingerprint(), http.MethodGet, target, nil, time.Now())
+		auth, err := api.SignRequest(owner, in.aut.Recipient().Fingerprint(), http.MethodGet, target, nil, time.Now())
 		if err != nil {
 			in.t.Fatal(err)
 		}
@@ -231,13 +233,13 @@ func (in *instances) checkNonces(owner *keyblob.Identity) {
 
 // signedGet sends a GET with auth's headers and returns its status; a 401
 // must be "replayed".
-func (in *instances) signedGet(url string, auth *authority.Auth) int {
+func (in *instances) signedGet(url string, auth *api.Auth) int {
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		in.t.Error(err)
 		return 0
 	}
-	authority.SetAuthHeaders(req.Header, auth)
+	api.SetAuthHeaders(req.Header, auth)
 	resp, err := in.clients[0].HTTP.Do(req)
 	if err != nil {
 		in.t.Error(err)
@@ -278,33 +280,33 @@ func (in *instances) checkRecovery() {
 	if err != nil || r.State != "approved" {
 		t.Fatalf("recovery requested at instance 0: %v (state %q)", err, r.State)
 	}
-	id, err := authority.ParseRequestID(r.ID)
+	id, err := api.ParseRequestID(r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if seen, err := b.Recovery(ctx, newID, id); err != nil || seen.ID != r.ID || seen.State != r.State {
 		t.Fatalf("instance 1 does not see the request: %+v, %v", seen, err)
 	}
-	if _, err := b.Complete(ctx, newID, id, ownerID, authority.NewRecoveryCode()); err != nil {
+	if _, err := b.Complete(ctx, newID, id, ownerID, api.NewRecoveryCode()); err != nil {
 		t.Fatalf("completing at instance 1: %v", err)
 	}
 	in.checkRecovered(id, newID, keys)
 	for i, c := range in.clients {
-		if _, err := c.Deposits(ctx, owner); !errors.Is(err, authority.ErrUnauthenticated) {
+		if _, err := c.Deposits(ctx, owner); !errors.Is(err, api.ErrUnauthenticated) {
 			t.Errorf("instance %d: the retired identity lists deposits: %v", i, err)
 		}
 		if list, err := c.Deposits(ctx, newID); err != nil || len(list) != len(keys) {
 			t.Errorf("instance %d: the new identity lists %d deposits, %v", i, len(list), err)
 		}
 	}
-	if _, err := b.RequestRecovery(ctx, newIdentity(t), ownerID, code, nil); !errors.Is(err, authority.ErrRecoveryRefused) {
+	if _, err := b.RequestRecovery(ctx, newIdentity(t), ownerID, code, nil); !errors.Is(err, api.ErrRecoveryRefused) {
 		t.Errorf("the replaced code opened a recovery at instance 1: %v", err)
 	}
 }
 
 // checkRecovered fetches the keys of recovery id at instance 0 and checks
 // that they import, with newID, as the deposited keys.
-func (in *instances) checkRecovered(id authority.RequestID, newID *keyblob.Identity, keys map[keyblob.Serial]*keyblob.SessionKey) {
+func (in *instances) checkRecovered(id api.RequestID, newID *keyblob.Identity, keys map[keyblob.Serial]*keyblob.SessionKey) {
 	got, err := in.clients[0].Keys(context.Background(), newID, id)
 	if err != nil || len(got) != len(keys) {
 		in.t.Fatalf("keys at instance 0: %d, %v", len(got), err)
@@ -319,15 +321,15 @@ func (in *instances) checkRecovered(id authority.RequestID, newID *keyblob.Ident
 
 // checkChain verifies the audit chain of the database at dsn and counts
 // its entries by kind.
-func checkChain(t *testing.T, dsn string, want map[authority.AuditKind]int) {
+func checkChain(t *testing.T, dsn string, want map[api.AuditKind]int) {
 	ctx := context.Background()
 	st, err := pgstore.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	got := map[authority.AuditKind]int{}
-	_, err = authority.VerifyChain(func(yield func(authority.AuditEntry, error) bool) {
+	got := map[api.AuditKind]int{}
+	_, err = api.VerifyChain(func(yield func(api.AuditEntry, error) bool) {
 		for e, err := range authority.Entries(ctx, st) {
 			got[e.Kind]++
 			if !yield(e, err) {

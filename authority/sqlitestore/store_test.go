@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 	"github.com/keyblob/keyblob/authority/sqlitestore"
 	"github.com/keyblob/keyblob/authority/storetest"
 	"github.com/keyblob/keyblob/internal/sqlitedb"
@@ -92,7 +93,7 @@ func TestSchemaRefused(t *testing.T) {
 func TestReopenKeepsSchema(t *testing.T) {
 	s, path := open(t)
 	o := authority.Owner{ID: [32]byte{1}, Recipient: "r", Signer: [32]byte{1}, Verifier: []byte{1}, Created: time.Now()}
-	if _, err := s.CreateOwner(t.Context(), o, authority.AuditEntry{Time: time.Now(), Kind: authority.AuditEnroll, Owner: o.ID}); err != nil {
+	if _, err := s.CreateOwner(t.Context(), o, api.AuditEntry{Time: time.Now(), Kind: api.AuditEnroll, Owner: o.ID}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -118,29 +119,29 @@ func TestReopenKeepsSchema(t *testing.T) {
 func TestTamperedLogNamed(t *testing.T) {
 	tests := []struct {
 		name, sql string
-		want      authority.ChainError
+		want      api.ChainError
 	}{
-		{"edited detail", `UPDATE audit SET detail = X'7b7d20' WHERE seq = 3`, authority.ChainError{Seq: 3, Problem: authority.Edited}},
-		{"edited owner", `UPDATE audit SET owner = zeroblob(32) WHERE seq = 5`, authority.ChainError{Seq: 5, Problem: authority.Edited}},
-		{"deleted", `DELETE FROM audit WHERE seq = 2`, authority.ChainError{Seq: 2, Problem: authority.Deleted}},
+		{"edited detail", `UPDATE audit SET detail = X'7b7d20' WHERE seq = 3`, api.ChainError{Seq: 3, Problem: api.Edited}},
+		{"edited owner", `UPDATE audit SET owner = zeroblob(32) WHERE seq = 5`, api.ChainError{Seq: 5, Problem: api.Edited}},
+		{"deleted", `DELETE FROM audit WHERE seq = 2`, api.ChainError{Seq: 2, Problem: api.Deleted}},
 		{"deleted and renumbered", `DELETE FROM audit WHERE seq = 2; UPDATE audit SET seq = seq - 1 WHERE seq > 2`,
-			authority.ChainError{Seq: 2, Problem: authority.Broken}},
+			api.ChainError{Seq: 2, Problem: api.Broken}},
 		{"inserted", `UPDATE audit SET seq = seq + 100 WHERE seq >= 4; UPDATE audit SET seq = seq - 99 WHERE seq >= 104;
 			INSERT INTO audit SELECT 4, time, kind, owner, actor, ref, X'7b7d', prev, hash FROM audit WHERE seq = 3`,
-			authority.ChainError{Seq: 4, Problem: authority.Inserted}},
+			api.ChainError{Seq: 4, Problem: api.Inserted}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, path := open(t)
 			fill(t, s, 6)
-			if _, err := authority.VerifyChain(authority.Entries(t.Context(), s)); err != nil {
+			if _, err := api.VerifyChain(authority.Entries(t.Context(), s)); err != nil {
 				t.Fatalf("the untouched log: %v", err)
 			}
 			if _, err := rawDB(t, path).Exec(tt.sql); err != nil {
 				t.Fatal(err)
 			}
-			_, err := authority.VerifyChain(authority.Entries(t.Context(), s))
-			var ce *authority.ChainError
+			_, err := api.VerifyChain(authority.Entries(t.Context(), s))
+			var ce *api.ChainError
 			if !errors.As(err, &ce) || *ce != tt.want {
 				t.Fatalf("VerifyChain = %v, want %v", err, &tt.want)
 			}
@@ -156,16 +157,16 @@ func TestTamperedLogNamed(t *testing.T) {
 func fill(t *testing.T, s authority.Store, n int) {
 	t.Helper()
 	o := authority.Owner{ID: [32]byte{7}, Recipient: "r", Signer: [32]byte{7}, Verifier: []byte{1}, Created: time.Now()}
-	e := func(k authority.AuditKind, detail string) authority.AuditEntry {
-		return authority.AuditEntry{Time: time.Now(), Kind: k, Owner: o.ID, Actor: o.ID, Detail: detail}
+	e := func(k api.AuditKind, detail string) api.AuditEntry {
+		return api.AuditEntry{Time: time.Now(), Kind: k, Owner: o.ID, Actor: o.ID, Detail: detail}
 	}
-	if _, err := s.CreateOwner(t.Context(), o, e(authority.AuditEnroll, "{}")); err != nil {
+	if _, err := s.CreateOwner(t.Context(), o, e(api.AuditEnroll, "{}")); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i < n; i++ {
 		d := authority.Deposit{Owner: o.ID, Serial: [16]byte{byte(i)}, Blob: []byte{1}, Signer: o.ID, Created: time.Now(), Deposited: time.Now()}
 		n := authority.Nonce{Signer: o.ID, Value: [16]byte{byte(i)}, Expires: time.Now()}
-		if _, err := s.PutDeposit(t.Context(), n, d, e(authority.AuditDeposit, fmt.Sprintf(`{"n":%d}`, i))); err != nil {
+		if _, err := s.PutDeposit(t.Context(), n, d, e(api.AuditDeposit, fmt.Sprintf(`{"n":%d}`, i))); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 )
 
 // testAudit checks that every audited method appended exactly the entry
@@ -16,7 +17,7 @@ func testAudit(t *testing.T, e *env) {
 	o, other := mustCreate(t, e.s, newOwner()), mustCreate(t, e.s, newOwner())
 	mustDeposit(t, e.s, o, serial())
 	mustDeposit(t, e.s, other, serial())
-	release := authority.AuditEntry{Time: now(), Kind: authority.AuditRelease, Owner: o.ID, Actor: fp(),
+	release := api.AuditEntry{Time: now(), Kind: api.AuditRelease, Owner: o.ID, Actor: fp(),
 		Ref: [16]byte{1, 2, 3}, Detail: `{"serials":[]}`, Seq: 99, Hash: [32]byte{9}}
 	got, err := e.s.AppendAudit(ctx, release)
 	is(t, "AppendAudit", err, nil)
@@ -24,13 +25,13 @@ func testAudit(t *testing.T, e *env) {
 	if got.Seq != 5 || got.Hash != head.Hash {
 		t.Fatalf("AppendAudit returned seq %d, hash %x; the log's head is %d, %x", got.Seq, got.Hash, head.Seq, head.Hash)
 	}
-	all, err := e.s.Audit(ctx, keyblob.Fingerprint{}, 0, authority.MaxPage)
+	all, err := e.s.Audit(ctx, keyblob.Fingerprint{}, 0, api.MaxPage)
 	is(t, "Audit", err, nil)
 	same(t, "the appended entry", all[4], got)
 	if got.Detail != release.Detail || got.Actor != release.Actor || got.Ref != release.Ref || !got.Time.Equal(release.Time) {
 		t.Fatalf("AppendAudit changed the entry: %+v", got)
 	}
-	mine, err := e.s.Audit(ctx, o.ID, 0, authority.MaxPage)
+	mine, err := e.s.Audit(ctx, o.ID, 0, api.MaxPage)
 	is(t, "Audit of one owner", err, nil)
 	if len(mine) != 3 || mine[0].Seq != 1 || mine[1].Seq != 3 || mine[2].Seq != 5 {
 		t.Fatalf("the owner's entries: %d", len(mine))
@@ -44,11 +45,11 @@ func testAudit(t *testing.T, e *env) {
 	if err != nil || len(page) != 2 || page[0].Seq != 4 {
 		t.Fatalf("Audit(all, after 3): %v, %v", page, err)
 	}
-	for _, limit := range []int{0, -1, authority.MaxPage + 1} {
+	for _, limit := range []int{0, -1, api.MaxPage + 1} {
 		_, err := e.s.Audit(ctx, keyblob.Fingerprint{}, 0, limit)
-		is(t, "Audit with a page out of bounds", err, authority.ErrInvalid)
+		is(t, "Audit with a page out of bounds", err, api.ErrInvalid)
 		_, err = e.s.Deposits(ctx, o.ID, 0, limit)
-		is(t, "Deposits with a page out of bounds", err, authority.ErrInvalid)
+		is(t, "Deposits with a page out of bounds", err, api.ErrInvalid)
 	}
 }
 
@@ -68,13 +69,13 @@ func testAuditRace(t *testing.T, e *env) {
 			switch round % 3 {
 			case 0:
 				d := authority.Deposit{Owner: o.ID, Serial: serial(), Blob: []byte{1}, Signer: o.Signer, Created: now(), Deposited: now()}
-				_, err = s.PutDeposit(t.Context(), nonce(), d, entry(authority.AuditDeposit, o.ID, `{}`))
+				_, err = s.PutDeposit(t.Context(), nonce(), d, entry(api.AuditDeposit, o.ID, `{}`))
 			case 1:
 				o.Failures++
-				_, err = s.UpdateOwner(t.Context(), o, entry(authority.AuditCodeAttempt, o.ID, `{}`))
+				_, err = s.UpdateOwner(t.Context(), o, entry(api.AuditCodeAttempt, o.ID, `{}`))
 				o.Version++
 			case 2:
-				_, err = s.AppendAudit(t.Context(), entry(authority.AuditRelease, o.ID, `{}`))
+				_, err = s.AppendAudit(t.Context(), entry(api.AuditRelease, o.ID, `{}`))
 			}
 			if err != nil {
 				return err
@@ -87,7 +88,7 @@ func testAuditRace(t *testing.T, e *env) {
 	}
 	verify(t, e.s, racers+racers*rounds)
 	for _, o := range owners {
-		mine, err := stores[1].Audit(t.Context(), o.ID, 0, authority.MaxPage)
+		mine, err := stores[1].Audit(t.Context(), o.ID, 0, api.MaxPage)
 		if err != nil || len(mine) != 1+rounds {
 			t.Fatalf("an owner's entries: %d, %v", len(mine), err)
 		}
@@ -100,20 +101,20 @@ func testInvalid(t *testing.T, e *env) {
 	ctx := t.Context()
 	o := mustCreate(t, e.s, newOwner())
 	before := verify(t, e.s, 1)
-	good := entry(authority.AuditDeposit, o.ID, `{}`)
-	badEntries := map[string]authority.AuditEntry{
+	good := entry(api.AuditDeposit, o.ID, `{}`)
+	badEntries := map[string]api.AuditEntry{
 		"kind 0":        {Time: now(), Owner: o.ID},
 		"unknown kind":  {Time: now(), Kind: 200, Owner: o.ID},
-		"no owner":      {Time: now(), Kind: authority.AuditRelease},
-		"time 1969":     {Time: time.Unix(-1, 0), Kind: authority.AuditRelease, Owner: o.ID},
-		"detail 64 KiB": {Time: now(), Kind: authority.AuditRelease, Owner: o.ID, Detail: string(make([]byte, authority.MaxDetail+1))},
+		"no owner":      {Time: now(), Kind: api.AuditRelease},
+		"time 1969":     {Time: time.Unix(-1, 0), Kind: api.AuditRelease, Owner: o.ID},
+		"detail 64 KiB": {Time: now(), Kind: api.AuditRelease, Owner: o.ID, Detail: string(make([]byte, api.MaxDetail+1))},
 	}
 	for name, bad := range badEntries {
 		_, err := e.s.AppendAudit(ctx, bad)
-		is(t, "AppendAudit, "+name, err, authority.ErrInvalid)
+		is(t, "AppendAudit, "+name, err, api.ErrInvalid)
 		_, err = e.s.PutDeposit(ctx, nonce(), authority.Deposit{Owner: o.ID, Serial: serial(), Blob: []byte{1}, Signer: o.Signer,
 			Created: now(), Deposited: now()}, bad)
-		is(t, "PutDeposit with an invalid entry, "+name, err, authority.ErrInvalid)
+		is(t, "PutDeposit with an invalid entry, "+name, err, api.ErrInvalid)
 	}
 	calls := map[string]error{}
 	noID := newOwner()
@@ -136,7 +137,7 @@ func testInvalid(t *testing.T, e *env) {
 	calls["UseNonce without signer"] = e.s.UseNonce(ctx, authority.Nonce{Expires: now()})
 	calls["UseNonce in 2263"] = e.s.UseNonce(ctx, authority.Nonce{Signer: fp(), Expires: time.Date(2263, 1, 1, 0, 0, 0, 0, time.UTC)})
 	for name, err := range calls {
-		is(t, name, err, authority.ErrInvalid)
+		is(t, name, err, api.ErrInvalid)
 	}
 	if after := verify(t, e.s, 1); after != before {
 		t.Fatal("a refused change moved the log's head")
@@ -155,7 +156,7 @@ func testTimes(t *testing.T, e *env) {
 	} {
 		o := newOwner()
 		o.Created = tm
-		_, err := e.s.CreateOwner(ctx, o, authority.AuditEntry{Time: tm, Kind: authority.AuditEnroll, Owner: o.ID})
+		_, err := e.s.CreateOwner(ctx, o, api.AuditEntry{Time: tm, Kind: api.AuditEnroll, Owner: o.ID})
 		is(t, "CreateOwner at "+tm.String(), err, nil)
 		read := ownerOf(t, e.s, o.ID)
 		if !read.Created.Equal(tm) || read.Created.Location() != time.UTC {
@@ -177,7 +178,7 @@ func testDurability(t *testing.T, e *env) {
 	d := mustDeposit(t, e.s, o, serial())
 	r, o := mustRecovery(t, e.s, o)
 	a := authority.Approval{Operator: fp(), Time: now()}
-	_, err := e.s.AddApproval(ctx, r.ID, a, entry(authority.AuditApproval, o.ID, `{}`))
+	_, err := e.s.AddApproval(ctx, r.ID, a, entry(api.AuditApproval, o.ID, `{}`))
 	is(t, "AddApproval", err, nil)
 	n := authority.Nonce{Signer: fp(), Expires: now().Add(time.Hour)}
 	is(t, "UseNonce", e.s.UseNonce(ctx, n), nil)
@@ -192,11 +193,11 @@ func testDurability(t *testing.T, e *env) {
 	same(t, "deposit after reopening", read, d)
 	r.Approvals = []authority.Approval{a}
 	same(t, "recovery request after reopening", ownerRecovery(t, s, r), r)
-	is(t, "a nonce used before reopening", s.UseNonce(ctx, n), authority.ErrReplay)
+	is(t, "a nonce used before reopening", s.UseNonce(ctx, n), api.ErrReplay)
 	if got := verify(t, s, 4); got != head {
 		t.Fatal("the log's head changed across reopening")
 	}
-	_, err = s.AppendAudit(ctx, entry(authority.AuditRelease, o.ID, `{}`))
+	_, err = s.AppendAudit(ctx, entry(api.AuditRelease, o.ID, `{}`))
 	is(t, "appending after reopening", err, nil)
 	verify(t, s, 5)
 }
@@ -208,7 +209,7 @@ func testInstances(t *testing.T, e *env) {
 	a, b := e.s, e.reopen()
 	n := authority.Nonce{Signer: fp(), Expires: now().Add(time.Hour)}
 	is(t, "UseNonce at one instance", a.UseNonce(ctx, n), nil)
-	is(t, "the same nonce at the other", b.UseNonce(ctx, n), authority.ErrReplay)
+	is(t, "the same nonce at the other", b.UseNonce(ctx, n), api.ErrReplay)
 	o := mustCreate(t, a, newOwner())
 	same(t, "an owner enrolled at the other instance", ownerOf(t, b, o.ID), o)
 	d := mustDeposit(t, b, o, serial())
@@ -217,12 +218,12 @@ func testInstances(t *testing.T, e *env) {
 	same(t, "deposit", read, d)
 	r, o := mustRecovery(t, a, o)
 	done, rebound := complete(r, o)
-	_, err = b.CompleteRecovery(ctx, done, rebound, entry(authority.AuditRecovery, o.ID, `{}`))
+	_, err = b.CompleteRecovery(ctx, done, rebound, entry(api.AuditRecovery, o.ID, `{}`))
 	is(t, "completing at the other instance", err, nil)
 	if got := ownerOf(t, a, r.ToSigner); got.Signer != r.ToSigner {
 		t.Fatal("a recovery at one instance is not seen at the other")
 	}
-	if _, err := a.CompleteRecovery(ctx, done, rebound, entry(authority.AuditRecovery, o.ID, `{}`)); !errors.Is(err, authority.ErrConflict) {
+	if _, err := a.CompleteRecovery(ctx, done, rebound, entry(api.AuditRecovery, o.ID, `{}`)); !errors.Is(err, authority.ErrConflict) {
 		t.Fatalf("completing again at the first instance: %v", err)
 	}
 	verify(t, a, 4)

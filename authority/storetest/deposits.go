@@ -5,6 +5,7 @@ import (
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 )
 
 func testDeposits(t *testing.T, e *env) {
@@ -20,7 +21,7 @@ func testDeposits(t *testing.T, e *env) {
 
 	again := d
 	again.Blob, again.Description = []byte("another blob of the same key"), "changed"
-	_, err = e.s.PutDeposit(ctx, nonce(), again, entry(authority.AuditDeposit, o.ID, `{}`))
+	_, err = e.s.PutDeposit(ctx, nonce(), again, entry(api.AuditDeposit, o.ID, `{}`))
 	is(t, "a second deposit of the serial", err, authority.ErrExists)
 	read, _ = e.s.Deposit(ctx, o.ID, d.Serial)
 	same(t, "deposit after a repeated one", read, d)
@@ -32,16 +33,16 @@ func testDeposits(t *testing.T, e *env) {
 
 	stranger := d
 	stranger.Serial, stranger.Signer = serial(), fp()
-	_, err = e.s.PutDeposit(ctx, nonce(), stranger, entry(authority.AuditDeposit, o.ID, `{}`))
+	_, err = e.s.PutDeposit(ctx, nonce(), stranger, entry(api.AuditDeposit, o.ID, `{}`))
 	is(t, "a deposit signed by a key that is not the owner's", err, authority.ErrConflict)
 	orphan := d
 	orphan.Owner = fp()
-	_, err = e.s.PutDeposit(ctx, nonce(), orphan, entry(authority.AuditDeposit, orphan.Owner, `{}`))
-	is(t, "a deposit for an unknown owner", err, authority.ErrNotFound)
+	_, err = e.s.PutDeposit(ctx, nonce(), orphan, entry(api.AuditDeposit, orphan.Owner, `{}`))
+	is(t, "a deposit for an unknown owner", err, api.ErrNotFound)
 	_, err = e.s.Deposit(ctx, o.ID, serial())
-	is(t, "an unknown serial", err, authority.ErrNotFound)
+	is(t, "an unknown serial", err, api.ErrNotFound)
 	_, err = e.s.Deposit(ctx, fp(), d.Serial)
-	is(t, "another owner's serial", err, authority.ErrNotFound)
+	is(t, "another owner's serial", err, api.ErrNotFound)
 	verify(t, e.s, 4)
 }
 
@@ -54,7 +55,7 @@ func testDepositsRace(t *testing.T, e *env) {
 	errs := race(racers, func(i int) error {
 		d := authority.Deposit{Owner: o.ID, Serial: sn, Description: string(rune('a' + i)), Blob: []byte{byte(i)},
 			Signer: o.Signer, Created: now(), Deposited: now()}
-		_, err := stores[i%2].PutDeposit(t.Context(), nonce(), d, entry(authority.AuditDeposit, o.ID, `{}`))
+		_, err := stores[i%2].PutDeposit(t.Context(), nonce(), d, entry(api.AuditDeposit, o.ID, `{}`))
 		return err
 	})
 	w := oneWins(t, "racing deposits of one serial", errs, authority.ErrExists)
@@ -67,7 +68,7 @@ func testDepositsRace(t *testing.T, e *env) {
 	errs = race(racers, func(i int) error {
 		d := authority.Deposit{Owner: o.ID, Serial: serial(), Blob: []byte{byte(i)}, Signer: o.Signer,
 			Created: now(), Deposited: now()}
-		got, err := stores[i%2].PutDeposit(t.Context(), nonce(), d, entry(authority.AuditDeposit, o.ID, `{}`))
+		got, err := stores[i%2].PutDeposit(t.Context(), nonce(), d, entry(api.AuditDeposit, o.ID, `{}`))
 		d.Seq = got.Seq
 		serials[i] = d
 		return err
@@ -80,7 +81,7 @@ func testDepositsRace(t *testing.T, e *env) {
 		is(t, "Deposit", err, nil)
 		same(t, "raced deposit", read, d)
 	}
-	all, err := e.s.Deposits(t.Context(), o.ID, 0, authority.MaxPage)
+	all, err := e.s.Deposits(t.Context(), o.ID, 0, api.MaxPage)
 	is(t, "Deposits", err, nil)
 	if len(all) != racers+1 {
 		t.Fatalf("%d deposits listed, want %d", len(all), racers+1)
@@ -136,21 +137,21 @@ func testDepositNonce(t *testing.T, e *env) {
 		return authority.Deposit{Owner: o.ID, Serial: sn, Blob: []byte("blob"), Signer: o.Signer, Created: now(), Deposited: now()}
 	}
 	put := func(n authority.Nonce, d authority.Deposit) error {
-		_, err := e.s.PutDeposit(ctx, n, d, entry(authority.AuditDeposit, d.Owner, `{}`))
+		_, err := e.s.PutDeposit(ctx, n, d, entry(api.AuditDeposit, d.Owner, `{}`))
 		return err
 	}
 	n := nonce()
 	first := deposit(serial())
 	is(t, "a deposit", put(n, first), nil)
-	is(t, "UseNonce of the deposit's nonce", e.s.UseNonce(ctx, n), authority.ErrReplay)
+	is(t, "UseNonce of the deposit's nonce", e.s.UseNonce(ctx, n), api.ErrReplay)
 	second := deposit(serial())
-	is(t, "another deposit with a used nonce", put(n, second), authority.ErrReplay)
+	is(t, "another deposit with a used nonce", put(n, second), api.ErrReplay)
 	_, err := e.s.Deposit(ctx, o.ID, second.Serial)
-	is(t, "the deposit refused for its nonce", err, authority.ErrNotFound)
-	is(t, "the same deposit with a used nonce", put(n, first), authority.ErrReplay)
+	is(t, "the deposit refused for its nonce", err, api.ErrNotFound)
+	is(t, "the same deposit with a used nonce", put(n, first), api.ErrReplay)
 	used := nonce()
 	is(t, "UseNonce", e.s.UseNonce(ctx, used), nil)
-	is(t, "a deposit with a nonce UseNonce used", put(used, second), authority.ErrReplay)
+	is(t, "a deposit with a nonce UseNonce used", put(used, second), api.ErrReplay)
 
 	stranger := deposit(serial())
 	stranger.Signer = fp()
@@ -163,7 +164,7 @@ func testDepositNonce(t *testing.T, e *env) {
 	}{
 		{"a repeated serial", first, authority.ErrExists},
 		{"a signer that is not the owner's", stranger, authority.ErrConflict},
-		{"an unknown owner", orphan, authority.ErrNotFound},
+		{"an unknown owner", orphan, api.ErrNotFound},
 	} {
 		n := nonce()
 		is(t, "a deposit of "+tt.name, put(n, tt.d), tt.want)
@@ -188,10 +189,10 @@ func testDepositNonceRace(t *testing.T, e *env) {
 			serials[i] = serial()
 			d := authority.Deposit{Owner: o.ID, Serial: serials[i], Blob: []byte{byte(i)}, Signer: o.Signer,
 				Created: now(), Deposited: now()}
-			_, err := stores[i%2].PutDeposit(t.Context(), n, d, entry(authority.AuditDeposit, o.ID, `{}`))
+			_, err := stores[i%2].PutDeposit(t.Context(), n, d, entry(api.AuditDeposit, o.ID, `{}`))
 			return err
 		})
-		w := oneWins(t, "racing uses of one nonce", errs, authority.ErrReplay)
+		w := oneWins(t, "racing uses of one nonce", errs, api.ErrReplay)
 		for i, sn := range serials {
 			if sn == (keyblob.Serial{}) {
 				continue
@@ -200,11 +201,11 @@ func testDepositNonceRace(t *testing.T, e *env) {
 			if i == w {
 				is(t, "the winner's deposit", err, nil)
 			} else {
-				is(t, "a loser's deposit", err, authority.ErrNotFound)
+				is(t, "a loser's deposit", err, api.ErrNotFound)
 			}
 		}
 	}
-	all, err := e.s.Deposits(t.Context(), o.ID, 0, authority.MaxPage)
+	all, err := e.s.Deposits(t.Context(), o.ID, 0, api.MaxPage)
 	is(t, "Deposits", err, nil)
 	if n := len(all); n > 2 || n < 1 {
 		t.Fatalf("%d deposits stored, want one per round that a deposit won", n)

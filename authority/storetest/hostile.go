@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 )
 
 // hostileStrings returns more than a thousand strings that break naive
@@ -90,20 +91,20 @@ func roundTrip(t *testing.T, s, other authority.Store, s0 string) error {
 	ctx := t.Context()
 	o := newOwner()
 	o.Recipient, o.Verifier = s0, []byte(s0)
-	if _, err := s.CreateOwner(ctx, o, entry(authority.AuditEnroll, o.ID, s0)); err != nil {
+	if _, err := s.CreateOwner(ctx, o, entry(api.AuditEnroll, o.ID, s0)); err != nil {
 		return fmt.Errorf("CreateOwner with a hostile string (%s): %w", digest(s0), err)
 	}
 	o.Version = 1
 	d := authority.Deposit{Owner: o.ID, Serial: serial(), Description: s0, Blob: []byte(s0), Signer: o.Signer,
 		Created: now(), Deposited: now()}
-	de, err := s.PutDeposit(ctx, nonce(), d, entry(authority.AuditDeposit, o.ID, s0))
+	de, err := s.PutDeposit(ctx, nonce(), d, entry(api.AuditDeposit, o.ID, s0))
 	if err != nil {
 		return fmt.Errorf("PutDeposit with a hostile string (%s): %w", digest(s0), err)
 	}
 	d.Seq = de.Seq
 	r := newRecovery(o)
 	r.To = s0
-	if _, err := s.CreateRecovery(ctx, r, o, entry(authority.AuditRecoveryRequest, o.ID, s0)); err != nil {
+	if _, err := s.CreateRecovery(ctx, r, o, entry(api.AuditRecoveryRequest, o.ID, s0)); err != nil {
 		return fmt.Errorf("CreateRecovery with a hostile string (%s): %w", digest(s0), err)
 	}
 	r.Version, o.Version = 1, 2
@@ -150,43 +151,43 @@ func testBounds(t *testing.T, e *env) {
 		lo, hi int
 		try    func(s string) (string, error)
 	}{
-		{"recipient line", 1, authority.MaxRecipientLine, func(s string) (string, error) {
+		{"recipient line", 1, api.MaxRecipientLine, func(s string) (string, error) {
 			o := newOwner()
 			o.Recipient = s
-			if _, err := e.s.CreateOwner(ctx, o, entry(authority.AuditEnroll, o.ID, "")); err != nil {
+			if _, err := e.s.CreateOwner(ctx, o, entry(api.AuditEnroll, o.ID, "")); err != nil {
 				return "", err
 			}
 			got, err := e.s.Owner(ctx, o.ID)
 			return got.Recipient, err
 		}},
-		{"verifier", 1, authority.MaxVerifier, func(s string) (string, error) {
+		{"verifier", 1, api.MaxVerifier, func(s string) (string, error) {
 			o := newOwner()
 			o.Verifier = []byte(s)
-			if _, err := e.s.CreateOwner(ctx, o, entry(authority.AuditEnroll, o.ID, "")); err != nil {
+			if _, err := e.s.CreateOwner(ctx, o, entry(api.AuditEnroll, o.ID, "")); err != nil {
 				return "", err
 			}
 			got, err := e.s.Owner(ctx, o.ID)
 			return string(got.Verifier), err
 		}},
-		{"description", 0, authority.MaxDescription, func(s string) (string, error) {
+		{"description", 0, api.MaxDescription, func(s string) (string, error) {
 			return depositField(t, e.s, func(d *authority.Deposit) { d.Description = s }, func(d authority.Deposit) string { return d.Description })
 		}},
-		{"key blob", 1, authority.MaxBlob, func(s string) (string, error) {
+		{"key blob", 1, api.MaxBlob, func(s string) (string, error) {
 			return depositField(t, e.s, func(d *authority.Deposit) { d.Blob = []byte(s) }, func(d authority.Deposit) string { return string(d.Blob) })
 		}},
-		{"new identity", 1, authority.MaxRecipientLine, func(s string) (string, error) {
+		{"new identity", 1, api.MaxRecipientLine, func(s string) (string, error) {
 			o := mustCreate(t, e.s, newOwner())
 			r := newRecovery(o)
 			r.To = s
-			if _, err := e.s.CreateRecovery(ctx, r, o, entry(authority.AuditRecoveryRequest, o.ID, "")); err != nil {
+			if _, err := e.s.CreateRecovery(ctx, r, o, entry(api.AuditRecoveryRequest, o.ID, "")); err != nil {
 				return "", err
 			}
 			got, err := e.s.Recovery(ctx, r.ID)
 			return got.To, err
 		}},
-		{"audit detail", 0, authority.MaxDetail, func(s string) (string, error) {
+		{"audit detail", 0, api.MaxDetail, func(s string) (string, error) {
 			o := mustCreate(t, e.s, newOwner())
-			got, err := e.s.AppendAudit(ctx, entry(authority.AuditRelease, o.ID, s))
+			got, err := e.s.AppendAudit(ctx, entry(api.AuditRelease, o.ID, s))
 			if err != nil {
 				return "", err
 			}
@@ -206,7 +207,7 @@ func testBounds(t *testing.T, e *env) {
 				t.Fatalf("%s of %d bytes: %v", f.name, n, err)
 			case ok && got != s:
 				t.Fatalf("%s of %d bytes: read back %s", f.name, n, digest(got))
-			case !ok && !errors.Is(err, authority.ErrInvalid):
+			case !ok && !errors.Is(err, api.ErrInvalid):
 				t.Fatalf("%s of %d bytes: got %v, want ErrInvalid", f.name, n, err)
 			}
 		}
@@ -217,7 +218,7 @@ func depositField(t *testing.T, s authority.Store, set func(*authority.Deposit),
 	o := mustCreate(t, s, newOwner())
 	d := authority.Deposit{Owner: o.ID, Serial: serial(), Blob: []byte{1}, Signer: o.Signer, Created: now(), Deposited: now()}
 	set(&d)
-	if _, err := s.PutDeposit(t.Context(), nonce(), d, entry(authority.AuditDeposit, o.ID, "")); err != nil {
+	if _, err := s.PutDeposit(t.Context(), nonce(), d, entry(api.AuditDeposit, o.ID, "")); err != nil {
 		return "", err
 	}
 	got, err := s.Deposit(t.Context(), o.ID, d.Serial)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 )
 
 func testNonces(t *testing.T, e *env) {
@@ -14,15 +15,15 @@ func testNonces(t *testing.T, e *env) {
 	n := authority.Nonce{Signer: fp(), Expires: now().Add(5 * time.Minute)}
 	n.Value[0] = 1
 	is(t, "first use", e.s.UseNonce(ctx, n), nil)
-	is(t, "second use", e.s.UseNonce(ctx, n), authority.ErrReplay)
+	is(t, "second use", e.s.UseNonce(ctx, n), api.ErrReplay)
 	other := n
 	other.Signer = fp()
 	is(t, "another signer's use of the value", e.s.UseNonce(ctx, other), nil)
 	is(t, "purge before expiry", e.s.PurgeNonces(ctx, n.Expires), nil)
-	is(t, "use after a purge before expiry", e.s.UseNonce(ctx, n), authority.ErrReplay)
+	is(t, "use after a purge before expiry", e.s.UseNonce(ctx, n), api.ErrReplay)
 	is(t, "purge after expiry", e.s.PurgeNonces(ctx, n.Expires.Add(time.Nanosecond)), nil)
 	is(t, "use after expiry and purge", e.s.UseNonce(ctx, n), nil)
-	is(t, "second use after purge", e.s.UseNonce(ctx, n), authority.ErrReplay)
+	is(t, "second use after purge", e.s.UseNonce(ctx, n), api.ErrReplay)
 	verify(t, e.s, 0)
 }
 
@@ -33,14 +34,14 @@ func testNoncesRace(t *testing.T, e *env) {
 		n := authority.Nonce{Signer: fp(), Expires: now().Add(time.Hour)}
 		n.Value[15] = byte(round)
 		errs := race(racers, func(i int) error { return stores[i%2].UseNonce(t.Context(), n) })
-		oneWins(t, "racing nonce uses", errs, authority.ErrReplay)
+		oneWins(t, "racing nonce uses", errs, api.ErrReplay)
 	}
 }
 
 func testOwners(t *testing.T, e *env) {
 	ctx := t.Context()
 	o := newOwner()
-	got, err := e.s.CreateOwner(ctx, o, entry(authority.AuditEnroll, o.ID, `{"recipient":"x"}`))
+	got, err := e.s.CreateOwner(ctx, o, entry(api.AuditEnroll, o.ID, `{"recipient":"x"}`))
 	is(t, "CreateOwner", err, nil)
 	if got.Seq != 1 || got.Prev != ([32]byte{}) || got.Detail != `{"recipient":"x"}` {
 		t.Fatalf("CreateOwner's entry: %+v", got)
@@ -50,19 +51,19 @@ func testOwners(t *testing.T, e *env) {
 	is(t, "Owner", err, nil)
 	same(t, "owner", read, o)
 	_, err = e.s.Owner(ctx, fp())
-	is(t, "unknown owner", err, authority.ErrNotFound)
+	is(t, "unknown owner", err, api.ErrNotFound)
 
 	again := newOwner()
 	again.ID, again.Signer = o.ID, o.Signer
-	_, err = e.s.CreateOwner(ctx, again, entry(authority.AuditEnroll, o.ID, `{}`))
+	_, err = e.s.CreateOwner(ctx, again, entry(api.AuditEnroll, o.ID, `{}`))
 	is(t, "enrolling a bound key again", err, authority.ErrExists)
 	read, _ = e.s.Owner(ctx, o.ID)
 	same(t, "owner after a refused enrolment", read, o)
 
 	mismatch := newOwner()
 	mismatch.Signer = fp()
-	_, err = e.s.CreateOwner(ctx, mismatch, entry(authority.AuditEnroll, mismatch.ID, `{}`))
-	is(t, "an owner whose id is not its signer", err, authority.ErrInvalid)
+	_, err = e.s.CreateOwner(ctx, mismatch, entry(api.AuditEnroll, mismatch.ID, `{}`))
+	is(t, "an owner whose id is not its signer", err, api.ErrInvalid)
 	verify(t, e.s, 1)
 }
 
@@ -73,7 +74,7 @@ func testOwnersRace(t *testing.T, e *env) {
 	errs := race(racers, func(i int) error {
 		c := o
 		c.Recipient = string(rune('a' + i))
-		_, err := stores[i%2].CreateOwner(t.Context(), c, entry(authority.AuditEnroll, o.ID, `{}`))
+		_, err := stores[i%2].CreateOwner(t.Context(), c, entry(api.AuditEnroll, o.ID, `{}`))
 		return err
 	})
 	w := oneWins(t, "racing enrolments", errs, authority.ErrExists)
@@ -90,24 +91,24 @@ func testUpdateOwner(t *testing.T, e *env) {
 	o := mustCreate(t, e.s, newOwner())
 	changed := o
 	changed.Failures, changed.Verifier = 3, verifier()
-	got, err := e.s.UpdateOwner(ctx, changed, entry(authority.AuditCodeAttempt, o.ID, `{"attempt":3}`))
+	got, err := e.s.UpdateOwner(ctx, changed, entry(api.AuditCodeAttempt, o.ID, `{"attempt":3}`))
 	is(t, "UpdateOwner", err, nil)
-	if got.Seq != 2 || got.Kind != authority.AuditCodeAttempt {
+	if got.Seq != 2 || got.Kind != api.AuditCodeAttempt {
 		t.Fatalf("UpdateOwner's entry: %+v", got)
 	}
 	changed.Version = 2
 	read, _ := e.s.Owner(ctx, o.ID)
 	same(t, "updated owner", read, changed)
 
-	_, err = e.s.UpdateOwner(ctx, o, entry(authority.AuditCodeAttempt, o.ID, `{}`))
+	_, err = e.s.UpdateOwner(ctx, o, entry(api.AuditCodeAttempt, o.ID, `{}`))
 	is(t, "a stale version", err, authority.ErrConflict)
 	wrongSigner := changed
 	wrongSigner.Signer = fp()
-	_, err = e.s.UpdateOwner(ctx, wrongSigner, entry(authority.AuditCodeAttempt, o.ID, `{}`))
+	_, err = e.s.UpdateOwner(ctx, wrongSigner, entry(api.AuditCodeAttempt, o.ID, `{}`))
 	is(t, "another signer", err, authority.ErrConflict)
 	rebound := changed
 	rebound.Recipient = "keyblob:other"
-	_, err = e.s.UpdateOwner(ctx, rebound, entry(authority.AuditCodeAttempt, o.ID, `{}`))
+	_, err = e.s.UpdateOwner(ctx, rebound, entry(api.AuditCodeAttempt, o.ID, `{}`))
 	is(t, "UpdateOwner with a new recipient", err, nil)
 	read, _ = e.s.Owner(ctx, o.ID)
 	if read.Recipient != o.Recipient || read.Version != 3 {
@@ -115,8 +116,8 @@ func testUpdateOwner(t *testing.T, e *env) {
 	}
 	unknown := newOwner()
 	unknown.Version = 1
-	_, err = e.s.UpdateOwner(ctx, unknown, entry(authority.AuditCodeAttempt, unknown.ID, `{}`))
-	is(t, "an unknown owner", err, authority.ErrNotFound)
+	_, err = e.s.UpdateOwner(ctx, unknown, entry(api.AuditCodeAttempt, unknown.ID, `{}`))
+	is(t, "an unknown owner", err, api.ErrNotFound)
 	verify(t, e.s, 3)
 }
 
@@ -134,7 +135,7 @@ func testUpdateOwnerRace(t *testing.T, e *env) {
 				return err
 			}
 			read.Failures++
-			_, err = s.UpdateOwner(t.Context(), read, entry(authority.AuditCodeAttempt, o.ID, `{}`))
+			_, err = s.UpdateOwner(t.Context(), read, entry(api.AuditCodeAttempt, o.ID, `{}`))
 			if !errors.Is(err, authority.ErrConflict) {
 				return err
 			}

@@ -5,13 +5,14 @@ import (
 	"time"
 
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 )
 
 func testRecoveries(t *testing.T, e *env) {
 	ctx := t.Context()
 	o := mustCreate(t, e.s, newOwner())
 	o.Failures = 4
-	_, err := e.s.UpdateOwner(ctx, o, entry(authority.AuditCodeAttempt, o.ID, `{}`))
+	_, err := e.s.UpdateOwner(ctx, o, entry(api.AuditCodeAttempt, o.ID, `{}`))
 	is(t, "UpdateOwner", err, nil)
 	o.Version++
 	r := newRecovery(o)
@@ -19,7 +20,7 @@ func testRecoveries(t *testing.T, e *env) {
 	r.Serial = &sn
 	reset := o
 	reset.Failures = 0
-	got, err := e.s.CreateRecovery(ctx, r, reset, entry(authority.AuditRecoveryRequest, o.ID, `{}`))
+	got, err := e.s.CreateRecovery(ctx, r, reset, entry(api.AuditRecoveryRequest, o.ID, `{}`))
 	is(t, "CreateRecovery", err, nil)
 	if got.Seq != 3 {
 		t.Fatalf("CreateRecovery's entry has seq %d, want 3", got.Seq)
@@ -32,7 +33,7 @@ func testRecoveries(t *testing.T, e *env) {
 	same(t, "owner after CreateRecovery", ownerOf(t, e.s, o.ID), reset)
 
 	all := newRecovery(reset)
-	_, err = e.s.CreateRecovery(ctx, all, reset, entry(authority.AuditRecoveryRequest, o.ID, `{}`))
+	_, err = e.s.CreateRecovery(ctx, all, reset, entry(api.AuditRecoveryRequest, o.ID, `{}`))
 	is(t, "a request for every key", err, nil)
 	all.Version, reset.Version = 1, reset.Version+1
 	read, _ = e.s.Recovery(ctx, all.ID)
@@ -40,20 +41,20 @@ func testRecoveries(t *testing.T, e *env) {
 
 	dup := newRecovery(reset)
 	dup.ID = r.ID
-	_, err = e.s.CreateRecovery(ctx, dup, reset, entry(authority.AuditRecoveryRequest, o.ID, `{}`))
+	_, err = e.s.CreateRecovery(ctx, dup, reset, entry(api.AuditRecoveryRequest, o.ID, `{}`))
 	is(t, "a request id used twice", err, authority.ErrExists)
 	same(t, "owner after a refused request", ownerOf(t, e.s, o.ID), reset)
-	_, err = e.s.CreateRecovery(ctx, newRecovery(o), o, entry(authority.AuditRecoveryRequest, o.ID, `{}`))
+	_, err = e.s.CreateRecovery(ctx, newRecovery(o), o, entry(api.AuditRecoveryRequest, o.ID, `{}`))
 	is(t, "a request with a stale owner", err, authority.ErrConflict)
 	_, err = e.s.Recovery(ctx, requestID())
-	is(t, "an unknown request", err, authority.ErrNotFound)
+	is(t, "an unknown request", err, api.ErrNotFound)
 	completed := newRecovery(reset)
 	completed.State, completed.Completed = authority.RecoveryCompleted, now()
-	_, err = e.s.CreateRecovery(ctx, completed, reset, entry(authority.AuditRecoveryRequest, o.ID, `{}`))
-	is(t, "a new request that is completed", err, authority.ErrInvalid)
+	_, err = e.s.CreateRecovery(ctx, completed, reset, entry(api.AuditRecoveryRequest, o.ID, `{}`))
+	is(t, "a new request that is completed", err, api.ErrInvalid)
 	elsewhere := newRecovery(mustCreate(t, e.s, newOwner()))
-	_, err = e.s.CreateRecovery(ctx, elsewhere, reset, entry(authority.AuditRecoveryRequest, o.ID, `{}`))
-	is(t, "a request for another owner than the one swapped", err, authority.ErrInvalid)
+	_, err = e.s.CreateRecovery(ctx, elsewhere, reset, entry(api.AuditRecoveryRequest, o.ID, `{}`))
+	is(t, "a request for another owner than the one swapped", err, api.ErrInvalid)
 	verify(t, e.s, 5)
 }
 
@@ -65,16 +66,16 @@ func testApprovals(t *testing.T, e *env) {
 	for i := range 5 {
 		// Later approvals are dated earlier: the order is the order added.
 		a := authority.Approval{Operator: fp(), Time: base.Add(-time.Duration(i) * time.Second)}
-		_, err := e.s.AddApproval(ctx, r.ID, a, entry(authority.AuditApproval, r.Owner, `{}`))
+		_, err := e.s.AddApproval(ctx, r.ID, a, entry(api.AuditApproval, r.Owner, `{}`))
 		is(t, "AddApproval", err, nil)
 		want = append(want, a)
 	}
 	_, err := e.s.AddApproval(ctx, r.ID, authority.Approval{Operator: want[2].Operator, Time: now()},
-		entry(authority.AuditApproval, r.Owner, `{}`))
+		entry(api.AuditApproval, r.Owner, `{}`))
 	is(t, "a second approval by one operator", err, authority.ErrExists)
 	_, err = e.s.AddApproval(ctx, requestID(), authority.Approval{Operator: fp(), Time: now()},
-		entry(authority.AuditApproval, r.Owner, `{}`))
-	is(t, "an approval of an unknown request", err, authority.ErrNotFound)
+		entry(api.AuditApproval, r.Owner, `{}`))
+	is(t, "an approval of an unknown request", err, api.ErrNotFound)
 	read, _ := e.s.Recovery(ctx, r.ID)
 	same(t, "approvals", read.Approvals, want)
 
@@ -82,7 +83,7 @@ func testApprovals(t *testing.T, e *env) {
 	op := fp()
 	errs := race(racers, func(i int) error {
 		_, err := stores[i%2].AddApproval(t.Context(), r.ID, authority.Approval{Operator: op, Time: now()},
-			entry(authority.AuditApproval, r.Owner, `{}`))
+			entry(api.AuditApproval, r.Owner, `{}`))
 		return err
 	})
 	oneWins(t, "racing approvals by one operator", errs, authority.ErrExists)
@@ -105,14 +106,14 @@ func testCompleteRecovery(t *testing.T, e *env) {
 	old := mustCreate(t, e.s, newOwner())
 	mustDeposit(t, e.s, old, serial())
 	r, o := mustRecovery(t, e.s, old)
-	_, err := e.s.AddApproval(ctx, r.ID, authority.Approval{Operator: fp(), Time: now()}, entry(authority.AuditApproval, o.ID, `{}`))
+	_, err := e.s.AddApproval(ctx, r.ID, authority.Approval{Operator: fp(), Time: now()}, entry(api.AuditApproval, o.ID, `{}`))
 	is(t, "AddApproval", err, nil)
 	approvals := ownerRecovery(t, e.s, r).Approvals
 
 	done, rebound := complete(r, o)
-	got, err := e.s.CompleteRecovery(ctx, done, rebound, entry(authority.AuditRecovery, o.ID, `{}`))
+	got, err := e.s.CompleteRecovery(ctx, done, rebound, entry(api.AuditRecovery, o.ID, `{}`))
 	is(t, "CompleteRecovery", err, nil)
-	if got.Seq != 5 || got.Kind != authority.AuditRecovery {
+	if got.Seq != 5 || got.Kind != api.AuditRecovery {
 		t.Fatalf("CompleteRecovery's entry: %+v", got)
 	}
 	done.Version, rebound.Version, done.Approvals = 2, rebound.Version+1, approvals
@@ -120,15 +121,15 @@ func testCompleteRecovery(t *testing.T, e *env) {
 	same(t, "re-bound owner, by the new key", ownerOf(t, e.s, r.ToSigner), rebound)
 	same(t, "re-bound owner, by the retired key", ownerOf(t, e.s, old.Signer), rebound)
 
-	_, err = e.s.CompleteRecovery(ctx, done, rebound, entry(authority.AuditRecovery, o.ID, `{}`))
+	_, err = e.s.CompleteRecovery(ctx, done, rebound, entry(api.AuditRecovery, o.ID, `{}`))
 	is(t, "completing a completed request", err, authority.ErrConflict)
-	_, err = e.s.AddApproval(ctx, r.ID, authority.Approval{Operator: fp(), Time: now()}, entry(authority.AuditApproval, o.ID, `{}`))
+	_, err = e.s.AddApproval(ctx, r.ID, authority.Approval{Operator: fp(), Time: now()}, entry(api.AuditApproval, o.ID, `{}`))
 	is(t, "approving a completed request", err, authority.ErrConflict)
 	d := authority.Deposit{Owner: o.ID, Serial: serial(), Blob: []byte{1}, Signer: old.Signer, Created: now(), Deposited: now()}
-	_, err = e.s.PutDeposit(ctx, nonce(), d, entry(authority.AuditDeposit, o.ID, `{}`))
+	_, err = e.s.PutDeposit(ctx, nonce(), d, entry(api.AuditDeposit, o.ID, `{}`))
 	is(t, "a deposit signed by the retired key", err, authority.ErrConflict)
 	d.Signer = r.ToSigner
-	_, err = e.s.PutDeposit(ctx, nonce(), d, entry(authority.AuditDeposit, o.ID, `{}`))
+	_, err = e.s.PutDeposit(ctx, nonce(), d, entry(api.AuditDeposit, o.ID, `{}`))
 	is(t, "a deposit signed by the new key", err, nil)
 
 	// A new identity that is bound already (here: to another owner)
@@ -137,7 +138,7 @@ func testCompleteRecovery(t *testing.T, e *env) {
 	r2, o2 := mustRecovery(t, e.s, rebound)
 	r2.ToSigner = other.Signer
 	done2, rebound2 := complete(r2, o2)
-	_, err = e.s.CompleteRecovery(ctx, done2, rebound2, entry(authority.AuditRecovery, o.ID, `{}`))
+	_, err = e.s.CompleteRecovery(ctx, done2, rebound2, entry(api.AuditRecovery, o.ID, `{}`))
 	is(t, "binding a key bound to another owner", err, authority.ErrExists)
 	if read := ownerRecovery(t, e.s, r2); read.State != authority.RecoveryPending || read.Version != 1 {
 		t.Fatalf("a refused completion changed the request: %+v", read)
@@ -148,24 +149,24 @@ func testCompleteRecovery(t *testing.T, e *env) {
 	r3, o3 := mustRecovery(t, e.s, o2)
 	done3, rebound3 := complete(r3, o3)
 	rebound3.Signer = old.Signer
-	_, err = e.s.CompleteRecovery(ctx, done3, rebound3, entry(authority.AuditRecovery, o.ID, `{}`))
+	_, err = e.s.CompleteRecovery(ctx, done3, rebound3, entry(api.AuditRecovery, o.ID, `{}`))
 	is(t, "binding the owner's own retired key again", err, authority.ErrExists)
 	stale := o3
 	stale.Version--
 	done3, rebound3 = complete(r3, stale)
-	_, err = e.s.CompleteRecovery(ctx, done3, rebound3, entry(authority.AuditRecovery, o.ID, `{}`))
+	_, err = e.s.CompleteRecovery(ctx, done3, rebound3, entry(api.AuditRecovery, o.ID, `{}`))
 	is(t, "completing with a stale owner", err, authority.ErrConflict)
 	done3, rebound3 = complete(r3, o3)
 	done3.Version = 7
-	_, err = e.s.CompleteRecovery(ctx, done3, rebound3, entry(authority.AuditRecovery, o.ID, `{}`))
+	_, err = e.s.CompleteRecovery(ctx, done3, rebound3, entry(api.AuditRecovery, o.ID, `{}`))
 	is(t, "completing a stale request", err, authority.ErrConflict)
 	done3.ID, done3.Version = requestID(), 1
-	_, err = e.s.CompleteRecovery(ctx, done3, rebound3, entry(authority.AuditRecovery, o.ID, `{}`))
-	is(t, "completing an unknown request", err, authority.ErrNotFound)
+	_, err = e.s.CompleteRecovery(ctx, done3, rebound3, entry(api.AuditRecovery, o.ID, `{}`))
+	is(t, "completing an unknown request", err, api.ErrNotFound)
 	pending, _ := complete(r3, o3)
 	pending.State, pending.Completed = authority.RecoveryPending, time.Time{}
-	_, err = e.s.CompleteRecovery(ctx, pending, rebound3, entry(authority.AuditRecovery, o.ID, `{}`))
-	is(t, "completing into the pending state", err, authority.ErrInvalid)
+	_, err = e.s.CompleteRecovery(ctx, pending, rebound3, entry(api.AuditRecovery, o.ID, `{}`))
+	is(t, "completing into the pending state", err, api.ErrInvalid)
 	verify(t, e.s, 9)
 }
 
@@ -185,7 +186,7 @@ func testCompleteRecoveryRace(t *testing.T, e *env) {
 	r, o := mustRecovery(t, e.s, mustCreate(t, e.s, newOwner()))
 	errs := race(racers, func(i int) error {
 		done, rebound := complete(r, o)
-		_, err := stores[i%2].CompleteRecovery(t.Context(), done, rebound, entry(authority.AuditRecovery, o.ID, `{}`))
+		_, err := stores[i%2].CompleteRecovery(t.Context(), done, rebound, entry(api.AuditRecovery, o.ID, `{}`))
 		return err
 	})
 	oneWins(t, "racing completions of one request", errs, authority.ErrConflict)
@@ -197,7 +198,7 @@ func testCompleteRecoveryRace(t *testing.T, e *env) {
 	}
 	errs = race(racers, func(i int) error {
 		done, rebound := complete(requests[i], o)
-		_, err := stores[i%2].CompleteRecovery(t.Context(), done, rebound, entry(authority.AuditRecovery, o.ID, `{}`))
+		_, err := stores[i%2].CompleteRecovery(t.Context(), done, rebound, entry(api.AuditRecovery, o.ID, `{}`))
 		return err
 	})
 	w := oneWins(t, "racing completions of one owner's requests", errs, authority.ErrConflict)

@@ -31,6 +31,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 )
 
 // Open opens the database a NewDB made: each call returns a new Store
@@ -136,8 +137,8 @@ func nonce() authority.Nonce {
 	return n
 }
 
-func requestID() authority.RequestID {
-	var id authority.RequestID
+func requestID() api.RequestID {
+	var id api.RequestID
 	rand.Read(id[:])
 	return id
 }
@@ -156,14 +157,14 @@ func verifier() []byte {
 }
 
 // entry returns an audit entry for the change of kind about owner.
-func entry(kind authority.AuditKind, owner keyblob.Fingerprint, detail string) authority.AuditEntry {
-	return authority.AuditEntry{Time: now(), Kind: kind, Owner: owner, Actor: owner, Detail: detail}
+func entry(kind api.AuditKind, owner keyblob.Fingerprint, detail string) api.AuditEntry {
+	return api.AuditEntry{Time: now(), Kind: kind, Owner: owner, Actor: owner, Detail: detail}
 }
 
 // mustCreate creates o and returns it as stored (Version 1).
 func mustCreate(t *testing.T, s authority.Store, o authority.Owner) authority.Owner {
 	t.Helper()
-	if _, err := s.CreateOwner(t.Context(), o, entry(authority.AuditEnroll, o.ID, `{}`)); err != nil {
+	if _, err := s.CreateOwner(t.Context(), o, entry(api.AuditEnroll, o.ID, `{}`)); err != nil {
 		t.Fatalf("CreateOwner: %v", err)
 	}
 	o.Version = 1
@@ -174,7 +175,7 @@ func mustDeposit(t *testing.T, s authority.Store, o authority.Owner, sn keyblob.
 	t.Helper()
 	d := authority.Deposit{Owner: o.ID, Serial: sn, Description: "a key", Blob: []byte("kblb\x62\x01 blob " + fmt.Sprint(sn)),
 		Signer: o.Signer, Created: now().Truncate(time.Second), Deposited: now()}
-	e, err := s.PutDeposit(t.Context(), nonce(), d, entry(authority.AuditDeposit, o.ID, `{}`))
+	e, err := s.PutDeposit(t.Context(), nonce(), d, entry(api.AuditDeposit, o.ID, `{}`))
 	if err != nil {
 		t.Fatalf("PutDeposit: %v", err)
 	}
@@ -193,7 +194,7 @@ func newRecovery(o authority.Owner) authority.Recovery {
 func mustRecovery(t *testing.T, s authority.Store, o authority.Owner) (authority.Recovery, authority.Owner) {
 	t.Helper()
 	r := newRecovery(o)
-	if _, err := s.CreateRecovery(t.Context(), r, o, entry(authority.AuditRecoveryRequest, o.ID, `{}`)); err != nil {
+	if _, err := s.CreateRecovery(t.Context(), r, o, entry(api.AuditRecoveryRequest, o.ID, `{}`)); err != nil {
 		t.Fatalf("CreateRecovery: %v", err)
 	}
 	r.Version, o.Version = 1, o.Version+1
@@ -256,9 +257,9 @@ func oneWins(t *testing.T, what string, errs []error, loser error) int {
 const racers = 16
 
 // verify checks that the whole log is one intact chain of n entries.
-func verify(t *testing.T, s authority.Store, n uint64) authority.AuditHead {
+func verify(t *testing.T, s authority.Store, n uint64) api.AuditHead {
 	t.Helper()
-	head, err := authority.VerifyChain(authority.Entries(t.Context(), s))
+	head, err := api.VerifyChain(authority.Entries(t.Context(), s))
 	if err != nil {
 		t.Fatalf("the audit log does not verify: %v", err)
 	}

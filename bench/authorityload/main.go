@@ -26,8 +26,9 @@ import (
 	"time"
 
 	"github.com/keyblob/keyblob"
-	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 	"github.com/keyblob/keyblob/authority/authoritytest"
+	"github.com/keyblob/keyblob/authority/client"
 	"github.com/keyblob/keyblob/internal/pgtest"
 	"github.com/keyblob/keyblob/password"
 )
@@ -253,11 +254,11 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 
 // worker is one client, with the owner it deposits and recovers as.
 type worker struct {
-	client  *authority.Client
+	client  *client.Client
 	aut     *keyblob.Recipient
 	owner   keyblob.Fingerprint // the owner id, which recoveries keep
 	current *keyblob.Identity   // the identity the owner is bound to now
-	code    authority.RecoveryCode
+	code    api.RecoveryCode
 }
 
 func (w *worker) prepare(deposits int) error {

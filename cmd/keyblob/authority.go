@@ -23,6 +23,7 @@ import (
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 	"github.com/keyblob/keyblob/authority/pgstore"
 	"github.com/keyblob/keyblob/authority/sqlitestore"
 	"github.com/keyblob/keyblob/internal/atomicfile"
@@ -459,7 +460,7 @@ It prints the request's state and its approvals.`,
 			if err := required(c, "identity"); err != nil {
 				return err
 			}
-			id, err := authority.ParseRequestID(args[0])
+			id, err := api.ParseRequestID(args[0])
 			if err != nil {
 				return usagef("REQUEST-ID %q is not 32 hexadecimal digits", args[0])
 			}
@@ -527,7 +528,7 @@ func (e *env) verifyAudit(dir, db string) error {
 		return err
 	}
 	defer store.Close()
-	head, err := authority.VerifyChain(authority.Entries(ctx, store))
+	head, err := api.VerifyChain(authority.Entries(ctx, store))
 	if err != nil {
 		return err
 	}

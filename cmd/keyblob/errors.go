@@ -17,6 +17,7 @@ import (
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 	"github.com/keyblob/keyblob/channel"
 	"github.com/keyblob/keyblob/internal/format"
 	"github.com/keyblob/keyblob/internal/inspect"
@@ -62,19 +63,19 @@ var hints = []struct {
 
 	// The backup authority (the client maps the server's codes back to
 	// these sentinels).
-	{authority.ErrMalformedCode, anyScope, "a recovery code is the 13 groups of 4 letters and digits that 'keyblob escrow enroll' (or the last recovery) printed"},
-	{authority.ErrRecoveryRefused, anyScope, "check --owner (the enrolled identity's recipient) and the recovery code; after 10 wrong codes the owner is locked, and only the authority's operator can help"},
-	{authority.ErrUnauthenticated, anyScope, "the identity must be enrolled first ('keyblob escrow enroll --authority A -i ID'); after a recovery only the new identity is accepted"},
-	{authority.ErrRequestExpired, anyScope, "this computer's clock and the authority's differ by more than 5 minutes: set the clock"},
-	{authority.ErrIdentityBound, "escrow enroll", "this identity is already enrolled (or was recovered to); 'keyblob escrow list' shows its deposits"},
-	{authority.ErrIdentityBound, anyScope, "a recovery needs a new identity that was never enrolled: 'keyblob id new NAME'"},
-	{authority.ErrApprovalRefused, anyScope, "only the operators in the authority's --operators file approve, and never their own recovery"},
-	{authority.ErrAlreadyApproved, anyScope, "each operator approves once: another operator must approve (--quorum)"},
-	{authority.ErrApprovalPending, anyScope, "the operators approve with 'keyblob authority approve REQUEST-ID -i OPERATOR'; then run recover again with --request REQUEST-ID"},
-	{authority.ErrNotPending, anyScope, "the request was completed, or expired: start a new recovery"},
-	{authority.ErrNotFound, anyScope, "check the request id: a request is shown only to its new identity (--to) and to operators"},
-	{authority.ErrUnavailable, anyScope, "the authority is busy or its database is unreachable: try again later"},
-	{authority.ErrChain, anyScope, "someone who can write the database changed the log: compare with the receipts owners keep, and restore the database from a backup"},
+	{api.ErrMalformedCode, anyScope, "a recovery code is the 13 groups of 4 letters and digits that 'keyblob escrow enroll' (or the last recovery) printed"},
+	{api.ErrRecoveryRefused, anyScope, "check --owner (the enrolled identity's recipient) and the recovery code; after 10 wrong codes the owner is locked, and only the authority's operator can help"},
+	{api.ErrUnauthenticated, anyScope, "the identity must be enrolled first ('keyblob escrow enroll --authority A -i ID'); after a recovery only the new identity is accepted"},
+	{api.ErrRequestExpired, anyScope, "this computer's clock and the authority's differ by more than 5 minutes: set the clock"},
+	{api.ErrIdentityBound, "escrow enroll", "this identity is already enrolled (or was recovered to); 'keyblob escrow list' shows its deposits"},
+	{api.ErrIdentityBound, anyScope, "a recovery needs a new identity that was never enrolled: 'keyblob id new NAME'"},
+	{api.ErrApprovalRefused, anyScope, "only the operators in the authority's --operators file approve, and never their own recovery"},
+	{api.ErrAlreadyApproved, anyScope, "each operator approves once: another operator must approve (--quorum)"},
+	{api.ErrApprovalPending, anyScope, "the operators approve with 'keyblob authority approve REQUEST-ID -i OPERATOR'; then run recover again with --request REQUEST-ID"},
+	{api.ErrNotPending, anyScope, "the request was completed, or expired: start a new recovery"},
+	{api.ErrNotFound, anyScope, "check the request id: a request is shown only to its new identity (--to) and to operators"},
+	{api.ErrUnavailable, anyScope, "the authority is busy or its database is unreachable: try again later"},
+	{api.ErrChain, anyScope, "someone who can write the database changed the log: compare with the receipts owners keep, and restore the database from a backup"},
 	{authority.ErrSchema, anyScope, "--db must be a backup authority's database made by this version of keyblob"},
 
 	// Sealed messages.

@@ -1,7 +1,7 @@
 package main
 
 // keyblob escrow: an owner's side of the backup authority (enroll,
-// deposit, list, log, recover), through authority.Client, which signs
+// deposit, list, log, recover), through client.Client, which signs
 // every request and verifies every receipt and re-wrapped blob with the
 // recipient the user named for the authority. Recovery codes are printed
 // on stdout only, alone, and never logged or put in an error.
@@ -22,7 +22,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyblob/keyblob"
-	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
+	"github.com/keyblob/keyblob/authority/client"
 	"github.com/keyblob/keyblob/internal/atomicfile"
 	"github.com/keyblob/keyblob/keystore"
 )
@@ -42,7 +43,7 @@ func authorityFlags(c *cobra.Command, f *authFlags) {
 
 // escrowClient is a client of one authority and the name it goes by.
 type escrowClient struct {
-	*authority.Client
+	*client.Client
 	name      string // what --authority said
 	url       string
 	recipient *keyblob.Recipient
@@ -95,8 +96,8 @@ func newEscrowClient(name, u string, r *keyblob.Recipient) (*escrowClient, error
 }
 
 // newAuthorityClient is authority.NewClient with a bounded HTTP client.
-func newAuthorityClient(u string, r *keyblob.Recipient) (*authority.Client, error) {
-	cl, err := authority.NewClient(u, r)
+func newAuthorityClient(u string, r *keyblob.Recipient) (*client.Client, error) {
+	cl, err := client.New(u, r)
 	if err != nil {
 		return nil, err
 	}
@@ -234,15 +235,15 @@ func (e *env) deposit(cl *escrowClient, id *keyblob.Identity, key *keyblob.Sessi
 
 // storedReceipt is the file a client keeps a receipt in.
 type storedReceipt struct {
-	Authority   string              `json:"authority"`
-	Fingerprint string              `json:"authority_fingerprint"`
-	Receipt     authority.ReceiptV1 `json:"receipt"`
+	Authority   string        `json:"authority"`
+	Fingerprint string        `json:"authority_fingerprint"`
+	Receipt     api.ReceiptV1 `json:"receipt"`
 }
 
 // keepReceipt writes rc to file, or, if file is "", replaces
 // $KEYBLOB_HOME/receipts/AUTHORITY/NAME.json, where AUTHORITY is the hex
 // of the first 8 bytes of the authority's fingerprint.
-func (e *env) keepReceipt(cl *escrowClient, file, name string, rc authority.Receipt) error {
+func (e *env) keepReceipt(cl *escrowClient, file, name string, rc api.Receipt) error {
 	fp := cl.recipient.Fingerprint()
 	data, err := json.MarshalIndent(storedReceipt{Authority: cl.url, Fingerprint: fp.String(), Receipt: rc.V1()}, "", "  ")
 	if err != nil {
@@ -440,21 +441,21 @@ func (e *env) recover(c *cobra.Command, f *recoverFlags) error {
 
 // recoveryRequest opens the recovery request, or reads the one --request
 // names.
-func (e *env) recoveryRequest(ctx context.Context, cl *escrowClient, newID *keyblob.Identity, f *recoverFlags, serial *keyblob.Serial) (authority.RecoveryV1, error) {
+func (e *env) recoveryRequest(ctx context.Context, cl *escrowClient, newID *keyblob.Identity, f *recoverFlags, serial *keyblob.Serial) (api.RecoveryV1, error) {
 	if f.request != "" {
-		id, err := authority.ParseRequestID(f.request)
+		id, err := api.ParseRequestID(f.request)
 		if err != nil {
-			return authority.RecoveryV1{}, usagef("--request %q is not 32 hexadecimal digits", f.request)
+			return api.RecoveryV1{}, usagef("--request %q is not 32 hexadecimal digits", f.request)
 		}
 		return cl.Recovery(ctx, newID, id)
 	}
 	owner, err := e.ownerFingerprint(f.owner)
 	if err != nil {
-		return authority.RecoveryV1{}, err
+		return api.RecoveryV1{}, err
 	}
 	code, err := e.recoveryCode(f)
 	if err != nil {
-		return authority.RecoveryV1{}, err
+		return api.RecoveryV1{}, err
 	}
 	defer clear(code[:])
 	return cl.RequestRecovery(ctx, newID, owner, code, serial)
@@ -462,8 +463,8 @@ func (e *env) recoveryRequest(ctx context.Context, cl *escrowClient, newID *keyb
 
 // finishRecovery completes an approved request, prints the new code, and
 // writes the keys.
-func (e *env) finishRecovery(ctx context.Context, cl *escrowClient, newID *keyblob.Identity, r authority.RecoveryV1, f *recoverFlags) error {
-	id, err := authority.ParseRequestID(r.ID)
+func (e *env) finishRecovery(ctx context.Context, cl *escrowClient, newID *keyblob.Identity, r api.RecoveryV1, f *recoverFlags) error {
+	id, err := api.ParseRequestID(r.ID)
 	if err != nil {
 		return err
 	}
@@ -491,15 +492,15 @@ func (e *env) finishRecovery(ctx context.Context, cl *escrowClient, newID *keybl
 
 // complete binds the owner to newID with a new recovery code, printed on
 // stdout once the authority has it, or may have it.
-func (e *env) complete(ctx context.Context, cl *escrowClient, newID *keyblob.Identity, id authority.RequestID, r authority.RecoveryV1) error {
+func (e *env) complete(ctx context.Context, cl *escrowClient, newID *keyblob.Identity, id api.RequestID, r api.RecoveryV1) error {
 	owner, err := keyblob.ParseFingerprint(r.Owner)
 	if err != nil {
 		return err
 	}
-	code := authority.NewRecoveryCode()
+	code := api.NewRecoveryCode()
 	defer clear(code[:])
 	_, err = cl.Complete(ctx, newID, id, owner, code)
-	var refused *authority.APIError
+	var refused *client.APIError
 	if errors.As(err, &refused) {
 		return err
 	}
@@ -533,18 +534,18 @@ func (e *env) ownerFingerprint(arg string) (keyblob.Fingerprint, error) {
 }
 
 // recoveryCode reads --recovery-code or --recovery-code-file.
-func (e *env) recoveryCode(f *recoverFlags) (authority.RecoveryCode, error) {
+func (e *env) recoveryCode(f *recoverFlags) (api.RecoveryCode, error) {
 	text := f.code
 	if f.codeFile != "" {
 		data, err := e.readSmall(f.codeFile, "recovery code")
 		if err != nil {
-			return authority.RecoveryCode{}, err
+			return api.RecoveryCode{}, err
 		}
 		line, _, _ := bytes.Cut(data, []byte("\n"))
 		text = strings.TrimSpace(string(line))
 		clear(data)
 	}
-	return authority.ParseRecoveryCode(text)
+	return api.ParseRecoveryCode(text)
 }
 
 // parseSerialFlag reads --serial: nil if not given.
@@ -583,7 +584,7 @@ func prepareBlobDir(dir string, serial *keyblob.Serial, force bool) error {
 }
 
 // writeRecovered writes each recovered blob to DIR/SERIAL.blob.
-func (e *env) writeRecovered(dir string, keys []authority.RecoveredKey, force bool) error {
+func (e *env) writeRecovered(dir string, keys []api.RecoveredKey, force bool) error {
 	for _, k := range keys {
 		path := filepath.Join(dir, k.Serial.String()+".blob")
 		if err := e.writeOutput(path, k.Blob.Marshal(), outputOptions{mode: modeSecret, key: true, replace: force}); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 )
 
 // Columns are stored in the types both databases share: BLOB/BYTEA for
@@ -86,8 +87,8 @@ func scanRecovery(row Row) (authority.Recovery, error) {
 
 const auditColumns = `seq, time, kind, owner, actor, ref, detail, prev, hash`
 
-func scanAudit(r Row) (authority.AuditEntry, error) {
-	var e authority.AuditEntry
+func scanAudit(r Row) (api.AuditEntry, error) {
+	var e api.AuditEntry
 	var seq, ns, kind int64
 	var owner, actor, ref, detail, prev, hash []byte
 	if err := r.Scan(&seq, &ns, &kind, &owner, &actor, &ref, &detail, &prev, &hash); err != nil {
@@ -95,7 +96,7 @@ func scanAudit(r Row) (authority.AuditEntry, error) {
 	}
 	// A kind out of range is kept as a kind that fails verification,
 	// never refused here: the verifier names the row.
-	e.Seq, e.Time, e.Kind, e.Detail = uint64(seq), fromNanos(ns), authority.AuditKind(min(max(kind, 0), 255)), string(detail)
+	e.Seq, e.Time, e.Kind, e.Detail = uint64(seq), fromNanos(ns), api.AuditKind(min(max(kind, 0), 255)), string(detail)
 	return e, firstError(fixed(e.Owner[:], owner, "audit owner"), fixed(e.Actor[:], actor, "audit actor"),
 		fixed(e.Ref[:], ref, "audit ref"), fixed(e.Prev[:], prev, "audit prev"), fixed(e.Hash[:], hash, "audit hash"))
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 )
 
 // UseNonce inserts the nonce; a second use is authority.ErrReplay.
@@ -23,7 +24,7 @@ func useNonce(ctx context.Context, tx Tx, n authority.Nonce) error {
 	inserted, err := tx.Exec(ctx, `INSERT INTO nonces (signer, nonce, expires) VALUES ($1, $2, $3)
 		ON CONFLICT DO NOTHING`, n.Signer[:], n.Value[:], nanos(n.Expires))
 	if err == nil && inserted == 0 {
-		return authority.ErrReplay
+		return api.ErrReplay
 	}
 	return err
 }
@@ -37,12 +38,12 @@ func (s *Store) PurgeNonces(ctx context.Context, before time.Time) error {
 }
 
 // CreateOwner inserts the owner and its first binding.
-func (s *Store) CreateOwner(ctx context.Context, o authority.Owner, e authority.AuditEntry) (authority.AuditEntry, error) {
+func (s *Store) CreateOwner(ctx context.Context, o authority.Owner, e api.AuditEntry) (api.AuditEntry, error) {
 	if err := o.Validate(); err != nil {
-		return authority.AuditEntry{}, err
+		return api.AuditEntry{}, err
 	}
 	if o.ID != o.Signer {
-		return authority.AuditEntry{}, fmt.Errorf("%w: a new owner's id is its signer", authority.ErrInvalid)
+		return api.AuditEntry{}, fmt.Errorf("%w: a new owner's id is its signer", api.ErrInvalid)
 	}
 	return s.audited(ctx, e, func(tx Tx) error {
 		n, err := tx.Exec(ctx, `INSERT INTO owners (id, recipient, signer, verifier, failures, created, version)
@@ -74,15 +75,15 @@ func (s *Store) Owner(ctx context.Context, key keyblob.Fingerprint) (authority.O
 // notFound turns ErrNoRows into authority.ErrNotFound.
 func notFound(err error) error {
 	if errors.Is(err, ErrNoRows) {
-		return authority.ErrNotFound
+		return api.ErrNotFound
 	}
 	return err
 }
 
 // UpdateOwner swaps the owner's verifier and failure count.
-func (s *Store) UpdateOwner(ctx context.Context, o authority.Owner, e authority.AuditEntry) (authority.AuditEntry, error) {
+func (s *Store) UpdateOwner(ctx context.Context, o authority.Owner, e api.AuditEntry) (api.AuditEntry, error) {
 	if err := o.Validate(); err != nil {
-		return authority.AuditEntry{}, err
+		return api.AuditEntry{}, err
 	}
 	return s.audited(ctx, e, func(tx Tx) error { return swapOwner(ctx, tx, o) }, nil)
 }
@@ -101,9 +102,9 @@ func swapOwner(ctx context.Context, tx Tx, o authority.Owner) error {
 
 // PutDeposit inserts the nonce and the deposit, numbered by its audit
 // entry.
-func (s *Store) PutDeposit(ctx context.Context, n authority.Nonce, d authority.Deposit, e authority.AuditEntry) (authority.AuditEntry, error) {
+func (s *Store) PutDeposit(ctx context.Context, n authority.Nonce, d authority.Deposit, e api.AuditEntry) (api.AuditEntry, error) {
 	if err := firstError(n.Validate(), d.Validate()); err != nil {
-		return authority.AuditEntry{}, err
+		return api.AuditEntry{}, err
 	}
 	return s.audited(ctx, e, func(tx Tx) error {
 		if err := useNonce(ctx, tx, n); err != nil {
@@ -124,7 +125,7 @@ func (s *Store) PutDeposit(ctx context.Context, n authority.Nonce, d authority.D
 			return authority.ErrExists
 		}
 		return err
-	}, func(tx Tx, e authority.AuditEntry) error {
+	}, func(tx Tx, e api.AuditEntry) error {
 		_, err := tx.Exec(ctx, `UPDATE deposits SET seq = $1 WHERE owner = $2 AND serial = $3`,
 			int64(e.Seq), d.Owner[:], d.Serial[:])
 		return err

@@ -6,15 +6,16 @@ import (
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 )
 
 // CreateRecovery swaps the owner's counters and inserts the request.
-func (s *Store) CreateRecovery(ctx context.Context, r authority.Recovery, o authority.Owner, e authority.AuditEntry) (authority.AuditEntry, error) {
+func (s *Store) CreateRecovery(ctx context.Context, r authority.Recovery, o authority.Owner, e api.AuditEntry) (api.AuditEntry, error) {
 	if err := firstError(r.Validate(), o.Validate(), sameOwner(&r, &o)); err != nil {
-		return authority.AuditEntry{}, err
+		return api.AuditEntry{}, err
 	}
 	if r.State != authority.RecoveryPending {
-		return authority.AuditEntry{}, fmt.Errorf("%w: a new recovery request is pending", authority.ErrInvalid)
+		return api.AuditEntry{}, fmt.Errorf("%w: a new recovery request is pending", api.ErrInvalid)
 	}
 	var serial any // NULL for every key
 	if r.Serial != nil {
@@ -37,13 +38,13 @@ func (s *Store) CreateRecovery(ctx context.Context, r authority.Recovery, o auth
 
 func sameOwner(r *authority.Recovery, o *authority.Owner) error {
 	if r.Owner != o.ID {
-		return fmt.Errorf("%w: the recovery request is for another owner", authority.ErrInvalid)
+		return fmt.Errorf("%w: the recovery request is for another owner", api.ErrInvalid)
 	}
 	return nil
 }
 
 // Recovery reads a request and its approvals.
-func (s *Store) Recovery(ctx context.Context, id authority.RequestID) (authority.Recovery, error) {
+func (s *Store) Recovery(ctx context.Context, id api.RequestID) (authority.Recovery, error) {
 	r, err := scanRecovery(s.db.QueryRow(ctx, `SELECT `+recoveryColumns+` FROM recoveries WHERE id = $1`, id[:]))
 	if err != nil {
 		return r, notFound(err)
@@ -65,9 +66,9 @@ func scanApproval(r Row) (authority.Approval, error) {
 }
 
 // AddApproval inserts an operator's approval of a pending request.
-func (s *Store) AddApproval(ctx context.Context, id authority.RequestID, a authority.Approval, e authority.AuditEntry) (authority.AuditEntry, error) {
+func (s *Store) AddApproval(ctx context.Context, id api.RequestID, a authority.Approval, e api.AuditEntry) (api.AuditEntry, error) {
 	if err := a.Validate(); err != nil {
-		return authority.AuditEntry{}, err
+		return api.AuditEntry{}, err
 	}
 	return s.audited(ctx, e, func(tx Tx) error {
 		var state int64
@@ -84,7 +85,7 @@ func (s *Store) AddApproval(ctx context.Context, id authority.RequestID, a autho
 			return authority.ErrExists
 		}
 		return err
-	}, func(tx Tx, e authority.AuditEntry) error {
+	}, func(tx Tx, e api.AuditEntry) error {
 		_, err := tx.Exec(ctx, `UPDATE approvals SET seq = $1 WHERE recovery = $2 AND operator = $3`,
 			int64(e.Seq), id[:], a.Operator[:])
 		return err
@@ -92,12 +93,12 @@ func (s *Store) AddApproval(ctx context.Context, id authority.RequestID, a autho
 }
 
 // CompleteRecovery completes the request and re-binds its owner.
-func (s *Store) CompleteRecovery(ctx context.Context, r authority.Recovery, o authority.Owner, e authority.AuditEntry) (authority.AuditEntry, error) {
+func (s *Store) CompleteRecovery(ctx context.Context, r authority.Recovery, o authority.Owner, e api.AuditEntry) (api.AuditEntry, error) {
 	if err := firstError(r.Validate(), o.Validate(), sameOwner(&r, &o)); err != nil {
-		return authority.AuditEntry{}, err
+		return api.AuditEntry{}, err
 	}
 	if r.State != authority.RecoveryCompleted {
-		return authority.AuditEntry{}, fmt.Errorf("%w: a completed recovery request is completed", authority.ErrInvalid)
+		return api.AuditEntry{}, fmt.Errorf("%w: a completed recovery request is completed", api.ErrInvalid)
 	}
 	return s.audited(ctx, e, func(tx Tx) error {
 		n, err := tx.Exec(ctx, `UPDATE recoveries SET state = $1, completed = $2, version = version + 1
@@ -134,12 +135,12 @@ func rebind(ctx context.Context, tx Tx, o authority.Owner) error {
 }
 
 // AppendAudit appends an entry on its own.
-func (s *Store) AppendAudit(ctx context.Context, e authority.AuditEntry) (authority.AuditEntry, error) {
+func (s *Store) AppendAudit(ctx context.Context, e api.AuditEntry) (api.AuditEntry, error) {
 	return s.audited(ctx, e, func(Tx) error { return nil }, nil)
 }
 
 // Audit reads a page of the log, or of one owner's entries.
-func (s *Store) Audit(ctx context.Context, owner keyblob.Fingerprint, afterSeq uint64, limit int) ([]authority.AuditEntry, error) {
+func (s *Store) Audit(ctx context.Context, owner keyblob.Fingerprint, afterSeq uint64, limit int) ([]api.AuditEntry, error) {
 	if err := authority.CheckPage(limit); err != nil {
 		return nil, err
 	}

@@ -28,6 +28,7 @@ import (
 	"strings"
 
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 )
 
 // DB is a backend's connection pool.
@@ -105,12 +106,12 @@ func (s *Store) write(ctx context.Context, f func(tx Tx) error) error {
 // number is for rows numbered by their entry's Seq, known only once the
 // entry is appended: it may touch only rows change wrote, so that no
 // lock is waited for after the head's.
-func (s *Store) audited(ctx context.Context, e authority.AuditEntry, change func(tx Tx) error,
-	number func(tx Tx, e authority.AuditEntry) error) (authority.AuditEntry, error) {
+func (s *Store) audited(ctx context.Context, e api.AuditEntry, change func(tx Tx) error,
+	number func(tx Tx, e api.AuditEntry) error) (api.AuditEntry, error) {
 	if err := e.Validate(); err != nil {
-		return authority.AuditEntry{}, err
+		return api.AuditEntry{}, err
 	}
-	var appended authority.AuditEntry
+	var appended api.AuditEntry
 	err := s.write(ctx, func(tx Tx) error {
 		if err := change(tx); err != nil {
 			return err
@@ -122,21 +123,21 @@ func (s *Store) audited(ctx context.Context, e authority.AuditEntry, change func
 		return number(tx, appended)
 	})
 	if err != nil {
-		return authority.AuditEntry{}, err
+		return api.AuditEntry{}, err
 	}
 	return appended, nil
 }
 
 // appendAudit appends e after the log's head, which the UPDATE locks
 // until the transaction ends.
-func appendAudit(ctx context.Context, tx Tx, e authority.AuditEntry) (authority.AuditEntry, error) {
+func appendAudit(ctx context.Context, tx Tx, e api.AuditEntry) (api.AuditEntry, error) {
 	var seq int64
 	var hash []byte
 	err := tx.QueryRow(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq - 1, hash`).Scan(&seq, &hash)
 	if err != nil {
 		return e, fmt.Errorf("reading the audit log's head: %w", err)
 	}
-	head := authority.AuditHead{Seq: uint64(seq)}
+	head := api.AuditHead{Seq: uint64(seq)}
 	if err := fixed(head.Hash[:], hash, "audit head"); err != nil {
 		return e, err
 	}
@@ -164,7 +165,7 @@ func one(ctx context.Context, q Querier, n int64, exists string, args ...any) er
 	var x int64
 	switch err := q.QueryRow(ctx, exists, args...).Scan(&x); {
 	case errors.Is(err, ErrNoRows):
-		return authority.ErrNotFound
+		return api.ErrNotFound
 	case err != nil:
 		return err
 	}

@@ -1,4 +1,4 @@
-package authority
+package api
 
 import (
 	"bytes"
@@ -93,6 +93,18 @@ type RecoveryV1 struct {
 	Completed         *string      `json:"completed"`
 	ApprovalsRequired int          `json:"approvals_required"`
 	Approvals         []ApprovalV1 `json:"approvals"`
+}
+
+// RecoveredKey is one deposit released by a recovery: its listing fields
+// and the key blob re-wrapped to the new identity, signed by the
+// authority.
+type RecoveredKey struct {
+	Seq         uint64
+	Serial      keyblob.Serial
+	Description string
+	Created     time.Time
+	Deposited   time.Time
+	Blob        *keyblob.KeyBlob
 }
 
 // KeyV1 is a RecoveredKey on the wire.
@@ -210,26 +222,31 @@ func checkMembers(body []byte) error {
 	return nil
 }
 
-func required(name string, p *string) (string, error) {
+// Required returns *p, or a malformed-body error naming the member
+// name when p is nil (the member was missing or null).
+func Required(name string, p *string) (string, error) {
 	if p == nil {
 		return "", fmt.Errorf("%w request body: no %q member", errMalformed, name)
 	}
 	return *p, nil
 }
 
-// decodeB64 decodes canonical base64url without padding.
-func decodeB64(what, s string, max int) ([]byte, error) {
+// DecodeBytes decodes a canonical base64url string without padding of
+// at most max bytes; what names the member in errors.
+func DecodeBytes(what, s string, max int) ([]byte, error) {
 	if base64.RawURLEncoding.DecodedLen(len(s)) > max {
 		return nil, fmt.Errorf("%w %s: too long", errMalformed, what)
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
-	if err != nil || b64(b) != s {
+	if err != nil || EncodeBytes(b) != s {
 		return nil, fmt.Errorf("%w %s: not canonical base64url without padding", errMalformed, what)
 	}
 	return b, nil
 }
 
-func parseRecipient(what, s string) (*keyblob.Recipient, error) {
+// ParseRecipient parses a recipient line of at most MaxRecipientLine
+// bytes; what names the member in errors, which wrap keyblob.ErrMalformed.
+func ParseRecipient(what, s string) (*keyblob.Recipient, error) {
 	if len(s) > MaxRecipientLine {
 		return nil, fmt.Errorf("%w %s: a recipient line of more than %d bytes", errMalformed, what, MaxRecipientLine)
 	}
@@ -240,7 +257,9 @@ func parseRecipient(what, s string) (*keyblob.Recipient, error) {
 	return r, nil
 }
 
-func parseFingerprint(what, s string) (keyblob.Fingerprint, error) {
+// ParseFingerprint parses a non-zero fingerprint in its canonical text
+// form; what names the member in errors.
+func ParseFingerprint(what, s string) (keyblob.Fingerprint, error) {
 	if len(s) > 64 {
 		return keyblob.Fingerprint{}, fmt.Errorf("%w %s", errMalformed, what)
 	}
@@ -251,7 +270,9 @@ func parseFingerprint(what, s string) (keyblob.Fingerprint, error) {
 	return f, nil
 }
 
-func parseID16(what, s string) ([16]byte, error) {
+// ParseID parses a non-zero 16-byte id (a serial or a request id) as
+// 32 lower-case hexadecimal digits; what names the member in errors.
+func ParseID(what, s string) ([16]byte, error) {
 	id, err := ParseRequestID(s)
 	if err != nil || id == (RequestID{}) {
 		return id, fmt.Errorf("%w %s: want 32 lower-case hexadecimal digits", errMalformed, what)
@@ -259,7 +280,9 @@ func parseID16(what, s string) ([16]byte, error) {
 	return id, nil
 }
 
-func parseTime(what, s string) (time.Time, error) {
+// ParseTime parses an RFC 3339 time and returns it in UTC; what names
+// the member in errors.
+func ParseTime(what, s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return t, fmt.Errorf("%w %s: not an RFC 3339 time", errMalformed, what)
@@ -283,21 +306,9 @@ func optID(id [16]byte) *string {
 	return &s
 }
 
-// Wire forms of the records.
-
-func ownerV1(o Owner) OwnerV1 {
-	return OwnerV1{ID: o.ID.String(), Recipient: o.Recipient, Signer: o.Signer.String(), Created: formatTime(o.Created)}
-}
-
-func depositV1(d Deposit) DepositV1 {
-	h := sha256Sum(d.Blob)
-	return DepositV1{Seq: d.Seq, Owner: d.Owner.String(), Serial: d.Serial.String(), Description: d.Description,
-		Signer: d.Signer.String(), Created: formatTime(d.Created), Deposited: formatTime(d.Deposited), BlobSHA256: b64(h[:])}
-}
-
 func entryV1(e AuditEntry) AuditEntryV1 {
-	return AuditEntryV1{Seq: e.Seq, Time: formatTime(e.Time), Kind: e.Kind.String(), Owner: e.Owner.String(),
-		Actor: optFP(e.Actor), Ref: optID(e.Ref), Detail: e.Detail, Prev: b64(e.Prev[:]), Hash: b64(e.Hash[:])}
+	return AuditEntryV1{Seq: e.Seq, Time: FormatTime(e.Time), Kind: e.Kind.String(), Owner: e.Owner.String(),
+		Actor: optFP(e.Actor), Ref: optID(e.Ref), Detail: e.Detail, Prev: EncodeBytes(e.Prev[:]), Hash: EncodeBytes(e.Hash[:])}
 }
 
 // V1 returns e's wire form, which AuditEntryV1.Parse reads back.
@@ -308,30 +319,7 @@ func (e AuditEntry) V1() AuditEntryV1 { return entryV1(e) }
 func (r Receipt) V1() ReceiptV1 { return receiptV1(r) }
 
 func receiptV1(r Receipt) ReceiptV1 {
-	return ReceiptV1{Entry: entryV1(r.Entry), Signature: b64(r.Signature)}
-}
-
-func recoveryV1(st RecoveryStatus) RecoveryV1 {
-	r := RecoveryV1{ID: st.ID.String(), Owner: st.Owner.String(), OldSigner: st.OldSigner.String(), To: st.To,
-		ToSigner: st.ToSigner.String(), State: st.State, Created: formatTime(st.Created), Expires: formatTime(st.Expires),
-		ApprovalsRequired: st.ApprovalsRequired, Approvals: []ApprovalV1{}}
-	if st.Serial != nil {
-		s := st.Serial.String()
-		r.Serial = &s
-	}
-	if !st.Completed.IsZero() {
-		c := formatTime(st.Completed)
-		r.Completed = &c
-	}
-	for _, a := range st.Approvals {
-		r.Approvals = append(r.Approvals, ApprovalV1{Operator: a.Operator.String(), Time: formatTime(a.Time)})
-	}
-	return r
-}
-
-func keyV1(k RecoveredKey) KeyV1 {
-	return KeyV1{Seq: k.Seq, Serial: k.Serial.String(), Description: k.Description, Created: formatTime(k.Created),
-		Deposited: formatTime(k.Deposited), Blob: b64(k.Blob.Marshal())}
+	return ReceiptV1{Entry: entryV1(r.Entry), Signature: EncodeBytes(r.Signature)}
 }
 
 // Parse reads an entry from the wire, for clients that verify it.
@@ -340,18 +328,18 @@ func (v *AuditEntryV1) Parse() (AuditEntry, error) {
 	var err error
 	var errs []error
 	e.Seq, e.Detail = v.Seq, v.Detail
-	e.Time, err = parseTime("entry time", v.Time)
+	e.Time, err = ParseTime("entry time", v.Time)
 	errs = append(errs, err)
 	e.Kind, err = ParseAuditKind(v.Kind)
 	errs = append(errs, err)
-	e.Owner, err = parseFingerprint("entry owner", v.Owner)
+	e.Owner, err = ParseFingerprint("entry owner", v.Owner)
 	errs = append(errs, err)
 	if v.Actor != nil {
-		e.Actor, err = parseFingerprint("entry actor", *v.Actor)
+		e.Actor, err = ParseFingerprint("entry actor", *v.Actor)
 		errs = append(errs, err)
 	}
 	if v.Ref != nil {
-		e.Ref, err = parseID16("entry ref", *v.Ref)
+		e.Ref, err = ParseID("entry ref", *v.Ref)
 		errs = append(errs, err)
 	}
 	errs = append(errs, decode32(&e.Prev, v.Prev), decode32(&e.Hash, v.Hash))
@@ -359,7 +347,7 @@ func (v *AuditEntryV1) Parse() (AuditEntry, error) {
 }
 
 func decode32(dst *[32]byte, s string) error {
-	b, err := decodeB64("hash", s, 32)
+	b, err := DecodeBytes("hash", s, 32)
 	if err == nil && len(b) != 32 {
 		err = fmt.Errorf("%w hash: %d bytes", errMalformed, len(b))
 	}
@@ -375,6 +363,14 @@ func (v *ReceiptV1) Parse() (Receipt, error) {
 	if err != nil {
 		return Receipt{}, err
 	}
-	sig, err := decodeB64("receipt signature", v.Signature, MaxBody)
+	sig, err := DecodeBytes("receipt signature", v.Signature, MaxBody)
 	return Receipt{Entry: e, Signature: sig}, err
 }
+
+// EncodeBytes returns b as the protocol writes byte strings: base64url
+// without padding.
+func EncodeBytes(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// FormatTime returns t as the protocol writes times: RFC 3339 in UTC,
+// to the nanosecond.
+func FormatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

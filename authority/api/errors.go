@@ -1,9 +1,10 @@
-package authority
+package api
 
 import (
 	"errors"
 
 	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/replay"
 )
 
 // The outcomes of the service's methods that are not successes, one
@@ -34,6 +35,18 @@ var (
 	ErrMethod           = errors.New("the path has no such method")
 	ErrInternal         = errors.New("internal error")
 )
+
+// ErrNotFound is returned for a record that does not exist: an unknown
+// or foreign recovery request, a missing owner or deposit.
+var ErrNotFound = errors.New("not found")
+
+// ErrReplay is returned for a nonce already used by its signer. It is the
+// module's one "already accepted" error (replay.ErrReplay).
+var ErrReplay = replay.ErrReplay
+
+// ErrInvalid is returned for a record outside the bounds of spec section
+// 9 (see the Validate methods), before anything is changed.
+var ErrInvalid = errors.New("invalid record")
 
 // errMalformed is keyblob's one malformed-input sentinel.
 var errMalformed = keyblob.ErrMalformed

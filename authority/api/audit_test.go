@@ -1,4 +1,4 @@
-package authority
+package api
 
 import (
 	"bufio"
@@ -73,7 +73,7 @@ func TestGenerateAuditVectors(t *testing.T) {
 		t.Skip("run with -update to regenerate the vectors in testdata/")
 	}
 	var b bytes.Buffer
-	b.WriteString("# The audit chain of spec/escrow-api.md section 6, made by TestGenerateAuditVectors.\n")
+	b.WriteString("# The audit chain of spec/escrow-md section 6, made by TestGenerateAuditVectors.\n")
 	b.WriteString("# Each entry: its fields, the bytes hashed (encoding), prev and hash, all hex but detail (Go-quoted).\n")
 	for _, e := range chain(t, vectorEntries()) {
 		enc, err := e.Encode()
@@ -186,7 +186,7 @@ func TestAuditVectors(t *testing.T) {
 	}
 }
 
-// TestAuditEncodingLayout checks the offsets of spec/escrow-api.md
+// TestAuditEncodingLayout checks the offsets of spec/escrow-md
 // section 6.2 on the first vector.
 func TestAuditEncodingLayout(t *testing.T) {
 	e := vectorEntries()[0]
@@ -270,7 +270,10 @@ func TestVerifyChainTampering(t *testing.T) {
 			return es
 		}, &ChainError{3, Inserted}},
 		{"invalid kind", func(es []AuditEntry) []AuditEntry { es[6].Kind = 0; return es }, &ChainError{7, Edited}},
-		{"huge detail", func(es []AuditEntry) []AuditEntry { es[6].Detail = strings.Repeat("x", MaxDetail+1); return es }, &ChainError{7, Edited}},
+		{"huge detail", func(es []AuditEntry) []AuditEntry {
+			es[6].Detail = strings.Repeat("x", MaxDetail+1)
+			return es
+		}, &ChainError{7, Edited}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

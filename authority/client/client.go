@@ -1,8 +1,9 @@
-package authority
+package client
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/authority/api"
 )
 
 // Client speaks the protocol to one authority, named by its URL and by
@@ -32,15 +34,15 @@ type Client struct {
 	Now func() time.Time
 }
 
-// NewClient returns a client of the authority at baseURL (http or https)
+// New returns a client of the authority at baseURL (http or https)
 // whose recipient is authority.
-func NewClient(baseURL string, authority *keyblob.Recipient) (*Client, error) {
+func New(baseURL string, authority *keyblob.Recipient) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-		return nil, fmt.Errorf("%w authority URL %q (want http:// or https://HOST[/PATH])", errMalformed, baseURL)
+		return nil, fmt.Errorf("%w authority URL %q (want http:// or https://HOST[/PATH])", keyblob.ErrMalformed, baseURL)
 	}
 	if !authority.CanExchange() || !authority.CanVerify() {
-		return nil, fmt.Errorf("%w: the authority's recipient must have an exchange key and a signature key", ErrUnusableIdentity)
+		return nil, fmt.Errorf("%w: the authority's recipient must have an exchange key and a signature key", api.ErrUnusableIdentity)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	return &Client{base: u, authority: authority}, nil
@@ -58,14 +60,10 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("the authority refused: %s (%s, %d)", e.Message, e.Code, e.Status)
 }
 
-// Is matches the sentinel statusTable gives the error's code.
+// Is matches the sentinel of the error's code (spec section 8).
 func (e *APIError) Is(target error) bool {
-	for _, row := range statusTable {
-		if row.code == e.Code && row.err == target {
-			return true
-		}
-	}
-	return false
+	sentinel := api.ErrorOf(e.Code)
+	return sentinel != nil && sentinel == target
 }
 
 func (c *Client) now() time.Time {
@@ -85,20 +83,17 @@ func (c *Client) httpClient() *http.Client {
 // call sends one request, signed by id unless id is nil, and decodes
 // a success into out. seal, if set, is called with the request's Auth to
 // fill in the body (a sealed code is bound to the nonce).
-func (c *Client) call(ctx context.Context, id *keyblob.Identity, method, target string, body any, out any, seal func(*Auth) error) (int, error) {
-	var raw []byte
-	auth := &Auth{}
+func (c *Client) call(ctx context.Context, id *keyblob.Identity, method, target string, body any, out any, seal func(*api.Auth) error) (int, error) {
+	auth := &api.Auth{}
 	if id != nil {
-		auth.Signer, auth.Time = id.Recipient().SigningFingerprint(), c.now().Unix()
-		if _, err := io.ReadFull(randReader, auth.Nonce[:]); err != nil {
-			return 0, err
-		}
+		auth = api.NewAuth(id, c.now())
 	}
 	if seal != nil {
 		if err := seal(auth); err != nil {
 			return 0, err
 		}
 	}
+	var raw []byte
 	if body != nil {
 		var err error
 		if raw, err = json.Marshal(body); err != nil {
@@ -106,18 +101,14 @@ func (c *Client) call(ctx context.Context, id *keyblob.Identity, method, target 
 		}
 	}
 	if id != nil {
-		msg, err := SignedMessage(c.authority.Fingerprint(), auth, method, c.base.Path+target, raw)
-		if err != nil {
-			return 0, err
-		}
-		if auth.Signature, err = id.Sign(requestContext, msg); err != nil {
+		if err := auth.Sign(id, c.authority.Fingerprint(), method, c.base.Path+target, raw); err != nil {
 			return 0, err
 		}
 	}
 	return c.do(ctx, method, target, raw, id != nil, auth, out)
 }
 
-func (c *Client) do(ctx context.Context, method, target string, raw []byte, signed bool, auth *Auth, out any) (int, error) {
+func (c *Client) do(ctx context.Context, method, target string, raw []byte, signed bool, auth *api.Auth, out any) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base.Scheme+"://"+c.base.Host+c.base.Path+target, bytes.NewReader(raw))
 	if err != nil {
 		return 0, err
@@ -126,7 +117,7 @@ func (c *Client) do(ctx context.Context, method, target string, raw []byte, sign
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if signed {
-		SetAuthHeaders(req.Header, auth)
+		api.SetAuthHeaders(req.Header, auth)
 	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
@@ -143,7 +134,7 @@ func (c *Client) do(ctx context.Context, method, target string, raw []byte, sign
 		return resp.StatusCode, e
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return resp.StatusCode, fmt.Errorf("%w response from the authority: %v", errMalformed, err)
+		return resp.StatusCode, fmt.Errorf("%w response from the authority: %v", keyblob.ErrMalformed, err)
 	}
 	return resp.StatusCode, nil
 }
@@ -153,7 +144,7 @@ type errorTarget struct{ E *APIError }
 
 // UnmarshalJSON reads {"error": CODE, "message": TEXT}.
 func (t *errorTarget) UnmarshalJSON(b []byte) error {
-	var v ErrorV1
+	var v api.ErrorV1
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
@@ -162,45 +153,45 @@ func (t *errorTarget) UnmarshalJSON(b []byte) error {
 }
 
 // Info returns the authority's public parameters, unauthenticated.
-func (c *Client) Info(ctx context.Context) (*InfoV1, error) {
-	var out InfoV1
+func (c *Client) Info(ctx context.Context) (*api.InfoV1, error) {
+	var out api.InfoV1
 	_, err := c.call(ctx, nil, http.MethodGet, "/v1/authority", nil, &out, nil)
 	return &out, err
 }
 
 // checkReceipt verifies rc and that its entry is of kind about owner.
-func (c *Client) checkReceipt(v *ReceiptV1, kind AuditKind, owner keyblob.Fingerprint, ref [16]byte) (Receipt, error) {
+func (c *Client) checkReceipt(v *api.ReceiptV1, kind api.AuditKind, owner keyblob.Fingerprint, ref [16]byte) (api.Receipt, error) {
 	rc, err := v.Parse()
 	if err == nil {
-		err = VerifyReceipt(c.authority, &rc)
+		err = api.VerifyReceipt(c.authority, &rc)
 	}
 	if err == nil && (rc.Entry.Kind != kind || rc.Entry.Owner != owner || rc.Entry.Ref != ref) {
 		err = fmt.Errorf("the receipt records something else: %w", keyblob.ErrAuth)
 	}
 	if err != nil {
-		return Receipt{}, fmt.Errorf("the authority's receipt does not verify: %w", err)
+		return api.Receipt{}, fmt.Errorf("the authority's receipt does not verify: %w", err)
 	}
 	return rc, nil
 }
 
 // Enroll registers id with the authority and returns its new recovery
 // code (show it to the user once) and the receipt of the enrolment.
-func (c *Client) Enroll(ctx context.Context, id *keyblob.Identity) (RecoveryCode, Receipt, error) {
-	code := NewRecoveryCode()
+func (c *Client) Enroll(ctx context.Context, id *keyblob.Identity) (api.RecoveryCode, api.Receipt, error) {
+	code := api.NewRecoveryCode()
 	fp := id.Recipient().SigningFingerprint()
 	line := id.Recipient().String()
-	in := EnrollRequestV1{Recipient: &line}
-	var out EnrollResponseV1
-	_, err := c.call(ctx, id, http.MethodPost, "/v1/enroll", &in, &out, func(a *Auth) error {
-		sealed, err := SealCode(c.authority, code, PurposeEnroll, fp, fp, a.Nonce)
-		s := b64(sealed)
+	in := api.EnrollRequestV1{Recipient: &line}
+	var out api.EnrollResponseV1
+	_, err := c.call(ctx, id, http.MethodPost, "/v1/enroll", &in, &out, func(a *api.Auth) error {
+		sealed, err := api.SealCode(c.authority, code, api.PurposeEnroll, fp, fp, a.Nonce)
+		s := api.EncodeBytes(sealed)
 		in.SealedCode = &s
 		return err
 	})
 	if err != nil {
-		return RecoveryCode{}, Receipt{}, err
+		return api.RecoveryCode{}, api.Receipt{}, err
 	}
-	rc, err := c.checkReceipt(&out.Receipt, AuditEnroll, fp, [16]byte{})
+	rc, err := c.checkReceipt(&out.Receipt, api.AuditEnroll, fp, [16]byte{})
 	return code, rc, err
 }
 
@@ -208,42 +199,42 @@ func (c *Client) Enroll(ctx context.Context, id *keyblob.Identity) (RecoveryCode
 // and deposits it. It returns the deposit as the authority lists it, its
 // receipt, and whether it is the blob just sent (false: the authority
 // already had another blob of that serial from this owner).
-func (c *Client) Deposit(ctx context.Context, id *keyblob.Identity, key *keyblob.SessionKey, description string) (DepositV1, Receipt, bool, error) {
+func (c *Client) Deposit(ctx context.Context, id *keyblob.Identity, key *keyblob.SessionKey, description string) (api.DepositV1, api.Receipt, bool, error) {
 	b, err := keyblob.Export(key, c.authority, &keyblob.ExportOptions{Description: description, Signer: id})
 	if err != nil {
-		return DepositV1{}, Receipt{}, false, err
+		return api.DepositV1{}, api.Receipt{}, false, err
 	}
 	return c.DepositBlob(ctx, id, b)
 }
 
 // DepositBlob deposits a blob already wrapped to the authority and signed
 // by id, as Deposit does.
-func (c *Client) DepositBlob(ctx context.Context, id *keyblob.Identity, b *keyblob.KeyBlob) (DepositV1, Receipt, bool, error) {
+func (c *Client) DepositBlob(ctx context.Context, id *keyblob.Identity, b *keyblob.KeyBlob) (api.DepositV1, api.Receipt, bool, error) {
 	raw := b.Marshal()
-	s := b64(raw)
-	var out DepositResponseV1
-	if _, err := c.call(ctx, id, http.MethodPost, "/v1/deposits", &DepositRequestV1{Blob: &s}, &out, nil); err != nil {
-		return DepositV1{}, Receipt{}, false, err
+	s := api.EncodeBytes(raw)
+	var out api.DepositResponseV1
+	if _, err := c.call(ctx, id, http.MethodPost, "/v1/deposits", &api.DepositRequestV1{Blob: &s}, &out, nil); err != nil {
+		return api.DepositV1{}, api.Receipt{}, false, err
 	}
-	owner, err := parseFingerprint("owner", out.Deposit.Owner)
+	owner, err := api.ParseFingerprint("owner", out.Deposit.Owner)
 	if err != nil {
-		return DepositV1{}, Receipt{}, false, err
+		return api.DepositV1{}, api.Receipt{}, false, err
 	}
-	rc, err := c.checkReceipt(&out.Receipt, AuditDeposit, owner, b.Serial())
+	rc, err := c.checkReceipt(&out.Receipt, api.AuditDeposit, owner, b.Serial())
 	if err != nil {
-		return DepositV1{}, Receipt{}, false, err
+		return api.DepositV1{}, api.Receipt{}, false, err
 	}
-	var d depositDetail
+	var d api.DepositDetail
 	json.Unmarshal([]byte(rc.Entry.Detail), &d)
-	h := sha256Sum(raw)
-	return out.Deposit, rc, d.BlobSHA256 == b64(h[:]) && out.Deposit.BlobSHA256 == d.BlobSHA256, nil
+	h := sha256.Sum256(raw)
+	return out.Deposit, rc, d.BlobSHA256 == api.EncodeBytes(h[:]) && out.Deposit.BlobSHA256 == d.BlobSHA256, nil
 }
 
 // Deposits lists every deposit of id's owner, page by page.
-func (c *Client) Deposits(ctx context.Context, id *keyblob.Identity) ([]DepositV1, error) {
-	var all []DepositV1
+func (c *Client) Deposits(ctx context.Context, id *keyblob.Identity) ([]api.DepositV1, error) {
+	var all []api.DepositV1
 	err := c.pages(ctx, id, "/v1/deposits", func(raw json.RawMessage) (*string, error) {
-		var out DepositListV1
+		var out api.DepositListV1
 		err := json.Unmarshal(raw, &out)
 		all = append(all, out.Deposits...)
 		return out.Next, err
@@ -253,10 +244,10 @@ func (c *Client) Deposits(ctx context.Context, id *keyblob.Identity) ([]DepositV
 
 // Audit returns every audit entry about id's owner, each checked against
 // its own hash.
-func (c *Client) Audit(ctx context.Context, id *keyblob.Identity) ([]AuditEntry, error) {
-	var all []AuditEntry
+func (c *Client) Audit(ctx context.Context, id *keyblob.Identity) ([]api.AuditEntry, error) {
+	var all []api.AuditEntry
 	err := c.pages(ctx, id, "/v1/audit", func(raw json.RawMessage) (*string, error) {
-		var out AuditListV1
+		var out api.AuditListV1
 		if err := json.Unmarshal(raw, &out); err != nil {
 			return nil, err
 		}
@@ -265,7 +256,7 @@ func (c *Client) Audit(ctx context.Context, id *keyblob.Identity) ([]AuditEntry,
 			if err != nil {
 				return nil, err
 			}
-			if h, err := ChainHash(e.Prev, &e); err != nil || h != e.Hash {
+			if h, err := api.ChainHash(e.Prev, &e); err != nil || h != e.Hash {
 				return nil, fmt.Errorf("audit entry %d does not give its hash: %w", e.Seq, keyblob.ErrAuth)
 			}
 			all = append(all, e)
@@ -280,12 +271,12 @@ func (c *Client) pages(ctx context.Context, id *keyblob.Identity, path string, a
 	after := "0"
 	for {
 		var raw json.RawMessage
-		if _, err := c.call(ctx, id, http.MethodGet, path+"?after="+after+"&limit="+strconv.Itoa(MaxPage), nil, &raw, nil); err != nil {
+		if _, err := c.call(ctx, id, http.MethodGet, path+"?after="+after+"&limit="+strconv.Itoa(api.MaxPage), nil, &raw, nil); err != nil {
 			return err
 		}
 		next, err := add(raw)
 		if err != nil {
-			return fmt.Errorf("%w response from the authority: %v", errMalformed, err)
+			return fmt.Errorf("%w response from the authority: %v", keyblob.ErrMalformed, err)
 		}
 		if next == nil {
 			return nil
@@ -297,32 +288,32 @@ func (c *Client) pages(ctx context.Context, id *keyblob.Identity, path string, a
 // RequestRecovery asks for owner's keys (owner: the owner id or any
 // signature key ever bound to it) with its recovery code, to be
 // re-wrapped to newID; serial, if not nil, names the one key.
-func (c *Client) RequestRecovery(ctx context.Context, newID *keyblob.Identity, owner keyblob.Fingerprint, code RecoveryCode, serial *keyblob.Serial) (RecoveryV1, error) {
+func (c *Client) RequestRecovery(ctx context.Context, newID *keyblob.Identity, owner keyblob.Fingerprint, code api.RecoveryCode, serial *keyblob.Serial) (api.RecoveryV1, error) {
 	ownerS, to := owner.String(), newID.Recipient().String()
-	in := RecoveryRequestV1{Owner: &ownerS, To: &to}
+	in := api.RecoveryRequestV1{Owner: &ownerS, To: &to}
 	if serial != nil {
 		s := serial.String()
 		in.Serial = &s
 	}
-	var out RecoveryResponseV1
-	_, err := c.call(ctx, newID, http.MethodPost, "/v1/recoveries", &in, &out, func(a *Auth) error {
-		sealed, err := SealCode(c.authority, code, PurposeRecovery, owner, a.Signer, a.Nonce)
-		s := b64(sealed)
+	var out api.RecoveryResponseV1
+	_, err := c.call(ctx, newID, http.MethodPost, "/v1/recoveries", &in, &out, func(a *api.Auth) error {
+		sealed, err := api.SealCode(c.authority, code, api.PurposeRecovery, owner, a.Signer, a.Nonce)
+		s := api.EncodeBytes(sealed)
 		in.SealedCode = &s
 		return err
 	})
 	if err != nil {
-		return RecoveryV1{}, err
+		return api.RecoveryV1{}, err
 	}
-	return out.Recovery, c.checkRecoveryReceipt(&out.Receipt, AuditRecoveryRequest, &out.Recovery)
+	return out.Recovery, c.checkRecoveryReceipt(&out.Receipt, api.AuditRecoveryRequest, &out.Recovery)
 }
 
-func (c *Client) checkRecoveryReceipt(v *ReceiptV1, kind AuditKind, r *RecoveryV1) error {
-	owner, err := parseFingerprint("owner", r.Owner)
+func (c *Client) checkRecoveryReceipt(v *api.ReceiptV1, kind api.AuditKind, r *api.RecoveryV1) error {
+	owner, err := api.ParseFingerprint("owner", r.Owner)
 	if err != nil {
 		return err
 	}
-	id, err := ParseRequestID(r.ID)
+	id, err := api.ParseRequestID(r.ID)
 	if err != nil {
 		return err
 	}
@@ -331,46 +322,46 @@ func (c *Client) checkRecoveryReceipt(v *ReceiptV1, kind AuditKind, r *RecoveryV
 }
 
 // Recovery shows a recovery request, to its new identity or an operator.
-func (c *Client) Recovery(ctx context.Context, signer *keyblob.Identity, id RequestID) (RecoveryV1, error) {
-	var out RecoveryViewV1
+func (c *Client) Recovery(ctx context.Context, signer *keyblob.Identity, id api.RequestID) (api.RecoveryV1, error) {
+	var out api.RecoveryViewV1
 	_, err := c.call(ctx, signer, http.MethodGet, "/v1/recoveries/"+id.String(), nil, &out, nil)
 	return out.Recovery, err
 }
 
 // Approve records operator's approval of request id.
-func (c *Client) Approve(ctx context.Context, operator *keyblob.Identity, id RequestID) (RecoveryV1, error) {
-	var out RecoveryResponseV1
-	if _, err := c.call(ctx, operator, http.MethodPost, "/v1/recoveries/"+id.String()+"/approvals", &ApprovalRequestV1{}, &out, nil); err != nil {
-		return RecoveryV1{}, err
+func (c *Client) Approve(ctx context.Context, operator *keyblob.Identity, id api.RequestID) (api.RecoveryV1, error) {
+	var out api.RecoveryResponseV1
+	if _, err := c.call(ctx, operator, http.MethodPost, "/v1/recoveries/"+id.String()+"/approvals", &api.ApprovalRequestV1{}, &out, nil); err != nil {
+		return api.RecoveryV1{}, err
 	}
-	return out.Recovery, c.checkRecoveryReceipt(&out.Receipt, AuditApproval, &out.Recovery)
+	return out.Recovery, c.checkRecoveryReceipt(&out.Receipt, api.AuditApproval, &out.Recovery)
 }
 
 // Complete completes the approved recovery id, binding its owner to
 // newID, with newCode as the owner's recovery code from now on (send the
 // same one again when retrying).
-func (c *Client) Complete(ctx context.Context, newID *keyblob.Identity, id RequestID, owner keyblob.Fingerprint, newCode RecoveryCode) (RecoveryV1, error) {
-	var in CompleteRequestV1
-	var out CompleteResponseV1
-	_, err := c.call(ctx, newID, http.MethodPost, "/v1/recoveries/"+id.String()+"/complete", &in, &out, func(a *Auth) error {
-		sealed, err := SealCode(c.authority, newCode, PurposeNewCode, owner, a.Signer, a.Nonce)
-		s := b64(sealed)
+func (c *Client) Complete(ctx context.Context, newID *keyblob.Identity, id api.RequestID, owner keyblob.Fingerprint, newCode api.RecoveryCode) (api.RecoveryV1, error) {
+	var in api.CompleteRequestV1
+	var out api.CompleteResponseV1
+	_, err := c.call(ctx, newID, http.MethodPost, "/v1/recoveries/"+id.String()+"/complete", &in, &out, func(a *api.Auth) error {
+		sealed, err := api.SealCode(c.authority, newCode, api.PurposeNewCode, owner, a.Signer, a.Nonce)
+		s := api.EncodeBytes(sealed)
 		in.SealedCode = &s
 		return err
 	})
 	if err != nil {
-		return RecoveryV1{}, err
+		return api.RecoveryV1{}, err
 	}
-	return out.Recovery, c.checkRecoveryReceipt(&out.Receipt, AuditRecovery, &out.Recovery)
+	return out.Recovery, c.checkRecoveryReceipt(&out.Receipt, api.AuditRecovery, &out.Recovery)
 }
 
 // Keys fetches every key of the completed recovery id, checking that each
 // blob is signed by the authority, wrapped to newID and of the serial
 // listed. Import them with keyblob.Import and the authority as Verify.
-func (c *Client) Keys(ctx context.Context, newID *keyblob.Identity, id RequestID) ([]RecoveredKey, error) {
-	var all []RecoveredKey
+func (c *Client) Keys(ctx context.Context, newID *keyblob.Identity, id api.RequestID) ([]api.RecoveredKey, error) {
+	var all []api.RecoveredKey
 	err := c.pages(ctx, newID, "/v1/recoveries/"+id.String()+"/keys", func(raw json.RawMessage) (*string, error) {
-		var out KeyListV1
+		var out api.KeyListV1
 		if err := json.Unmarshal(raw, &out); err != nil {
 			return nil, err
 		}
@@ -386,22 +377,22 @@ func (c *Client) Keys(ctx context.Context, newID *keyblob.Identity, id RequestID
 	return all, err
 }
 
-func (c *Client) parseKey(newID *keyblob.Identity, v *KeyV1) (RecoveredKey, error) {
-	raw, err := decodeB64("blob", v.Blob, MaxBlob)
+func (c *Client) parseKey(newID *keyblob.Identity, v *api.KeyV1) (api.RecoveredKey, error) {
+	raw, err := api.DecodeBytes("blob", v.Blob, api.MaxBlob)
 	if err != nil {
-		return RecoveredKey{}, err
+		return api.RecoveredKey{}, err
 	}
 	b, err := keyblob.ParseKeyBlob(raw)
 	if err != nil {
-		return RecoveredKey{}, err
+		return api.RecoveredKey{}, err
 	}
 	if err := b.Verify(c.authority); err != nil {
-		return RecoveredKey{}, fmt.Errorf("a recovered key blob: %w", err)
+		return api.RecoveredKey{}, fmt.Errorf("a recovered key blob: %w", err)
 	}
 	if b.Recipient() != newID.Recipient().ExchangeFingerprint() || b.Serial().String() != v.Serial {
-		return RecoveredKey{}, fmt.Errorf("a recovered key blob is for another key or identity: %w", keyblob.ErrAuth)
+		return api.RecoveredKey{}, fmt.Errorf("a recovered key blob is for another key or identity: %w", keyblob.ErrAuth)
 	}
-	return RecoveredKey{Seq: v.Seq, Serial: b.Serial(), Description: b.Description(), Created: b.Created(), Blob: b}, nil
+	return api.RecoveredKey{Seq: v.Seq, Serial: b.Serial(), Description: b.Description(), Created: b.Created(), Blob: b}, nil
 }
 
 // Recover runs a whole recovery to newID when the authority needs no
@@ -410,25 +401,25 @@ func (c *Client) parseKey(newID *keyblob.Identity, v *KeyV1) (RecoveredKey, erro
 // (show it to the user once) and the request. A request left pending
 // returns ErrApprovalPending with the request, to complete with Complete
 // and Keys once approved.
-func (c *Client) Recover(ctx context.Context, newID *keyblob.Identity, owner keyblob.Fingerprint, code RecoveryCode, serial *keyblob.Serial) ([]RecoveredKey, RecoveryCode, RecoveryV1, error) {
+func (c *Client) Recover(ctx context.Context, newID *keyblob.Identity, owner keyblob.Fingerprint, code api.RecoveryCode, serial *keyblob.Serial) ([]api.RecoveredKey, api.RecoveryCode, api.RecoveryV1, error) {
 	r, err := c.RequestRecovery(ctx, newID, owner, code, serial)
 	if err != nil {
-		return nil, RecoveryCode{}, r, err
+		return nil, api.RecoveryCode{}, r, err
 	}
 	if r.State != "approved" {
-		return nil, RecoveryCode{}, r, ErrApprovalPending
+		return nil, api.RecoveryCode{}, r, api.ErrApprovalPending
 	}
-	id, err := ParseRequestID(r.ID)
+	id, err := api.ParseRequestID(r.ID)
 	if err != nil {
-		return nil, RecoveryCode{}, r, err
+		return nil, api.RecoveryCode{}, r, err
 	}
-	ownerID, err := parseFingerprint("owner", r.Owner)
+	ownerID, err := api.ParseFingerprint("owner", r.Owner)
 	if err != nil {
-		return nil, RecoveryCode{}, r, err
+		return nil, api.RecoveryCode{}, r, err
 	}
-	newCode := NewRecoveryCode()
+	newCode := api.NewRecoveryCode()
 	if r, err = c.Complete(ctx, newID, id, ownerID, newCode); err != nil {
-		return nil, RecoveryCode{}, r, err
+		return nil, api.RecoveryCode{}, r, err
 	}
 	keys, err := c.Keys(ctx, newID, id)
 	return keys, newCode, r, err

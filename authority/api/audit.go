@@ -1,7 +1,6 @@
-package authority
+package api
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -79,12 +78,17 @@ type AuditEntry struct {
 
 // Validate reports ErrInvalid for an entry a Store refuses to append.
 func (e *AuditEntry) Validate() error {
-	kind := error(nil)
-	if !e.Kind.Valid() {
-		kind = fmt.Errorf("%w: audit entry kind %d", ErrInvalid, e.Kind)
+	switch {
+	case !e.Kind.Valid():
+		return fmt.Errorf("%w: audit entry kind %d", ErrInvalid, e.Kind)
+	case e.Owner.IsZero():
+		return fmt.Errorf("%w: no owner (a zero value)", ErrInvalid)
+	case !InTimeRange(e.Time):
+		return fmt.Errorf("%w: audit time %s is outside 1970 to 2262", ErrInvalid, FormatTime(e.Time))
+	case len(e.Detail) > MaxDetail:
+		return fmt.Errorf("%w: audit detail of %d bytes (allowed 0 to %d)", ErrInvalid, len(e.Detail), MaxDetail)
 	}
-	return firstError(kind, key("owner", e.Owner),
-		when("audit time", e.Time), text("audit detail", e.Detail, 0, MaxDetail))
+	return nil
 }
 
 // AuditHead is the last entry of a log: its Seq and Hash. The empty log's
@@ -252,26 +256,11 @@ func diagnose(cur *AuditEntry, skippable bool) error {
 	return &ChainError{Seq: cur.Seq, Problem: Broken}
 }
 
-// Entries returns the entries of s in increasing Seq, read page by page,
-// for VerifyChain.
-func Entries(ctx context.Context, s Store) iter.Seq2[AuditEntry, error] {
-	return func(yield func(AuditEntry, error) bool) {
-		var after uint64
-		for {
-			page, err := s.Audit(ctx, keyblob.Fingerprint{}, after, MaxPage)
-			if err != nil {
-				yield(AuditEntry{}, err)
-				return
-			}
-			for _, e := range page {
-				if !yield(e, nil) {
-					return
-				}
-			}
-			if len(page) < MaxPage {
-				return
-			}
-			after = page[len(page)-1].Seq
-		}
-	}
+// DepositDetail is the Detail of an AuditDeposit entry (spec section
+// 6.3): what was deposited, which a client compares with what it sent.
+type DepositDetail struct {
+	Serial      string `json:"serial"`
+	BlobSHA256  string `json:"blob_sha256"`
+	Description string `json:"description"`
+	Created     string `json:"created"`
 }
