@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"time"
 
@@ -45,6 +46,10 @@ type Config struct {
 	CodeCheckWait time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// UpkeepInterval is how often Run does its upkeep; 0 means a minute.
+	UpkeepInterval time.Duration
+	// Logger receives Run's upkeep failures; nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Service is the backup authority's logic (spec/escrow-api.md section 7),
@@ -66,10 +71,13 @@ type Service struct {
 	sealedSize int
 	dummy      []byte
 	recipients *recipientCache
+	upkeep     time.Duration
+	log        *slog.Logger
 }
 
-// New checks c and returns its Service.
-func New(c Config) (*Service, error) {
+// New checks c and returns its Service. The Service keeps c's Store,
+// Identity and Operators, and does not change them.
+func New(c *Config) (*Service, error) {
 	if c.Store == nil || c.Identity == nil {
 		return nil, errors.New("a backup authority needs a store and an identity")
 	}
@@ -78,7 +86,8 @@ func New(c Config) (*Service, error) {
 	}
 	s := &Service{store: c.Store, id: c.Identity, fp: c.Identity.Recipient().Fingerprint(),
 		quorum: c.Quorum, params: c.Argon2, ttl: c.RecoveryTTL, now: c.Now, wait: c.CodeCheckWait,
-		operators: map[keyblob.Fingerprint]*keyblob.Recipient{}, recipients: newRecipientCache(recipientCacheSize)}
+		operators: map[keyblob.Fingerprint]*keyblob.Recipient{}, recipients: newRecipientCache(recipientCacheSize),
+		upkeep: c.UpkeepInterval, log: c.Logger}
 	if err := s.setDefaults(c); err != nil {
 		return nil, err
 	}
@@ -94,7 +103,7 @@ func New(c Config) (*Service, error) {
 	return s, nil
 }
 
-func (s *Service) setDefaults(c Config) error {
+func (s *Service) setDefaults(c *Config) error {
 	if s.params == (password.Params{}) {
 		s.params = password.Defaults()
 	}
@@ -114,6 +123,12 @@ func (s *Service) setDefaults(c Config) error {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.upkeep <= 0 {
+		s.upkeep = time.Minute
+	}
+	if s.log == nil {
+		s.log = slog.Default()
 	}
 	// The sealed code's size is that of any wrap to this key.
 	probe, err := keyblob.WrapSecret(s.id.Recipient(), make([]byte, keyblob.SecretSize), []byte("keyblob/v1 escrow size probe"))

@@ -64,7 +64,7 @@ func newFixture(t testing.TB, st authority.Store, quorum int, operators ...*keyb
 	for _, op := range operators {
 		ops = append(ops, op.Recipient())
 	}
-	svc, err := authority.New(authority.Config{Store: st, Identity: f.aut, Operators: ops, Quorum: quorum,
+	svc, err := authority.New(&authority.Config{Store: st, Identity: f.aut, Operators: ops, Quorum: quorum,
 		Argon2: fastArgon2, Now: func() time.Time { return f.now }})
 	if err != nil {
 		t.Fatal(err)

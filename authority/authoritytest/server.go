@@ -101,7 +101,7 @@ func serve(cfg ServerConfig) error {
 		return err
 	}
 	defer st.Close()
-	svc, err := authority.New(authority.Config{Store: st, Identity: id, Argon2: cfg.Argon2})
+	svc, err := authority.New(&authority.Config{Store: st, Identity: id, Argon2: cfg.Argon2})
 	if err != nil {
 		return err
 	}

@@ -32,13 +32,12 @@ import (
 
 // The files of an authority directory (authority init --dir).
 const (
-	authorityKeyFile   = "authority.key" // the identity, PEM, 0600 (unprotected)
-	authorityStoreDir  = "keystore"      // or: a key store holding it, passphrase-protected
-	authorityIDName    = "authority"     // its name in that store
-	authorityPubFile   = "authority.pub" // its recipient line, 0644
-	authorityDBFile    = "authority.db"  // the default SQLite database
-	shutdownGrace      = 10 * time.Second
-	nonceSweepInterval = time.Minute
+	authorityKeyFile  = "authority.key" // the identity, PEM, 0600 (unprotected)
+	authorityStoreDir = "keystore"      // or: a key store holding it, passphrase-protected
+	authorityIDName   = "authority"     // its name in that store
+	authorityPubFile  = "authority.pub" // its recipient line, 0644
+	authorityDBFile   = "authority.db"  // the default SQLite database
+	shutdownGrace     = 10 * time.Second
 )
 
 func newAuthorityCmd(e *env) *cobra.Command {
@@ -168,9 +167,10 @@ func (e *env) loadAuthorityIdentity(dir string) (*keyblob.Identity, error) {
 
 // authServe are the flags of authority serve.
 type authServe struct {
-	dir, listen, db, tlsCert, tlsKey, operators, addrFile string
-	requireApproval                                       bool
-	quorum                                                int
+	dir, listen, tlsCert, tlsKey, operators, addrFile string
+	db                                                dbValue
+	requireApproval                                   bool
+	quorum                                            int
 }
 
 func newAuthorityServeCmd(e *env) *cobra.Command {
@@ -199,7 +199,7 @@ SIGTERM stop it gracefully: no new requests, and those under way get 10s.`,
 	f := c.Flags()
 	f.StringVar(&o.dir, "dir", "", "the authority's `DIR` (authority init)")
 	f.StringVar(&o.listen, "listen", "", "listen on `ADDR` (host:port; port 0 picks one)")
-	f.StringVar(&o.db, "db", "", "the database: sqlite:`PATH` or a postgres:// URL (default sqlite:DIR/authority.db)")
+	f.Var(&o.db, "db", "the database: sqlite:PATH or a postgres:// URL (default sqlite:DIR/authority.db)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with the certificate chain in `FILE` (PEM)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "the TLS private key in `FILE` (PEM)")
 	f.BoolVar(&o.requireApproval, "require-approval", false, "recoveries need approvals by operators")
@@ -223,18 +223,47 @@ func checkServeFlags(c *cobra.Command, o *authServe) error {
 	case o.quorum < 1:
 		return usagef("--quorum must be at least 1, not %d", o.quorum)
 	}
-	return checkDB(o.db)
+	return nil
 }
 
-// checkDB checks the form of a --db value ("" for the default), before
-// anything is opened.
-func checkDB(db string) error {
+// dbValue is --db: sqlite:PATH or a postgres:// (postgresql://) URL;
+// the zero value is the default, DIR/authority.db.
+type dbValue struct{ url, path string }
+
+func (v *dbValue) Set(s string) error {
 	switch {
-	case db == "", strings.HasPrefix(db, "sqlite:") && len(db) > len("sqlite:"),
-		strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		return nil
+	case strings.HasPrefix(s, "sqlite:") && len(s) > len("sqlite:"):
+		*v = dbValue{path: strings.TrimPrefix(s, "sqlite:")}
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
+		*v = dbValue{url: s}
+	default:
+		return errors.New("want sqlite:PATH or a postgres:// URL")
 	}
-	return usagef("--db wants sqlite:PATH or a postgres:// URL")
+	return nil
+}
+
+// String never shows a URL, which may hold a password.
+func (v *dbValue) String() string {
+	switch {
+	case v.url != "":
+		return "postgres"
+	case v.path != "":
+		return "sqlite:" + v.path
+	}
+	return ""
+}
+
+func (v *dbValue) Type() string { return "db" }
+
+// sqlitePath is the SQLite file v names in dir, or "" for PostgreSQL.
+func (v *dbValue) sqlitePath(dir string) string {
+	switch {
+	case v.url != "":
+		return ""
+	case v.path != "":
+		return v.path
+	}
+	return filepath.Join(dir, authorityDBFile)
 }
 
 func (e *env) serveAuthority(c *cobra.Command, o *authServe) error {
@@ -253,17 +282,19 @@ func (e *env) serveAuthority(c *cobra.Command, o *authServe) error {
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	store, what, err := openAuthorityStore(context.Background(), o.dir, o.db)
+	store, what, err := openAuthorityStore(c.Context(), o.dir, &o.db)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	cfg.Store = store
-	svc, err := authority.New(*cfg)
+	cfg.Store, cfg.Logger = store, e.logger()
+	svc, err := authority.New(cfg)
 	if err != nil {
 		return err
 	}
-	return e.runAuthority(svc, store, what, tlsConfig, o)
+	ctx, cancel := stopContext(c.Context())
+	defer cancel()
+	return e.runAuthority(ctx, svc, what, tlsConfig, o)
 }
 
 // authorityConfig reads the identity and the operators.
@@ -299,25 +330,22 @@ func (e *env) loadOperators(name string) ([]*keyblob.Recipient, error) {
 // openAuthorityStore opens the --db: sqlite:PATH, a postgres:// URL, or
 // DIR/authority.db. It also returns what to log about it, which never
 // holds the URL (it may carry a password).
-func openAuthorityStore(ctx context.Context, dir, db string) (authority.Store, string, error) {
-	switch {
-	case db == "":
-		s, err := sqlitestore.Open(filepath.Join(dir, authorityDBFile))
-		return s, "sqlite:" + filepath.Join(dir, authorityDBFile), err
-	case strings.HasPrefix(db, "sqlite:") && len(db) > len("sqlite:"):
-		s, err := sqlitestore.Open(strings.TrimPrefix(db, "sqlite:"))
-		return s, db, err
-	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		s, err := pgstore.Open(ctx, db)
-		if err != nil {
-			return nil, "", fmt.Errorf("opening the PostgreSQL database: %w", err)
-		}
-		return s, "postgres", nil
+func openAuthorityStore(ctx context.Context, dir string, db *dbValue) (authority.Store, string, error) {
+	if path := db.sqlitePath(dir); path != "" {
+		s, err := sqlitestore.Open(path)
+		return s, "sqlite:" + path, err
 	}
-	return nil, "", usagef("--db wants sqlite:PATH or a postgres:// URL")
+	s, err := pgstore.Open(ctx, db.url)
+	if err != nil {
+		return nil, "", fmt.Errorf("opening the PostgreSQL database: %w", err)
+	}
+	return s, "postgres", nil
 }
 
-func (e *env) runAuthority(svc *authority.Service, store authority.Store, what string, tlsConfig *tls.Config, o *authServe) error {
+// runAuthority serves svc until ctx ends (the first SIGINT or SIGTERM),
+// running its upkeep beside, then drains the requests in flight for up
+// to shutdownGrace.
+func (e *env) runAuthority(ctx context.Context, svc *authority.Service, what string, tlsConfig *tls.Config, o *authServe) error {
 	log := e.logger()
 	srv := &http.Server{
 		Handler:           authority.NewHandler(svc, &authority.HandlerOptions{Logger: log}),
@@ -332,7 +360,6 @@ func (e *env) runAuthority(svc *authority.Service, store authority.Store, what s
 	if err != nil {
 		return err
 	}
-	stop := divertSignals()
 	if err := e.announce(ln.Addr(), o.addrFile); err != nil {
 		ln.Close()
 		return err
@@ -341,16 +368,21 @@ func (e *env) runAuthority(svc *authority.Service, store authority.Store, what s
 		"tls", tlsConfig != nil, "approvals_required", svc.Info().ApprovalsRequired)
 	served := make(chan error, 1)
 	go func() { served <- serveHTTP(srv, ln, tlsConfig != nil) }()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go sweepNonces(ctx, store, log)
+	go svc.Run(ctx)
 	select {
 	case err := <-served:
 		return err
-	case sig := <-stop:
-		log.Info("shutting down", "signal", sig.String(), "grace", shutdownGrace.String())
+	case <-ctx.Done():
 	}
-	sctx, scancel := context.WithTimeout(context.Background(), shutdownGrace)
+	return drain(ctx, srv, log)
+}
+
+// drain shuts srv down once ctx ended, closing what is left after
+// shutdownGrace.
+func drain(ctx context.Context, srv *http.Server, log *slog.Logger) error {
+	sig, _ := signalOf(ctx)
+	log.Info("shutting down", "signal", fmt.Sprint(sig), "grace", shutdownGrace.String())
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer scancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("grace period over: closed the remaining connections", "err", err)
@@ -370,22 +402,6 @@ func serveHTTP(srv *http.Server, ln net.Listener, useTLS bool) error {
 		return nil
 	}
 	return err
-}
-
-// sweepNonces forgets expired request nonces every minute until ctx ends.
-func sweepNonces(ctx context.Context, store authority.Store, log *slog.Logger) {
-	t := time.NewTicker(nonceSweepInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := store.PurgeNonces(ctx, time.Now()); err != nil && ctx.Err() == nil {
-				log.Warn("purging expired nonces", "err", err)
-			}
-		}
-	}
 }
 
 func newAuthorityAddCmd(e *env) *cobra.Command {
@@ -408,7 +424,7 @@ another, add refuses. An existing NAME is replaced only with --force.`,
 			if err := keystore.CheckAuthorityURL(args[1]); err != nil {
 				return err
 			}
-			if err := e.checkAuthorityAnswers(args[1], r); err != nil {
+			if err := e.checkAuthorityAnswers(c.Context(), args[1], r); err != nil {
 				return err
 			}
 			s, err := e.createStore()
@@ -424,12 +440,12 @@ another, add refuses. An existing NAME is replaced only with --force.`,
 
 // checkAuthorityAnswers asks the authority at u for its recipient: a
 // different one is refused, no answer only warned about.
-func (e *env) checkAuthorityAnswers(u string, r *keyblob.Recipient) error {
+func (e *env) checkAuthorityAnswers(ctx context.Context, u string, r *keyblob.Recipient) error {
 	cl, err := newAuthorityClient(u, r)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	info, err := cl.Info(ctx)
 	if err != nil {
@@ -472,7 +488,7 @@ It prints the request's state and its approvals.`,
 			if err != nil {
 				return err
 			}
-			r, err := cl.Approve(context.Background(), op, id)
+			r, err := cl.Approve(c.Context(), op, id)
 			if err != nil {
 				return err
 			}
@@ -486,7 +502,8 @@ It prints the request's state and its approvals.`,
 }
 
 func newAuditVerifyCmd(e *env) *cobra.Command {
-	var dir, db string
+	var dir string
+	var db dbValue
 	c := &cobra.Command{
 		Use:   "verify --dir DIR [--db URL]",
 		Short: "Verify the hash chain of the authority's audit log",
@@ -501,28 +518,20 @@ compare the head with receipts and with heads kept elsewhere.`,
 			if err := required(c, "dir"); err != nil {
 				return err
 			}
-			if err := checkDB(db); err != nil {
-				return err
-			}
-			return e.verifyAudit(dir, db)
+			return e.verifyAudit(c.Context(), dir, &db)
 		},
 	}
 	c.Flags().StringVar(&dir, "dir", "", "the authority's `DIR`")
-	c.Flags().StringVar(&db, "db", "", "the database, as for serve (default sqlite:DIR/authority.db)")
+	c.Flags().Var(&db, "db", "the database, as for serve (default sqlite:DIR/authority.db)")
 	return c
 }
 
-func (e *env) verifyAudit(dir, db string) error {
-	path := strings.TrimPrefix(db, "sqlite:")
-	if db == "" {
-		path = filepath.Join(dir, authorityDBFile)
-	}
-	if !strings.HasPrefix(db, "postgres") {
+func (e *env) verifyAudit(ctx context.Context, dir string, db *dbValue) error {
+	if path := db.sqlitePath(dir); path != "" {
 		if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("no authority database: %w", err)
 		}
 	}
-	ctx := context.Background()
 	store, _, err := openAuthorityStore(ctx, dir, db)
 	if err != nil {
 		return err

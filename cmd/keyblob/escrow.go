@@ -137,7 +137,7 @@ authority's signed receipt is kept under $KEYBLOB_HOME/receipts/.`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
 			defer cancel()
 			code, rc, err := cl.Enroll(ctx, id)
 			if err != nil {
@@ -204,7 +204,7 @@ again changes nothing: the authority keeps the first deposit.`,
 			if err != nil {
 				return err
 			}
-			if err := e.deposit(cl, id, key, desc, receipt); err != nil {
+			if err := e.deposit(c.Context(), cl, id, key, desc, receipt); err != nil {
 				return err
 			}
 			fmt.Fprintln(e.stdout, key.Serial())
@@ -220,8 +220,8 @@ again changes nothing: the authority keeps the first deposit.`,
 }
 
 // deposit deposits key, owned and signed by id, and keeps the receipt.
-func (e *env) deposit(cl *escrowClient, id *keyblob.Identity, key *keyblob.SessionKey, desc, receipt string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+func (e *env) deposit(ctx context.Context, cl *escrowClient, id *keyblob.Identity, key *keyblob.SessionKey, desc, receipt string) error {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	d, rc, fresh, err := cl.Deposit(ctx, id, key, desc)
 	if err != nil {
@@ -280,7 +280,7 @@ time and the deposit's. No one else's deposits are ever listed.`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
 			defer cancel()
 			ds, err := cl.Deposits(ctx, id)
 			if err != nil {
@@ -316,7 +316,7 @@ its hash: seq, time, kind, actor, ref and detail.`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
 			defer cancel()
 			entries, err := cl.Audit(ctx, id)
 			if err != nil {
@@ -430,7 +430,7 @@ func (e *env) recover(c *cobra.Command, f *recoverFlags) error {
 	if !newID.CanExchange() || !newID.CanSign() {
 		return withHint(fmt.Errorf("identity %s must both receive and sign to recover keys", f.to), "make one with 'keyblob id new NAME'")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
 	defer cancel()
 	r, err := e.recoveryRequest(ctx, cl, newID, f, serial)
 	if err != nil {
@@ -600,7 +600,7 @@ func (e *env) writeRecovered(dir string, keys []api.RecoveredKey, force bool) er
 
 // escrowKey deposits a session key that seal or key put just made or
 // stored, owned and signed by id, with the stored authority name.
-func (e *env) escrowKey(name string, id *keyblob.Identity, key *keyblob.SessionKey, desc string) error {
+func (e *env) escrowKey(ctx context.Context, name string, id *keyblob.Identity, key *keyblob.SessionKey, desc string) error {
 	cl, err := e.storedAuthority(name)
 	if err != nil {
 		return err
@@ -608,5 +608,5 @@ func (e *env) escrowKey(name string, id *keyblob.Identity, key *keyblob.SessionK
 	if !id.CanSign() {
 		return withHint(errors.New("the identity has no signature key, which escrow requests need"), "use an identity that can sign")
 	}
-	return e.deposit(cl, id, key, desc, "")
+	return e.deposit(ctx, cl, id, key, desc, "")
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -57,7 +58,7 @@ message's session key with that backup authority, owned and signed by the
 deposit fails, nothing is sealed. With -o the key's serial (the message's)
 is printed on stdout; without, on stderr.`,
 		Args: argsAtMost(1),
-		RunE: func(c *cobra.Command, args []string) error { return e.seal(&f, firstArg(args)) },
+		RunE: func(c *cobra.Command, args []string) error { return e.seal(c.Context(), &f, firstArg(args)) },
 	}
 	fl := c.Flags()
 	fl.StringArrayVarP(&f.recipients, "recipient", "r", nil, "seal to `RECIPIENT` (repeatable)")
@@ -74,12 +75,12 @@ is printed on stdout; without, on stderr.`,
 	return c
 }
 
-func (e *env) seal(f *sealFlags, inName string) error {
+func (e *env) seal(ctx context.Context, f *sealFlags, inName string) error {
 	opts, err := e.sealOptions(f)
 	if err != nil {
 		return err
 	}
-	if err := e.sealEscrow(f, opts); err != nil {
+	if err := e.sealEscrow(ctx, f, opts); err != nil {
 		return err
 	}
 	in, err := e.openInput(inName)
@@ -109,7 +110,7 @@ func (e *env) seal(f *sealFlags, inName string) error {
 // sealEscrow makes the message's session key and, with --escrow, deposits
 // it (CryptoAPI's "export the session key again, to the authority's
 // key"), signed by the -s identity, before the message is written.
-func (e *env) sealEscrow(f *sealFlags, opts *seal.Options) error {
+func (e *env) sealEscrow(ctx context.Context, f *sealFlags, opts *seal.Options) error {
 	if f.escrow == "" {
 		return nil
 	}
@@ -118,7 +119,7 @@ func (e *env) sealEscrow(f *sealFlags, opts *seal.Options) error {
 	if !isStdio(f.out) {
 		desc += " " + filepath.Base(f.out)
 	}
-	return e.escrowKey(f.escrow, opts.Signer, opts.SessionKey, desc)
+	return e.escrowKey(ctx, f.escrow, opts.Signer, opts.SessionKey, desc)
 }
 
 // sealTo writes the sealed message: a regular input file is read at

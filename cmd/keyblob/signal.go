@@ -40,7 +40,7 @@ func handleSignals() {
 }
 
 // onStop, when set, takes the stop signals instead of stop: a server
-// (channel serve) drains its sessions and returns. It reports whether it
+// (channel serve, authority serve) drains its sessions and returns. It reports whether it
 // took the signal; one that it does not take (a second Ctrl-C) stops the
 // process as usual.
 var onStop atomic.Pointer[func(os.Signal) bool]
@@ -80,24 +80,6 @@ func signalOf(ctx context.Context) (os.Signal, bool) {
 		return s.Signal, true
 	}
 	return nil, false
-}
-
-// divertSignals makes the stop signals arrive on the returned channel
-// instead of ending the process; a second one, while the first is
-// handled, still ends it. Only authority serve, which has no context of
-// its own yet, still uses it; the rest use stopContext.
-func divertSignals() <-chan os.Signal {
-	ch := make(chan os.Signal, 1)
-	f := func(sig os.Signal) bool {
-		select {
-		case ch <- sig:
-			return true
-		default:
-			return false
-		}
-	}
-	onStop.Store(&f)
-	return ch
 }
 
 // stop ends the process for sig, removing temporary outputs first.

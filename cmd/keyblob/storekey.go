@@ -60,7 +60,7 @@ must be enrolled), before it is stored, and prints its serial.`,
 				return err
 			}
 			if escrow != "" {
-				if err := e.escrowKey(escrow, k.Current(), key, keyDescription(args[0], desc)); err != nil {
+				if err := e.escrowKey(c.Context(), escrow, k.Current(), key, keyDescription(args[0], desc)); err != nil {
 					return err
 				}
 			}
