@@ -73,6 +73,7 @@ type Service struct {
 	recipients *recipientCache
 	upkeep     time.Duration
 	log        *slog.Logger
+	signed     signedCheckpoint
 }
 
 // New checks c and returns its Service. The Service keeps c's Store,
@@ -83,6 +84,9 @@ func New(c *Config) (*Service, error) {
 	}
 	if !c.Identity.CanExchange() || !c.Identity.CanSign() {
 		return nil, errors.New("the authority's identity must have an exchange key and a signature key")
+	}
+	if _, err := api.NoteVerifier(c.Identity.Recipient()); err != nil {
+		return nil, err
 	}
 	s := &Service{store: c.Store, id: c.Identity, fp: c.Identity.Recipient().Fingerprint(),
 		quorum: c.Quorum, params: c.Argon2, ttl: c.RecoveryTTL, now: c.Now, wait: c.CodeCheckWait,
@@ -158,14 +162,6 @@ type Info struct {
 // Info returns the authority's public parameters.
 func (s *Service) Info() Info {
 	return Info{Recipient: s.id.Recipient(), Time: s.now().UTC(), ApprovalsRequired: s.quorum, RecoveryTTL: s.ttl}
-}
-
-func (s *Service) receipt(e api.AuditEntry) (api.Receipt, error) {
-	r, err := api.SignReceipt(s.id, e)
-	if err != nil {
-		return api.Receipt{}, fmt.Errorf("%w: signing a receipt: %v", api.ErrInternal, err)
-	}
-	return r, nil
 }
 
 // verify is steps 2 and 3 of section 4 with the resolved key.

@@ -81,6 +81,7 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /v1/recoveries/{id}/complete", h.signed(h.complete))
 	h.mux.HandleFunc("POST /v1/recoveries/{id}/approvals", h.signed(h.approve))
 	h.mux.HandleFunc("GET /v1/recoveries/{id}/keys", h.signed(h.keys))
+	h.logRoutes()
 }
 
 // statusWriter remembers the status for logs and metrics.

@@ -57,7 +57,7 @@ func (s *Service) Enroll(ctx context.Context, r *api.Request, to *keyblob.Recipi
 		return Owner{}, api.Receipt{}, storeErr(err)
 	}
 	o.Version = 1
-	rc, err := s.receipt(e)
+	rc, err := s.receipt(ctx, e)
 	return o, rc, err
 }
 
@@ -109,7 +109,7 @@ func (s *Service) Deposit(ctx context.Context, r *api.Request, blob *keyblob.Key
 		return Deposit{}, api.Receipt{}, false, nonceErr(err)
 	}
 	d.Seq = e.Seq
-	rc, err := s.receipt(e)
+	rc, err := s.receipt(ctx, e)
 	return d, rc, true, err
 }
 
@@ -145,7 +145,7 @@ func (s *Service) existingDeposit(ctx context.Context, owner keyblob.Fingerprint
 	if len(entries) != 1 || entries[0].Seq != d.Seq || entries[0].Kind != api.AuditDeposit {
 		return Deposit{}, api.Receipt{}, false, fmt.Errorf("%w: the deposit entry %d is missing", api.ErrInternal, d.Seq)
 	}
-	rc, err := s.receipt(entries[0])
+	rc, err := s.receipt(ctx, entries[0])
 	return d, rc, false, err
 }
 
@@ -162,11 +162,14 @@ func (s *Service) Deposits(ctx context.Context, r *api.Request, after uint64, li
 
 // Audit lists a page of the audit entries about the signer's owner (spec
 // section 7.6).
-func (s *Service) Audit(ctx context.Context, r *api.Request, after uint64, limit int) ([]api.AuditEntry, error) {
+func (s *Service) Audit(ctx context.Context, r *api.Request, after uint64, limit int) (AuditPage, error) {
 	o, _, err := s.currentOwner(ctx, r)
 	if err != nil {
-		return nil, err
+		return AuditPage{}, err
 	}
 	es, err := s.store.Audit(ctx, o.ID, after, limit)
-	return es, storeErr(err)
+	if err != nil {
+		return AuditPage{}, storeErr(err)
+	}
+	return s.prove(ctx, es)
 }

@@ -171,7 +171,7 @@ func (s *Service) openRecovery(ctx context.Context, o Owner, in RecoveryInput) (
 		e, err = s.store.CreateRecovery(ctx, rec, o, e)
 		switch {
 		case err == nil:
-			rc, err := s.receipt(e)
+			rc, err := s.receipt(ctx, e)
 			return s.status(rec), rc, err
 		case !errors.Is(err, ErrConflict):
 			return RecoveryStatus{}, api.Receipt{}, storeErr(err)
@@ -303,7 +303,7 @@ func (s *Service) complete(ctx context.Context, rec Recovery, verifier []byte) (
 	}
 	rec.Version++
 	o.Version++
-	rc, err := s.receipt(e)
+	rc, err := s.receipt(ctx, e)
 	return s.status(rec), o, rc, err
 }
 
@@ -347,7 +347,7 @@ func (s *Service) Approve(ctx context.Context, r *api.Request, id api.RequestID)
 		return RecoveryStatus{}, api.Receipt{}, storeErr(err)
 	}
 	rec.Approvals = append(rec.Approvals, a)
-	rc, err := s.receipt(e)
+	rc, err := s.receipt(ctx, e)
 	return s.status(rec), rc, err
 }
 

@@ -101,13 +101,16 @@ func (h *Handler) audit(ctx context.Context, r *http.Request, req *api.Request) 
 	if err != nil {
 		return 0, nil, err
 	}
-	es, err := h.svc.Audit(ctx, req, after, limit)
+	page, err := h.svc.Audit(ctx, req, after, limit)
 	if err != nil {
 		return 0, nil, err
 	}
-	out := api.AuditListV1{Entries: make([]api.AuditEntryV1, 0, len(es))}
-	for _, e := range es {
+	es := page.Entries
+	out := api.AuditListV1{Entries: make([]api.AuditEntryV1, 0, len(es)), Checkpoint: string(page.Checkpoint),
+		Inclusion: make([][]string, 0, len(es))}
+	for i, e := range es {
 		out.Entries = append(out.Entries, e.V1())
+		out.Inclusion = append(out.Inclusion, api.EncodeProof(page.Inclusion[i]))
 	}
 	if len(es) > 0 {
 		out.Next = next(len(es), limit, es[len(es)-1].Seq)

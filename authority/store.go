@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority/api"
 )
@@ -44,9 +46,15 @@ import (
 //     appends it in the same transaction as the change it records, sets
 //     its Seq to the next sequence number (consecutive from 1, no gaps, in
 //     commit order), its Prev to the previous entry's Hash and its Hash
-//     by AuditEntry.Chain, and returns it so. The caller fills Time,
-//     Kind, Owner, Actor, Ref and Detail; whatever it put in Seq, Prev
-//     and Hash is ignored.
+//     by AuditEntry.Chain, its Salt to 16 random bytes, and returns it
+//     so. The caller fills Time, Kind, Owner, Actor, Ref and Detail;
+//     whatever it put in Seq, Prev, Hash and Salt is ignored.
+//   - One Merkle tree over the log. In that same transaction the store
+//     adds the entry's leaf (api.LeafData) to the tree, as leaf Seq-1,
+//     keeping the hashes tlog.StoredHashes returns at their
+//     StoredHashIndex, and records the tree's size and root in the
+//     head: once the method returns, the tree of every size up to the
+//     head's is fixed, and stored hashes never change.
 //   - Exact. Strings and byte slices are stored and returned byte for
 //     byte, whatever they hold (NUL, invalid UTF-8, control characters,
 //     SQL metacharacters): the store interprets none of them. Times are
@@ -134,6 +142,14 @@ type Store interface {
 	// greater than after, in increasing Seq: every entry if owner is the
 	// zero fingerprint, else only the entries whose Owner is owner.
 	Audit(ctx context.Context, owner keyblob.Fingerprint, after uint64, limit int) ([]api.AuditEntry, error)
+
+	// AuditHead returns the log's head: its last entry's Seq and Hash,
+	// the size of its tree and the tree's root.
+	AuditHead(ctx context.Context) (api.AuditHead, error)
+	// TreeHashes returns the tree's stored hashes at indexes (at most 256,
+	// tlog.StoredHashIndex numbering), in their order; ErrNotFound if one
+	// is not stored.
+	TreeHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error)
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

@@ -8,6 +8,8 @@ import (
 	"iter"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/keyblob/keyblob"
 )
 
@@ -74,6 +76,10 @@ type AuditEntry struct {
 	// is ChainHash(Prev, entry).
 	Prev [32]byte
 	Hash [32]byte
+	// Salt is random, chosen by the store that appends the entry; it
+	// enters the entry's leaf of the transparency log (LeafData), so that
+	// the public tree tells nothing about entries a reader might guess.
+	Salt [16]byte
 }
 
 // Validate reports ErrInvalid for an entry a Store refuses to append.
@@ -91,11 +97,14 @@ func (e *AuditEntry) Validate() error {
 	return nil
 }
 
-// AuditHead is the last entry of a log: its Seq and Hash. The empty log's
-// head is the zero AuditHead.
+// AuditHead is the last entry of a log: its Seq and Hash; and, where a
+// store reports it, its Merkle tree's size (the entries it holds) and
+// root. The empty log's head is the zero AuditHead, but for the root.
 type AuditHead struct {
-	Seq  uint64
-	Hash [32]byte
+	Seq      uint64
+	Hash     [32]byte
+	TreeSize uint64
+	Root     tlog.Hash
 }
 
 // auditLabel starts every hashed entry.

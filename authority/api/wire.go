@@ -65,12 +65,15 @@ type AuditEntryV1 struct {
 	Detail string  `json:"detail"`
 	Prev   string  `json:"prev"`
 	Hash   string  `json:"hash"`
+	Salt   string  `json:"salt"`
 }
 
 // ReceiptV1 is a Receipt on the wire.
 type ReceiptV1 struct {
-	Entry     AuditEntryV1 `json:"entry"`
-	Signature string       `json:"signature"`
+	Entry      AuditEntryV1 `json:"entry"`
+	Signature  string       `json:"signature"`
+	Checkpoint string       `json:"checkpoint"`
+	Inclusion  []string     `json:"inclusion"`
 }
 
 // ApprovalV1 is an Approval on the wire.
@@ -155,6 +158,10 @@ type (
 	AuditListV1 struct {
 		Entries []AuditEntryV1 `json:"entries"`
 		Next    *string        `json:"next"`
+		// Checkpoint is a signed checkpoint whose tree holds every
+		// entry, and Inclusion[i] the proof that it holds Entries[i].
+		Checkpoint string     `json:"checkpoint"`
+		Inclusion  [][]string `json:"inclusion"`
 	}
 	RecoveryResponseV1 struct {
 		Recovery RecoveryV1 `json:"recovery"`
@@ -308,7 +315,7 @@ func optID(id [16]byte) *string {
 
 func entryV1(e AuditEntry) AuditEntryV1 {
 	return AuditEntryV1{Seq: e.Seq, Time: FormatTime(e.Time), Kind: e.Kind.String(), Owner: e.Owner.String(),
-		Actor: optFP(e.Actor), Ref: optID(e.Ref), Detail: e.Detail, Prev: EncodeBytes(e.Prev[:]), Hash: EncodeBytes(e.Hash[:])}
+		Actor: optFP(e.Actor), Ref: optID(e.Ref), Detail: e.Detail, Prev: EncodeBytes(e.Prev[:]), Hash: EncodeBytes(e.Hash[:]), Salt: EncodeBytes(e.Salt[:])}
 }
 
 // V1 returns e's wire form, which AuditEntryV1.Parse reads back.
@@ -319,7 +326,8 @@ func (e AuditEntry) V1() AuditEntryV1 { return entryV1(e) }
 func (r Receipt) V1() ReceiptV1 { return receiptV1(r) }
 
 func receiptV1(r Receipt) ReceiptV1 {
-	return ReceiptV1{Entry: entryV1(r.Entry), Signature: EncodeBytes(r.Signature)}
+	return ReceiptV1{Entry: entryV1(r.Entry), Signature: EncodeBytes(r.Signature),
+		Checkpoint: string(r.Checkpoint), Inclusion: EncodeProof(r.Inclusion)}
 }
 
 // Parse reads an entry from the wire, for clients that verify it.
@@ -342,7 +350,7 @@ func (v *AuditEntryV1) Parse() (AuditEntry, error) {
 		e.Ref, err = ParseID("entry ref", *v.Ref)
 		errs = append(errs, err)
 	}
-	errs = append(errs, decode32(&e.Prev, v.Prev), decode32(&e.Hash, v.Hash))
+	errs = append(errs, decode32(&e.Prev, v.Prev), decode32(&e.Hash, v.Hash), decodeSalt(&e.Salt, v.Salt))
 	return e, errors.Join(errs...)
 }
 
@@ -364,7 +372,25 @@ func (v *ReceiptV1) Parse() (Receipt, error) {
 		return Receipt{}, err
 	}
 	sig, err := DecodeBytes("receipt signature", v.Signature, MaxBody)
-	return Receipt{Entry: e, Signature: sig}, err
+	if err != nil {
+		return Receipt{}, err
+	}
+	if len(v.Checkpoint) > MaxCheckpoint {
+		return Receipt{}, fmt.Errorf("%w receipt checkpoint: more than %d bytes", errMalformed, MaxCheckpoint)
+	}
+	proof, err := DecodeProof("receipt inclusion proof", v.Inclusion)
+	return Receipt{Entry: e, Signature: sig, Checkpoint: []byte(v.Checkpoint), Inclusion: proof}, err
+}
+
+func decodeSalt(dst *[16]byte, s string) error {
+	b, err := DecodeBytes("salt", s, 16)
+	if err == nil && len(b) != 16 {
+		err = fmt.Errorf("%w salt: %d bytes", errMalformed, len(b))
+	}
+	if err == nil {
+		copy(dst[:], b)
+	}
+	return err
 }
 
 // EncodeBytes returns b as the protocol writes byte strings: base64url

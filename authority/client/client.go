@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keyblob/keyblob"
@@ -32,6 +34,12 @@ type Client struct {
 	HTTP *http.Client
 	// Now is the clock requests are dated by; nil means time.Now.
 	Now func() time.Time
+	// Log keeps the newest checkpoint of the authority's log the client
+	// verified; nil means memory of the Client's own.
+	Log LogMemory
+
+	once sync.Once
+	mem  *memory
 }
 
 // New returns a client of the authority at baseURL (http or https)
@@ -159,11 +167,17 @@ func (c *Client) Info(ctx context.Context) (*api.InfoV1, error) {
 	return &out, err
 }
 
-// checkReceipt verifies rc and that its entry is of kind about owner.
-func (c *Client) checkReceipt(v *api.ReceiptV1, kind api.AuditKind, owner keyblob.Fingerprint, ref [16]byte) (api.Receipt, error) {
+// checkReceipt verifies rc, that its entry is of kind about owner, and
+// that its checkpoint is consistent with the log the client saw.
+func (c *Client) checkReceipt(ctx context.Context, v *api.ReceiptV1, kind api.AuditKind, owner keyblob.Fingerprint, ref [16]byte) (api.Receipt, error) {
 	rc, err := v.Parse()
 	if err == nil {
-		err = api.VerifyReceipt(c.authority, &rc)
+		_, err = api.VerifyReceipt(c.authority, &rc)
+	}
+	if err == nil {
+		if _, err = c.Advance(ctx, rc.Checkpoint); errors.Is(err, api.ErrLogInconsistent) {
+			return api.Receipt{}, err
+		}
 	}
 	if err == nil && (rc.Entry.Kind != kind || rc.Entry.Owner != owner || rc.Entry.Ref != ref) {
 		err = fmt.Errorf("the receipt records something else: %w", keyblob.ErrAuth)
@@ -191,7 +205,7 @@ func (c *Client) Enroll(ctx context.Context, id *keyblob.Identity) (api.Recovery
 	if err != nil {
 		return api.RecoveryCode{}, api.Receipt{}, err
 	}
-	rc, err := c.checkReceipt(&out.Receipt, api.AuditEnroll, fp, [16]byte{})
+	rc, err := c.checkReceipt(ctx, &out.Receipt, api.AuditEnroll, fp, [16]byte{})
 	return code, rc, err
 }
 
@@ -220,7 +234,7 @@ func (c *Client) DepositBlob(ctx context.Context, id *keyblob.Identity, b *keybl
 	if err != nil {
 		return api.DepositV1{}, api.Receipt{}, false, err
 	}
-	rc, err := c.checkReceipt(&out.Receipt, api.AuditDeposit, owner, b.Serial())
+	rc, err := c.checkReceipt(ctx, &out.Receipt, api.AuditDeposit, owner, b.Serial())
 	if err != nil {
 		return api.DepositV1{}, api.Receipt{}, false, err
 	}
@@ -242,33 +256,62 @@ func (c *Client) Deposits(ctx context.Context, id *keyblob.Identity) ([]api.Depo
 	return all, err
 }
 
-// Audit returns every audit entry about id's owner, each checked against
-// its own hash.
-func (c *Client) Audit(ctx context.Context, id *keyblob.Identity) ([]api.AuditEntry, error) {
+// Audit returns every audit entry about id's owner whose Seq is greater
+// than after, each checked against its own hash and proved to be in a
+// checkpoint consistent with the log the client saw.
+func (c *Client) Audit(ctx context.Context, id *keyblob.Identity, after uint64) ([]api.AuditEntry, error) {
 	var all []api.AuditEntry
-	err := c.pages(ctx, id, "/v1/audit", func(raw json.RawMessage) (*string, error) {
+	err := c.pagesFrom(ctx, id, "/v1/audit", after, func(raw json.RawMessage) (*string, error) {
 		var out api.AuditListV1
 		if err := json.Unmarshal(raw, &out); err != nil {
 			return nil, err
 		}
-		for _, v := range out.Entries {
-			e, err := v.Parse()
-			if err != nil {
-				return nil, err
-			}
-			if h, err := api.ChainHash(e.Prev, &e); err != nil || h != e.Hash {
-				return nil, fmt.Errorf("audit entry %d does not give its hash: %w", e.Seq, keyblob.ErrAuth)
-			}
-			all = append(all, e)
-		}
-		return out.Next, nil
+		es, err := c.checkPage(ctx, &out)
+		all = append(all, es...)
+		return out.Next, err
 	})
 	return all, err
 }
 
+// checkPage verifies a page of audit entries: each entry's hash, the
+// page's checkpoint, and each entry's inclusion in it.
+func (c *Client) checkPage(ctx context.Context, out *api.AuditListV1) ([]api.AuditEntry, error) {
+	if len(out.Inclusion) != len(out.Entries) {
+		return nil, fmt.Errorf("%w: %d inclusion proofs for %d entries", keyblob.ErrMalformed, len(out.Inclusion), len(out.Entries))
+	}
+	cp, err := c.Advance(ctx, []byte(out.Checkpoint))
+	if err != nil {
+		return nil, err
+	}
+	es := make([]api.AuditEntry, 0, len(out.Entries))
+	for i, v := range out.Entries {
+		e, err := v.Parse()
+		if err != nil {
+			return nil, err
+		}
+		if h, err := api.ChainHash(e.Prev, &e); err != nil || h != e.Hash {
+			return nil, fmt.Errorf("audit entry %d does not give its hash: %w", e.Seq, keyblob.ErrAuth)
+		}
+		proof, err := api.DecodeProof("inclusion proof", out.Inclusion[i])
+		if err != nil {
+			return nil, err
+		}
+		if err := api.VerifyInclusion(cp, &e, proof); err != nil {
+			return nil, err
+		}
+		es = append(es, e)
+	}
+	return es, nil
+}
+
 // pages reads a list route to its end.
 func (c *Client) pages(ctx context.Context, id *keyblob.Identity, path string, add func(json.RawMessage) (*string, error)) error {
-	after := "0"
+	return c.pagesFrom(ctx, id, path, 0, add)
+}
+
+// pagesFrom reads a list route from after to its end.
+func (c *Client) pagesFrom(ctx context.Context, id *keyblob.Identity, path string, from uint64, add func(json.RawMessage) (*string, error)) error {
+	after := strconv.FormatUint(from, 10)
 	for {
 		var raw json.RawMessage
 		if _, err := c.call(ctx, id, http.MethodGet, path+"?after="+after+"&limit="+strconv.Itoa(api.MaxPage), nil, &raw, nil); err != nil {
@@ -305,10 +348,10 @@ func (c *Client) RequestRecovery(ctx context.Context, newID *keyblob.Identity, o
 	if err != nil {
 		return api.RecoveryV1{}, err
 	}
-	return out.Recovery, c.checkRecoveryReceipt(&out.Receipt, api.AuditRecoveryRequest, &out.Recovery)
+	return out.Recovery, c.checkRecoveryReceipt(ctx, &out.Receipt, api.AuditRecoveryRequest, &out.Recovery)
 }
 
-func (c *Client) checkRecoveryReceipt(v *api.ReceiptV1, kind api.AuditKind, r *api.RecoveryV1) error {
+func (c *Client) checkRecoveryReceipt(ctx context.Context, v *api.ReceiptV1, kind api.AuditKind, r *api.RecoveryV1) error {
 	owner, err := api.ParseFingerprint("owner", r.Owner)
 	if err != nil {
 		return err
@@ -317,7 +360,7 @@ func (c *Client) checkRecoveryReceipt(v *api.ReceiptV1, kind api.AuditKind, r *a
 	if err != nil {
 		return err
 	}
-	_, err = c.checkReceipt(v, kind, owner, id)
+	_, err = c.checkReceipt(ctx, v, kind, owner, id)
 	return err
 }
 
@@ -334,7 +377,7 @@ func (c *Client) Approve(ctx context.Context, operator *keyblob.Identity, id api
 	if _, err := c.call(ctx, operator, http.MethodPost, "/v1/recoveries/"+id.String()+"/approvals", &api.ApprovalRequestV1{}, &out, nil); err != nil {
 		return api.RecoveryV1{}, err
 	}
-	return out.Recovery, c.checkRecoveryReceipt(&out.Receipt, api.AuditApproval, &out.Recovery)
+	return out.Recovery, c.checkRecoveryReceipt(ctx, &out.Receipt, api.AuditApproval, &out.Recovery)
 }
 
 // Complete completes the approved recovery id, binding its owner to
@@ -352,7 +395,7 @@ func (c *Client) Complete(ctx context.Context, newID *keyblob.Identity, id api.R
 	if err != nil {
 		return api.RecoveryV1{}, err
 	}
-	return out.Recovery, c.checkRecoveryReceipt(&out.Receipt, api.AuditRecovery, &out.Recovery)
+	return out.Recovery, c.checkRecoveryReceipt(ctx, &out.Receipt, api.AuditRecovery, &out.Recovery)
 }
 
 // Keys fetches every key of the completed recovery id, checking that each

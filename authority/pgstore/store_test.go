@@ -50,7 +50,7 @@ func TestConcurrentMigrations(t *testing.T) {
 	if err := conn.QueryRow(t.Context(), `SELECT version, (SELECT count(*) FROM audit_head) FROM authority_schema`).Scan(&version, &heads); err != nil {
 		t.Fatal(err)
 	}
-	if version != 1 || heads != 1 {
+	if version != 2 || heads != 1 {
 		t.Fatalf("schema version %d with %d audit heads after concurrent opens", version, heads)
 	}
 	if err := stores[3].Ping(t.Context()); err != nil {
@@ -63,7 +63,7 @@ func TestConcurrentMigrations(t *testing.T) {
 func TestSchemaRefused(t *testing.T) {
 	cluster := pgtest.Start(t)
 	for name, setup := range map[string]string{
-		"newer":          `CREATE TABLE authority_schema (one BOOLEAN PRIMARY KEY DEFAULT TRUE, version INTEGER NOT NULL); INSERT INTO authority_schema (version) VALUES (2)`,
+		"newer":          `CREATE TABLE authority_schema (one BOOLEAN PRIMARY KEY DEFAULT TRUE, version INTEGER NOT NULL); INSERT INTO authority_schema (version) VALUES (3)`,
 		"foreign owners": `CREATE TABLE owners (name text)`,
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -108,7 +108,7 @@ func TestReopenKeepsSchema(t *testing.T) {
 		s.Close()
 	}
 	var version int
-	if err := rawDB(t, path).QueryRow(`PRAGMA user_version`).Scan(&version); err != nil || version != 1 {
+	if err := rawDB(t, path).QueryRow(`PRAGMA user_version`).Scan(&version); err != nil || version != 2 {
 		t.Fatalf("user_version %d, %v", version, err)
 	}
 }
@@ -127,7 +127,7 @@ func TestTamperedLogNamed(t *testing.T) {
 		{"deleted and renumbered", `DELETE FROM audit WHERE seq = 2; UPDATE audit SET seq = seq - 1 WHERE seq > 2`,
 			api.ChainError{Seq: 2, Problem: api.Broken}},
 		{"inserted", `UPDATE audit SET seq = seq + 100 WHERE seq >= 4; UPDATE audit SET seq = seq - 99 WHERE seq >= 104;
-			INSERT INTO audit SELECT 4, time, kind, owner, actor, ref, X'7b7d', prev, hash FROM audit WHERE seq = 3`,
+			INSERT INTO audit SELECT 4, time, kind, owner, actor, ref, X'7b7d', prev, hash, salt FROM audit WHERE seq = 3`,
 			api.ChainError{Seq: 4, Problem: api.Inserted}},
 	}
 	for _, tt := range tests {

@@ -318,7 +318,7 @@ its hash: seq, time, kind, actor, ref and detail.`,
 			}
 			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
 			defer cancel()
-			entries, err := cl.Audit(ctx, id)
+			entries, err := cl.Audit(ctx, id, 0)
 			if err != nil {
 				return err
 			}

@@ -85,20 +85,21 @@ func scanRecovery(row Row) (authority.Recovery, error) {
 		fixed(r.OldSigner[:], oldSigner, "old signer"), fixed(r.ToSigner[:], toSigner, "new signer"), serialErr)
 }
 
-const auditColumns = `seq, time, kind, owner, actor, ref, detail, prev, hash`
+const auditColumns = `seq, time, kind, owner, actor, ref, detail, prev, hash, salt`
 
 func scanAudit(r Row) (api.AuditEntry, error) {
 	var e api.AuditEntry
 	var seq, ns, kind int64
-	var owner, actor, ref, detail, prev, hash []byte
-	if err := r.Scan(&seq, &ns, &kind, &owner, &actor, &ref, &detail, &prev, &hash); err != nil {
+	var owner, actor, ref, detail, prev, hash, salt []byte
+	if err := r.Scan(&seq, &ns, &kind, &owner, &actor, &ref, &detail, &prev, &hash, &salt); err != nil {
 		return e, err
 	}
 	// A kind out of range is kept as a kind that fails verification,
 	// never refused here: the verifier names the row.
 	e.Seq, e.Time, e.Kind, e.Detail = uint64(seq), fromNanos(ns), api.AuditKind(min(max(kind, 0), 255)), string(detail)
 	return e, firstError(fixed(e.Owner[:], owner, "audit owner"), fixed(e.Actor[:], actor, "audit actor"),
-		fixed(e.Ref[:], ref, "audit ref"), fixed(e.Prev[:], prev, "audit prev"), fixed(e.Hash[:], hash, "audit hash"))
+		fixed(e.Ref[:], ref, "audit ref"), fixed(e.Prev[:], prev, "audit prev"), fixed(e.Hash[:], hash, "audit hash"),
+		fixed(e.Salt[:], salt, "audit salt"))
 }
 
 // collect reads every row of rows with scan.

@@ -128,34 +128,6 @@ func (s *Store) audited(ctx context.Context, e api.AuditEntry, change func(tx Tx
 	return appended, nil
 }
 
-// appendAudit appends e after the log's head, which the UPDATE locks
-// until the transaction ends.
-func appendAudit(ctx context.Context, tx Tx, e api.AuditEntry) (api.AuditEntry, error) {
-	var seq int64
-	var hash []byte
-	err := tx.QueryRow(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq - 1, hash`).Scan(&seq, &hash)
-	if err != nil {
-		return e, fmt.Errorf("reading the audit log's head: %w", err)
-	}
-	head := api.AuditHead{Seq: uint64(seq)}
-	if err := fixed(head.Hash[:], hash, "audit head"); err != nil {
-		return e, err
-	}
-	e, err = e.Chain(head)
-	if err != nil {
-		return e, err
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO audit (seq, time, kind, owner, actor, ref, detail, prev, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		int64(e.Seq), nanos(e.Time), int64(e.Kind), e.Owner[:], e.Actor[:], e.Ref[:], text(e.Detail), e.Prev[:], e.Hash[:]); err != nil {
-		return e, err
-	}
-	if _, err := tx.Exec(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, e.Hash[:]); err != nil {
-		return e, err
-	}
-	return e, nil
-}
-
 // one reports ErrConflict unless n is 1, or notFound if the row checked
 // by exists does not exist.
 func one(ctx context.Context, q Querier, n int64, exists string, args ...any) error {
