@@ -108,4 +108,3 @@ func number(vs []string) (uint64, error) {
 	}
 	return n, nil
 }
-
