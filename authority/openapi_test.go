@@ -3,14 +3,18 @@ package authority_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc64"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +23,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/keyblob/keyblob"
 )
 
 // The checks of this file hold the server to spec/escrow-api.yaml: every
@@ -555,5 +561,161 @@ func TestOpenAPIOperations(t *testing.T) {
 	sort.Strings(got)
 	if len(got) != 12 {
 		t.Errorf("%d operations: %v", len(got), got)
+	}
+}
+
+// encodedLines returns recipient lines as the encoder writes them, of
+// every kind: each kind GenerateIdentity makes (rsa-4096 not in -short),
+// its exchange-only and signing-only halves, and one RSA key in both
+// roles, as a PEM file of one key reads.
+func encodedLines(t *testing.T) map[string]string {
+	lines := map[string]string{}
+	add := func(r *keyblob.Recipient, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines[r.Kind()] = r.String()
+	}
+	for _, kind := range keyblob.Kinds() {
+		if kind == keyblob.KindRSA4096 && testing.Short() {
+			continue
+		}
+		id, err := keyblob.GenerateIdentity(kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := id.Recipient()
+		add(r, nil)
+		add(keyblob.ParseExchangeKey(r.ExchangeAlg(), r.ExchangeKeyBytes()))
+		add(keyblob.ParseSigningKey(r.SignatureAlg(), r.SigningKeyBytes()))
+		if kind == keyblob.KindRSA2048 {
+			pemFile, err := r.MarshalPEM()
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, _, _ := bytes.Cut(pemFile, []byte("-----END PUBLIC KEY-----\n"))
+			one, err := keyblob.ParseRecipient(append(first, "-----END PUBLIC KEY-----\n"...))
+			add(one, err)
+			lines["rsa-2048 one key"] = one.String()
+		}
+	}
+	return lines
+}
+
+// withChecksum returns text and its right checksum, as the encoder would
+// end a line of that text.
+func withChecksum(text string) string {
+	sum := crc64.Checksum([]byte(text), crc64.MakeTable(crc64.ECMA))
+	return text + ":" + base64.RawURLEncoding.EncodeToString(binary.BigEndian.AppendUint64(nil, sum))
+}
+
+// TestRecipientLineSchema checks the document's RecipientLine against
+// the encoder: every line it writes validates, and lines of another
+// shape (no checksum, bad characters, an impossible kind) do not.
+func TestRecipientLineSchema(t *testing.T) {
+	o := loadOpenAPI(t)
+	const schema = "/components/schemas/RecipientLine"
+	lines := encodedLines(t)
+	for kind, line := range lines {
+		if _, err := keyblob.ParseRecipientLine(line); err != nil {
+			t.Fatalf("%s: the encoder's line does not parse: %v", kind, err)
+		}
+		if err := o.validate(schema, line); err != nil {
+			t.Errorf("%s: %v", kind, err)
+		}
+	}
+	good := lines[keyblob.KindX25519]
+	i := strings.LastIndexByte(good, ':')
+	text, sum := good[:i], good[i+1:]
+	body := text[len("keyblob:x25519:"):]
+	if len(body)%4 != 2 {
+		t.Fatalf("an x25519 body of %d characters; the cases below assume 4n+2", len(body))
+	}
+	for name, line := range map[string]string{
+		"no checksum":                 text,
+		"empty checksum":              text + ":",
+		"short checksum":              text + ":" + sum[:10],
+		"long checksum":               good + "A",
+		"checksum with unused bits":   text + ":" + sum[:10] + "B",
+		"checksum of standard base64": text + ":" + sum[:9] + "+" + sum[10:],
+		"two checksums":               good + ":" + sum,
+		"no body":                     withChecksum("keyblob:x25519:"),
+		"padded body":                 withChecksum(text + "=="),
+		"standard alphabet":           withChecksum("keyblob:x25519:" + body[:5] + "+" + body[6:]),
+		"space in the body":           withChecksum("keyblob:x25519:" + body[:5] + " " + body[6:]),
+		"body with unused bits":       withChecksum("keyblob:x25519:" + body[:len(body)-1] + "B"),
+		"body of 4n+1 characters":     withChecksum(text + "AAA"), // 94 + 3
+		"upper-case prefix":           withChecksum("KEYBLOB:x25519:" + body),
+		"no prefix":                   withChecksum("x25519:" + body),
+		"trailing space":              good + " ",
+		"line break":                  good + "\n",
+		"over 8192 bytes":             withChecksum("keyblob:x25519:" + strings.Repeat("AAAA", 2048)),
+	} {
+		if err := o.validate(schema, line); err == nil {
+			t.Errorf("%s: %.60q... validates", name, line)
+		}
+	}
+	checkKindGrammar(t, o, schema, body)
+	checkRecipientVectors(t, o, schema)
+}
+
+// shapeErrors are the vectors of testdata/recipient whose lines the
+// pattern refuses by their shape alone; the other failures need the
+// decoder (a checksum's value, a key's encoding, the kind of the keys).
+var shapeErrors = map[string]bool{
+	"malformed-no-checksum": true, "malformed-no-kind": true, "malformed-no-prefix": true,
+	"malformed-padded": true, "malformed-standard-alphabet": true, "malformed-too-long": true,
+	"malformed-trailing-bits": true, "malformed-upper-case-prefix": true,
+	"typo-added-colon": true, "typo-checksum-unused-bits": true, "typo-dropped-separator": true,
+	"typo-replaced-separator": true, "typo-swapped-separator": true, "typo-substituted-kind": true,
+	"typo-trailing-space": true,
+}
+
+// checkRecipientVectors checks the lines of testdata/recipient: every
+// valid one validates, and those of shapeErrors do not.
+func checkRecipientVectors(t *testing.T, o *openAPI, schema string) {
+	files, err := filepath.Glob("../testdata/recipient/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no recipient vectors: %v", err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, line, _ := strings.Cut(string(b), "\n\n")
+		line = strings.TrimSuffix(line, "\n")
+		name := strings.TrimSuffix(filepath.Base(f), ".txt")
+		err = o.validate(schema, line)
+		switch {
+		case strings.HasPrefix(head, "expect: success\n") && err != nil:
+			t.Errorf("%s: a valid line does not validate: %v", name, err)
+		case shapeErrors[name] && err == nil:
+			t.Errorf("%s: validates", name)
+		}
+	}
+}
+
+// checkKindGrammar checks the kinds the pattern allows: those of
+// spec/blob.md section 6.1, with RSA keys of 2048 to 4096 bits.
+func checkKindGrammar(t *testing.T, o *openAPI, schema, body string) {
+	for _, c := range []struct {
+		kind string
+		ok   bool
+	}{
+		{"hybrid", true}, {"x25519", true}, {"hybrid-exchange", true}, {"x25519-exchange", true},
+		{"ed25519-signing", true}, {"rsa-2048", true}, {"rsa-2049", true}, {"rsa-2099", true},
+		{"rsa-2100", true}, {"rsa-2999", true}, {"rsa-3000", true}, {"rsa-4089", true},
+		{"rsa-4090-exchange", true}, {"rsa-4096-signing", true},
+		{"rsa-2047", false}, {"rsa-4097", false}, {"rsa-5000", false}, {"rsa-1024", false},
+		{"rsa-02048", false}, {"rsa", false}, {"rsa-", false}, {"ed25519", false},
+		{"ed25519-exchange", false}, {"x25519-signing", false}, {"hybrid-signing", false},
+		{"Hybrid", false}, {"x25519-exchange-signing", false}, {"", false},
+	} {
+		err := o.validate(schema, withChecksum("keyblob:"+c.kind+":"+body))
+		if (err == nil) != c.ok {
+			t.Errorf("kind %q: %v, want ok %v", c.kind, err, c.ok)
+		}
 	}
 }
