@@ -476,17 +476,20 @@ func TestOpenAPIServiceRoutes(t *testing.T) {
 	s := newServer(t, sqliteStore(t), 0)
 	for _, c := range []struct {
 		method, path string
+		body         []byte
 		want         int
 	}{
-		{"GET", "/healthz", 200},
-		{"GET", "/metrics", 200},
-		{"GET", "/v1/authority", 200},
-		{"GET", "/v1/authority?x=1", 400},
-		{"DELETE", "/v1/authority", 405},
-		{"GET", "/v1/nothing", 404},
-		{"GET", "/v1/recoveries/" + strings.Repeat("0", 32), 401},
+		{"GET", "/healthz", nil, 200},
+		{"GET", "/metrics", nil, 200},
+		{"GET", "/v1/authority", nil, 200},
+		{"GET", "/v1/authority?x=1", nil, 400},
+		{"GET", "/v1/authority", []byte("{}"), 400},
+		{"GET", "/v1/authority", make([]byte, 70_000), 413},
+		{"DELETE", "/v1/authority", nil, 405},
+		{"GET", "/v1/nothing", nil, 404},
+		{"GET", "/v1/recoveries/" + strings.Repeat("0", 32), nil, 401},
 	} {
-		if resp := send(t, s, c.method, c.path, nil); resp.StatusCode != c.want {
+		if resp := send(t, s, c.method, c.path, c.body); resp.StatusCode != c.want {
 			t.Errorf("%s %s: %d, want %d", c.method, c.path, resp.StatusCode, c.want)
 		}
 	}
