@@ -495,11 +495,29 @@ func TestOpenAPIServiceRoutes(t *testing.T) {
 	}
 }
 
+// TestOpenAPIStoreDown sends requests to a server whose store is
+// closed: the 503 answers, with their Retry-After, are the document's.
+func TestOpenAPIStoreDown(t *testing.T) {
+	st := sqliteStore(t)
+	s := newServer(t, st, 0)
+	alice := identity(t, "alice")
+	if _, _, err := s.client.Enroll(t.Context(), alice); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if resp := send(t, s, "GET", "/healthz", nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("healthz: %d", resp.StatusCode)
+	}
+	if got := bodyOf(t, s, alice, "GET", "/v1/deposits"); !strings.HasPrefix(got, "503 ") {
+		t.Errorf("deposits: %.100s", got)
+	}
+}
+
 // TestOpenAPICheck checks the checker: exchanges the document does not
 // describe are reported, and ones it does are not.
 func TestOpenAPICheck(t *testing.T) {
 	o := loadOpenAPI(t)
-	jsonH := http.Header{"Content-Type": {"application/json"}}
+	jsonH := http.Header{"Content-Type": {"application/json"}, "Cache-Control": {"no-store"}}
 	allow := http.Header{"Content-Type": {"application/json"}, "Allow": {"GET, HEAD"}}
 	errBody := []byte(`{"error":"bad_request","message":"x"}`)
 	enroll := []byte(`{"recipient":"keyblob:x25519:AgAg:AAAAAAAAAAA","sealed_code":"AA"}`)
@@ -539,6 +557,13 @@ func TestOpenAPICheck(t *testing.T) {
 			body: []byte(`{}`)}, false},
 		{"list", exchange{method: "GET", path: "/v1/deposits", query: "limit=5&after=7", status: 200, header: jsonH,
 			body: []byte(`{"deposits":[],"next":null}`)}, true},
+		{"no Cache-Control", exchange{method: "GET", path: "/v1/deposits", status: 200,
+			header: http.Header{"Content-Type": {"application/json"}}, body: []byte(`{"deposits":[],"next":null}`)}, false},
+		{"503 without Retry-After", exchange{method: "GET", path: "/v1/deposits", status: 503, header: jsonH,
+			body: []byte(`{"error":"unavailable","message":"x"}`)}, false},
+		{"a Retry-After not a number", exchange{method: "GET", path: "/v1/deposits", status: 503,
+			header: http.Header{"Content-Type": {"application/json"}, "Retry-After": {"soon"}},
+			body: []byte(`{"error":"unavailable","message":"x"}`)}, false},
 	} {
 		err := o.check(&c.e)
 		if (err == nil) != c.ok {
