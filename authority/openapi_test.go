@@ -563,7 +563,7 @@ func TestOpenAPICheck(t *testing.T) {
 			body: []byte(`{"error":"unavailable","message":"x"}`)}, false},
 		{"a Retry-After not a number", exchange{method: "GET", path: "/v1/deposits", status: 503,
 			header: http.Header{"Content-Type": {"application/json"}, "Retry-After": {"soon"}},
-			body: []byte(`{"error":"unavailable","message":"x"}`)}, false},
+			body:   []byte(`{"error":"unavailable","message":"x"}`)}, false},
 	} {
 		err := o.check(&c.e)
 		if (err == nil) != c.ok {
