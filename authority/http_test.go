@@ -34,7 +34,7 @@ func newServer(t *testing.T, st authority.Store, quorum int, ops ...*keyblob.Ide
 	f := newFixture(t, st, quorum, ops...)
 	f.now = time.Now()
 	h := authority.NewHandler(f.svc, &authority.HandlerOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(checkedHandler(t, h)) // every exchange checked against spec/escrow-api.yaml
 	t.Cleanup(srv.Close)
 	c, err := client.New(srv.URL, f.aut.Recipient())
 	if err != nil {
