@@ -38,8 +38,10 @@ type Client struct {
 	// verified; nil means memory of the Client's own.
 	Log LogMemory
 
-	once sync.Once
-	mem  *memory
+	once    sync.Once
+	mem     *memory
+	checkMu sync.Mutex
+	checked bool
 }
 
 // New returns a client of the authority at baseURL (http or https)
@@ -92,6 +94,9 @@ func (c *Client) httpClient() *http.Client {
 // a success into out. seal, if set, is called with the request's Auth to
 // fill in the body (a sealed code is bound to the nonce).
 func (c *Client) call(ctx context.Context, id *keyblob.Identity, method, target string, body any, out any, seal func(*api.Auth) error) (int, error) {
+	if err := c.checkOnce(ctx); err != nil {
+		return 0, err
+	}
 	auth := &api.Auth{}
 	if id != nil {
 		auth = api.NewAuth(id, c.now())

@@ -44,7 +44,8 @@ func (m *memory) UpdateCheckpoint(f func([]byte, time.Time) ([]byte, time.Time, 
 
 // CheckLog fetches the authority's newest checkpoint and checks that its
 // log extends the one the client saw before (Advance); it returns the
-// checkpoint and its signed note.
+// checkpoint and its signed note. A Client runs it before its first
+// exchange, and checks every checkpoint it is given after.
 func (c *Client) CheckLog(ctx context.Context) (api.Checkpoint, []byte, error) {
 	note, err := c.fetchCheckpoint(ctx)
 	if err != nil {
@@ -147,8 +148,24 @@ func (c *Client) fetchCheckpoint(ctx context.Context) ([]byte, error) {
 // proof reads a consistency or inclusion proof.
 func (c *Client) proof(ctx context.Context, target string) ([]api.Hash, error) {
 	var out api.ProofV1
-	if _, err := c.call(ctx, nil, http.MethodGet, target, nil, &out, nil); err != nil {
+	if _, err := c.do(ctx, http.MethodGet, target, nil, false, nil, &out); err != nil {
 		return nil, err
 	}
 	return api.DecodeProof("proof", out.Proof)
+}
+
+// checkOnce runs CheckLog before the client's first exchange, so that no
+// answer of an authority whose log is not consistent with what the
+// client saw is believed.
+func (c *Client) checkOnce(ctx context.Context) error {
+	c.checkMu.Lock()
+	defer c.checkMu.Unlock()
+	if c.checked {
+		return nil
+	}
+	if _, _, err := c.CheckLog(ctx); err != nil {
+		return err
+	}
+	c.checked = true
+	return nil
 }
