@@ -207,7 +207,9 @@ var operationMethods = map[string]bool{"GET": true, "PUT": true, "POST": true, "
 	"OPTIONS": true, "HEAD": true, "PATCH": true, "TRACE": true}
 
 // matchPath matches an escaped path against a path template, whose
-// "{name}" segments match any one non-empty segment.
+// "{name}" segments match any one non-empty segment, and "{name}suffix"
+// segments one that is a non-empty value and the suffix (a partial
+// tile's "{index}.p").
 func matchPath(tmpl, path string) (map[string]string, bool) {
 	ts, ps := strings.Split(tmpl, "/"), strings.Split(path, "/")
 	if len(ts) != len(ps) {
@@ -215,14 +217,15 @@ func matchPath(tmpl, path string) (map[string]string, bool) {
 	}
 	params := map[string]string{}
 	for i, t := range ts {
-		name, isParam := strings.CutPrefix(t, "{")
+		name, suffix, isParam := strings.Cut(strings.TrimPrefix(t, "{"), "}")
+		value, hasSuffix := strings.CutSuffix(ps[i], suffix)
 		switch {
-		case isParam && ps[i] != "":
-			v, err := url.PathUnescape(ps[i])
+		case strings.HasPrefix(t, "{") && isParam && hasSuffix && value != "":
+			v, err := url.PathUnescape(value)
 			if err != nil {
-				v = ps[i]
+				v = value
 			}
-			params[strings.TrimSuffix(name, "}")] = v
+			params[name] = v
 		case t != ps[i]:
 			return nil, false
 		}
@@ -580,14 +583,14 @@ func TestOpenAPIOperations(t *testing.T) {
 	paths, _ := o.doc["paths"].(map[string]any)
 	for tmpl := range paths {
 		for _, m := range []string{"GET", "POST"} {
-			path := strings.ReplaceAll(tmpl, "{id}", strings.Repeat("ab", 16))
+			path := strings.NewReplacer("{id}", strings.Repeat("ab", 16), "{level}", "0", "{index}", "000", "{width}", "1").Replace(tmpl)
 			if r := o.route(&exchange{method: m, path: path}); !strings.HasPrefix(r.op, "/x-") {
 				got = append(got, m+" "+tmpl)
 			}
 		}
 	}
 	sort.Strings(got)
-	if len(got) != 12 {
+	if len(got) != 17 {
 		t.Errorf("%d operations: %v", len(got), got)
 	}
 }
