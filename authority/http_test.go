@@ -31,7 +31,12 @@ type server struct {
 
 func newServer(t *testing.T, st authority.Store, quorum int, ops ...*keyblob.Identity) *server {
 	t.Helper()
-	f := newFixture(t, st, quorum, ops...)
+	return serve(t, newFixture(t, st, quorum, ops...))
+}
+
+// serve serves f's service over HTTP, with a client of it.
+func serve(t *testing.T, f *fixture) *server {
+	t.Helper()
 	f.now = time.Now()
 	h := authority.NewHandler(f.svc, &authority.HandlerOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	srv := httptest.NewServer(checkedHandler(t, h)) // every exchange checked against spec/escrow-api.yaml
