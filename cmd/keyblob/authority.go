@@ -6,8 +6,10 @@ package main
 // only chooses keys, databases and addresses, listens, logs and stops.
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -504,29 +506,40 @@ It prints the request's state and its approvals.`,
 func newAuditVerifyCmd(e *env) *cobra.Command {
 	var dir string
 	var db dbValue
+	var checkpoints []string
 	c := &cobra.Command{
-		Use:   "verify --dir DIR [--db URL]",
-		Short: "Verify the hash chain of the authority's audit log",
+		Use:   "verify --dir DIR [--db URL] [--checkpoint FILE]...",
+		Short: "Verify the authority's audit log: its chain, its tree, and checkpoints kept elsewhere",
 		Long: `verify reads every entry of the audit log of the authority in DIR (or of
---db, as for serve) and checks its hash chain. It exits 0 on an intact log,
-printing its length and head, and 1 naming the first entry that was
-edited, inserted or deleted. The chain shows nothing about entries
-appended, or the tail rewritten, by someone who can write the database:
-compare the head with receipts and with heads kept elsewhere.`,
+--db, as for serve), checks its hash chain, recomputes its Merkle tree and
+compares it with the stored tree and head, and with every --checkpoint
+FILE: a signed checkpoint ('keyblob escrow checkpoint' prints one) or a
+kept receipt, verified with DIR/authority.pub. It exits 0 on an intact
+log, printing its size and root, and 1 naming the first difference: an
+entry edited, inserted or removed, the newest entries deleted, the head
+moved, the stored tree rewritten, a log shorter than a checkpoint, or a
+history that does not give a checkpoint's root. Someone who can write the
+database can rewrite the chain, the tree and the head together: only the
+checkpoints that clients, monitors and receipts kept show it.`,
 		Args: argsExactly(0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := required(c, "dir"); err != nil {
 				return err
 			}
-			return e.verifyAudit(c.Context(), dir, &db)
+			return e.verifyAudit(c.Context(), dir, &db, checkpoints)
 		},
 	}
 	c.Flags().StringVar(&dir, "dir", "", "the authority's `DIR`")
 	c.Flags().Var(&db, "db", "the database, as for serve (default sqlite:DIR/authority.db)")
+	c.Flags().StringArrayVar(&checkpoints, "checkpoint", nil, "a signed checkpoint or receipt `FILE` to compare the log with (repeatable)")
 	return c
 }
 
-func (e *env) verifyAudit(ctx context.Context, dir string, db *dbValue) error {
+func (e *env) verifyAudit(ctx context.Context, dir string, db *dbValue, files []string) error {
+	cps, err := e.readCheckpoints(dir, files)
+	if err != nil {
+		return err
+	}
 	if path := db.sqlitePath(dir); path != "" {
 		if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("no authority database: %w", err)
@@ -537,10 +550,48 @@ func (e *env) verifyAudit(ctx context.Context, dir string, db *dbValue) error {
 		return err
 	}
 	defer store.Close()
-	head, err := api.VerifyChain(authority.Entries(ctx, store))
+	head, err := authority.VerifyLog(ctx, store, cps)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "the audit log verifies: %d entries, head %x\n", head.Seq, head.Hash)
+	fmt.Fprintf(e.stdout, "the audit log verifies: %d entries, tree root %s, head %x; %d checkpoints agree\n",
+		head.Seq, head.Root, head.Hash, len(cps))
 	return nil
+}
+
+// readCheckpoints reads and verifies checkpoint files with the key of
+// the authority in dir.
+func (e *env) readCheckpoints(dir string, files []string) ([]api.Checkpoint, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	r, err := e.loadRecipient(filepath.Join(dir, authorityPubFile))
+	if err != nil {
+		return nil, err
+	}
+	var out []api.Checkpoint
+	for _, f := range files {
+		cp, err := e.readCheckpoint(r, f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		out = append(out, cp)
+	}
+	return out, nil
+}
+
+// readCheckpoint reads a signed checkpoint, or the one of a kept receipt.
+func (e *env) readCheckpoint(r *keyblob.Recipient, file string) (api.Checkpoint, error) {
+	data, err := e.readLimited(file, "checkpoint", api.MaxBody)
+	if err != nil {
+		return api.Checkpoint{}, err
+	}
+	if bytes.HasPrefix(data, []byte("{")) {
+		var sr storedReceipt
+		if err := json.Unmarshal(data, &sr); err != nil {
+			return api.Checkpoint{}, fmt.Errorf("%w receipt file: %v", keyblob.ErrMalformed, err)
+		}
+		data = []byte(sr.Receipt.Checkpoint)
+	}
+	return api.OpenCheckpoint(r, data)
 }
