@@ -105,9 +105,9 @@ func endToEnd(t *testing.T, st authority.Store) {
 	if newCode == code {
 		t.Error("the recovery code was not replaced")
 	}
-	entries, err := s.client.Audit(ctx, newID, 0)
-	if err != nil || len(entries) < 8 {
-		t.Fatalf("audit: %d entries, %v", len(entries), err)
+	view, err := s.client.Audit(ctx, newID, 0)
+	if err != nil || len(view.Entries) < 8 {
+		t.Fatalf("audit: %d entries, %v", len(view.Entries), err)
 	}
 }
 

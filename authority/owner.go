@@ -167,9 +167,5 @@ func (s *Service) Audit(ctx context.Context, r *api.Request, after uint64, limit
 	if err != nil {
 		return AuditPage{}, err
 	}
-	es, err := s.store.Audit(ctx, o.ID, after, limit)
-	if err != nil {
-		return AuditPage{}, storeErr(err)
-	}
-	return s.prove(ctx, es)
+	return s.page(ctx, r, o, after, limit)
 }

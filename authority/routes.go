@@ -3,6 +3,7 @@ package authority
 import (
 	"context"
 	"net/http"
+	"strconv"
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority/api"
@@ -107,13 +108,15 @@ func (h *Handler) audit(ctx context.Context, r *http.Request, req *api.Request) 
 	}
 	es := page.Entries
 	out := api.AuditListV1{Entries: make([]api.AuditEntryV1, 0, len(es)), Checkpoint: string(page.Checkpoint),
-		Inclusion: make([][]string, 0, len(es))}
+		Inclusion: make([][]string, 0, len(es)), Owner: page.Claim.Owner.String(), Through: page.Claim.Through,
+		Signature: api.EncodeBytes(page.Signature)}
 	for i, e := range es {
 		out.Entries = append(out.Entries, e.V1())
 		out.Inclusion = append(out.Inclusion, api.EncodeProof(page.Inclusion[i]))
 	}
-	if len(es) > 0 {
-		out.Next = next(len(es), limit, es[len(es)-1].Seq)
+	if page.More {
+		n := strconv.FormatUint(page.Claim.Through, 10)
+		out.Next = &n
 	}
 	return http.StatusOK, out, nil
 }

@@ -137,26 +137,70 @@ func (s *Service) proveIn(ctx context.Context, c api.Checkpoint, seq uint64) (tl
 	return p, storeErr(err)
 }
 
-// AuditPage is a page of audit entries with the signed checkpoint of a
-// log that includes them and, in their order, their inclusion proofs.
+// AuditPage is a page of an owner's audit entries with the signed
+// checkpoint of a log that includes them, their inclusion proofs in
+// order, and the authority's signature of the page's claim.
 type AuditPage struct {
 	Entries    []api.AuditEntry
 	Checkpoint []byte
 	Inclusion  []tlog.RecordProof
+	Claim      api.PageClaim
+	Signature  []byte
+	// More is true when entries after Claim.Through may follow.
+	More bool
 }
 
-// prove makes the page of es: the checkpoint is read after the entries,
-// so its tree holds them all.
-func (s *Service) prove(ctx context.Context, es []api.AuditEntry) (AuditPage, error) {
+// page makes the page of owner's entries after after for the request r:
+// the checkpoint is read first and the entries it does not hold are left
+// for a later page, so that the page is complete through its Through.
+func (s *Service) page(ctx context.Context, r *api.Request, owner Owner, after uint64, limit int) (AuditPage, error) {
 	c, note, err := s.Checkpoint(ctx)
 	if err != nil {
 		return AuditPage{}, err
 	}
-	page := AuditPage{Entries: es, Checkpoint: note, Inclusion: make([]tlog.RecordProof, len(es))}
+	es, err := s.store.Audit(ctx, owner.ID, after, limit)
+	if err != nil {
+		return AuditPage{}, storeErr(err)
+	}
+	page := AuditPage{Checkpoint: note, Claim: api.PageClaim{Signer: r.Auth.Signer, Nonce: r.Auth.Nonce,
+		Owner: owner.ID, After: after, Through: max(after, c.Size), Checkpoint: c}}
+	page.Entries, page.More = held(es, c.Size, limit)
+	if page.More {
+		page.Claim.Through = page.Entries[len(page.Entries)-1].Seq
+	}
+	if err := s.prove(ctx, &page); err != nil {
+		return AuditPage{}, err
+	}
+	return page, s.signPage(&page)
+}
+
+// held returns the entries of es in a tree of size entries, and whether
+// more may follow them there (es was a full page, all held).
+func held(es []api.AuditEntry, size uint64, limit int) ([]api.AuditEntry, bool) {
 	for i, e := range es {
-		if page.Inclusion[i], err = s.proveIn(ctx, c, e.Seq); err != nil {
-			return AuditPage{}, err
+		if e.Seq > size {
+			return es[:i], false
 		}
 	}
-	return page, nil
+	return es, len(es) > 0 && len(es) >= limit
+}
+
+// prove adds the inclusion proof of each entry of page.
+func (s *Service) prove(ctx context.Context, page *AuditPage) (err error) {
+	page.Inclusion = make([]tlog.RecordProof, len(page.Entries))
+	for i, e := range page.Entries {
+		if page.Inclusion[i], err = s.proveIn(ctx, page.Claim.Checkpoint, e.Seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) signPage(page *AuditPage) error {
+	sig, err := api.SignPage(s.id, &page.Claim, page.Entries)
+	if err != nil {
+		return fmt.Errorf("%w: signing an audit page: %v", api.ErrInternal, err)
+	}
+	page.Signature = sig
+	return nil
 }

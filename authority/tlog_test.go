@@ -1,6 +1,8 @@
 package authority_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -96,11 +98,11 @@ func TestMonitor(t *testing.T) {
 	if root, err := tlog.TreeHash(tree.N, r); err != nil || root != c.Root {
 		t.Fatalf("the tiles give root %v (%v), the checkpoint %v", root, err, c.Root)
 	}
-	entries, err := s.client.Audit(t.Context(), owner, 0)
-	if err != nil || len(entries) != 301 {
-		t.Fatalf("audit: %d entries, %v", len(entries), err)
+	view, err := s.client.Audit(t.Context(), owner, 0)
+	if err != nil || len(view.Entries) != 301 || view.Through != 301 {
+		t.Fatalf("audit: %d entries through %d, %v", len(view.Entries), view.Through, err)
 	}
-	for _, e := range entries {
+	for _, e := range view.Entries {
 		p, err := tlog.ProveRecord(tree.N, int64(e.Seq-1), r)
 		if err == nil {
 			err = tlog.CheckRecord(p, tree.N, tree.Hash, int64(e.Seq-1), api.LeafHash(&e))
@@ -191,4 +193,88 @@ func newServerAs(t *testing.T, s *server, st authority.Store) *server {
 	}
 	f.svc = svc
 	return serve(t, f)
+}
+
+// rewriter is a man in the middle of a client's audit pages: it hands
+// each answer of GET /v1/audit to edit before the client reads it.
+type rewriter struct {
+	next http.RoundTripper
+	edit func(*api.AuditListV1, []byte) []byte
+}
+
+func (r *rewriter) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	if err != nil || req.URL.Path != "/v1/audit" || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	var page api.AuditListV1
+	if err := json.Unmarshal(b, &page); err != nil {
+		return nil, err
+	}
+	b = r.edit(&page, b)
+	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+func reencode(t *testing.T, page *api.AuditListV1) []byte {
+	b, err := json.Marshal(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestAuditPageTampered shows an owner's client audit pages edited on
+// the way: an entry dropped, the claim shortened, an older page replayed,
+// another owner's page. Each is refused; the page as sent passes.
+func TestAuditPageTampered(t *testing.T) {
+	s := newServer(t, sqliteStore(t), 0)
+	owner, other := identity(t, "first"), identity(t, "second")
+	deposits(t, s, owner, 3)
+	deposits(t, s, other, 1)
+	var old, others []byte
+	rw := &rewriter{next: s.srv.Client().Transport}
+	s.client.HTTP = &http.Client{Transport: rw}
+	record := func(into *[]byte) func(*api.AuditListV1, []byte) []byte {
+		return func(_ *api.AuditListV1, b []byte) []byte { *into = b; return b }
+	}
+	rw.edit = record(&others)
+	if _, err := s.client.Audit(t.Context(), other, 0); err != nil {
+		t.Fatal(err)
+	}
+	rw.edit = record(&old)
+	if v, err := s.client.Audit(t.Context(), owner, 0); err != nil || len(v.Entries) != 4 || v.Through != 6 {
+		t.Fatalf("the page as sent: %+v, %v", v, err)
+	}
+	edits := map[string]func(*api.AuditListV1, []byte) []byte{
+		"an entry dropped": func(p *api.AuditListV1, _ []byte) []byte {
+			p.Entries, p.Inclusion = p.Entries[1:], p.Inclusion[1:]
+			return reencode(t, p)
+		},
+		"the newest entry dropped, through shortened": func(p *api.AuditListV1, _ []byte) []byte {
+			n := len(p.Entries) - 1
+			p.Entries, p.Inclusion, p.Through = p.Entries[:n], p.Inclusion[:n], p.Entries[n-1].Seq
+			return reencode(t, p)
+		},
+		"an older page replayed":   func(*api.AuditListV1, []byte) []byte { return old },
+		"another owner's page":     func(*api.AuditListV1, []byte) []byte { return others },
+		"the signature of another": func(p *api.AuditListV1, _ []byte) []byte {
+			var o api.AuditListV1
+			json.Unmarshal(old, &o)
+			p.Signature = o.Signature
+			return reencode(t, p)
+		},
+	}
+	for name, edit := range edits {
+		rw.edit = edit
+		if v, err := s.client.Audit(t.Context(), owner, 0); err == nil {
+			t.Errorf("%s: accepted, %d entries", name, len(v.Entries))
+		}
+	}
 }

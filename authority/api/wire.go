@@ -162,6 +162,12 @@ type (
 		// entry, and Inclusion[i] the proof that it holds Entries[i].
 		Checkpoint string     `json:"checkpoint"`
 		Inclusion  [][]string `json:"inclusion"`
+		// Owner, Through and Signature are the signed PageClaim: the
+		// entries are all of Owner's after the request's "after" up to
+		// and including Through.
+		Owner     string `json:"owner"`
+		Through   uint64 `json:"through"`
+		Signature string `json:"signature"`
 	}
 	RecoveryResponseV1 struct {
 		Recovery RecoveryV1 `json:"recovery"`

@@ -261,54 +261,6 @@ func (c *Client) Deposits(ctx context.Context, id *keyblob.Identity) ([]api.Depo
 	return all, err
 }
 
-// Audit returns every audit entry about id's owner whose Seq is greater
-// than after, each checked against its own hash and proved to be in a
-// checkpoint consistent with the log the client saw.
-func (c *Client) Audit(ctx context.Context, id *keyblob.Identity, after uint64) ([]api.AuditEntry, error) {
-	var all []api.AuditEntry
-	err := c.pagesFrom(ctx, id, "/v1/audit", after, func(raw json.RawMessage) (*string, error) {
-		var out api.AuditListV1
-		if err := json.Unmarshal(raw, &out); err != nil {
-			return nil, err
-		}
-		es, err := c.checkPage(ctx, &out)
-		all = append(all, es...)
-		return out.Next, err
-	})
-	return all, err
-}
-
-// checkPage verifies a page of audit entries: each entry's hash, the
-// page's checkpoint, and each entry's inclusion in it.
-func (c *Client) checkPage(ctx context.Context, out *api.AuditListV1) ([]api.AuditEntry, error) {
-	if len(out.Inclusion) != len(out.Entries) {
-		return nil, fmt.Errorf("%w: %d inclusion proofs for %d entries", keyblob.ErrMalformed, len(out.Inclusion), len(out.Entries))
-	}
-	cp, err := c.Advance(ctx, []byte(out.Checkpoint))
-	if err != nil {
-		return nil, err
-	}
-	es := make([]api.AuditEntry, 0, len(out.Entries))
-	for i, v := range out.Entries {
-		e, err := v.Parse()
-		if err != nil {
-			return nil, err
-		}
-		if h, err := api.ChainHash(e.Prev, &e); err != nil || h != e.Hash {
-			return nil, fmt.Errorf("audit entry %d does not give its hash: %w", e.Seq, keyblob.ErrAuth)
-		}
-		proof, err := api.DecodeProof("inclusion proof", out.Inclusion[i])
-		if err != nil {
-			return nil, err
-		}
-		if err := api.VerifyInclusion(cp, &e, proof); err != nil {
-			return nil, err
-		}
-		es = append(es, e)
-	}
-	return es, nil
-}
-
 // pages reads a list route to its end.
 func (c *Client) pages(ctx context.Context, id *keyblob.Identity, path string, add func(json.RawMessage) (*string, error)) error {
 	return c.pagesFrom(ctx, id, path, 0, add)

@@ -308,8 +308,11 @@ func newEscrowLogCmd(e *env) *cobra.Command {
 		Short: "Show the audit log entries about the owner: enrolment, deposits, recoveries",
 		Long: `log asks the authority, in a request signed by IDENTITY, for the entries
 of its audit log about the owner (enrolment, deposits, code attempts,
-recovery requests, approvals, recoveries, releases), each checked against
-its hash: seq, time, kind, actor, ref and detail.`,
+recovery requests, approvals, recoveries, releases): seq, time, kind,
+actor, ref and detail. Each page is signed by the authority for this
+request, so that no entry can be dropped on the way, and each entry is
+proved to be in the authority's log, consistent with what this client saw
+before (keyblob escrow checkpoint).`,
 		Args: argsExactly(0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			cl, id, err := e.escrowSetup(c, &a, idName)
@@ -318,12 +321,12 @@ its hash: seq, time, kind, actor, ref and detail.`,
 			}
 			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
 			defer cancel()
-			entries, err := cl.Audit(ctx, id, 0)
+			view, err := cl.Audit(ctx, id, 0)
 			if err != nil {
 				return err
 			}
 			t := &table{columns: []string{"seq", "time", "kind", "actor", "ref", "detail"}}
-			for _, en := range entries {
+			for _, en := range view.Entries {
 				v := en.V1()
 				t.add(v.Seq, v.Time, v.Kind, deref(v.Actor), deref(v.Ref), v.Detail)
 			}
