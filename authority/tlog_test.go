@@ -262,8 +262,8 @@ func TestAuditPageTampered(t *testing.T) {
 			p.Entries, p.Inclusion, p.Through = p.Entries[:n], p.Inclusion[:n], p.Entries[n-1].Seq
 			return reencode(t, p)
 		},
-		"an older page replayed":   func(*api.AuditListV1, []byte) []byte { return old },
-		"another owner's page":     func(*api.AuditListV1, []byte) []byte { return others },
+		"an older page replayed": func(*api.AuditListV1, []byte) []byte { return old },
+		"another owner's page":   func(*api.AuditListV1, []byte) []byte { return others },
 		"the signature of another": func(p *api.AuditListV1, _ []byte) []byte {
 			var o api.AuditListV1
 			json.Unmarshal(old, &o)

@@ -165,10 +165,12 @@ func (t *errorTarget) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Info returns the authority's public parameters, unauthenticated.
+// Info returns the authority's public parameters, unauthenticated; it
+// is the one exchange that does not check the log first (CheckLog), so
+// that a caller can learn whether it holds the authority's key.
 func (c *Client) Info(ctx context.Context) (*api.InfoV1, error) {
 	var out api.InfoV1
-	_, err := c.call(ctx, nil, http.MethodGet, "/v1/authority", nil, &out, nil)
+	_, err := c.do(ctx, http.MethodGet, "/v1/authority", nil, false, nil, &out)
 	return &out, err
 }
 
