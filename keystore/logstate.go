@@ -123,7 +123,7 @@ func readLogState(path, name string) (*LogState, []byte, error) {
 	case errors.Is(err, ErrNotFound):
 		return newLogState(), []byte("\n"), nil
 	case errors.Is(err, format.ErrTooLarge):
-		return nil, nil, fmt.Errorf("%w %w", keyblob.ErrMalformed, err)
+		return nil, nil, fmt.Errorf("authority %q: %w log state file: %w (over %d bytes)", name, keyblob.ErrMalformed, format.ErrTooLarge, maxLogState)
 	case err != nil:
 		return nil, nil, err
 	}
@@ -171,7 +171,10 @@ func errLogState(format string, args ...any) error {
 // decodeLogState parses a log state file strictly: only what
 // encodeLogState writes is accepted.
 func decodeLogState(data []byte) (*LogState, error) {
-	if bytes.IndexByte(data, '\r') >= 0 {
+	switch {
+	case len(data) > maxLogState:
+		return nil, errLogState("over %d bytes", maxLogState)
+	case bytes.IndexByte(data, '\r') >= 0:
 		return nil, errLogState("carriage return")
 	}
 	st := newLogState()
