@@ -69,6 +69,8 @@ func TestLogStateRoundTrip(t *testing.T) {
 		{"empty", LogState{Watched: map[keyblob.Fingerprint]uint64{}}},
 		{"checkpoint only", LogState{Checkpoint: []byte(testCheckpoint), Seen: seen}},
 		{"watches only", LogState{Watched: map[keyblob.Fingerprint]uint64{fpB: 0, fpA: 18446744073709551615}}},
+		{"first year", LogState{Checkpoint: []byte("x\n"), Seen: time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		{"last instant", LogState{Checkpoint: []byte("x\n"), Seen: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)}},
 		{"both", LogState{Checkpoint: []byte("x\n"), Seen: time.Unix(1, 0), Watched: map[keyblob.Fingerprint]uint64{fpA: 7}}},
 	}
 	for _, tt := range tests {
