@@ -57,7 +57,9 @@ func CheckAuthorityURL(u string) error {
 // AddAuthority stores an authority under name, in a name space of its
 // own (an authority may share its name with a contact or an identity:
 // only --authority looks names up there). The file is written atomically
-// with mode 0600.
+// with mode 0600. Any log state stored for the name (UpdateLogState) is
+// removed first, under the same hold of the lock: it was about another
+// key or URL.
 func (s *Store) AddAuthority(name, u string, r *keyblob.Recipient, opts *AuthorityOptions) error {
 	path, err := s.path(authoritiesDir, name, authorityExt)
 	if err != nil {
@@ -72,10 +74,12 @@ func (s *Store) AddAuthority(name, u string, r *keyblob.Recipient, opts *Authori
 	if err := os.MkdirAll(filepath.Join(s.dir, authoritiesDir), 0o700); err != nil {
 		return err
 	}
+	replace := opts != nil && opts.Replace
 	return s.writeEntry(write{
 		entry:   entry{path: path, what: "authority", name: name, mode: 0o600},
 		data:    []byte(u + "\n" + r.String() + "\n"),
-		replace: opts != nil && opts.Replace,
+		replace: replace,
+		check:   func() error { return s.dropLogState(name, replace) },
 	})
 }
 
@@ -130,7 +134,9 @@ func (s *Store) Authorities() ([]*Authority, error) {
 }
 
 // RemoveAuthority deletes a stored authority, even one whose file is
-// damaged.
+// damaged, and its log state if it has one. The state goes first, so that
+// a writer killed in between never leaves a state that a later authority
+// of the name would inherit.
 func (s *Store) RemoveAuthority(name string) error {
 	held, err := s.exists(authoritiesDir, name, authorityExt)
 	switch {
@@ -140,5 +146,10 @@ func (s *Store) RemoveAuthority(name string) error {
 		return fmt.Errorf("%w: authority %q", ErrNotFound, name)
 	}
 	path, _ := s.path(authoritiesDir, name, authorityExt)
-	return s.withLock(func() error { return atomicfile.Remove(path) })
+	return s.withLock(func() error {
+		if err := s.removeLogState(name); err != nil {
+			return err
+		}
+		return atomicfile.Remove(path)
+	})
 }

@@ -169,8 +169,15 @@ func (s *Store) list(sub, ext string) ([]string, error) {
 	return names, nil
 }
 
-// readEntry reads an entry's file, bounded in size.
+// readEntry reads an entry's file, bounded in size by maxEntrySize.
 func readEntry(path, what, name string) ([]byte, error) {
+	return readEntryMax(path, what, name, maxEntrySize)
+}
+
+// readEntryMax is readEntry with a smaller bound, for entries that are
+// never that large: a larger file fails with format.ErrTooLarge, read no
+// further.
+func readEntryMax(path, what, name string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s %q", ErrNotFound, what, name)
@@ -179,7 +186,7 @@ func readEntry(path, what, name string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := format.ReadAll(f, maxEntrySize)
+	data, err := format.ReadAll(f, limit)
 	if err != nil {
 		return nil, fmt.Errorf("%s %q: %w", what, name, err)
 	}
