@@ -410,3 +410,24 @@ func TestSpecXWingTopBit(t *testing.T) {
 		t.Fatal("ct_X with the top bit set: not hashed as written")
 	}
 }
+
+// TestSpecX25519AllZero: DHKEM(X25519) refuses the all-zero result both
+// ways (spec/blob.md section 3.1, RFC 9180 section 7.1.4).
+func TestSpecX25519AllZero(t *testing.T) {
+	id, err := keyblob.GenerateIdentity(keyblob.KindX25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range lowOrder {
+		if _, err := id.Decapsulate(u, []byte("info")); err == nil {
+			t.Errorf("%x: decapsulated", u)
+		}
+		r, err := keyblob.ParseExchangeKey(keyblob.ExchangeX25519, u)
+		if err != nil {
+			t.Fatalf("%x: %v", u, err)
+		}
+		if _, err := keyblob.Export(keyblob.NewSessionKey(), r, nil); err == nil {
+			t.Errorf("%x: exported", u)
+		}
+	}
+}
