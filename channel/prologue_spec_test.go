@@ -54,7 +54,14 @@ func TestSpecPrologueRSA(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := rsaExchangeKey(t, "bob-rsa-2048")
-	want := prologue(3, x509.MarshalPKCS1PublicKey(pub))
+	der := x509.MarshalPKCS1PublicKey(pub)
+	if pub.N.BitLen() == 2048 && pub.E == 65537 && len(der) != 270 {
+		t.Errorf("PKCS #1 DER of %d bytes, want 270", len(der))
+	}
+	want := prologue(3, der)
+	if len(want) != 22+270 {
+		t.Errorf("prologue of %d bytes", len(want))
+	}
 	if got := hs.(*v2Client).t.buf; !bytes.Equal(got, want) {
 		t.Fatalf("prologue %x..., want %x...", got[:40], want[:40])
 	}
