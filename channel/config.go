@@ -174,7 +174,13 @@ func (c *Config) encapsulate(to kemPublic, info string) (enc, secret []byte, err
 	if c.hooks != nil && c.hooks.encapsulate != nil {
 		return c.hooks.encapsulate(to, []byte(info))
 	}
-	return to.Encapsulate([]byte(info))
+	enc, secret, err = to.Encapsulate([]byte(info))
+	if err != nil {
+		// The peer's key (a low-order X25519 part, say): spec/channel.md
+		// section 2, "a key of the wrong kind".
+		return nil, nil, fmt.Errorf("%w: encapsulating to the peer's key: %v", ErrHandshake, err)
+	}
+	return enc, secret, nil
 }
 
 // decapsulate returns the secret of enc, or on any failure 32 fresh

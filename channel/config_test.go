@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyblob/keyblob/internal/suite"
 )
 
 // TestConfigChecks checks that configs an end cannot run are refused
@@ -119,5 +121,26 @@ func TestIdleTimeout(t *testing.T) {
 	}
 	if _, err := client.Read(buf); !errors.Is(err, ErrTruncated) {
 		t.Errorf("the idle connection's peer: %v, want ErrTruncated", err)
+	}
+}
+
+// TestEncapsulateLowOrderKey: a peer's X25519 key whose product with
+// every scalar is zero cannot be encapsulated to; the failure is a
+// handshake failure (spec/channel.md section 2, "a key of the wrong
+// kind"), not a bare crypto/ecdh error.
+func TestEncapsulateLowOrderKey(t *testing.T) {
+	for _, u := range [][]byte{make([]byte, 32), append([]byte{1}, make([]byte, 31)...)} {
+		pub, err := suite.X25519.ParsePublic(u)
+		if err != nil {
+			t.Fatalf("%x: %v", u, err)
+		}
+		kem, ok := suite.KEMPublicOf(pub)
+		if !ok {
+			t.Fatal("X25519 is not a KEM")
+		}
+		_, _, err = (&Config{}).encapsulate(kem, infoInitiatorEphemeral)
+		if !errors.Is(err, ErrHandshake) {
+			t.Errorf("%x: %v, want ErrHandshake", u, err)
+		}
 	}
 }
