@@ -58,8 +58,9 @@ func CheckAuthorityURL(u string) error {
 // own (an authority may share its name with a contact or an identity:
 // only --authority looks names up there). The file is written atomically
 // with mode 0600. Any log state stored for the name (UpdateLogState) is
-// removed first, under the same hold of the lock: it was about another
-// key or URL.
+// removed first, under the same hold of the lock, unless the authority
+// replaced has the same key (it moved to another URL): the state was
+// about another authority's log.
 func (s *Store) AddAuthority(name, u string, r *keyblob.Recipient, opts *AuthorityOptions) error {
 	path, err := s.path(authoritiesDir, name, authorityExt)
 	if err != nil {
@@ -79,7 +80,7 @@ func (s *Store) AddAuthority(name, u string, r *keyblob.Recipient, opts *Authori
 		entry:   entry{path: path, what: "authority", name: name, mode: 0o600},
 		data:    []byte(u + "\n" + r.String() + "\n"),
 		replace: replace,
-		check:   func() error { return s.dropLogState(name, replace) },
+		check:   func() error { return s.dropLogState(name, replace, r) },
 	})
 }
 

@@ -139,13 +139,19 @@ func readLogState(path, name string) (*LogState, []byte, error) {
 // remembered meaningless, and so does a state left behind by a removed
 // authority of that name. Without replace, an existing authority is
 // ErrExists and its state is kept. The caller holds the lock.
-func (s *Store) dropLogState(name string, replace bool) error {
+func (s *Store) dropLogState(name string, replace bool, r *keyblob.Recipient) error {
 	held, err := s.exists(authoritiesDir, name, authorityExt)
 	switch {
 	case err != nil:
 		return err
 	case held && !replace:
 		return fmt.Errorf("%w: authority %q", ErrExists, name)
+	case held:
+		// The log is the key's (its origin names the key): an authority
+		// that moved to another URL keeps what the client saw of it.
+		if old, err := s.Authority(name); err == nil && old.Recipient.Fingerprint() == r.Fingerprint() {
+			return nil
+		}
 	}
 	return s.removeLogState(name)
 }

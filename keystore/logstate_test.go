@@ -261,7 +261,15 @@ func TestLogStateDropped(t *testing.T) {
 	}
 	checkNoLogState(t, s, "after replace")
 
+	// The same key at another URL: the authority moved, its log is the
+	// same, and the state is kept.
 	setLogState(t, s, watched)
+	if err := s.AddAuthority("backup", "http://127.0.0.1:3", r, &AuthorityOptions{Replace: true}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.LogState("backup"); err != nil || !sameLogState(st, watched) {
+		t.Errorf("a move to another URL dropped the state: %+v, %v", st, err)
+	}
 	if err := s.RemoveAuthority("backup"); err != nil {
 		t.Fatal(err)
 	}

@@ -10,10 +10,11 @@ import (
 	"github.com/keyblob/keyblob/authority/api"
 )
 
-// AuditView is what Audit verified: every audit entry about an owner
-// after a sequence number up to and including Through, each proved to be
-// in the log of Checkpoint.
+// AuditView is what Audit verified: every audit entry about Owner (its
+// owner id) after a sequence number up to and including Through, each
+// proved to be in the log of Checkpoint.
 type AuditView struct {
+	Owner      keyblob.Fingerprint
 	Entries    []api.AuditEntry
 	Through    uint64
 	Checkpoint api.Checkpoint
@@ -36,7 +37,11 @@ func (c *Client) Audit(ctx context.Context, id *keyblob.Identity, after uint64) 
 		if err != nil {
 			return v, fmt.Errorf("%w response from the authority: %v", keyblob.ErrMalformed, err)
 		}
+		if !v.Owner.IsZero() && v.Owner != claim.Owner {
+			return v, fmt.Errorf("%w response from the authority: audit pages about two owners", keyblob.ErrMalformed)
+		}
 		v.Entries, v.Through, v.Checkpoint = append(v.Entries, es...), claim.Through, claim.Checkpoint
+		v.Owner = claim.Owner
 		if out.Next == nil {
 			return v, nil
 		}

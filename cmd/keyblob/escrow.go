@@ -84,7 +84,12 @@ func (e *env) storedAuthority(name string) (*escrowClient, error) {
 	if err != nil {
 		return nil, storeError(err)
 	}
-	return newEscrowClient(name, a.URL, a.Recipient)
+	cl, err := newEscrowClient(name, a.URL, a.Recipient)
+	if err != nil {
+		return nil, err
+	}
+	cl.Log = storeLog{store: s, name: name}
+	return cl, nil
 }
 
 func newEscrowClient(name, u string, r *keyblob.Recipient) (*escrowClient, error) {
@@ -115,7 +120,8 @@ them is lost: enroll once (it prints a recovery code), deposit keys, and
 recover them to a new identity with that code.`,
 		Args: argsExactly(0),
 	}
-	c.AddCommand(newEnrollCmd(e), newDepositCmd(e), newEscrowListCmd(e), newEscrowLogCmd(e), newRecoverCmd(e))
+	c.AddCommand(newEnrollCmd(e), newDepositCmd(e), newEscrowListCmd(e), newEscrowLogCmd(e), newRecoverCmd(e),
+		newEscrowCheckpointCmd(e), newEscrowWatchCmd(e))
 	return c
 }
 

@@ -62,6 +62,9 @@ func runEnv(e *env, args []string) int {
 	if err == nil {
 		return 0
 	}
+	if s, ok := err.(exitStatus); ok {
+		return int(s)
+	}
 	name := ""
 	if c != nil && c != root {
 		name = cmdName(c)
