@@ -53,7 +53,7 @@ func (e *env) exportBlob(keyFile, to, signer, desc string) (*keyblob.KeyBlob, er
 	if err != nil {
 		return nil, err
 	}
-	opts := &keyblob.ExportOptions{Description: desc}
+	opts := &keyblob.ExportOptions{Description: desc, Time: e.now()}
 	if signer != "" {
 		if opts.Signer, err = e.loadIdentity(signer); err != nil {
 			return nil, err

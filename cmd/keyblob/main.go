@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -37,6 +38,19 @@ type env struct {
 	// fileOutput is set once a command's output is a new file (written
 	// atomically), not a stream: it chooses the disk-full hint.
 	fileOutput bool
+	// clock is the wall clock of the times commands write and check (a
+	// sealed message's creation and expiry, open's expiry, age and replay
+	// window, a key blob's creation time); nil means time.Now. Only
+	// tests set it: the shipped binary always reads the system clock.
+	clock func() time.Time
+}
+
+// now returns the current time by e's clock.
+func (e *env) now() time.Time {
+	if e.clock == nil {
+		return time.Now()
+	}
+	return e.clock()
 }
 
 // env returns the value of the environment variable key, "" if unset.

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -21,6 +22,12 @@ import (
 // statusEnv names the file where the keyblob command run by a script
 // records its exit status, for the script command "status".
 const statusEnv = "KEYBLOB_TEST_STATUS"
+
+// nowEnv names the variable that fixes the clock of the keyblob command
+// run by a script: an RFC 3339 time, which a script sets with "env" and
+// moves forward between commands, so that expiry and age checks do not
+// depend on how fast the machine is. Only this test binary reads it.
+const nowEnv = "KEYBLOB_TEST_NOW"
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
@@ -31,13 +38,30 @@ func TestMain(m *testing.M) {
 			if status != "" {
 				os.WriteFile(status, []byte("running"), 0o644)
 			}
-			code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+			e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, clock: scriptClock()}
+			code := runEnv(e, os.Args[1:])
 			if status != "" {
 				os.WriteFile(status, []byte(strconv.Itoa(code)), 0o644)
 			}
 			os.Exit(code)
 		},
 	})
+}
+
+// scriptClock returns the fixed clock $KEYBLOB_TEST_NOW names, or nil (the
+// system clock) when it is unset. A time that does not parse ends the
+// command with status 3, which no keyblob run returns, before it starts.
+func scriptClock() func() time.Time {
+	v := os.Getenv(nowEnv)
+	if v == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "test: %s: %v\n", nowEnv, err)
+		os.Exit(3)
+	}
+	return func() time.Time { return t }
 }
 
 // TestScripts runs the command-line scripts in testdata/script. The

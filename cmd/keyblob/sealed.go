@@ -208,7 +208,7 @@ func regularInput(in io.Reader) (*os.File, int64, int64, bool) {
 }
 
 func (e *env) sealOptions(f *sealFlags) (*seal.Options, error) {
-	opts := &seal.Options{}
+	opts := &seal.Options{Time: e.now()}
 	var err error
 	if opts.Recipients, err = e.loadRecipients(f.recipients, f.recipientFiles); err != nil {
 		return nil, err
@@ -217,7 +217,7 @@ func (e *env) sealOptions(f *sealFlags) (*seal.Options, error) {
 		return nil, err
 	}
 	if f.expires != 0 {
-		opts.Expires = time.Now().Add(f.expires)
+		opts.Expires = opts.Time.Add(f.expires)
 	}
 	return opts, nil
 }
@@ -505,7 +505,7 @@ func spoolError(err error, spool string) error {
 }
 
 func (e *env) openOptions(f *openFlags) (*seal.OpenOptions, func(), error) {
-	opts := &seal.OpenOptions{}
+	opts := &seal.OpenOptions{Now: e.now}
 	if err := e.openKeys(f, opts); err != nil {
 		return nil, nil, err
 	}
