@@ -68,9 +68,11 @@ type durability struct {
 // restarting it each time; clients retry a deposit (the same blob) until
 // it is acknowledged. At the end every acknowledged deposit is in the
 // database, byte for byte, with the sequence number of its receipt, and
-// nothing else is; PRAGMA integrity_check is ok; and the audit chain
+// nothing else is; PRAGMA integrity_check is ok; the audit chain
 // verifies, holding exactly one entry per deposit and per enrolment,
-// each acknowledged receipt's among them.
+// each acknowledged receipt's among them; and the stored Merkle tree and
+// head are those of the entries, and every receipt's checkpoint a tree of
+// them.
 func TestDurabilitySIGKILL(t *testing.T) {
 	deposits, kills := durabilityScale()
 	dir := t.TempDir()
@@ -232,6 +234,35 @@ func (d *durability) check(path string) {
 	}
 	d.checkAcks(st, chain)
 	d.checkStored(st)
+	d.checkLog(st)
+}
+
+// checkLog checks the transparency log the server left: the tree and
+// head the store kept are those of the entries (authority.VerifyLog),
+// and the checkpoint of every acknowledged receipt is a tree of those
+// entries, so that every acknowledged deposit is in a signed checkpoint
+// of the one history, whatever the kills interrupted.
+func (d *durability) checkLog(st authority.Store) {
+	var cps []api.Checkpoint
+	sizes := map[uint64]bool{}
+	for _, a := range d.acks {
+		c, err := api.VerifyReceipt(d.aut.Recipient(), &a.receipt)
+		if err != nil {
+			d.t.Fatalf("acknowledged deposit %s: its receipt: %v", a.serial, err)
+		}
+		if !sizes[c.Size] {
+			sizes[c.Size] = true
+			cps = append(cps, c)
+		}
+	}
+	head, err := authority.VerifyLog(context.Background(), st, cps)
+	if err != nil {
+		d.t.Fatalf("the transparency log: %v", err)
+	}
+	if head.TreeSize != head.Seq {
+		d.t.Errorf("the head's tree holds %d entries, the log %d", head.TreeSize, head.Seq)
+	}
+	d.t.Logf("the log of %d entries agrees with %d checkpoints of the receipts", head.Seq, len(cps))
 }
 
 // checkIntegrity runs PRAGMA integrity_check on the database file.
