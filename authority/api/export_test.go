@@ -24,8 +24,16 @@ const (
 // signature key) made from logX25519Seed and logEd25519Seed.
 func logIdentity(t testing.TB) *keyblob.Identity {
 	t.Helper()
-	xs := sha256.Sum256([]byte(logX25519Seed))
-	es := sha256.Sum256([]byte(logEd25519Seed))
+	return identityFromSeeds(t, logX25519Seed, logEd25519Seed)
+}
+
+// identityFromSeeds returns the identity whose X25519 private key is
+// SHA-256 of xSeed and whose Ed25519 private key (its RFC 8032 seed) is
+// SHA-256 of edSeed, read as keyblob reads identity files.
+func identityFromSeeds(t testing.TB, xSeed, edSeed string) *keyblob.Identity {
+	t.Helper()
+	xs := sha256.Sum256([]byte(xSeed))
+	es := sha256.Sum256([]byte(edSeed))
 	x, err := ecdh.X25519().NewPrivateKey(xs[:])
 	if err != nil {
 		t.Fatal(err)
