@@ -4,7 +4,8 @@
 // authority/authoritytest), on 127.0.0.1, enrols one owner per client,
 // runs the clients making signed deposits for a fixed time, then whole
 // recoveries (request, complete, fetch the keys) for a fixed time, and
-// prints a Markdown table: deposits/s, deposit p50/p99, recoveries/s,
+// prints a Markdown table: deposits/s, deposit p50/p99, the servers' CPU
+// time per deposit (Linux: /proc), recoveries/s,
 // recovery p50/p99, and the errors of each phase.
 //
 // PostgreSQL is a throwaway cluster (internal/pgtest: initdb and pg_ctl
@@ -170,10 +171,34 @@ func (b *bench) measure(name string, servers []*authoritytest.Server, aut *keybl
 	}
 	r := result{setup: name, instances: len(servers)}
 	log.Printf("%s: deposits for %v", name, b.deposits)
+	before := serverCPU(servers)
 	r.deposit = phase(ws, b.deposits, (*worker).deposit)
+	r.depositCPU = serverCPU(servers) - before
 	log.Printf("%s: recoveries for %v", name, b.recoveries)
 	r.recovery = phase(ws, b.recoveries, (*worker).recover)
 	return r, nil
+}
+
+// serverCPU is the CPU time the servers have used, or -1 where it cannot
+// be read.
+func serverCPU(servers []*authoritytest.Server) time.Duration {
+	var total time.Duration
+	for _, s := range servers {
+		d, err := s.CPU()
+		if err != nil {
+			return -1 << 62
+		}
+		total += d
+	}
+	return total
+}
+
+// cpuPer is the servers' CPU milliseconds per successful operation.
+func cpuPer(cpu time.Duration, s stats) string {
+	if cpu < 0 || s.ok == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", float64(cpu)/float64(time.Millisecond)/float64(s.ok))
 }
 
 // prepare enrols each worker's owner and makes its first deposits, two
@@ -321,6 +346,9 @@ type result struct {
 	setup             string
 	instances         int
 	deposit, recovery stats
+	// depositCPU is the servers' CPU time during the deposit phase
+	// (negative where it cannot be read).
+	depositCPU time.Duration
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
@@ -330,12 +358,12 @@ func rate(s stats) string {
 }
 
 func (b *bench) report(w io.Writer) {
-	fmt.Fprintf(w, "| setup | instances | deposits | deposits/s | deposit p50 ms | deposit p99 ms | deposit errors | recoveries | recoveries/s | recovery p50 ms | recovery p99 ms | recovery errors |\n")
-	fmt.Fprintf(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(w, "| setup | instances | deposits | deposits/s | deposit p50 ms | deposit p99 ms | server CPU ms/deposit | deposit errors | recoveries | recoveries/s | recovery p50 ms | recovery p99 ms | recovery errors |\n")
+	fmt.Fprintf(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range b.results {
 		d, rc := r.deposit, r.recovery
-		fmt.Fprintf(w, "| %s | %d | %d | %s | %s | %s | %d | %d | %s | %s | %s | %d |\n", r.setup, r.instances,
-			d.ok, rate(d), ms(quantile(d.latencies, 0.5)), ms(quantile(d.latencies, 0.99)), d.failed,
+		fmt.Fprintf(w, "| %s | %d | %d | %s | %s | %s | %s | %d | %d | %s | %s | %s | %d |\n", r.setup, r.instances,
+			d.ok, rate(d), ms(quantile(d.latencies, 0.5)), ms(quantile(d.latencies, 0.99)), cpuPer(r.depositCPU, d), d.failed,
 			rc.ok, rate(rc), ms(quantile(rc.latencies, 0.5)), ms(quantile(rc.latencies, 0.99)), rc.failed)
 	}
 	for _, r := range b.results {
