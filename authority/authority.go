@@ -74,6 +74,7 @@ type Service struct {
 	upkeep     time.Duration
 	log        *slog.Logger
 	signed     signedCheckpoint
+	treeCache  *hashCache
 }
 
 // New checks c and returns its Service. The Service keeps c's Store,
@@ -91,7 +92,7 @@ func New(c *Config) (*Service, error) {
 	s := &Service{store: c.Store, id: c.Identity, fp: c.Identity.Recipient().Fingerprint(),
 		quorum: c.Quorum, params: c.Argon2, ttl: c.RecoveryTTL, now: c.Now, wait: c.CodeCheckWait,
 		operators: map[keyblob.Fingerprint]*keyblob.Recipient{}, recipients: newRecipientCache(recipientCacheSize),
-		upkeep: c.UpkeepInterval, log: c.Logger}
+		upkeep: c.UpkeepInterval, log: c.Logger, treeCache: new(hashCache)}
 	if err := s.setDefaults(c); err != nil {
 		return nil, err
 	}

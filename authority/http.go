@@ -269,6 +269,9 @@ func (h *Handler) readSigned(w http.ResponseWriter, r *http.Request) (*api.Reque
 		return nil, fmt.Errorf("%w request: a target of more than %d bytes", errMalformed, api.MaxTarget)
 	}
 	req := &api.Request{Method: r.Method, Target: r.RequestURI, Body: body}
+	if req.LogSize, err = api.ParseLogSize(r.Header); err != nil {
+		return nil, err
+	}
 	req.Auth, err = api.ParseAuthHeaders(r.Header)
 	if err != nil {
 		return nil, err

@@ -1,15 +1,18 @@
 package authority
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 
+	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority/api"
 )
 
-// The transparency log's public routes (spec/escrow-api.md section 7.9):
+// The transparency log's public routes (spec/escrow-api.md section 7.12):
 // unsigned GETs that anyone, a monitor without an account included, may
 // make; they serve hashes only, never an entry.
 
@@ -107,4 +110,30 @@ func number(vs []string) (uint64, error) {
 		return 0, errMalformed
 	}
 	return n, nil
+}
+
+// receiptV1 is rc on the wire, with the proof that its checkpoint extends
+// the tree the client said it saw (api.HeaderLogSize), when it is older:
+// the client then needs no second request to check the log.
+func (h *Handler) receiptV1(ctx context.Context, req *api.Request, rc api.Receipt) api.ReceiptV1 {
+	v := rc.V1()
+	size, ok := noteSize(h.svc.fp, rc.Checkpoint)
+	if req.LogSize == 0 || !ok || req.LogSize >= size {
+		return v
+	}
+	proof, err := h.svc.ConsistencyProof(ctx, req.LogSize, size)
+	if err == nil {
+		v.Consistency = &api.ConsistencyV1{Old: req.LogSize, Proof: api.EncodeProof(proof)}
+	}
+	return v
+}
+
+// noteSize is the tree size of a checkpoint note the service signed.
+func noteSize(fp keyblob.Fingerprint, note []byte) (uint64, bool) {
+	i := bytes.Index(note, []byte("\n\n"))
+	if i < 0 {
+		return 0, false
+	}
+	c, err := api.ParseCheckpoint(api.Origin(fp), string(note[:i+1]))
+	return c.Size, err == nil
 }

@@ -26,7 +26,7 @@ func (h *Handler) enroll(ctx context.Context, r *http.Request, req *api.Request)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, api.EnrollResponseV1{Owner: ownerV1(o), Receipt: rc.V1()}, nil
+	return http.StatusCreated, api.EnrollResponseV1{Owner: ownerV1(o), Receipt: h.receiptV1(ctx, req, rc)}, nil
 }
 
 func parseEnroll(in *api.EnrollRequestV1) (*keyblob.Recipient, []byte, error) {
@@ -75,7 +75,7 @@ func (h *Handler) deposit(ctx context.Context, r *http.Request, req *api.Request
 	if created {
 		status = http.StatusCreated
 	}
-	return status, api.DepositResponseV1{Deposit: depositV1(d), Receipt: rc.V1()}, nil
+	return status, api.DepositResponseV1{Deposit: depositV1(d), Receipt: h.receiptV1(ctx, req, rc)}, nil
 }
 
 func (h *Handler) deposits(ctx context.Context, r *http.Request, req *api.Request) (int, any, error) {
@@ -134,7 +134,7 @@ func (h *Handler) createRecovery(ctx context.Context, r *http.Request, req *api.
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, api.RecoveryResponseV1{Recovery: recoveryV1(st), Receipt: rc.V1()}, nil
+	return http.StatusCreated, api.RecoveryResponseV1{Recovery: recoveryV1(st), Receipt: h.receiptV1(ctx, req, rc)}, nil
 }
 
 func parseRecoveryRequest(in *api.RecoveryRequestV1) (RecoveryInput, error) {
@@ -197,7 +197,7 @@ func (h *Handler) complete(ctx context.Context, r *http.Request, req *api.Reques
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, api.CompleteResponseV1{Recovery: recoveryV1(st), Owner: ownerV1(o), Receipt: rc.V1()}, nil
+	return http.StatusOK, api.CompleteResponseV1{Recovery: recoveryV1(st), Owner: ownerV1(o), Receipt: h.receiptV1(ctx, req, rc)}, nil
 }
 
 func (h *Handler) approve(ctx context.Context, r *http.Request, req *api.Request) (int, any, error) {
@@ -213,7 +213,7 @@ func (h *Handler) approve(ctx context.Context, r *http.Request, req *api.Request
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, api.RecoveryResponseV1{Recovery: recoveryV1(st), Receipt: rc.V1()}, nil
+	return http.StatusOK, api.RecoveryResponseV1{Recovery: recoveryV1(st), Receipt: h.receiptV1(ctx, req, rc)}, nil
 }
 
 func (h *Handler) keys(ctx context.Context, r *http.Request, req *api.Request) (int, any, error) {

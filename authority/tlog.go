@@ -15,22 +15,17 @@ import (
 // checkpoints signed on demand (one signature per tree size), proofs and
 // tiles computed from the store's tree.
 
-// storeHashes is the store's tree as a tlog.HashReader.
-type storeHashes struct {
-	ctx   context.Context
-	store Store
-}
-
-func (r storeHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	return r.store.TreeHashes(r.ctx, indexes)
-}
-
 // signedCheckpoint is the last checkpoint signed, kept so that every
 // request at one tree size does not sign again.
 type signedCheckpoint struct {
 	mu   sync.Mutex
 	c    api.Checkpoint
 	note []byte
+}
+
+// hashes reads the store's tree through the service's cache.
+func (s *Service) hashes(ctx context.Context) storeHashes {
+	return storeHashes{ctx: ctx, store: s.store, cache: s.treeCache}
 }
 
 // Checkpoint returns the log's newest checkpoint and its signed note.
@@ -59,17 +54,18 @@ func (s *Service) InclusionProof(ctx context.Context, seq, size uint64) (tlog.Re
 	if err := s.checkSizes(ctx, seq, size); err != nil || seq == 0 {
 		return nil, errors.Join(err, api.ErrNotFound)
 	}
-	p, err := tlog.ProveRecord(int64(size), int64(seq-1), storeHashes{ctx, s.store})
+	p, err := tlog.ProveRecord(int64(size), int64(seq-1), s.hashes(ctx))
 	return p, storeErr(err)
 }
 
 // ConsistencyProof returns the proof that the tree of size entries
 // extends the tree of its first old entries.
 func (s *Service) ConsistencyProof(ctx context.Context, old, size uint64) (tlog.TreeProof, error) {
-	if err := s.checkSizes(ctx, old, size); err != nil {
-		return nil, err
+	if err := s.checkSizes(ctx, old, size); err != nil || old == 0 {
+		// The empty tree is a prefix of every tree: nothing to prove.
+		return nil, errors.Join(err, api.ErrNotFound)
 	}
-	p, err := tlog.ProveTree(int64(size), int64(old), storeHashes{ctx, s.store})
+	p, err := tlog.ProveTree(int64(size), int64(old), s.hashes(ctx))
 	return p, storeErr(err)
 }
 
@@ -101,7 +97,7 @@ func (s *Service) Tile(ctx context.Context, path string) ([]byte, error) {
 	if uint64(t.N*(1<<t.H)+int64(t.W)) > h.TreeSize>>(uint(t.L)*uint(t.H)) {
 		return nil, api.ErrNotFound
 	}
-	data, err := tlog.ReadTileData(t, storeHashes{ctx, s.store})
+	data, err := tlog.ReadTileData(t, s.hashes(ctx))
 	return data, storeErr(err)
 }
 
@@ -133,7 +129,7 @@ func (s *Service) proveIn(ctx context.Context, c api.Checkpoint, seq uint64) (tl
 	if seq == 0 || seq > c.Size {
 		return nil, fmt.Errorf("%w: entry %d is not in the tree of %d entries", api.ErrInternal, seq, c.Size)
 	}
-	p, err := tlog.ProveRecord(int64(c.Size), int64(seq-1), storeHashes{ctx, s.store})
+	p, err := tlog.ProveRecord(int64(c.Size), int64(seq-1), s.hashes(ctx))
 	return p, storeErr(err)
 }
 

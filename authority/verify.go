@@ -197,7 +197,7 @@ func (w *treeWalk) checkOlderTree(ctx context.Context, s Store, h api.AuditHead)
 // checkStoredTree compares the stored tree's root with the head's, and
 // checks that the stored tree ends where the head says.
 func checkStoredTree(ctx context.Context, s Store, h api.AuditHead) error {
-	root, err := tlog.TreeHash(int64(h.TreeSize), storeHashes{ctx, s})
+	root, err := tlog.TreeHash(int64(h.TreeSize), storeHashes{ctx: ctx, store: s, cache: new(hashCache)})
 	if err != nil || root != h.Root {
 		return logError(RewrittenTree, "the stored tree of %d entries does not give the head's root %s", h.TreeSize, h.Root)
 	}

@@ -41,6 +41,9 @@ type Request struct {
 	Target string
 	Body   []byte
 	Auth   *Auth
+	// LogSize is the tree size the client says it saw (HeaderLogSize), 0
+	// if it said none; unauthenticated.
+	LogSize uint64
 }
 
 // SignedMessage returns the data a request's signature covers, in the

@@ -74,6 +74,11 @@ type ReceiptV1 struct {
 	Signature  string       `json:"signature"`
 	Checkpoint string       `json:"checkpoint"`
 	Inclusion  []string     `json:"inclusion"`
+	// Consistency, in an answer to a request that stated HeaderLogSize,
+	// proves that Checkpoint's tree extends the tree of that size; null
+	// otherwise. It is not part of what the receipt's signature covers:
+	// the proof verifies itself.
+	Consistency *ConsistencyV1 `json:"consistency"`
 }
 
 // ApprovalV1 is an Approval on the wire.

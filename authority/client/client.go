@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyblob/keyblob"
@@ -40,6 +41,9 @@ type Client struct {
 
 	once    sync.Once
 	mem     *memory
+	// seenSize is the size of the newest checkpoint verified, sent with
+	// signed requests (api.HeaderLogSize).
+	seenSize atomic.Uint64
 	checkMu sync.Mutex
 	checked bool
 }
@@ -131,6 +135,9 @@ func (c *Client) do(ctx context.Context, method, target string, raw []byte, sign
 	}
 	if signed {
 		api.SetAuthHeaders(req.Header, auth)
+		if n := c.seenSize.Load(); n > 0 {
+			req.Header.Set(api.HeaderLogSize, strconv.FormatUint(n, 10))
+		}
 	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
@@ -182,7 +189,7 @@ func (c *Client) checkReceipt(ctx context.Context, v *api.ReceiptV1, kind api.Au
 		_, err = api.VerifyReceipt(c.authority, &rc)
 	}
 	if err == nil {
-		if _, err = c.Advance(ctx, rc.Checkpoint); errors.Is(err, api.ErrLogInconsistent) {
+		if _, err = c.advance(ctx, rc.Checkpoint, v.Consistency); errors.Is(err, api.ErrLogInconsistent) {
 			return api.Receipt{}, err
 		}
 	}

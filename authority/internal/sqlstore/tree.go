@@ -84,7 +84,8 @@ func auditAt(ctx context.Context, q Querier, seq uint64) (api.AuditEntry, error)
 	return e, nil
 }
 
-// txHashes reads stored hashes in a transaction, those it added first.
+// txHashes reads stored hashes in a transaction: those it added or read
+// before from memory, the others from the store.
 type txHashes struct {
 	ctx   context.Context
 	q     Querier
@@ -127,6 +128,7 @@ func (r *txHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	for i, idx := range indexes {
 		if h, ok := read[idx]; ok {
 			out[i] = h
+			r.added[idx] = h // the tree's root reads them again
 		}
 	}
 	return out, nil
