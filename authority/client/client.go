@@ -39,13 +39,13 @@ type Client struct {
 	// verified; nil means memory of the Client's own.
 	Log LogMemory
 
-	once    sync.Once
-	mem     *memory
+	once sync.Once
+	mem  *memory
 	// seenSize is the size of the newest checkpoint verified, sent with
 	// signed requests (api.HeaderLogSize).
 	seenSize atomic.Uint64
-	checkMu sync.Mutex
-	checked bool
+	checkMu  sync.Mutex
+	checked  bool
 }
 
 // New returns a client of the authority at baseURL (http or https)
