@@ -133,10 +133,28 @@ func OpenCheckpoint(authority *keyblob.Recipient, msg []byte) (Checkpoint, error
 		return Checkpoint{}, err
 	}
 	n, err := note.Open(msg, note.VerifierList(v))
-	if err != nil {
+	if err != nil || !canonicalSignatures(msg[len(n.Text)+1:]) {
 		return Checkpoint{}, fmt.Errorf("the checkpoint's signature: %w", keyblob.ErrAuth)
 	}
 	return ParseCheckpoint(v.Name(), n.Text)
+}
+
+// canonicalSignatures reports whether the signature lines of a note that
+// opened (sigs: what follows the blank line) are each in the one
+// spelling C2SP signed-note allows, and none is repeated: note.Open
+// accepts base64 whose unused bits are set, and a line twice, so one
+// note would otherwise have several encodings.
+func canonicalSignatures(sigs []byte) bool {
+	seen := map[string]bool{}
+	for line := range strings.Lines(string(sigs)) {
+		i := strings.LastIndexByte(line, ' ')
+		b, err := base64.StdEncoding.Strict().DecodeString(strings.TrimSuffix(line[i+1:], "\n"))
+		if i < 0 || err != nil || base64.StdEncoding.EncodeToString(b)+"\n" != line[i+1:] || seen[line] {
+			return false
+		}
+		seen[line] = true
+	}
+	return true
 }
 
 // VerifyInclusion checks that proof shows e's leaf in the tree c.

@@ -27,6 +27,8 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/keyblob/keyblob/authority"
 	"github.com/keyblob/keyblob/authority/api"
 )
@@ -78,7 +80,8 @@ var ErrNoRows = errors.New("no rows in result set")
 
 // Store implements authority.Store over a DB.
 type Store struct {
-	db DB
+	db   DB
+	edge edge // of the tree this Store last committed
 }
 
 var _ authority.Store = (*Store)(nil)
@@ -112,12 +115,13 @@ func (s *Store) audited(ctx context.Context, e api.AuditEntry, change func(tx Tx
 		return api.AuditEntry{}, err
 	}
 	var appended api.AuditEntry
+	var edge map[int64]tlog.Hash
 	err := s.write(ctx, func(tx Tx) error {
 		if err := change(tx); err != nil {
 			return err
 		}
 		var err error
-		if appended, err = appendAudit(ctx, tx, e); err != nil || number == nil {
+		if appended, edge, err = appendAudit(ctx, tx, e, &s.edge); err != nil || number == nil {
 			return err
 		}
 		return number(tx, appended)
@@ -125,6 +129,7 @@ func (s *Store) audited(ctx context.Context, e api.AuditEntry, change func(tx Tx
 	if err != nil {
 		return api.AuditEntry{}, err
 	}
+	s.edge.set(int64(appended.Seq), edge) // committed
 	return appended, nil
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"maps"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -23,39 +25,94 @@ type head struct {
 	treeSize int64
 }
 
+// edge is the right edge of the tree as last committed by this Store:
+// the roots of the perfect subtrees a tree of size leaves is made of,
+// which are the only stored hashes the next append reads. Stored hashes
+// never change once committed, so the edge is good for as long as the
+// tree still has size leaves (another instance may have appended since:
+// then it is not used).
+type edge struct {
+	mu     sync.Mutex
+	size   int64
+	hashes map[int64]tlog.Hash
+}
+
+// seed returns a copy of the edge's hashes if the tree has size leaves.
+func (g *edge) seed(size int64) map[int64]tlog.Hash {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make(map[int64]tlog.Hash, len(g.hashes)+8)
+	if g.hashes != nil && g.size == size {
+		maps.Copy(out, g.hashes)
+	}
+	return out
+}
+
+// set keeps the edge of a tree just committed.
+func (g *edge) set(size int64, hashes map[int64]tlog.Hash) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.size, g.hashes = size, hashes
+}
+
+// edgeIndexes returns the stored-hash indexes of the roots of the perfect
+// subtrees a tree of n leaves is made of.
+func edgeIndexes(n int64) []int64 {
+	var out []int64
+	for l := 62; l >= 0; l-- {
+		if n>>l&1 == 1 {
+			out = append(out, tlog.StoredHashIndex(l, n>>l-1))
+		}
+	}
+	return out
+}
+
 // appendAudit appends e after the log's head, which the UPDATE locks
-// until the transaction ends, and adds its leaf to the tree.
-func appendAudit(ctx context.Context, tx Tx, e api.AuditEntry) (api.AuditEntry, error) {
+// until the transaction ends, and adds its leaf to the tree, reading the
+// tree's edge from known (the hashes of the tree as it was, or none) and
+// the store. It returns the new tree's edge.
+func appendAudit(ctx context.Context, tx Tx, e api.AuditEntry, known *edge) (api.AuditEntry, map[int64]tlog.Hash, error) {
 	var h head
 	err := tx.QueryRow(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq - 1, hash, tree_size`).
 		Scan(&h.seq, &h.hash, &h.treeSize)
 	if err != nil {
-		return e, fmt.Errorf("reading the audit log's head: %w", err)
+		return e, nil, fmt.Errorf("reading the audit log's head: %w", err)
 	}
 	prev := api.AuditHead{Seq: uint64(h.seq)}
 	if err := fixed(prev.Hash[:], h.hash, "audit head"); err != nil {
-		return e, err
+		return e, nil, err
 	}
 	if e, err = e.Chain(prev); err != nil {
-		return e, err
+		return e, nil, err
 	}
 	rand.Read(e.Salt[:])
 	if _, err := tx.Exec(ctx, `INSERT INTO audit (seq, time, kind, owner, actor, ref, detail, prev, hash, salt)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		int64(e.Seq), nanos(e.Time), int64(e.Kind), e.Owner[:], e.Actor[:], e.Ref[:], text(e.Detail), e.Prev[:], e.Hash[:], e.Salt[:]); err != nil {
-		return e, err
+		return e, nil, err
 	}
-	return e, growTree(ctx, tx, h.treeSize, e)
+	r := &txHashes{ctx: ctx, q: tx, added: known.seed(h.treeSize)}
+	if err := growTree(ctx, r, h.treeSize, e); err != nil {
+		return e, nil, err
+	}
+	out := map[int64]tlog.Hash{}
+	for _, idx := range edgeIndexes(int64(e.Seq)) {
+		h, ok := r.added[idx] // TreeHash read them all
+		if !ok {
+			return e, nil, nil // no edge known: the next append reads it
+		}
+		out[idx] = h
+	}
+	return e, out, nil
 }
 
 // growTree adds to the tree, which holds size entries, the entries after
 // them up to e, the one just appended, and stores the new size, root and
 // head hash. The entries before e are there only in a log older than its
 // tree (schema version 1).
-func growTree(ctx context.Context, tx Tx, size int64, e api.AuditEntry) error {
-	r := &txHashes{ctx: ctx, q: tx, added: map[int64]tlog.Hash{}}
+func growTree(ctx context.Context, r *txHashes, size int64, e api.AuditEntry) error {
 	for n := size; n < int64(e.Seq)-1; n++ {
-		old, err := auditAt(ctx, tx, uint64(n+1))
+		old, err := auditAt(ctx, r.q, uint64(n+1))
 		if err != nil {
 			return err
 		}
@@ -70,7 +127,7 @@ func growTree(ctx context.Context, tx Tx, size int64, e api.AuditEntry) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `UPDATE audit_head SET hash = $1, tree_size = $2, root = $3 WHERE id = 1`,
+	_, err = r.q.Exec(ctx, `UPDATE audit_head SET hash = $1, tree_size = $2, root = $3 WHERE id = 1`,
 		e.Hash[:], int64(e.Seq), root[:])
 	return err
 }
