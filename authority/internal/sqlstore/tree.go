@@ -48,11 +48,14 @@ func (g *edge) seed(size int64) map[int64]tlog.Hash {
 	return out
 }
 
-// set keeps the edge of a tree just committed.
+// set keeps the edge of a tree just committed, unless a larger one is
+// kept (appends committed together return in any order).
 func (g *edge) set(size int64, hashes map[int64]tlog.Hash) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.size, g.hashes = size, hashes
+	if hashes != nil && size > g.size {
+		g.size, g.hashes = size, hashes
+	}
 }
 
 // edgeIndexes returns the stored-hash indexes of the roots of the perfect
