@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyblob/keyblob"
@@ -15,9 +16,9 @@ import (
 
 // Service limits (spec/escrow-api.md section 9).
 const (
-	MaxFailures = 10
-	DefaultTTL  = 24 * time.Hour
-	casRetries  = 16
+	DefaultThrottleAfter = 5
+	DefaultTTL           = 24 * time.Hour
+	casRetries           = 16
 )
 
 // Config configures a Service. Store and Identity are required; the
@@ -36,9 +37,20 @@ type Config struct {
 	// Argon2 are the parameters of new verifiers (its Salt is ignored);
 	// the zero value is password.Defaults().
 	Argon2 password.Params
-	// RecoveryTTL is how long a recovery request stays open; 0 means
-	// DefaultTTL.
+	// RecoveryTTL is how long a recovery request stays open once it can
+	// be completed; 0 means DefaultTTL.
 	RecoveryTTL time.Duration
+	// RecoveryDelay is how long after it was made a recovery request can
+	// be completed, the time in which the owner can cancel it (0: at
+	// once).
+	RecoveryDelay time.Duration
+	// ThrottleAfter is the number of failed code checks after which an
+	// owner's next check waits ThrottleBase, doubling with each further
+	// failure up to ThrottleMax (spec/escrow-api.md section 5.4); zero
+	// values mean DefaultThrottleAfter, a minute and a day.
+	ThrottleAfter int
+	ThrottleBase  time.Duration
+	ThrottleMax   time.Duration
 	// CodeChecks bounds the concurrent Argon2id computations; 0 means
 	// runtime.NumCPU(). A request that waits more than CodeCheckWait
 	// (0: 2 seconds) for one is ErrUnavailable.
@@ -69,12 +81,16 @@ type Service struct {
 	wait       time.Duration
 	now        func() time.Time
 	sealedSize int
-	dummy      []byte
 	recipients *recipientCache
 	upkeep     time.Duration
 	log        *slog.Logger
 	signed     signedCheckpoint
 	treeCache  *hashCache
+	delay      time.Duration
+	throttle   throttle
+	// checkTime is how long a code check takes, in nanoseconds (a moving
+	// average): what a refusal without a check waits.
+	checkTime atomic.Int64
 }
 
 // New checks c and returns its Service. The Service keeps c's Store,
@@ -92,7 +108,11 @@ func New(c *Config) (*Service, error) {
 	s := &Service{store: c.Store, id: c.Identity, fp: c.Identity.Recipient().Fingerprint(),
 		quorum: c.Quorum, params: c.Argon2, ttl: c.RecoveryTTL, now: c.Now, wait: c.CodeCheckWait,
 		operators: map[keyblob.Fingerprint]*keyblob.Recipient{}, recipients: newRecipientCache(recipientCacheSize),
-		upkeep: c.UpkeepInterval, log: c.Logger, treeCache: new(hashCache)}
+		upkeep: c.UpkeepInterval, log: c.Logger, treeCache: new(hashCache), delay: c.RecoveryDelay,
+		throttle: throttle{after: c.ThrottleAfter, base: c.ThrottleBase, max: c.ThrottleMax}}
+	if s.delay < 0 {
+		return nil, errors.New("the recovery delay cannot be negative")
+	}
 	if err := s.setDefaults(c); err != nil {
 		return nil, err
 	}
@@ -141,8 +161,12 @@ func (s *Service) setDefaults(c *Config) error {
 		return err
 	}
 	s.sealedSize = len(probe)
+	s.throttle.defaults()
+	// One code check's time, until real ones are measured.
 	var zero api.RecoveryCode
-	s.dummy, err = newVerifier(password.Defaults(), keyblob.Fingerprint{}, &zero)
+	start := time.Now()
+	_, err = newVerifier(s.params, keyblob.Fingerprint{}, &zero)
+	s.checkTime.Store(int64(time.Since(start)))
 	return err
 }
 
@@ -278,12 +302,17 @@ func (s *Service) argon(ctx context.Context, f func() error) error {
 	select {
 	case s.sem <- struct{}{}:
 	case <-timer.C:
-		return fmt.Errorf("%w: too many concurrent code checks", api.ErrUnavailable)
+		return &api.RetryError{Err: fmt.Errorf("%w: too many concurrent code checks", api.ErrBusy), After: time.Second}
 	case <-ctx.Done():
 		return storeErr(ctx.Err())
 	}
 	defer func() { <-s.sem }()
-	return f()
+	start := time.Now()
+	err := f()
+	// A moving average over about 16 checks.
+	old := s.checkTime.Load()
+	s.checkTime.Store(old + (int64(time.Since(start))-old)/16)
+	return err
 }
 
 // checkSealedSize is the parse-time check of a sealed code's size.

@@ -80,6 +80,7 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("GET /v1/recoveries/{id}", h.signed(h.recovery))
 	h.mux.HandleFunc("POST /v1/recoveries/{id}/complete", h.signed(h.complete))
 	h.mux.HandleFunc("POST /v1/recoveries/{id}/approvals", h.signed(h.approve))
+	h.mux.HandleFunc("POST /v1/recoveries/{id}/cancel", h.signed(h.cancel))
 	h.mux.HandleFunc("GET /v1/recoveries/{id}/keys", h.signed(h.keys))
 	h.logRoutes()
 }
@@ -184,7 +185,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 			h.errs.Inc()
 		}
 	}
-	if status == http.StatusServiceUnavailable {
+	if secs, ok := api.RetryAfter(err); ok {
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	} else if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")
 	}
 	h.reply(w, status, api.ErrorV1{Error: code, Message: msg})
@@ -199,7 +202,7 @@ func (h *Handler) info(w http.ResponseWriter, r *http.Request) {
 	h.reply(w, http.StatusOK, api.InfoV1{Protocol: api.ProtocolName, Recipient: i.Recipient.String(),
 		Fingerprint: i.Recipient.Fingerprint().String(), Signer: i.Recipient.SigningFingerprint().String(),
 		Time: api.FormatTime(i.Time), MaxSkewSeconds: int(api.MaxSkew / time.Second), MaxBodyBytes: api.MaxBody,
-		MaxPage: api.MaxPage, MaxFailures: MaxFailures, ApprovalsRequired: i.ApprovalsRequired,
+		MaxPage: api.MaxPage, MaxFailures: h.svc.throttle.after, ApprovalsRequired: i.ApprovalsRequired,
 		RecoveryTTLSeconds: int64(i.RecoveryTTL / time.Second)})
 }
 

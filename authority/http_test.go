@@ -139,8 +139,8 @@ func TestRoutesMatchSpec(t *testing.T) {
 	for _, m := range spec {
 		ops += len(m)
 	}
-	if ops != 17 {
-		t.Errorf("the spec has %d operations, the handler 17", ops)
+	if ops != 18 {
+		t.Errorf("the spec has %d operations, the handler 18", ops)
 	}
 	if resp := send(t, s, "PUT", "/v1/deposits", nil); resp.Header.Get("Allow") == "" {
 		t.Error("405 without Allow")
@@ -341,7 +341,10 @@ func TestReplayAndWindow(t *testing.T) {
 	}
 }
 
-func TestLockoutOverHTTP(t *testing.T) {
+// TestThrottleOverHTTP: after the threshold of wrong codes the owner's
+// requests get 429 with Retry-After, the client's error says how long to
+// wait, and after it the right code works.
+func TestThrottleOverHTTP(t *testing.T) {
 	ctx := context.Background()
 	s := newServer(t, sqliteStore(t), 0)
 	alice := identity(t, "alice")
@@ -350,12 +353,18 @@ func TestLockoutOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	owner := alice.Recipient().SigningFingerprint()
-	for range authority.MaxFailures {
+	for range authority.DefaultThrottleAfter {
 		if _, err := s.client.RequestRecovery(ctx, identity(t, "x"), owner, api.NewRecoveryCode(), nil); !errors.Is(err, api.ErrRecoveryRefused) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.client.RequestRecovery(ctx, identity(t, "x"), owner, code, nil); !errors.Is(err, api.ErrRecoveryRefused) {
-		t.Errorf("locked owner, right code: %v", err)
+	_, err = s.client.RequestRecovery(ctx, identity(t, "x"), owner, code, nil)
+	var refused *client.APIError
+	if !errors.Is(err, api.ErrThrottled) || !errors.As(err, &refused) || refused.Status != http.StatusTooManyRequests || refused.RetryAfter != time.Minute {
+		t.Fatalf("throttled owner, right code: %v (%+v)", err, refused)
+	}
+	s.now = s.now.Add(time.Minute)
+	if _, err := s.client.RequestRecovery(ctx, identity(t, "x"), owner, code, nil); err != nil {
+		t.Errorf("right code after the wait: %v", err)
 	}
 }

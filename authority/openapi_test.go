@@ -592,7 +592,7 @@ func TestOpenAPIOperations(t *testing.T) {
 		}
 	}
 	sort.Strings(got)
-	if len(got) != 17 {
+	if len(got) != 18 {
 		t.Errorf("%d operations: %v", len(got), got)
 	}
 }

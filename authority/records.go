@@ -22,11 +22,14 @@ type Owner struct {
 	// Verifier is the recovery code's verifier (spec/escrow-api.md
 	// section 5); the store does not interpret it.
 	Verifier []byte
-	// Failures counts the recovery attempts not yet confirmed by a
-	// correct code.
-	Failures int
-	Created  time.Time
-	Version  int64
+	// Failures counts the failed code checks since the last correct
+	// code, and LastFailure is the time of the last (zero if none): the
+	// service throttles an owner's checks by them (spec/escrow-api.md
+	// section 5.4).
+	Failures    int
+	LastFailure time.Time
+	Created     time.Time
+	Version     int64
 }
 
 // Validate reports ErrInvalid for an owner a Store refuses.
@@ -35,7 +38,15 @@ func (o *Owner) Validate() error {
 		key("owner id", o.ID), key("signer", o.Signer),
 		text("recipient line", o.Recipient, 1, api.MaxRecipientLine),
 		bytesLen("verifier", o.Verifier, 1, api.MaxVerifier),
-		count("failure count", o.Failures), when("creation time", o.Created))
+		count("failure count", o.Failures), when("creation time", o.Created), optionalWhen("failure time", o.LastFailure))
+}
+
+// optionalWhen is when for a time that may be zero (none).
+func optionalWhen(what string, t time.Time) error {
+	if t.IsZero() {
+		return nil
+	}
+	return when(what, t)
 }
 
 // Deposit is one session key of one owner, as the owner sent it.
@@ -72,15 +83,19 @@ type RecoveryState uint8
 const (
 	RecoveryPending   RecoveryState = 1
 	RecoveryCompleted RecoveryState = 2
+	// RecoveryCancelled: the owner cancelled it; it can never complete.
+	RecoveryCancelled RecoveryState = 3
 )
 
-// String returns "pending" or "completed".
+// String returns "pending", "completed" or "cancelled".
 func (s RecoveryState) String() string {
 	switch s {
 	case RecoveryPending:
 		return "pending"
 	case RecoveryCompleted:
 		return "completed"
+	case RecoveryCancelled:
+		return "cancelled"
 	}
 	return fmt.Sprintf("RecoveryState(%d)", uint8(s))
 }
@@ -97,12 +112,15 @@ type Recovery struct {
 	To       string
 	ToSigner keyblob.Fingerprint
 	// Serial, if not nil, is the one key to recover.
-	Serial    *keyblob.Serial
-	State     RecoveryState
-	Created   time.Time
-	Expires   time.Time
-	Completed time.Time // zero while pending
-	Version   int64
+	Serial  *keyblob.Serial
+	State   RecoveryState
+	Created time.Time
+	// Completable is when the request can be completed at the earliest:
+	// Created plus the recovery delay in force when it was made.
+	Completable time.Time
+	Expires     time.Time
+	Completed   time.Time // when it was completed or cancelled; zero while pending
+	Version     int64
 	// Approvals are read from the store, in the order they were added;
 	// a Store ignores them when it writes a request.
 	Approvals []Approval
@@ -112,18 +130,20 @@ type Recovery struct {
 func (r *Recovery) Validate() error {
 	var state error
 	switch {
-	case r.State != RecoveryPending && r.State != RecoveryCompleted:
+	case r.State != RecoveryPending && r.State != RecoveryCompleted && r.State != RecoveryCancelled:
 		state = fmt.Errorf("%w: recovery state %d", api.ErrInvalid, r.State)
-	case (r.State == RecoveryCompleted) != !r.Completed.IsZero():
-		state = fmt.Errorf("%w: a recovery has a completion time if and only if it is completed", api.ErrInvalid)
-	case r.State == RecoveryCompleted:
-		state = when("completion time", r.Completed)
+	case (r.State != RecoveryPending) != !r.Completed.IsZero():
+		state = fmt.Errorf("%w: a recovery has an end time if and only if it is completed or cancelled", api.ErrInvalid)
+	case r.State != RecoveryPending:
+		state = when("end time", r.Completed)
+	case r.Completable.Before(r.Created):
+		state = fmt.Errorf("%w: a recovery is completable only after it was made", api.ErrInvalid)
 	}
 	return firstError(
 		id16("request id", r.ID), key("owner", r.Owner),
 		key("old signer", r.OldSigner), key("new signer", r.ToSigner),
 		text("recipient line", r.To, 1, api.MaxRecipientLine),
-		when("creation time", r.Created), when("expiry time", r.Expires), state)
+		when("creation time", r.Created), when("completable time", r.Completable), when("expiry time", r.Expires), state)
 }
 
 // Approval is one operator's approval of a recovery request.

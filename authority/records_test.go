@@ -24,7 +24,7 @@ func TestValidate(t *testing.T) {
 	}
 	recovery := func() Recovery {
 		return Recovery{ID: api.RequestID{1}, Owner: fp("a"), OldSigner: fp("a"), To: "r", ToSigner: fp("b"),
-			State: RecoveryPending, Created: now, Expires: now}
+			State: RecoveryPending, Created: now, Completable: now, Expires: now}
 	}
 	tests := []struct {
 		name string

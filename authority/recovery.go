@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority/api"
@@ -25,6 +26,8 @@ func (s *Service) status(r Recovery) RecoveryStatus {
 	switch {
 	case r.State == RecoveryCompleted:
 		st.State = "completed"
+	case r.State == RecoveryCancelled:
+		st.State = "cancelled"
 	case !s.now().Before(r.Expires):
 		st.State = "expired"
 	case s.approvals(r) >= s.quorum:
@@ -54,14 +57,12 @@ type RecoveryInput struct {
 	SealedCode []byte
 }
 
-type attemptDetail struct {
-	Attempt int `json:"attempt"`
-}
-
 type requestDetail struct {
-	To      string  `json:"to"`
-	Serial  *string `json:"serial"`
-	Expires string  `json:"expires"`
+	To          string  `json:"to"`
+	Serial      *string `json:"serial"`
+	Completable string  `json:"completable"`
+	Expires     string  `json:"expires"`
+	Approvals   int     `json:"approvals_required"`
 }
 
 // RequestRecovery checks an owner's recovery code and opens a recovery
@@ -88,55 +89,37 @@ func (s *Service) RequestRecovery(ctx context.Context, r *api.Request, in Recove
 		return RecoveryStatus{}, api.Receipt{}, err
 	}
 	defer clear(code[:])
-	o, err := s.countAttempt(ctx, in.Owner, r.Auth.Signer)
+	o, err := s.checkedOwner(ctx, in.Owner, r.Auth.Signer, &code)
 	if err != nil {
-		return RecoveryStatus{}, api.Receipt{}, err
-	}
-	if err := s.argon(ctx, func() error { return s.checkOwnerCode(o, &code) }); err != nil {
 		return RecoveryStatus{}, api.Receipt{}, err
 	}
 	return s.openRecovery(ctx, o, in)
 }
 
-// countAttempt is steps 5 and 6: the owner, unless locked, with its
-// attempt counted.
-func (s *Service) countAttempt(ctx context.Context, name, actor keyblob.Fingerprint) (Owner, error) {
-	for range casRetries {
-		o, err := s.store.Owner(ctx, name)
-		if err != nil && !errors.Is(err, api.ErrNotFound) {
-			return o, storeErr(err)
-		}
-		if err != nil || o.Failures >= MaxFailures {
-			return o, s.refuse(ctx)
-		}
-		o.Failures++
-		e, err := s.entry(api.AuditCodeAttempt, o.ID, actor, [16]byte{}, attemptDetail{o.Failures})
-		if err != nil {
-			return o, err
-		}
-		switch _, err = s.store.UpdateOwner(ctx, o, e); {
-		case err == nil:
-			o.Version++
-			return o, nil
-		case !errors.Is(err, ErrConflict) && !errors.Is(err, api.ErrNotFound):
-			return o, storeErr(err)
-		}
+// checkedOwner checks code against the owner name's verifier (spec
+// section 5.4): an unknown owner is refused after as long as a check
+// takes, without one; a throttled owner is refused without a check; the
+// attempt is counted only once a code-check slot is held, so that only
+// checks that run count.
+func (s *Service) checkedOwner(ctx context.Context, name, actor keyblob.Fingerprint, code *api.RecoveryCode) (Owner, error) {
+	o, err := s.store.Owner(ctx, name)
+	switch {
+	case errors.Is(err, api.ErrNotFound):
+		return o, s.refuseStranger(ctx)
+	case err != nil:
+		return o, storeErr(err)
 	}
-	return Owner{}, api.ErrStale
-}
-
-// refuse spends an Argon2id computation on the dummy verifier, so that a
-// refusal without a check takes as long as one with it.
-func (s *Service) refuse(ctx context.Context) error {
-	var zero api.RecoveryCode
-	err := s.argon(ctx, func() error {
-		_, err := checkCode(s.dummy, keyblob.Fingerprint{}, &zero)
-		return err
+	if err := s.checkThrottle(ctx, o, actor); err != nil {
+		return o, err
+	}
+	err = s.argon(ctx, func() error {
+		var err error
+		if o, err = s.countAttempt(ctx, o, actor); err != nil {
+			return err
+		}
+		return s.checkOwnerCode(o, code)
 	})
-	if errors.Is(err, api.ErrUnavailable) {
-		return err
-	}
-	return api.ErrRecoveryRefused
+	return o, err
 }
 
 func (s *Service) checkOwnerCode(o Owner, code *api.RecoveryCode) error {
@@ -154,9 +137,11 @@ func (s *Service) checkOwnerCode(o Owner, code *api.RecoveryCode) error {
 func (s *Service) openRecovery(ctx context.Context, o Owner, in RecoveryInput) (RecoveryStatus, api.Receipt, error) {
 	now := s.now().UTC()
 	rec := Recovery{Owner: o.ID, OldSigner: o.Signer, To: in.To.String(), ToSigner: in.To.SigningFingerprint(),
-		Serial: in.Serial, State: RecoveryPending, Created: now, Expires: now.Add(s.ttl), Version: 1}
+		Serial: in.Serial, State: RecoveryPending, Created: now, Completable: now.Add(s.delay),
+		Expires: now.Add(s.delay + s.ttl), Version: 1}
 	rand.Read(rec.ID[:])
-	d := requestDetail{To: rec.To, Expires: api.FormatTime(rec.Expires)}
+	d := requestDetail{To: rec.To, Completable: api.FormatTime(rec.Completable), Expires: api.FormatTime(rec.Expires),
+		Approvals: s.quorum}
 	if in.Serial != nil {
 		str := in.Serial.String()
 		d.Serial = &str
@@ -167,7 +152,7 @@ func (s *Service) openRecovery(ctx context.Context, o Owner, in RecoveryInput) (
 		if err != nil {
 			return RecoveryStatus{}, api.Receipt{}, err
 		}
-		o.Failures = 0
+		o.Failures, o.LastFailure = 0, time.Time{}
 		e, err = s.store.CreateRecovery(ctx, rec, o, e)
 		switch {
 		case err == nil:
@@ -268,10 +253,14 @@ func (s *Service) CompleteRecovery(ctx context.Context, r *api.Request, id api.R
 
 func (s *Service) completable(rec Recovery) error {
 	switch st := s.status(rec); st.State {
-	case "completed", "expired":
+	case "completed", "expired", "cancelled":
 		return api.ErrNotPending
 	case "pending":
 		return api.ErrApprovalPending
+	}
+	if now := s.now(); now.Before(rec.Completable) {
+		return &api.RetryError{Err: fmt.Errorf("%w before %s: the owner can cancel it until then", api.ErrNotCompletable,
+			api.FormatTime(rec.Completable)), After: rec.Completable.Sub(now)}
 	}
 	return nil
 }
@@ -285,7 +274,7 @@ func (s *Service) complete(ctx context.Context, rec Recovery, verifier []byte) (
 	if o.Signer != rec.OldSigner {
 		return RecoveryStatus{}, Owner{}, api.Receipt{}, api.ErrStale
 	}
-	o.Recipient, o.Signer, o.Verifier, o.Failures = rec.To, rec.ToSigner, verifier, 0
+	o.Recipient, o.Signer, o.Verifier, o.Failures, o.LastFailure = rec.To, rec.ToSigner, verifier, 0, time.Time{}
 	rec.State, rec.Completed = RecoveryCompleted, s.now().UTC()
 	e, err := s.entry(api.AuditRecovery, o.ID, rec.ToSigner, rec.ID, recoveryDetail{
 		OldSigner: rec.OldSigner.String(), NewSigner: rec.ToSigner.String(), To: rec.To})
@@ -329,7 +318,7 @@ func (s *Service) Approve(ctx context.Context, r *api.Request, id api.RequestID)
 	if err := s.mayApprove(ctx, rec, op); err != nil {
 		return RecoveryStatus{}, api.Receipt{}, err
 	}
-	if st := s.status(rec).State; st == "completed" || st == "expired" {
+	if st := s.status(rec).State; st == "completed" || st == "expired" || st == "cancelled" {
 		return RecoveryStatus{}, api.Receipt{}, api.ErrNotPending
 	}
 	a := Approval{Operator: op, Time: s.now().UTC()}
@@ -380,4 +369,51 @@ func (s *Service) mayApprove(ctx context.Context, rec Recovery, op keyblob.Finge
 		return storeErr(err)
 	}
 	return nil
+}
+
+// CancelRecovery cancels the pending recovery request id of the owner
+// whose current identity signed r (spec section 7.14): for good, audited.
+// A request of another owner is ErrNotFound; one no longer pending is
+// ErrNotPending.
+func (s *Service) CancelRecovery(ctx context.Context, r *api.Request, id api.RequestID) (RecoveryStatus, api.Receipt, error) {
+	o, _, err := s.currentOwner(ctx, r)
+	if err != nil {
+		return RecoveryStatus{}, api.Receipt{}, err
+	}
+	for range casRetries {
+		rec, err := s.store.Recovery(ctx, id)
+		switch {
+		case errors.Is(err, api.ErrNotFound) || (err == nil && rec.Owner != o.ID):
+			return RecoveryStatus{}, api.Receipt{}, api.ErrNotFound
+		case err != nil:
+			return RecoveryStatus{}, api.Receipt{}, storeErr(err)
+		}
+		if st := s.status(rec).State; st != "pending" && st != "approved" {
+			return s.status(rec), api.Receipt{}, api.ErrNotPending
+		}
+		st, rc, err := s.cancel(ctx, rec, r.Auth.Signer)
+		if !errors.Is(err, ErrConflict) {
+			return st, rc, err
+		}
+	}
+	return RecoveryStatus{}, api.Receipt{}, api.ErrStale
+}
+
+// cancel stores rec cancelled by actor; ErrConflict means a lost race.
+func (s *Service) cancel(ctx context.Context, rec Recovery, actor keyblob.Fingerprint) (RecoveryStatus, api.Receipt, error) {
+	rec.State, rec.Completed = RecoveryCancelled, s.now().UTC()
+	e, err := s.entry(api.AuditCancel, rec.Owner, actor, rec.ID, struct{}{})
+	if err != nil {
+		return RecoveryStatus{}, api.Receipt{}, err
+	}
+	e, err = s.store.CancelRecovery(ctx, rec, e)
+	switch {
+	case errors.Is(err, ErrConflict):
+		return RecoveryStatus{}, api.Receipt{}, ErrConflict
+	case err != nil:
+		return RecoveryStatus{}, api.Receipt{}, storeErr(err)
+	}
+	rec.Version++
+	rc, err := s.receipt(ctx, e)
+	return s.status(rec), rc, err
 }

@@ -216,6 +216,22 @@ func (h *Handler) approve(ctx context.Context, r *http.Request, req *api.Request
 	return http.StatusOK, api.RecoveryResponseV1{Recovery: recoveryV1(st), Receipt: h.receiptV1(ctx, req, rc)}, nil
 }
 
+func (h *Handler) cancel(ctx context.Context, r *http.Request, req *api.Request) (int, any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var in api.CancelRequestV1
+	if err := firstError(noQuery(r), api.DecodeJSON(req.Body, &in)); err != nil {
+		return 0, nil, err
+	}
+	st, rc, err := h.svc.CancelRecovery(ctx, req, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, api.RecoveryResponseV1{Recovery: recoveryV1(st), Receipt: h.receiptV1(ctx, req, rc)}, nil
+}
+
 func (h *Handler) keys(ctx context.Context, r *http.Request, req *api.Request) (int, any, error) {
 	id, err := pathID(r)
 	if err != nil {

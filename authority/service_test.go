@@ -53,19 +53,28 @@ func sqliteStore(t testing.TB) authority.Store {
 type fixture struct {
 	t   testing.TB
 	svc *authority.Service
+	st  authority.Store
 	aut *keyblob.Identity
 	now time.Time
 }
 
 func newFixture(t testing.TB, st authority.Store, quorum int, operators ...*keyblob.Identity) *fixture {
 	t.Helper()
-	f := &fixture{t: t, aut: identity(t, "authority"), now: time.Unix(1_750_000_000, 0)}
-	var ops []*keyblob.Recipient
-	for _, op := range operators {
-		ops = append(ops, op.Recipient())
-	}
-	svc, err := authority.New(&authority.Config{Store: st, Identity: f.aut, Operators: ops, Quorum: quorum,
-		Argon2: fastArgon2, Now: func() time.Time { return f.now }})
+	return newFixtureConfig(t, st, func(c *authority.Config) {
+		c.Quorum = quorum
+		for _, op := range operators {
+			c.Operators = append(c.Operators, op.Recipient())
+		}
+	})
+}
+
+// newFixtureConfig is newFixture with a Config that set changes.
+func newFixtureConfig(t testing.TB, st authority.Store, set func(*authority.Config)) *fixture {
+	t.Helper()
+	f := &fixture{t: t, st: st, aut: identity(t, "authority"), now: time.Unix(1_750_000_000, 0)}
+	c := &authority.Config{Store: st, Identity: f.aut, Argon2: fastArgon2, Now: func() time.Time { return f.now }}
+	set(c)
+	svc, err := authority.New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,18 +175,114 @@ func TestServiceRecovery(t *testing.T) {
 	}
 }
 
-func TestServiceLockout(t *testing.T) {
+// TestServiceThrottle: wrong codes from strangers throttle the owner, never
+// lock it; a throttled request is refused without a check or a count and
+// audited; after the wait the owner's right code works and resets the
+// count; a request for an owner that does not exist is refused like a
+// wrong code, with no entry.
+func TestServiceThrottle(t *testing.T) {
+	ctx := context.Background()
 	f := newFixture(t, sqliteStore(t), 0)
 	owner := identity(t, "owner")
 	code := f.enroll(owner)
-	for i := range authority.MaxFailures {
-		if _, err := f.requestRecovery(owner, identity(t, "new"), api.NewRecoveryCode()); !errors.Is(err, api.ErrRecoveryRefused) {
+	fp := owner.Recipient().SigningFingerprint()
+	for i := range authority.DefaultThrottleAfter {
+		if _, err := f.requestRecovery(owner, identity(t, "stranger"), api.NewRecoveryCode()); !errors.Is(err, api.ErrRecoveryRefused) {
 			t.Fatalf("wrong code %d: %v", i, err)
 		}
 	}
-	if _, err := f.requestRecovery(owner, identity(t, "new"), code); !errors.Is(err, api.ErrRecoveryRefused) {
-		t.Fatalf("right code after %d failures: %v, want refused", authority.MaxFailures, err)
+	_, err := f.requestRecovery(owner, identity(t, "new"), code)
+	if secs, ok := api.RetryAfter(err); !errors.Is(err, api.ErrThrottled) || !ok || secs != 60 {
+		t.Fatalf("right code while throttled: %v (retry after %d s), want ErrThrottled after 60 s", err, secs)
 	}
+	o, err := f.st.Owner(ctx, fp)
+	if err != nil || o.Failures != authority.DefaultThrottleAfter {
+		t.Fatalf("failures after a throttled request: %d, %v (it must not count)", o.Failures, err)
+	}
+	f.now = f.now.Add(time.Minute)
+	if _, err := f.requestRecovery(owner, identity(t, "new"), code); err != nil {
+		t.Fatalf("right code after the wait: %v", err)
+	}
+	if o, _ := f.st.Owner(ctx, fp); o.Failures != 0 || !o.LastFailure.IsZero() {
+		t.Errorf("a right code left %d failures (last %v)", o.Failures, o.LastFailure)
+	}
+	kinds := auditKinds(t, f, owner)
+	if kinds["code_attempt"] != authority.DefaultThrottleAfter+2 {
+		t.Errorf("%d code_attempt entries, want %d (each check and the throttled request)", kinds["code_attempt"], authority.DefaultThrottleAfter+2)
+	}
+	if _, err := f.requestRecovery(identity(t, "nobody"), identity(t, "new2"), code); !errors.Is(err, api.ErrRecoveryRefused) {
+		t.Errorf("unknown owner: %v", err)
+	}
+}
+
+// TestServiceRecoveryDelay: a request made under a recovery delay cannot
+// be completed before it (409 not_completable, with the time to wait);
+// its owner can cancel it until then, for good; another owner cannot; a
+// request left alone completes once the delay has passed.
+func TestServiceRecoveryDelay(t *testing.T) {
+	ctx := context.Background()
+	f := newFixtureConfig(t, sqliteStore(t), func(c *authority.Config) { c.RecoveryDelay = time.Hour })
+	owner, thief, other := identity(t, "owner"), identity(t, "thief"), identity(t, "other")
+	code := f.enroll(owner)
+	f.enroll(other)
+	st, err := f.requestRecovery(owner, thief, code)
+	if err != nil || !st.Completable.Equal(f.now.Add(time.Hour)) {
+		t.Fatalf("request: %+v, %v", st, err)
+	}
+	complete := func() error {
+		r := f.req(thief, "POST", "/v1/recoveries/"+st.ID.String()+"/complete", []byte("{}"))
+		_, _, _, err := f.svc.CompleteRecovery(ctx, r, st.ID, f.sealed(r, api.NewRecoveryCode(), api.PurposeNewCode, st.Owner))
+		return err
+	}
+	err = complete()
+	if secs, _ := api.RetryAfter(err); !errors.Is(err, api.ErrNotCompletable) || secs != 3600 {
+		t.Fatalf("complete before the delay: %v (%d s)", err, secs)
+	}
+	cancel := func(as *keyblob.Identity) (authority.RecoveryStatus, error) {
+		st, _, err := f.svc.CancelRecovery(ctx, f.req(as, "POST", "/v1/recoveries/"+st.ID.String()+"/cancel", []byte("{}")), st.ID)
+		return st, err
+	}
+	if _, err := cancel(other); !errors.Is(err, api.ErrNotFound) {
+		t.Errorf("another owner cancels: %v, want ErrNotFound", err)
+	}
+	if _, err := cancel(thief); !errors.Is(err, api.ErrUnauthenticated) {
+		t.Errorf("the new identity cancels: %v, want ErrUnauthenticated", err)
+	}
+	if got, err := cancel(owner); err != nil || got.State != "cancelled" {
+		t.Fatalf("the owner cancels: %+v, %v", got, err)
+	}
+	if _, err := cancel(owner); !errors.Is(err, api.ErrNotPending) {
+		t.Errorf("cancelled twice: %v", err)
+	}
+	f.now = f.now.Add(time.Hour)
+	if err := complete(); !errors.Is(err, api.ErrNotPending) {
+		t.Errorf("complete a cancelled request: %v", err)
+	}
+	if kinds := auditKinds(t, f, owner); kinds["cancel"] != 1 {
+		t.Errorf("audit kinds %v: want one cancel", kinds)
+	}
+	// A request left alone completes after the delay.
+	if st, err = f.requestRecovery(owner, thief, code); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(time.Hour)
+	if err := complete(); err != nil {
+		t.Errorf("complete after the delay: %v", err)
+	}
+}
+
+// auditKinds counts the kinds of the audit entries about owner.
+func auditKinds(t *testing.T, f *fixture, owner *keyblob.Identity) map[string]int {
+	t.Helper()
+	page, err := f.svc.Audit(context.Background(), f.req(owner, "GET", "/v1/audit", nil), 0, api.MaxPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, e := range page.Entries {
+		kinds[e.Kind.String()]++
+	}
+	return kinds
 }
 
 // TestServiceDepositReplay replays deposit requests of every outcome:

@@ -85,7 +85,7 @@ type Store interface {
 	// one), or ErrNotFound. Callers compare key with Owner.Signer to
 	// tell a current identity from a retired one.
 	Owner(ctx context.Context, key keyblob.Fingerprint) (Owner, error)
-	// UpdateOwner stores o's Verifier and Failures if the stored owner
+	// UpdateOwner stores o's Verifier, Failures and LastFailure if the stored owner
 	// o.ID has o.Version and o.Signer, and increments its Version. It
 	// returns ErrNotFound if there is no owner o.ID and ErrConflict if
 	// its Version or Signer differ. The binding (Recipient, Signer)
@@ -134,6 +134,12 @@ type Store interface {
 	// ErrExists if o.Signer is bound to another owner, or already to
 	// this one.
 	CompleteRecovery(ctx context.Context, r Recovery, o Owner, e api.AuditEntry) (api.AuditEntry, error)
+	// CancelRecovery marks the request r cancelled: the stored request
+	// must be Pending at r.Version, and r.State RecoveryCancelled with
+	// Completed set to the time of the cancellation. It increments the
+	// Version. It returns ErrNotFound if the request does not exist and
+	// ErrConflict if it changed or is not pending.
+	CancelRecovery(ctx context.Context, r Recovery, e api.AuditEntry) (api.AuditEntry, error)
 
 	// AppendAudit appends an entry that records no change of the store's
 	// records (a release of re-wrapped keys).

@@ -20,7 +20,8 @@ func depositV1(d Deposit) api.DepositV1 {
 
 func recoveryV1(st RecoveryStatus) api.RecoveryV1 {
 	r := api.RecoveryV1{ID: st.ID.String(), Owner: st.Owner.String(), OldSigner: st.OldSigner.String(), To: st.To,
-		ToSigner: st.ToSigner.String(), State: st.State, Created: api.FormatTime(st.Created), Expires: api.FormatTime(st.Expires),
+		ToSigner: st.ToSigner.String(), State: st.State, Created: api.FormatTime(st.Created),
+		Completable: api.FormatTime(st.Completable), Expires: api.FormatTime(st.Expires),
 		ApprovalsRequired: st.ApprovalsRequired, Approvals: []api.ApprovalV1{}}
 	if st.Serial != nil {
 		s := st.Serial.String()

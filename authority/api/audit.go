@@ -26,6 +26,8 @@ const (
 	AuditApproval        AuditKind = 5 // an operator approved a request
 	AuditRecovery        AuditKind = 6 // a recovery completed: the owner re-bound
 	AuditRelease         AuditKind = 7 // re-wrapped keys were released
+	AuditCancel          AuditKind = 8 // the owner cancelled a recovery request
+	AuditThrottleReset   AuditKind = 9 // an operator reset an owner's failed code checks
 )
 
 var auditKindNames = [...]string{
@@ -36,6 +38,8 @@ var auditKindNames = [...]string{
 	AuditApproval:        "approval",
 	AuditRecovery:        "recovery",
 	AuditRelease:         "release",
+	AuditCancel:          "cancel",
+	AuditThrottleReset:   "throttle_reset",
 }
 
 // Valid reports whether k is one of the kinds above.

@@ -17,11 +17,11 @@ import (
 var (
 	ErrUnauthenticated  = errors.New("the request is not authenticated")
 	ErrRequestExpired   = errors.New("the request's time is outside the server's window")
-	ErrRecoveryRefused  = errors.New("recovery refused: no such owner, a wrong recovery code, or the owner is locked")
+	ErrRecoveryRefused  = errors.New("recovery refused: no such owner, or a wrong recovery code")
 	ErrApprovalRefused  = errors.New("approval refused")
 	ErrIdentityBound    = errors.New("this identity is already bound to an owner")
 	ErrStale            = errors.New("the owner changed since the request was read")
-	ErrNotPending       = errors.New("the recovery request is completed or expired")
+	ErrNotPending       = errors.New("the recovery request is completed, cancelled or expired")
 	ErrApprovalPending  = errors.New("the recovery request has fewer approvals than required")
 	ErrAlreadyApproved  = errors.New("this operator already approved this request")
 	ErrKeysUnavailable  = errors.New("the keys of this recovery request are not available")

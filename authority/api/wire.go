@@ -97,6 +97,7 @@ type RecoveryV1 struct {
 	Serial            *string      `json:"serial"`
 	State             string       `json:"state"`
 	Created           string       `json:"created"`
+	Completable       string       `json:"completable"`
 	Expires           string       `json:"expires"`
 	Completed         *string      `json:"completed"`
 	ApprovalsRequired int          `json:"approvals_required"`
@@ -144,6 +145,7 @@ type (
 		SealedCode *string `json:"sealed_code"`
 	}
 	ApprovalRequestV1 struct{}
+	CancelRequestV1   struct{}
 )
 
 // Response bodies.

@@ -68,6 +68,8 @@ type APIError struct {
 	Status  int
 	Code    string
 	Message string
+	// RetryAfter is the answer's Retry-After (whole seconds), 0 if none.
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string {
@@ -150,6 +152,9 @@ func (c *Client) do(ctx context.Context, method, target string, raw []byte, sign
 	}
 	if resp.StatusCode >= 300 {
 		e := &APIError{Status: resp.StatusCode, Code: "internal", Message: http.StatusText(resp.StatusCode)}
+		if secs, err := strconv.ParseUint(resp.Header.Get("Retry-After"), 10, 32); err == nil {
+			e.RetryAfter = time.Duration(secs) * time.Second
+		}
 		json.Unmarshal(b, &errorTarget{e})
 		return resp.StatusCode, e
 	}
@@ -344,6 +349,16 @@ func (c *Client) Approve(ctx context.Context, operator *keyblob.Identity, id api
 		return api.RecoveryV1{}, err
 	}
 	return out.Recovery, c.checkRecoveryReceipt(ctx, &out.Receipt, api.AuditApproval, &out.Recovery)
+}
+
+// Cancel cancels the pending recovery request id of owner's keys, as
+// owner (its current identity); it cannot be undone.
+func (c *Client) Cancel(ctx context.Context, owner *keyblob.Identity, id api.RequestID) (api.RecoveryV1, error) {
+	var out api.RecoveryResponseV1
+	if _, err := c.call(ctx, owner, http.MethodPost, "/v1/recoveries/"+id.String()+"/cancel", &api.CancelRequestV1{}, &out, nil); err != nil {
+		return api.RecoveryV1{}, err
+	}
+	return out.Recovery, c.checkRecoveryReceipt(ctx, &out.Receipt, api.AuditCancel, &out.Recovery)
 }
 
 // Complete completes the approved recovery id, binding its owner to

@@ -11,15 +11,16 @@ import (
 func testRecoveries(t *testing.T, e *env) {
 	ctx := t.Context()
 	o := mustCreate(t, e.s, newOwner())
-	o.Failures = 4
+	o.Failures, o.LastFailure = 4, now()
 	_, err := e.s.UpdateOwner(ctx, o, entry(api.AuditCodeAttempt, o.ID, `{}`))
 	is(t, "UpdateOwner", err, nil)
 	o.Version++
 	r := newRecovery(o)
 	sn := serial()
 	r.Serial = &sn
+	same(t, "owner with failures", ownerOf(t, e.s, o.ID), o)
 	reset := o
-	reset.Failures = 0
+	reset.Failures, reset.LastFailure = 0, time.Time{}
 	got, err := e.s.CreateRecovery(ctx, r, reset, entry(api.AuditRecoveryRequest, o.ID, `{}`))
 	is(t, "CreateRecovery", err, nil)
 	if got.Seq != 3 {
@@ -206,4 +207,46 @@ func testCompleteRecoveryRace(t *testing.T, e *env) {
 		t.Fatalf("the owner is bound to %s, the winner was %s", got.Signer, requests[w].ToSigner)
 	}
 	verify(t, e.s, 1+1+1+racers+1)
+}
+
+// testCancelRecovery cancels a pending request once: a second cancel, a
+// stale version and a completion after it are ErrConflict, an unknown
+// request ErrNotFound, and the request reads back cancelled.
+func testCancelRecovery(t *testing.T, e *env) {
+	ctx := t.Context()
+	o := mustCreate(t, e.s, newOwner())
+	r := newRecovery(o)
+	_, err := e.s.CreateRecovery(ctx, r, o, entry(api.AuditRecoveryRequest, o.ID, `{}`))
+	is(t, "CreateRecovery", err, nil)
+	o.Version++
+	r.Version = 1
+	cancelled := r
+	cancelled.State, cancelled.Completed = authority.RecoveryCancelled, now()
+	stale := cancelled
+	stale.Version = 7
+	_, err = e.s.CancelRecovery(ctx, stale, entry(api.AuditCancel, o.ID, `{}`))
+	is(t, "a stale cancel", err, authority.ErrConflict)
+	_, err = e.s.CancelRecovery(ctx, r, entry(api.AuditCancel, o.ID, `{}`))
+	is(t, "a cancel that is not cancelled", err, api.ErrInvalid)
+	_, err = e.s.CancelRecovery(ctx, cancelled, entry(api.AuditCancel, o.ID, `{}`))
+	is(t, "CancelRecovery", err, nil)
+	read, err := e.s.Recovery(ctx, r.ID)
+	is(t, "Recovery", err, nil)
+	same(t, "cancelled request", read, withRecoveryVersion(cancelled, 2))
+	again := withRecoveryVersion(cancelled, 2)
+	_, err = e.s.CancelRecovery(ctx, again, entry(api.AuditCancel, o.ID, `{}`))
+	is(t, "a second cancel", err, authority.ErrConflict)
+	done, owner := complete(withRecoveryVersion(r, 2), o)
+	_, err = e.s.CompleteRecovery(ctx, done, owner, entry(api.AuditRecovery, o.ID, `{}`))
+	is(t, "completing a cancelled request", err, authority.ErrConflict)
+	unknown := cancelled
+	unknown.ID = requestID()
+	_, err = e.s.CancelRecovery(ctx, unknown, entry(api.AuditCancel, o.ID, `{}`))
+	is(t, "an unknown request", err, api.ErrNotFound)
+	verify(t, e.s, 3)
+}
+
+func withRecoveryVersion(r authority.Recovery, v int64) authority.Recovery {
+	r.Version = v
+	return r
 }

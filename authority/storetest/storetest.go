@@ -63,6 +63,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"Recoveries", testRecoveries},
 		{"Approvals", testApprovals},
 		{"CompleteRecovery", testCompleteRecovery},
+		{"CancelRecovery", testCancelRecovery},
 		{"CompleteRecoveryRace", testCompleteRecoveryRace},
 		{"Audit", testAudit},
 		{"AuditRace", testAuditRace},
@@ -187,7 +188,7 @@ func mustDeposit(t *testing.T, s authority.Store, o authority.Owner, sn keyblob.
 func newRecovery(o authority.Owner) authority.Recovery {
 	t := now()
 	return authority.Recovery{ID: requestID(), Owner: o.ID, OldSigner: o.Signer, To: "keyblob:hybrid:new",
-		ToSigner: fp(), State: authority.RecoveryPending, Created: t, Expires: t.Add(24 * time.Hour)}
+		ToSigner: fp(), State: authority.RecoveryPending, Created: t, Completable: t.Add(time.Hour), Expires: t.Add(24 * time.Hour)}
 }
 
 // mustRecovery creates a request for o and returns it and o as stored.

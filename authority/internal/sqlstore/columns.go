@@ -21,6 +21,14 @@ func text(s string) []byte { return append(make([]byte, 0, len(s)), s...) }
 // t within int64.
 func nanos(t time.Time) int64 { return t.UnixNano() }
 
+// optionalNanos is nanos, with 0 for the zero time (none).
+func optionalNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
 // fromNanos returns the time of ns nanoseconds since 1970, in UTC.
 func fromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
@@ -33,17 +41,19 @@ func fixed(dst, src []byte, what string) error {
 	return nil
 }
 
-const ownerColumns = `o.id, o.recipient, o.signer, o.verifier, o.failures, o.created, o.version`
+const ownerColumns = `o.id, o.recipient, o.signer, o.verifier, o.failures, o.last_failure, o.created, o.version`
 
 func scanOwner(r Row) (authority.Owner, error) {
 	var o authority.Owner
 	var id, signer, recipient []byte
-	var created int64
-	var failures int64
-	if err := r.Scan(&id, &recipient, &signer, &o.Verifier, &failures, &created, &o.Version); err != nil {
+	var created, failures, lastFailure int64
+	if err := r.Scan(&id, &recipient, &signer, &o.Verifier, &failures, &lastFailure, &created, &o.Version); err != nil {
 		return o, err
 	}
 	o.Recipient, o.Failures, o.Created = string(recipient), int(failures), fromNanos(created)
+	if lastFailure != 0 {
+		o.LastFailure = fromNanos(lastFailure)
+	}
 	return o, firstError(fixed(o.ID[:], id, "owner id"), fixed(o.Signer[:], signer, "signer"))
 }
 
@@ -62,17 +72,21 @@ func scanDeposit(r Row) (authority.Deposit, error) {
 		fixed(d.Signer[:], signer, "signer"))
 }
 
-const recoveryColumns = `id, owner, old_signer, recipient, to_signer, serial, state, created, expires, completed, version`
+const recoveryColumns = `id, owner, old_signer, recipient, to_signer, serial, state, created, expires, completed, version, completable`
 
 func scanRecovery(row Row) (authority.Recovery, error) {
 	var r authority.Recovery
 	var id, owner, oldSigner, to, toSigner, serial []byte
-	var state, created, expires int64
+	var state, created, expires, completable int64
 	var completed sql.NullInt64
-	if err := row.Scan(&id, &owner, &oldSigner, &to, &toSigner, &serial, &state, &created, &expires, &completed, &r.Version); err != nil {
+	if err := row.Scan(&id, &owner, &oldSigner, &to, &toSigner, &serial, &state, &created, &expires, &completed, &r.Version, &completable); err != nil {
 		return r, err
 	}
 	r.To, r.State, r.Created, r.Expires = string(to), authority.RecoveryState(state), fromNanos(created), fromNanos(expires)
+	r.Completable = r.Created // a request made before delays existed
+	if completable != 0 {
+		r.Completable = fromNanos(completable)
+	}
 	if completed.Valid {
 		r.Completed = fromNanos(completed.Int64)
 	}

@@ -46,9 +46,9 @@ func (s *Store) CreateOwner(ctx context.Context, o authority.Owner, e api.AuditE
 		return api.AuditEntry{}, fmt.Errorf("%w: a new owner's id is its signer", api.ErrInvalid)
 	}
 	return s.audited(ctx, e, func(tx Tx) error {
-		n, err := tx.Exec(ctx, `INSERT INTO owners (id, recipient, signer, verifier, failures, created, version)
-			VALUES ($1, $2, $3, $4, $5, $6, 1) ON CONFLICT DO NOTHING`,
-			o.ID[:], text(o.Recipient), o.Signer[:], o.Verifier, int64(o.Failures), nanos(o.Created))
+		n, err := tx.Exec(ctx, `INSERT INTO owners (id, recipient, signer, verifier, failures, last_failure, created, version)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 1) ON CONFLICT DO NOTHING`,
+			o.ID[:], text(o.Recipient), o.Signer[:], o.Verifier, int64(o.Failures), optionalNanos(o.LastFailure), nanos(o.Created))
 		if err == nil && n == 1 {
 			n, err = bind(ctx, tx, o.Signer, o.ID)
 		}
@@ -88,12 +88,12 @@ func (s *Store) UpdateOwner(ctx context.Context, o authority.Owner, e api.AuditE
 	return s.audited(ctx, e, func(tx Tx) error { return swapOwner(ctx, tx, o) }, nil)
 }
 
-// swapOwner stores o's verifier and failure count if the stored owner is
+// swapOwner stores o's verifier, failure count and time if the stored owner is
 // at o.Version with o.Signer.
 func swapOwner(ctx context.Context, tx Tx, o authority.Owner) error {
-	n, err := tx.Exec(ctx, `UPDATE owners SET verifier = $1, failures = $2, version = version + 1
-		WHERE id = $3 AND version = $4 AND signer = $5`,
-		o.Verifier, int64(o.Failures), o.ID[:], o.Version, o.Signer[:])
+	n, err := tx.Exec(ctx, `UPDATE owners SET verifier = $1, failures = $2, last_failure = $3, version = version + 1
+		WHERE id = $4 AND version = $5 AND signer = $6`,
+		o.Verifier, int64(o.Failures), optionalNanos(o.LastFailure), o.ID[:], o.Version, o.Signer[:])
 	if err != nil {
 		return err
 	}

@@ -26,9 +26,9 @@ func (s *Store) CreateRecovery(ctx context.Context, r authority.Recovery, o auth
 			return err
 		}
 		n, err := tx.Exec(ctx, `INSERT INTO recoveries (`+recoveryColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 1) ON CONFLICT DO NOTHING`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 1, $10) ON CONFLICT DO NOTHING`,
 			r.ID[:], r.Owner[:], r.OldSigner[:], text(r.To), r.ToSigner[:], serial,
-			int64(r.State), nanos(r.Created), nanos(r.Expires))
+			int64(r.State), nanos(r.Created), nanos(r.Expires), nanos(r.Completable))
 		if err == nil && n == 0 {
 			return authority.ErrExists
 		}
@@ -115,12 +115,32 @@ func (s *Store) CompleteRecovery(ctx context.Context, r authority.Recovery, o au
 	}, nil)
 }
 
+// CancelRecovery marks the pending request cancelled.
+func (s *Store) CancelRecovery(ctx context.Context, r authority.Recovery, e api.AuditEntry) (api.AuditEntry, error) {
+	if err := r.Validate(); err != nil {
+		return api.AuditEntry{}, err
+	}
+	if r.State != authority.RecoveryCancelled {
+		return api.AuditEntry{}, fmt.Errorf("%w: a cancelled recovery request is cancelled", api.ErrInvalid)
+	}
+	return s.audited(ctx, e, func(tx Tx) error {
+		n, err := tx.Exec(ctx, `UPDATE recoveries SET state = $1, completed = $2, version = version + 1
+			WHERE id = $3 AND version = $4 AND state = $5 AND owner = $6`,
+			int64(authority.RecoveryCancelled), nanos(r.Completed), r.ID[:], r.Version,
+			int64(authority.RecoveryPending), r.Owner[:])
+		if err != nil {
+			return err
+		}
+		return one(ctx, tx, n, `SELECT 1 FROM recoveries WHERE id = $1`, r.ID[:])
+	}, nil)
+}
+
 // rebind stores o's binding and counters if the stored owner is at
 // o.Version, and binds its new signer.
 func rebind(ctx context.Context, tx Tx, o authority.Owner) error {
 	n, err := tx.Exec(ctx, `UPDATE owners SET recipient = $1, signer = $2, verifier = $3, failures = $4,
-		version = version + 1 WHERE id = $5 AND version = $6`,
-		text(o.Recipient), o.Signer[:], o.Verifier, int64(o.Failures), o.ID[:], o.Version)
+		last_failure = $5, version = version + 1 WHERE id = $6 AND version = $7`,
+		text(o.Recipient), o.Signer[:], o.Verifier, int64(o.Failures), optionalNanos(o.LastFailure), o.ID[:], o.Version)
 	if err != nil {
 		return err
 	}
