@@ -315,7 +315,9 @@ func newEscrowLogCmd(e *env) *cobra.Command {
 		Long: `log asks the authority, in a request signed by IDENTITY, for the entries
 of its audit log about the owner (enrolment, deposits, code attempts,
 recovery requests, approvals, recoveries, releases): seq, time, kind,
-actor, ref and detail. Each page is signed by the authority for this
+actor, ref ("-" for none) and detail, whose members are shown in brief
+as key=value (a recipient line as its kind and fingerprint; with --json,
+the detail is the entry's JSON object). Each page is signed by the authority for this
 request, so that no entry can be dropped on the way, and each entry is
 proved to be in the authority's log, consistent with what this client saw
 before (keyblob escrow checkpoint).`,
@@ -334,7 +336,7 @@ before (keyblob escrow checkpoint).`,
 			t := &table{columns: []string{"seq", "time", "kind", "actor", "ref", "detail"}}
 			for _, en := range view.Entries {
 				v := en.V1()
-				t.add(v.Seq, v.Time, v.Kind, deref(v.Actor), deref(v.Ref), v.Detail)
+				t.add(v.Seq, v.Time, v.Kind, deref(v.Actor), deref(v.Ref), auditDetail(v.Detail))
 			}
 			return e.writeTable(t, asJSON)
 		},
