@@ -37,8 +37,23 @@ func (c RecoveryCode) String() string {
 // ErrMalformedCode is returned by ParseRecoveryCode.
 var ErrMalformedCode = fmt.Errorf("%w recovery code (want 52 letters and digits 2 to 7, in groups of 4)", keyblob.ErrMalformed)
 
+// errCodeLastChar is ErrMalformedCode for 52 letters and digits whose
+// last is not one a code ends in: 52 characters carry 260 bits, a code's
+// 32 bytes 256, and the 4 bits left are zero, so that only A and Q end a
+// code. That is most likely a typo, not another code. It names no
+// character of the code, which is a secret.
+var errCodeLastChar error = &codeError{keyblob.ErrMalformed.Error() + " recovery code: its last character cannot end a code (only A or Q do): probably a typo in the last group"}
+
+// codeError is an ErrMalformedCode with a more precise message.
+type codeError struct{ msg string }
+
+func (e *codeError) Error() string { return e.msg }
+func (e *codeError) Unwrap() error { return ErrMalformedCode }
+
 // ParseRecoveryCode reads the text form, ignoring "-", spaces and case,
-// and accepts only a canonical encoding of 32 bytes.
+// and accepts only a canonical encoding of 32 bytes. Every error is
+// ErrMalformedCode (errors.Is); for a code whose last character is not
+// canonical, it says so.
 func ParseRecoveryCode(s string) (RecoveryCode, error) {
 	var c RecoveryCode
 	if len(s) > 256 {
@@ -46,7 +61,16 @@ func ParseRecoveryCode(s string) (RecoveryCode, error) {
 	}
 	s = strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(s))
 	raw, err := codeEncoding.DecodeString(s)
-	if err != nil || len(raw) != len(c) || codeEncoding.EncodeToString(raw) != s {
+	if err != nil || len(raw) != len(c) {
+		return c, ErrMalformedCode
+	}
+	if canonical := codeEncoding.EncodeToString(raw); canonical != s {
+		// The decoder also skips CR and LF: only a code that differs in
+		// its last character is told of it.
+		last := len(canonical) - 1
+		if len(s) == len(canonical) && s[:last] == canonical[:last] {
+			return c, errCodeLastChar
+		}
 		return c, ErrMalformedCode
 	}
 	copy(c[:], raw)

@@ -492,7 +492,7 @@ It prints the request's state and its approvals.`,
 			}
 			r, err := cl.Approve(c.Context(), op, id)
 			if err != nil {
-				return err
+				return approveError(err, idName, cl.name)
 			}
 			fmt.Fprintf(e.stdout, "%s %s %d/%d\n", r.ID, r.State, len(r.Approvals), r.ApprovalsRequired)
 			return nil
@@ -501,6 +501,19 @@ It prints the request's state and its approvals.`,
 	c.Flags().StringVarP(&idName, "identity", "i", "", "the operator's `IDENTITY` (a file or a stored identity)")
 	authorityFlags(c, &a)
 	return c
+}
+
+// approveError says why the authority refused the approval of the
+// operator identity named opName. The authority answers an approval
+// signed by neither one of its operators nor an owner's current identity
+// as unauthenticated (authority.Service.Approve), and this client signs
+// its requests correctly: for approve, that means the identity is not one
+// of the authority's operators.
+func approveError(err error, opName, authority string) error {
+	if errors.Is(err, api.ErrUnauthenticated) {
+		return fmt.Errorf("%s is not one of the operators of %s: %w", opName, authority, err)
+	}
+	return err
 }
 
 func newAuditVerifyCmd(e *env) *cobra.Command {

@@ -65,6 +65,7 @@ var hints = []struct {
 	// these sentinels).
 	{api.ErrMalformedCode, anyScope, "a recovery code is the 13 groups of 4 letters and digits that 'keyblob escrow enroll' (or the last recovery) printed"},
 	{api.ErrRecoveryRefused, anyScope, "check --owner (the enrolled identity's recipient) and the recovery code; after 10 wrong codes the owner is locked, and only the authority's operator can help"},
+	{api.ErrUnauthenticated, "authority approve", "only the identities in the authority's --operators file approve: check -i OPERATOR, or give its recipient line to the authority's operator"},
 	{api.ErrUnauthenticated, anyScope, "the identity must be enrolled first ('keyblob escrow enroll --authority A -i ID'); after a recovery only the new identity is accepted"},
 	{api.ErrRequestExpired, anyScope, "this computer's clock and the authority's differ by more than 5 minutes: set the clock"},
 	{api.ErrIdentityBound, "escrow enroll", "this identity is already enrolled (or was recovered to); 'keyblob escrow list' shows its deposits"},

@@ -315,7 +315,9 @@ func newEscrowLogCmd(e *env) *cobra.Command {
 		Long: `log asks the authority, in a request signed by IDENTITY, for the entries
 of its audit log about the owner (enrolment, deposits, code attempts,
 recovery requests, approvals, recoveries, releases): seq, time, kind,
-actor, ref and detail. Each page is signed by the authority for this
+actor, ref ("-" for none) and detail, whose members are shown in brief
+as key=value (a recipient line as its kind and fingerprint; with --json,
+the detail is the entry's JSON object). Each page is signed by the authority for this
 request, so that no entry can be dropped on the way, and each entry is
 proved to be in the authority's log, consistent with what this client saw
 before (keyblob escrow checkpoint).`,
@@ -334,7 +336,7 @@ before (keyblob escrow checkpoint).`,
 			t := &table{columns: []string{"seq", "time", "kind", "actor", "ref", "detail"}}
 			for _, en := range view.Entries {
 				v := en.V1()
-				t.add(v.Seq, v.Time, v.Kind, deref(v.Actor), deref(v.Ref), v.Detail)
+				t.add(v.Seq, v.Time, v.Kind, deref(v.Actor), deref(v.Ref), auditDetail(v.Detail))
 			}
 			return e.writeTable(t, asJSON)
 		},
@@ -365,7 +367,7 @@ type recoverFlags struct {
 func newRecoverCmd(e *env) *cobra.Command {
 	var f recoverFlags
 	c := &cobra.Command{
-		Use:   "recover --authority A --owner OWNER (--recovery-code CODE | --recovery-code-file FILE) --to IDENTITY [--serial N] [--request ID] -o DIR",
+		Use:   "recover --authority A --to IDENTITY (--owner OWNER (--recovery-code CODE | --recovery-code-file FILE) [--serial N] [--request ID] | --request ID) -o DIR",
 		Short: "Recover the owner's keys to a new identity with the recovery code",
 		Long: `recover proves, with the owner's recovery code, that you own OWNER (its
 recipient line, a file or contact holding it, or the fingerprint of any
@@ -383,7 +385,10 @@ wrong codes the owner is locked.
 
 If the authority needs operator approvals, recover prints the request id
 on stdout and stops; once the operators ran 'keyblob authority approve
-ID', run recover again with --request ID (the code is then not needed).`,
+ID', run recover again with --request ID: the same command line with
+--request ID added, or only --authority, --to, --request and -o (the
+recovery code is then not needed, and not read; a --serial must be the
+request's).`,
 		Args: argsExactly(0),
 		RunE: func(c *cobra.Command, _ []string) error { return e.recover(c, &f) },
 	}
@@ -407,11 +412,11 @@ func checkRecoverFlags(c *cobra.Command, f *recoverFlags) error {
 	switch {
 	case isStdio(f.out):
 		return usagef("-o DIR names a directory for the key blobs, not stdout")
-	case f.request != "" && (f.code != "" || f.codeFile != "" || f.owner != "" || f.serial != ""):
-		return usagef("--request ID completes a request already made: give it without --owner, --serial and the recovery code")
+	case f.code != "" && f.codeFile != "":
+		return usagef("give one of --recovery-code and --recovery-code-file, not both")
 	case f.request == "" && f.owner == "":
 		return usagef("recover needs --owner (see '%s --help')", c.CommandPath())
-	case f.request == "" && (f.code == "") == (f.codeFile == ""):
+	case f.request == "" && f.code == "" && f.codeFile == "":
 		return usagef("recover needs one of --recovery-code and --recovery-code-file (see '%s --help')", c.CommandPath())
 	}
 	return nil
@@ -452,11 +457,7 @@ func (e *env) recover(c *cobra.Command, f *recoverFlags) error {
 // names.
 func (e *env) recoveryRequest(ctx context.Context, cl *escrowClient, newID *keyblob.Identity, f *recoverFlags, serial *keyblob.Serial) (api.RecoveryV1, error) {
 	if f.request != "" {
-		id, err := api.ParseRequestID(f.request)
-		if err != nil {
-			return api.RecoveryV1{}, usagef("--request %q is not 32 hexadecimal digits", f.request)
-		}
-		return cl.Recovery(ctx, newID, id)
+		return requestedRecovery(ctx, cl, newID, f.request, serial)
 	}
 	owner, err := e.ownerFingerprint(f.owner)
 	if err != nil {
@@ -468,6 +469,34 @@ func (e *env) recoveryRequest(ctx context.Context, cl *escrowClient, newID *keyb
 	}
 	defer clear(code[:])
 	return cl.RequestRecovery(ctx, newID, owner, code, serial)
+}
+
+// requestedRecovery reads the recovery request --request names. The
+// command line that opened it may be given again as it was, with
+// --request added: --owner and the recovery code are then not needed (the
+// request already proved them) and not read, and --serial, if given, must
+// be the request's.
+func requestedRecovery(ctx context.Context, cl *escrowClient, newID *keyblob.Identity, request string, serial *keyblob.Serial) (api.RecoveryV1, error) {
+	id, err := api.ParseRequestID(request)
+	if err != nil {
+		return api.RecoveryV1{}, usagef("--request %q is not 32 hexadecimal digits", request)
+	}
+	r, err := cl.Recovery(ctx, newID, id)
+	if err != nil || serial == nil {
+		return r, err
+	}
+	if r.Serial == nil || *r.Serial != serial.String() {
+		return api.RecoveryV1{}, fmt.Errorf("recovery request %s is not for --serial %s: it recovers %s", r.ID, serial, requestScope(r))
+	}
+	return r, nil
+}
+
+// requestScope says which keys a recovery request recovers.
+func requestScope(r api.RecoveryV1) string {
+	if r.Serial == nil {
+		return "every key of the owner"
+	}
+	return "only serial " + *r.Serial
 }
 
 // finishRecovery completes an approved request, prints the new code, and

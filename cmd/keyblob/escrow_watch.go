@@ -244,5 +244,5 @@ func (w *watcher) report(en *api.AuditEntry) {
 	if v.Ref != nil {
 		line += " ref=" + *v.Ref
 	}
-	fmt.Fprintf(w.e.stdout, "%s %s\n", line, v.Detail)
+	fmt.Fprintf(w.e.stdout, "%s %s\n", line, detailText(v.Detail))
 }

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/keyblob/keyblob/internal/inspect"
 )
@@ -18,6 +21,13 @@ type table struct {
 }
 
 func (t *table) add(values ...any) { t.rows = append(t.rows, values) }
+
+// cell is a value shown one way in the table and another with --json:
+// text in the column, json (a JSON value) as the member's value.
+type cell struct {
+	text string
+	json json.RawMessage
+}
 
 func (t *table) write(w io.Writer, asJSON bool) error {
 	if asJSON {
@@ -44,9 +54,19 @@ func sep(i int) string {
 	return "\t"
 }
 
-// textValue prints a value in a column; strings are quoted if they hold
-// anything but plain printable text.
+// textValue prints a value in a column: nil as "-", a cell as its text;
+// strings are quoted if they hold anything but plain printable text (a
+// cell's text only if it is not printable).
 func textValue(v any) any {
+	switch v := v.(type) {
+	case nil:
+		return "-"
+	case cell:
+		if strings.ContainsFunc(v.text, func(r rune) bool { return !unicode.IsPrint(r) }) {
+			return strconv.Quote(v.text)
+		}
+		return v.text
+	}
 	v = inspect.JSONValue(v)
 	if s, ok := v.(string); ok && fmt.Sprintf("%q", s) != `"`+s+`"` {
 		return fmt.Sprintf("%q", s)
@@ -64,7 +84,7 @@ func (t *table) writeJSON(w io.Writer) error {
 		buf.WriteString("\n  {")
 		for i, v := range row {
 			k, _ := json.Marshal(t.columns[i])
-			val, err := json.Marshal(inspect.JSONValue(v))
+			val, err := json.Marshal(jsonValue(v))
 			if err != nil {
 				return err
 			}
@@ -78,4 +98,12 @@ func (t *table) writeJSON(w io.Writer) error {
 	buf.WriteString("\n]\n")
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// jsonValue is a column's value in --json: a cell's json, or the value.
+func jsonValue(v any) any {
+	if c, ok := v.(cell); ok {
+		return c.json
+	}
+	return inspect.JSONValue(v)
 }
