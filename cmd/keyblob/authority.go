@@ -173,12 +173,15 @@ type authServe struct {
 	db                                                dbValue
 	requireApproval                                   bool
 	quorum                                            int
+	delay, throttleBase, throttleMax                  time.Duration
+	throttleAfter                                     int
 }
 
 func newAuthorityServeCmd(e *env) *cobra.Command {
-	o := authServe{quorum: 1}
+	o := authServe{quorum: 1, delay: 24 * time.Hour, throttleAfter: authority.DefaultThrottleAfter,
+		throttleBase: time.Minute, throttleMax: 24 * time.Hour}
 	c := &cobra.Command{
-		Use:   "serve --dir DIR --listen ADDR [--db sqlite:PATH | --db postgres://...] [--tls-cert FILE --tls-key FILE] [--require-approval --operators FILE [--quorum K]] [--addr-file FILE]",
+		Use:   "serve --dir DIR --listen ADDR [--db sqlite:PATH | --db postgres://...] [--tls-cert FILE --tls-key FILE] [--require-approval --operators FILE [--quorum K]] [--recovery-delay D] [--throttle-after N --throttle-base D --throttle-max D] [--addr-file FILE]",
 		Short: "Serve the backup authority of DIR over HTTP (JSON; /metrics, /healthz)",
 		Long: `serve runs the backup authority whose identity authority init made in DIR:
 the JSON protocol of spec/escrow-api.md over HTTP (HTTPS with --tls-cert and
@@ -190,6 +193,16 @@ With --require-approval a recovery needs the signed approval ('keyblob
 authority approve') of --quorum K distinct operators (default 1) listed in
 --operators FILE: one recipient line, recipient file or contact name per
 line ('#' comments).
+
+A recovery request can be completed only --recovery-delay after it was
+made (default 24h): until then the owner's current identity can cancel it
+('keyblob escrow cancel'), and 'keyblob escrow watch' tells the owner about
+it. 0s gives that up: whoever holds the code gets the keys at once. After
+--throttle-after wrong recovery codes (default 5) an owner's next code
+check waits --throttle-base (default 1m), doubling with each further wrong
+code up to --throttle-max (default 24h); requests meanwhile get 429 and
+cost no Argon2id; the right code resets the count. Nothing ever locks an
+owner out.
 
 Once listening it prints "keyblob: listening on ADDR" on stderr (and writes
 ADDR to --addr-file), then logs every request there (log/slog): method,
@@ -208,6 +221,10 @@ SIGTERM stop it gracefully: no new requests, and those under way get 10s.`,
 	f.StringVar(&o.operators, "operators", "", "the operators, one recipient per line of `FILE`")
 	f.IntVar(&o.quorum, "quorum", 1, "distinct operator approvals a recovery needs")
 	f.StringVar(&o.addrFile, "addr-file", "", "write the bound address to `FILE` once listening")
+	f.Var(delayValue{&o.delay}, "recovery-delay", "a recovery can be completed this `DURATION` after it was made (0s: at once)")
+	f.IntVar(&o.throttleAfter, "throttle-after", o.throttleAfter, "wrong recovery codes after which an owner's code checks wait")
+	durationFlag(c, &o.throttleBase, "throttle-base", "the first wait, doubled with each further wrong code (`DURATION`, default 1m)")
+	durationFlag(c, &o.throttleMax, "throttle-max", "the longest wait (`DURATION`, default 24h)")
 	requireWith(c, "operators", "require-approval")
 	requireWith(c, "quorum", "require-approval")
 	return c
@@ -305,7 +322,11 @@ func (e *env) authorityConfig(o *authServe) (*authority.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &authority.Config{Identity: id}
+	if o.throttleAfter < 1 {
+		return nil, usagef("--throttle-after must be at least 1, not %d", o.throttleAfter)
+	}
+	cfg := &authority.Config{Identity: id, RecoveryDelay: o.delay, ThrottleAfter: o.throttleAfter,
+		ThrottleBase: o.throttleBase, ThrottleMax: o.throttleMax}
 	if o.requireApproval {
 		if cfg.Operators, err = e.loadOperators(o.operators); err != nil {
 			return nil, err

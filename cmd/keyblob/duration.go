@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -120,4 +121,31 @@ func (v durationValue) Set(s string) error {
 // durationFlag adds --name DURATION to c; zero means not given.
 func durationFlag(c *cobra.Command, d *time.Duration, name, usage string) {
 	c.Flags().Var(durationValue{d}, name, usage)
+}
+
+// delayValue is a flag holding a DURATION that may be zero ("0s"): a
+// delay that can be switched off.
+type delayValue struct{ d *time.Duration }
+
+func (v delayValue) Type() string { return "DURATION" }
+
+func (v delayValue) String() string {
+	if *v.d == 0 {
+		return "0s"
+	}
+	return formatDuration(*v.d)
+}
+
+// Set parses s: 0s (or 0 in any unit), or a DURATION (parseDuration).
+func (v delayValue) Set(s string) error {
+	if len(s) >= 2 && strings.Trim(s[:len(s)-1], "0") == "" && strings.ContainsAny(s[len(s)-1:], "dhms") {
+		*v.d = 0
+		return nil
+	}
+	d, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*v.d = d
+	return nil
 }

@@ -64,7 +64,10 @@ var hints = []struct {
 	// The backup authority (the client maps the server's codes back to
 	// these sentinels).
 	{api.ErrMalformedCode, anyScope, "a recovery code is the 13 groups of 4 letters and digits that 'keyblob escrow enroll' (or the last recovery) printed"},
-	{api.ErrRecoveryRefused, anyScope, "check --owner (the enrolled identity's recipient) and the recovery code; after 10 wrong codes the owner is locked, and only the authority's operator can help"},
+	{api.ErrRecoveryRefused, anyScope, "check --owner (the enrolled identity's recipient) and the recovery code; after a few wrong codes the owner's code checks wait, longer with each"},
+	{api.ErrThrottled, anyScope, "wrong recovery codes were sent for this owner (its audit log shows them): wait as the error says, then give the right code; the authority's operator can reset the count"},
+	{api.ErrBusy, anyScope, "the authority is checking many recovery codes, or this address sent too many requests: try again shortly"},
+	{api.ErrNotCompletable, anyScope, "the recovery delay lets the owner cancel a recovery it did not ask for: run recover again with --request ID after the time the error gives"},
 	{api.ErrUnauthenticated, "authority approve", "only the identities in the authority's --operators file approve: check -i OPERATOR, or give its recipient line to the authority's operator"},
 	{api.ErrUnauthenticated, anyScope, "the identity must be enrolled first ('keyblob escrow enroll --authority A -i ID'); after a recovery only the new identity is accepted"},
 	{api.ErrRequestExpired, anyScope, "this computer's clock and the authority's differ by more than 5 minutes: set the clock"},

@@ -121,7 +121,7 @@ recover them to a new identity with that code.`,
 		Args: argsExactly(0),
 	}
 	c.AddCommand(newEnrollCmd(e), newDepositCmd(e), newEscrowListCmd(e), newEscrowLogCmd(e), newRecoverCmd(e),
-		newEscrowCheckpointCmd(e), newEscrowWatchCmd(e))
+		newEscrowCheckpointCmd(e), newEscrowWatchCmd(e), newEscrowCancelCmd(e))
 	return c
 }
 
@@ -515,6 +515,9 @@ func (e *env) finishRecovery(ctx context.Context, cl *escrowClient, newID *keybl
 	case "completed":
 		fmt.Fprintf(e.stderr, "keyblob: recovery request %s was completed before; its new recovery code was printed then\n", r.ID)
 	case "approved":
+		if waiting, err := e.waitingRecovery(r); waiting || err != nil {
+			return err
+		}
 		if err := e.complete(ctx, cl, newID, id, r); err != nil {
 			return err
 		}
@@ -526,6 +529,19 @@ func (e *env) finishRecovery(ctx context.Context, cl *escrowClient, newID *keybl
 		return fmt.Errorf("fetching the recovered keys (run recover again with --request %s): %w", r.ID, err)
 	}
 	return e.writeRecovered(f.out, keys, f.force)
+}
+
+// waitingRecovery reports whether r cannot be completed yet (its
+// recovery delay), saying so and when it can.
+func (e *env) waitingRecovery(r api.RecoveryV1) (bool, error) {
+	at, err := api.ParseTime("completable", r.Completable)
+	if err != nil || !e.now().Before(at) {
+		return false, err
+	}
+	fmt.Fprintln(e.stdout, r.ID)
+	fmt.Fprintf(e.stderr, "keyblob: recovery request %s can be completed from %s (the owner can cancel it until then): run recover again with --request %s then\n",
+		r.ID, r.Completable, r.ID)
+	return true, nil
 }
 
 // complete binds the owner to newID with a new recovery code, printed on
