@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority"
 	"github.com/keyblob/keyblob/authority/api"
+	"github.com/keyblob/keyblob/authority/client"
 	"github.com/keyblob/keyblob/authority/pgstore"
 	"github.com/keyblob/keyblob/authority/sqlitestore"
 	"github.com/keyblob/keyblob/internal/atomicfile"
@@ -202,6 +204,7 @@ SIGTERM stop it gracefully: no new requests, and those under way get 10s.`,
 	f.StringVar(&o.dir, "dir", "", "the authority's `DIR` (authority init)")
 	f.StringVar(&o.listen, "listen", "", "listen on `ADDR` (host:port; port 0 picks one)")
 	f.Var(&o.db, "db", "the database: sqlite:PATH or a postgres:// URL (default sqlite:DIR/authority.db)")
+	f.StringVar(&o.db.passwordFile, "db-password-file", "", dbPasswordUsage)
 	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with the certificate chain in `FILE` (PEM)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "the TLS private key in `FILE` (PEM)")
 	f.BoolVar(&o.requireApproval, "require-approval", false, "recoveries need approvals by operators")
@@ -229,15 +232,16 @@ func checkServeFlags(c *cobra.Command, o *authServe) error {
 }
 
 // dbValue is --db: sqlite:PATH or a postgres:// (postgresql://) URL;
-// the zero value is the default, DIR/authority.db.
-type dbValue struct{ url, path string }
+// the zero value is the default, DIR/authority.db. passwordFile is
+// --db-password-file (authority_dbpass.go), which Set leaves alone.
+type dbValue struct{ url, path, passwordFile string }
 
 func (v *dbValue) Set(s string) error {
 	switch {
 	case strings.HasPrefix(s, "sqlite:") && len(s) > len("sqlite:"):
-		*v = dbValue{path: strings.TrimPrefix(s, "sqlite:")}
+		v.url, v.path = "", strings.TrimPrefix(s, "sqlite:")
 	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
-		*v = dbValue{url: s}
+		v.url, v.path = s, ""
 	default:
 		return errors.New("want sqlite:PATH or a postgres:// URL")
 	}
@@ -334,10 +338,17 @@ func (e *env) loadOperators(name string) ([]*keyblob.Recipient, error) {
 // holds the URL (it may carry a password).
 func openAuthorityStore(ctx context.Context, dir string, db *dbValue) (authority.Store, string, error) {
 	if path := db.sqlitePath(dir); path != "" {
+		if db.passwordFile != "" {
+			return nil, "", usagef("--db-password-file goes with a postgres:// --db")
+		}
 		s, err := sqlitestore.Open(path)
 		return s, "sqlite:" + path, err
 	}
-	s, err := pgstore.Open(ctx, db.url)
+	dsn, err := db.postgresDSN()
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := pgstore.Open(ctx, dsn)
 	if err != nil {
 		return nil, "", fmt.Errorf("opening the PostgreSQL database: %w", err)
 	}
@@ -406,57 +417,89 @@ func serveHTTP(srv *http.Server, ln net.Listener, useTLS bool) error {
 	return err
 }
 
+// authAdd are the flags of authority add.
+type authAdd struct {
+	force, insecureHTTP, offline bool
+	caFile                       string
+}
+
 func newAuthorityAddCmd(e *env) *cobra.Command {
-	var force bool
+	var o authAdd
 	c := &cobra.Command{
-		Use:   "add NAME URL RECIPIENT",
+		Use:   "add NAME URL RECIPIENT [--insecure-http] [--ca-file FILE] [--offline] [--force]",
 		Short: "Name a backup authority: its URL and the recipient line its operator gave you",
 		Long: `add stores the backup authority NAME in the key store: its URL (http:// or
 https://) and RECIPIENT, its recipient line (or a file holding it), as its
 operator gave it to you. Every escrow command then takes --authority NAME.
 Requests are sealed to that recipient and receipts verified with it, never
-with the one the service reports; if the service answers now and reports
-another, add refuses. An existing NAME is replaced only with --force.`,
+with the one the service reports.
+
+add first asks the service, over the connection the escrow commands will
+use, for its recipient: if it does not answer, or reports another, add
+stores nothing and exits 1. --offline stores without asking.
+
+Plain http:// is refused to anything but a loopback address (127.0.0.0/8,
+::1, localhost) unless --insecure-http, which is stored with the
+authority. --ca-file FILE trusts the CA certificates in FILE (PEM), and no
+other, for this authority's HTTPS: they are copied into the key store. An
+existing NAME is replaced only with --force.`,
 		Args: argsExactly(3),
-		RunE: func(c *cobra.Command, args []string) error {
-			r, err := e.loadRecipient(args[2])
-			if err != nil {
-				return err
-			}
-			if err := keystore.CheckAuthorityURL(args[1]); err != nil {
-				return err
-			}
-			if err := e.checkAuthorityAnswers(c.Context(), args[1], r); err != nil {
-				return err
-			}
-			s, err := e.createStore()
-			if err != nil {
-				return err
-			}
-			return storeError(s.AddAuthority(args[0], args[1], r, &keystore.AuthorityOptions{Replace: force}))
-		},
+		RunE: func(c *cobra.Command, args []string) error { return e.addAuthority(c.Context(), args, &o) },
 	}
-	c.Flags().BoolVar(&force, "force", false, "replace an existing authority of that name")
+	f := c.Flags()
+	f.BoolVar(&o.force, "force", false, "replace an existing authority of that name")
+	f.BoolVar(&o.insecureHTTP, "insecure-http", false, "allow a plain http:// URL that is not a loopback address")
+	f.StringVar(&o.caFile, "ca-file", "", "trust only the CA certificates in `FILE` (PEM) for this authority's HTTPS")
+	f.BoolVar(&o.offline, "offline", false, "store without checking that the authority answers with RECIPIENT")
 	return c
 }
 
-// checkAuthorityAnswers asks the authority at u for its recipient: a
-// different one is refused, no answer only warned about.
-func (e *env) checkAuthorityAnswers(ctx context.Context, u string, r *keyblob.Recipient) error {
-	cl, err := newAuthorityClient(u, r)
+// addAuthority is authority add NAME URL RECIPIENT.
+func (e *env) addAuthority(ctx context.Context, args []string, o *authAdd) error {
+	a, err := e.urlAuthority(args[1], args[2], o.insecureHTTP, o.caFile)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	cl, err := newAuthorityClient(a)
+	if err != nil {
+		return err
+	}
+	if !o.offline {
+		if err := checkAuthorityAnswers(ctx, cl, a); err != nil {
+			return err
+		}
+	}
+	s, err := e.createStore()
+	if err != nil {
+		return err
+	}
+	opts := &keystore.AuthorityOptions{Replace: o.force, InsecureHTTP: a.InsecureHTTP, CAs: a.CAs}
+	if err := s.AddAuthority(args[0], a.URL, a.Recipient, opts); err != nil {
+		return storeError(err)
+	}
+	if o.offline {
+		fmt.Fprintf(e.stderr, "keyblob: stored %s without checking (--offline) that the service at %s answers as that authority\n", args[0], a.URL)
+	}
+	return nil
+}
+
+// checkAuthorityAnswers asks the authority a, through cl, for its
+// recipient: no answer, or another recipient, is refused.
+func checkAuthorityAnswers(ctx context.Context, cl *client.Client, a *keystore.Authority) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	info, err := cl.Info(ctx)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "keyblob: warning: the authority at %s did not answer (%v); stored anyway\n", u, err)
-		return nil
+		hint := "check the URL and that the service runs; --offline stores the authority without checking"
+		var unknownCA x509.UnknownAuthorityError
+		if errors.As(err, &unknownCA) {
+			hint = "its TLS certificate is not signed by a CA you trust: give the authority's CA certificate with --ca-file FILE"
+		}
+		return withHint(fmt.Errorf("the authority at %s did not answer (%w): nothing was stored", a.URL, err), "%s", hint)
 	}
 	got, err := keyblob.ParseRecipientLine(info.Recipient)
-	if err != nil || !got.Equal(r) {
-		return withHint(fmt.Errorf("the service at %s is not the authority of that recipient (it reports another key): nothing was stored", u),
+	if err != nil || !got.Equal(a.Recipient) {
+		return withHint(fmt.Errorf("the service at %s is not the authority of that recipient (it reports another key): nothing was stored", a.URL),
 			"check the URL, and the recipient line with the authority's operator")
 	}
 	return nil
@@ -531,6 +574,7 @@ checkpoints that clients, monitors and receipts kept show it.`,
 	}
 	c.Flags().StringVar(&dir, "dir", "", "the authority's `DIR`")
 	c.Flags().Var(&db, "db", "the database, as for serve (default sqlite:DIR/authority.db)")
+	c.Flags().StringVar(&db.passwordFile, "db-password-file", "", dbPasswordUsage)
 	c.Flags().StringArrayVar(&checkpoints, "checkpoint", nil, "a signed checkpoint or receipt `FILE` to compare the log with (repeatable)")
 	return c
 }
