@@ -73,8 +73,11 @@ func (e *env) authorityClient(c *cobra.Command, f *authFlags) (*escrowClient, er
 		}
 		return newEscrowClient(f.name, a)
 	}
-	if f.key != "" || f.insecureHTTP || f.caFile != "" {
-		return nil, usagef("--authority-key, --insecure-http and --ca-file go with a URL --authority; the stored authority %q has its own", f.name)
+	switch {
+	case f.key != "":
+		return nil, usagef("--authority-key goes with a URL --authority; the stored authority %q has its key", f.name)
+	case f.insecureHTTP || f.caFile != "":
+		return nil, usagef("--insecure-http and --ca-file go with a URL --authority; the stored authority %q has its own (change them with 'keyblob authority add --force')", f.name)
 	}
 	return e.storedAuthority(f.name)
 }
