@@ -123,8 +123,11 @@ func (e *env) readCAFile(name string) ([]*x509.Certificate, error) {
 		if block, rest = pem.Decode(rest); block == nil {
 			break
 		}
-		if block.Type != "CERTIFICATE" || len(certs) == keystore.MaxAuthorityCAs {
-			return nil, caFileError(name, fmt.Errorf("a %s block: want at most %d CERTIFICATE blocks", block.Type, keystore.MaxAuthorityCAs))
+		switch {
+		case block.Type != "CERTIFICATE":
+			return nil, caFileError(name, fmt.Errorf("a %s block, not a CERTIFICATE", block.Type))
+		case len(certs) == keystore.MaxAuthorityCAs:
+			return nil, caFileError(name, fmt.Errorf("more than %d certificates", keystore.MaxAuthorityCAs))
 		}
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {

@@ -46,8 +46,8 @@ func authorityFlags(c *cobra.Command, f *authFlags) {
 	c.Flags().BoolVar(&f.insecureHTTP, "insecure-http", false, "allow a plain http:// --authority URL that is not a loopback address")
 	c.Flags().StringVar(&f.caFile, "ca-file", "", "trust only the CA certificates in `FILE` (PEM) for an https:// --authority URL")
 	requireWith(c, "authority-key", "authority")
-	requireWith(c, "insecure-http", "authority-key")
-	requireWith(c, "ca-file", "authority-key")
+	requireWith(c, "insecure-http", "authority")
+	requireWith(c, "ca-file", "authority")
 }
 
 // escrowClient is a client of one authority and the name it goes by.
