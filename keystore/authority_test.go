@@ -96,12 +96,14 @@ func FuzzDecodeAuthority(f *testing.F) {
 	r := authorityRecipient(f)
 	f.Add("http://127.0.0.1:8080\n" + r.String() + "\n")
 	f.Add("https://h/p\nkeyblob:x\n")
+	f.Add("http://192.0.2.1\n" + r.String() + "\ninsecure-http\n")
+	f.Add("https://h\n" + r.String() + "\n" + caLine(testCA(f, "fuzz")))
 	f.Fuzz(func(t *testing.T, data string) {
 		a, err := decodeAuthority("a", data)
 		if err != nil {
 			return
 		}
-		if again := a.URL + "\n" + a.Recipient.String() + "\n"; again != data {
+		if again := encodeAuthority(a); again != data {
 			t.Fatalf("decoded %q, encodes as %q", data, again)
 		}
 	})

@@ -215,6 +215,7 @@ SIGTERM stop it gracefully: no new requests, and those under way get 10s.`,
 	f.StringVar(&o.dir, "dir", "", "the authority's `DIR` (authority init)")
 	f.StringVar(&o.listen, "listen", "", "listen on `ADDR` (host:port; port 0 picks one)")
 	f.Var(&o.db, "db", "the database: sqlite:PATH or a postgres:// URL (default sqlite:DIR/authority.db)")
+	f.StringVar(&o.db.passwordFile, "db-password-file", "", dbPasswordUsage)
 	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with the certificate chain in `FILE` (PEM)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "the TLS private key in `FILE` (PEM)")
 	f.BoolVar(&o.requireApproval, "require-approval", false, "recoveries need approvals by operators")
@@ -246,15 +247,16 @@ func checkServeFlags(c *cobra.Command, o *authServe) error {
 }
 
 // dbValue is --db: sqlite:PATH or a postgres:// (postgresql://) URL;
-// the zero value is the default, DIR/authority.db.
-type dbValue struct{ url, path string }
+// the zero value is the default, DIR/authority.db. passwordFile is
+// --db-password-file (authority_dbpass.go), which Set leaves alone.
+type dbValue struct{ url, path, passwordFile string }
 
 func (v *dbValue) Set(s string) error {
 	switch {
 	case strings.HasPrefix(s, "sqlite:") && len(s) > len("sqlite:"):
-		*v = dbValue{path: strings.TrimPrefix(s, "sqlite:")}
+		v.url, v.path = "", strings.TrimPrefix(s, "sqlite:")
 	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
-		*v = dbValue{url: s}
+		v.url, v.path = s, ""
 	default:
 		return errors.New("want sqlite:PATH or a postgres:// URL")
 	}
@@ -355,10 +357,17 @@ func (e *env) loadOperators(name string) ([]*keyblob.Recipient, error) {
 // holds the URL (it may carry a password).
 func openAuthorityStore(ctx context.Context, dir string, db *dbValue) (authority.Store, string, error) {
 	if path := db.sqlitePath(dir); path != "" {
+		if db.passwordFile != "" {
+			return nil, "", usagef("--db-password-file goes with a postgres:// --db")
+		}
 		s, err := sqlitestore.Open(path)
 		return s, "sqlite:" + path, err
 	}
-	s, err := pgstore.Open(ctx, db.url)
+	dsn, err := db.postgresDSN()
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := pgstore.Open(ctx, dsn)
 	if err != nil {
 		return nil, "", fmt.Errorf("opening the PostgreSQL database: %w", err)
 	}
@@ -425,62 +434,6 @@ func serveHTTP(srv *http.Server, ln net.Listener, useTLS bool) error {
 		return nil
 	}
 	return err
-}
-
-func newAuthorityAddCmd(e *env) *cobra.Command {
-	var force bool
-	c := &cobra.Command{
-		Use:   "add NAME URL RECIPIENT",
-		Short: "Name a backup authority: its URL and the recipient line its operator gave you",
-		Long: `add stores the backup authority NAME in the key store: its URL (http:// or
-https://) and RECIPIENT, its recipient line (or a file holding it), as its
-operator gave it to you. Every escrow command then takes --authority NAME.
-Requests are sealed to that recipient and receipts verified with it, never
-with the one the service reports; if the service answers now and reports
-another, add refuses. An existing NAME is replaced only with --force.`,
-		Args: argsExactly(3),
-		RunE: func(c *cobra.Command, args []string) error {
-			r, err := e.loadRecipient(args[2])
-			if err != nil {
-				return err
-			}
-			if err := keystore.CheckAuthorityURL(args[1]); err != nil {
-				return err
-			}
-			if err := e.checkAuthorityAnswers(c.Context(), args[1], r); err != nil {
-				return err
-			}
-			s, err := e.createStore()
-			if err != nil {
-				return err
-			}
-			return storeError(s.AddAuthority(args[0], args[1], r, &keystore.AuthorityOptions{Replace: force}))
-		},
-	}
-	c.Flags().BoolVar(&force, "force", false, "replace an existing authority of that name")
-	return c
-}
-
-// checkAuthorityAnswers asks the authority at u for its recipient: a
-// different one is refused, no answer only warned about.
-func (e *env) checkAuthorityAnswers(ctx context.Context, u string, r *keyblob.Recipient) error {
-	cl, err := newAuthorityClient(u, r)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	info, err := cl.Info(ctx)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "keyblob: warning: the authority at %s did not answer (%v); stored anyway\n", u, err)
-		return nil
-	}
-	got, err := keyblob.ParseRecipientLine(info.Recipient)
-	if err != nil || !got.Equal(r) {
-		return withHint(fmt.Errorf("the service at %s is not the authority of that recipient (it reports another key): nothing was stored", u),
-			"check the URL, and the recipient line with the authority's operator")
-	}
-	return nil
 }
 
 func newAuthorityApproveCmd(e *env) *cobra.Command {
@@ -565,6 +518,7 @@ checkpoints that clients, monitors and receipts kept show it.`,
 	}
 	c.Flags().StringVar(&dir, "dir", "", "the authority's `DIR`")
 	c.Flags().Var(&db, "db", "the database, as for serve (default sqlite:DIR/authority.db)")
+	c.Flags().StringVar(&db.passwordFile, "db-password-file", "", dbPasswordUsage)
 	c.Flags().StringArrayVar(&checkpoints, "checkpoint", nil, "a signed checkpoint or receipt `FILE` to compare the log with (repeatable)")
 	return c
 }

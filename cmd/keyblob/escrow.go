@@ -13,7 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,14 +31,23 @@ import (
 // requestTimeout bounds one escrow command's exchange with the authority.
 const requestTimeout = 2 * time.Minute
 
-// authFlags are --authority and --authority-key.
-type authFlags struct{ name, key string }
+// authFlags are --authority, --authority-key, and, with a URL, how to
+// reach it: --insecure-http and --ca-file.
+type authFlags struct {
+	name, key, caFile string
+	insecureHTTP      bool
+}
 
-// authorityFlags adds --authority and --authority-key to c.
+// authorityFlags adds --authority, --authority-key, --insecure-http and
+// --ca-file to c.
 func authorityFlags(c *cobra.Command, f *authFlags) {
 	c.Flags().StringVar(&f.name, "authority", "", "the backup authority: a `NAME` from 'keyblob authority add', or its URL (with --authority-key)")
 	c.Flags().StringVar(&f.key, "authority-key", "", "the authority's `RECIPIENT` (line, file or contact) when --authority is a URL")
+	c.Flags().BoolVar(&f.insecureHTTP, "insecure-http", false, "allow a plain http:// --authority URL that is not a loopback address")
+	c.Flags().StringVar(&f.caFile, "ca-file", "", "trust only the CA certificates in `FILE` (PEM) for an https:// --authority URL")
 	requireWith(c, "authority-key", "authority")
+	requireWith(c, "insecure-http", "authority")
+	requireWith(c, "ca-file", "authority")
 }
 
 // escrowClient is a client of one authority and the name it goes by.
@@ -58,14 +67,17 @@ func (e *env) authorityClient(c *cobra.Command, f *authFlags) (*escrowClient, er
 		if f.key == "" {
 			return nil, usagef("--authority URL needs --authority-key RECIPIENT, or name it once with 'keyblob authority add NAME URL RECIPIENT'")
 		}
-		r, err := e.loadRecipient(f.key)
+		a, err := e.urlAuthority(f.name, f.key, f.insecureHTTP, f.caFile)
 		if err != nil {
 			return nil, err
 		}
-		return newEscrowClient(f.name, f.name, r)
+		return newEscrowClient(f.name, a)
 	}
-	if f.key != "" {
+	switch {
+	case f.key != "":
 		return nil, usagef("--authority-key goes with a URL --authority; the stored authority %q has its key", f.name)
+	case f.insecureHTTP || f.caFile != "":
+		return nil, usagef("--insecure-http and --ca-file go with a URL --authority; the stored authority %q has its own (change them with 'keyblob authority add --force')", f.name)
 	}
 	return e.storedAuthority(f.name)
 }
@@ -84,7 +96,7 @@ func (e *env) storedAuthority(name string) (*escrowClient, error) {
 	if err != nil {
 		return nil, storeError(err)
 	}
-	cl, err := newEscrowClient(name, a.URL, a.Recipient)
+	cl, err := newEscrowClient(name, a)
 	if err != nil {
 		return nil, err
 	}
@@ -92,21 +104,30 @@ func (e *env) storedAuthority(name string) (*escrowClient, error) {
 	return cl, nil
 }
 
-func newEscrowClient(name, u string, r *keyblob.Recipient) (*escrowClient, error) {
-	cl, err := newAuthorityClient(u, r)
+// newEscrowClient is the client of a, which --authority named name.
+func newEscrowClient(name string, a *keystore.Authority) (*escrowClient, error) {
+	cl, err := newAuthorityClient(a)
 	if err != nil {
 		return nil, err
 	}
-	return &escrowClient{Client: cl, name: name, url: u, recipient: r}, nil
+	return &escrowClient{Client: cl, name: name, url: a.URL, recipient: a.Recipient}, nil
 }
 
-// newAuthorityClient is authority.NewClient with a bounded HTTP client.
-func newAuthorityClient(u string, r *keyblob.Recipient) (*client.Client, error) {
-	cl, err := client.New(u, r)
+// newAuthorityClient is client.New for a, through authorityHTTP; it
+// refuses, before any connection, what checkTransport refuses.
+func newAuthorityClient(a *keystore.Authority) (*client.Client, error) {
+	cl, err := client.New(a.URL, a.Recipient)
 	if err != nil {
 		return nil, err
 	}
-	cl.HTTP = &http.Client{Timeout: requestTimeout}
+	u, err := url.Parse(a.URL) // client.New parsed it
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTransport(a, u); err != nil {
+		return nil, err
+	}
+	cl.HTTP = authorityHTTP(a)
 	return cl, nil
 }
 
