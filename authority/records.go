@@ -1,8 +1,10 @@
 package authority
 
 import (
+	"bytes"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/keyblob/keyblob"
@@ -120,7 +122,13 @@ type Recovery struct {
 	Completable time.Time
 	Expires     time.Time
 	Completed   time.Time // when it was completed or cancelled; zero while pending
-	Version     int64
+	// Policy is the version of the recovery policy in force when the
+	// request was made (0: none was stored), and Quorum and Operators
+	// are what it required: the approvals that complete it.
+	Policy    uint64
+	Quorum    int
+	Operators []keyblob.Fingerprint
+	Version   int64
 	// Approvals are read from the store, in the order they were added;
 	// a Store ignores them when it writes a request.
 	Approvals []Approval
@@ -143,7 +151,15 @@ func (r *Recovery) Validate() error {
 		id16("request id", r.ID), key("owner", r.Owner),
 		key("old signer", r.OldSigner), key("new signer", r.ToSigner),
 		text("recipient line", r.To, 1, api.MaxRecipientLine),
-		when("creation time", r.Created), when("completable time", r.Completable), when("expiry time", r.Expires), state)
+		when("creation time", r.Created), when("completable time", r.Completable), when("expiry time", r.Expires), state,
+		sortedKeys(r.Operators), quorum(r.Quorum, len(r.Operators)))
+}
+
+func quorum(k, n int) error {
+	if k < 0 || k > n {
+		return fmt.Errorf("%w: a quorum of %d among %d operators", api.ErrInvalid, k, n)
+	}
+	return nil
 }
 
 // Approval is one operator's approval of a recovery request.
@@ -222,6 +238,55 @@ func firstError(errs ...error) error {
 	for _, err := range errs {
 		if err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// Policy is a version of the recovery policy stored with the authority
+// (spec/escrow-api.md section 7.15): how many distinct operators, among
+// which, must approve a recovery, and how long after it was made it can
+// be completed. Every version is kept; the newest is in force.
+type Policy struct {
+	// Version is 1 for the first policy stored, one more for each next;
+	// 0 for a policy that is not stored (a Service's Config).
+	Version uint64
+	Quorum  int
+	// Operators are the operators' signature-key fingerprints, sorted,
+	// each once.
+	Operators []keyblob.Fingerprint
+	Delay     time.Duration
+	Set       time.Time
+}
+
+// Validate reports ErrInvalid for a policy a Store refuses.
+func (p *Policy) Validate() error {
+	switch {
+	case p.Version == 0 || p.Version > 1<<62:
+		return fmt.Errorf("%w: policy version %d", api.ErrInvalid, p.Version)
+	case p.Quorum < 0 || p.Quorum > len(p.Operators):
+		return fmt.Errorf("%w: a quorum of %d among %d operators", api.ErrInvalid, p.Quorum, len(p.Operators))
+	case p.Delay < 0 || len(p.Operators) > maxOperators:
+		return fmt.Errorf("%w: policy delay %v, %d operators", api.ErrInvalid, p.Delay, len(p.Operators))
+	}
+	return firstError(sortedKeys(p.Operators), when("policy time", p.Set))
+}
+
+// maxOperators bounds a policy's operators.
+const maxOperators = 256
+
+// Same reports whether p and q require the same: quorum, operators and
+// delay (their versions and times aside).
+func (p *Policy) Same(q *Policy) bool {
+	return p.Quorum == q.Quorum && p.Delay == q.Delay && slices.Equal(p.Operators, q.Operators)
+}
+
+// sortedKeys reports ErrInvalid unless fps are non-zero, sorted and
+// distinct.
+func sortedKeys(fps []keyblob.Fingerprint) error {
+	for i, fp := range fps {
+		if fp.IsZero() || i > 0 && bytes.Compare(fps[i-1][:], fp[:]) >= 0 {
+			return fmt.Errorf("%w: operators not sorted, repeated or zero", api.ErrInvalid)
 		}
 	}
 	return nil

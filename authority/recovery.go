@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/keyblob/keyblob"
@@ -22,7 +23,8 @@ type RecoveryStatus struct {
 }
 
 func (s *Service) status(r Recovery) RecoveryStatus {
-	st := RecoveryStatus{Recovery: r, ApprovalsRequired: s.quorum}
+	quorum, operators := s.requestPolicy(&r)
+	st := RecoveryStatus{Recovery: r, ApprovalsRequired: quorum}
 	switch {
 	case r.State == RecoveryCompleted:
 		st.State = "completed"
@@ -30,7 +32,7 @@ func (s *Service) status(r Recovery) RecoveryStatus {
 		st.State = "cancelled"
 	case !s.now().Before(r.Expires):
 		st.State = "expired"
-	case s.approvals(r) >= s.quorum:
+	case approvals(r, operators) >= quorum:
 		st.State = "approved"
 	default:
 		st.State = "pending"
@@ -38,11 +40,12 @@ func (s *Service) status(r Recovery) RecoveryStatus {
 	return st
 }
 
-// approvals counts the distinct current operators that approved r.
-func (s *Service) approvals(r Recovery) int {
+// approvals counts the distinct operators of the request's policy that
+// approved r.
+func approvals(r Recovery, operators []keyblob.Fingerprint) int {
 	seen := map[keyblob.Fingerprint]bool{}
 	for _, a := range r.Approvals {
-		if s.operators[a.Operator] != nil {
+		if slices.Contains(operators, a.Operator) {
 			seen[a.Operator] = true
 		}
 	}
@@ -63,6 +66,7 @@ type requestDetail struct {
 	Completable string  `json:"completable"`
 	Expires     string  `json:"expires"`
 	Approvals   int     `json:"approvals_required"`
+	Policy      uint64  `json:"policy"`
 }
 
 // RequestRecovery checks an owner's recovery code and opens a recovery
@@ -135,13 +139,18 @@ func (s *Service) checkOwnerCode(o Owner, code *api.RecoveryCode) error {
 
 // openRecovery is step 8: the request created and the count reset.
 func (s *Service) openRecovery(ctx context.Context, o Owner, in RecoveryInput) (RecoveryStatus, api.Receipt, error) {
+	p, err := s.Policy(ctx)
+	if err != nil {
+		return RecoveryStatus{}, api.Receipt{}, err
+	}
 	now := s.now().UTC()
 	rec := Recovery{Owner: o.ID, OldSigner: o.Signer, To: in.To.String(), ToSigner: in.To.SigningFingerprint(),
-		Serial: in.Serial, State: RecoveryPending, Created: now, Completable: now.Add(s.delay),
-		Expires: now.Add(s.delay + s.ttl), Version: 1}
+		Serial: in.Serial, State: RecoveryPending, Created: now, Version: 1,
+		Policy: p.Version, Quorum: p.Quorum, Operators: p.Operators}
+	rec.Completable, rec.Expires = s.completableAt(now, &p)
 	rand.Read(rec.ID[:])
 	d := requestDetail{To: rec.To, Completable: api.FormatTime(rec.Completable), Expires: api.FormatTime(rec.Expires),
-		Approvals: s.quorum}
+		Approvals: p.Quorum, Policy: p.Version}
 	if in.Serial != nil {
 		str := in.Serial.String()
 		d.Serial = &str
@@ -314,6 +323,9 @@ func (s *Service) Approve(ctx context.Context, r *api.Request, id api.RequestID)
 		return RecoveryStatus{}, api.Receipt{}, api.ErrNotFound
 	case err != nil:
 		return RecoveryStatus{}, api.Receipt{}, storeErr(err)
+	}
+	if _, ops := s.requestPolicy(&rec); !slices.Contains(ops, op) {
+		return RecoveryStatus{}, api.Receipt{}, fmt.Errorf("%w: the signer is not an operator of the policy this request was made under", api.ErrApprovalRefused)
 	}
 	if err := s.mayApprove(ctx, rec, op); err != nil {
 		return RecoveryStatus{}, api.Receipt{}, err

@@ -327,3 +327,49 @@ func TestServiceDepositReplay(t *testing.T) {
 		t.Fatalf("deposits: %d, %v, want the one stored", len(ds), err)
 	}
 }
+
+// TestPolicyStored: the first service stores its policy; one started with
+// another is refused, one without the operators' keys too; one started
+// without asking applies the stored policy, so a request made under a
+// quorum of 1 still needs its approval; a new policy applies to the
+// requests made after it, not to those before.
+func TestPolicyStored(t *testing.T) {
+	ctx := context.Background()
+	st := sqliteStore(t)
+	op := identity(t, "operator")
+	first := newFixture(t, st, 1, op)
+	if p, err := first.svc.AdoptPolicy(ctx, true); err != nil || p.Version != 1 || p.Quorum != 1 {
+		t.Fatalf("first adopt: %+v, %v", p, err)
+	}
+	owner, newID := identity(t, "owner"), identity(t, "new")
+	code := first.enroll(owner)
+	req, err := first.requestRecovery(owner, newID, code)
+	if err != nil || req.State != "pending" || req.ApprovalsRequired != 1 {
+		t.Fatalf("request: %+v, %v", req, err)
+	}
+	other := newFixture(t, st, 0)
+	if _, err := other.svc.AdoptPolicy(ctx, true); !errors.Is(err, authority.ErrPolicyDiffers) {
+		t.Errorf("another policy asked for: %v, want ErrPolicyDiffers", err)
+	}
+	if _, err := other.svc.AdoptPolicy(ctx, false); !errors.Is(err, authority.ErrPolicyDiffers) {
+		t.Errorf("no operator keys: %v, want ErrPolicyDiffers", err)
+	}
+	restarted := newFixture(t, st, 0, op)
+	if p, err := restarted.svc.AdoptPolicy(ctx, false); err != nil || p.Quorum != 1 {
+		t.Fatalf("restart without flags: %+v, %v", p, err)
+	}
+	if got, err := restarted.svc.Recovery(ctx, restarted.req(newID, "GET", "/v1/recoveries/"+req.ID.String(), nil), req.ID); err != nil || got.State != "pending" || got.ApprovalsRequired != 1 {
+		t.Fatalf("the request after a restart: %+v, %v", got, err)
+	}
+	p, err := restarted.svc.SetPolicy(ctx, authority.Policy{}, op.Recipient().SigningFingerprint())
+	if err != nil || p.Version != 2 {
+		t.Fatalf("set: %+v, %v", p, err)
+	}
+	if got, _ := restarted.svc.Recovery(ctx, restarted.req(newID, "GET", "/v1/recoveries/"+req.ID.String(), nil), req.ID); got.ApprovalsRequired != 1 {
+		t.Errorf("a new policy changed an earlier request: %+v", got)
+	}
+	later, err := restarted.requestRecovery(owner, identity(t, "newer"), code)
+	if err != nil || later.State != "approved" || later.Policy != 2 {
+		t.Errorf("a request under the new policy: %+v, %v", later, err)
+	}
+}

@@ -140,6 +140,14 @@ type Store interface {
 	// Version. It returns ErrNotFound if the request does not exist and
 	// ErrConflict if it changed or is not pending.
 	CancelRecovery(ctx context.Context, r Recovery, e api.AuditEntry) (api.AuditEntry, error)
+	// Policy returns the stored recovery policy of version v, the newest
+	// for v = 0, or ErrNotFound.
+	Policy(ctx context.Context, v uint64) (Policy, error)
+	// SetPolicy stores p as the newest policy. p.Version must be the
+	// newest stored version plus one (1 for the first); otherwise, or if
+	// a concurrent call stored that version first, it returns
+	// ErrConflict and stores nothing.
+	SetPolicy(ctx context.Context, p Policy, e api.AuditEntry) (api.AuditEntry, error)
 
 	// AppendAudit appends an entry that records no change of the store's
 	// records (a release of re-wrapped keys).

@@ -28,6 +28,7 @@ const (
 	AuditRelease         AuditKind = 7 // re-wrapped keys were released
 	AuditCancel          AuditKind = 8 // the owner cancelled a recovery request
 	AuditThrottleReset   AuditKind = 9 // an operator reset an owner's failed code checks
+	AuditPolicy          AuditKind = 10 // a recovery policy was stored (its owner is the authority)
 )
 
 var auditKindNames = [...]string{
@@ -40,6 +41,7 @@ var auditKindNames = [...]string{
 	AuditRelease:         "release",
 	AuditCancel:          "cancel",
 	AuditThrottleReset:   "throttle_reset",
+	AuditPolicy:          "policy",
 }
 
 // Valid reports whether k is one of the kinds above.

@@ -64,6 +64,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"Approvals", testApprovals},
 		{"CompleteRecovery", testCompleteRecovery},
 		{"CancelRecovery", testCancelRecovery},
+		{"Policies", testPolicies},
 		{"CompleteRecoveryRace", testCompleteRecoveryRace},
 		{"Audit", testAudit},
 		{"AuditRace", testAuditRace},

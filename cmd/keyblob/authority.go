@@ -61,7 +61,7 @@ names an authority for the escrow commands.`,
 	}
 	audit.AddCommand(newAuditVerifyCmd(e))
 	c.AddCommand(newAuthorityInitCmd(e), newAuthorityServeCmd(e), newAuthorityAddCmd(e),
-		newAuthorityListCmd(e), newAuthorityRmCmd(e), newAuthorityApproveCmd(e), audit)
+		newAuthorityListCmd(e), newAuthorityRmCmd(e), newAuthorityApproveCmd(e), audit, newAuthorityPolicyCmd(e))
 	return c
 }
 
@@ -312,6 +312,10 @@ func (e *env) serveAuthority(c *cobra.Command, o *authServe) error {
 	svc, err := authority.New(cfg)
 	if err != nil {
 		return err
+	}
+	given := c.Flags().Changed("require-approval") || c.Flags().Changed("recovery-delay")
+	if _, err := svc.AdoptPolicy(c.Context(), given); err != nil {
+		return withHint(err, "change it with 'keyblob authority policy set --dir %s ...', or start serve with its flags, or without --require-approval and --recovery-delay", o.dir)
 	}
 	ctx, cancel := stopContext(c.Context())
 	defer cancel()

@@ -72,14 +72,20 @@ func scanDeposit(r Row) (authority.Deposit, error) {
 		fixed(d.Signer[:], signer, "signer"))
 }
 
-const recoveryColumns = `id, owner, old_signer, recipient, to_signer, serial, state, created, expires, completed, version, completable`
+const recoveryColumns = `id, owner, old_signer, recipient, to_signer, serial, state, created, expires, completed, version, completable, policy, quorum, operators`
 
 func scanRecovery(row Row) (authority.Recovery, error) {
 	var r authority.Recovery
-	var id, owner, oldSigner, to, toSigner, serial []byte
-	var state, created, expires, completable int64
+	var id, owner, oldSigner, to, toSigner, serial, operators []byte
+	var state, created, expires, completable, policy, quorum int64
 	var completed sql.NullInt64
-	if err := row.Scan(&id, &owner, &oldSigner, &to, &toSigner, &serial, &state, &created, &expires, &completed, &r.Version, &completable); err != nil {
+	if err := row.Scan(&id, &owner, &oldSigner, &to, &toSigner, &serial, &state, &created, &expires, &completed, &r.Version,
+		&completable, &policy, &quorum, &operators); err != nil {
+		return r, err
+	}
+	r.Policy, r.Quorum = uint64(policy), int(quorum)
+	var err error
+	if r.Operators, err = splitKeys(operators); err != nil {
 		return r, err
 	}
 	r.To, r.State, r.Created, r.Expires = string(to), authority.RecoveryState(state), fromNanos(created), fromNanos(expires)
@@ -140,4 +146,42 @@ func firstError(errs ...error) error {
 		}
 	}
 	return nil
+}
+
+// joinKeys concatenates fingerprints; splitKeys splits them again.
+func joinKeys(fps []keyblob.Fingerprint) []byte {
+	b := make([]byte, 0, 32*len(fps))
+	for _, fp := range fps {
+		b = append(b, fp[:]...)
+	}
+	return b
+}
+
+func splitKeys(b []byte) ([]keyblob.Fingerprint, error) {
+	if len(b)%32 != 0 {
+		return nil, fmt.Errorf("corrupt database: a list of keys of %d bytes", len(b))
+	}
+	if len(b) == 0 {
+		return nil, nil
+	}
+	fps := make([]keyblob.Fingerprint, len(b)/32)
+	for i := range fps {
+		copy(fps[i][:], b[32*i:])
+	}
+	return fps, nil
+}
+
+const policyColumns = `version, quorum, operators, delay, set_at`
+
+func scanPolicy(row Row) (authority.Policy, error) {
+	var p authority.Policy
+	var version, quorum, delay, set int64
+	var operators []byte
+	if err := row.Scan(&version, &quorum, &operators, &delay, &set); err != nil {
+		return p, err
+	}
+	p.Version, p.Quorum, p.Delay, p.Set = uint64(version), int(quorum), time.Duration(delay), fromNanos(set)
+	var err error
+	p.Operators, err = splitKeys(operators)
+	return p, err
 }

@@ -26,9 +26,10 @@ func (s *Store) CreateRecovery(ctx context.Context, r authority.Recovery, o auth
 			return err
 		}
 		n, err := tx.Exec(ctx, `INSERT INTO recoveries (`+recoveryColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 1, $10) ON CONFLICT DO NOTHING`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 1, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
 			r.ID[:], r.Owner[:], r.OldSigner[:], text(r.To), r.ToSigner[:], serial,
-			int64(r.State), nanos(r.Created), nanos(r.Expires), nanos(r.Completable))
+			int64(r.State), nanos(r.Created), nanos(r.Expires), nanos(r.Completable),
+			int64(r.Policy), int64(r.Quorum), joinKeys(r.Operators))
 		if err == nil && n == 0 {
 			return authority.ErrExists
 		}
@@ -172,4 +173,31 @@ func (s *Store) Audit(ctx context.Context, owner keyblob.Fingerprint, afterSeq u
 	rows, err := s.db.Query(ctx, `SELECT `+auditColumns+` FROM audit WHERE owner = $1 AND seq > $2
 		ORDER BY seq LIMIT $3`, owner[:], after(afterSeq), int64(limit))
 	return collect(rows, err, scanAudit)
+}
+
+// Policy reads the recovery policy of version v, the newest for 0.
+func (s *Store) Policy(ctx context.Context, v uint64) (authority.Policy, error) {
+	if v == 0 {
+		p, err := scanPolicy(s.db.QueryRow(ctx, `SELECT `+policyColumns+` FROM policies ORDER BY version DESC LIMIT 1`))
+		return p, notFound(err)
+	}
+	p, err := scanPolicy(s.db.QueryRow(ctx, `SELECT `+policyColumns+` FROM policies WHERE version = $1`, int64(v)))
+	return p, notFound(err)
+}
+
+// SetPolicy inserts p if it is the next version.
+func (s *Store) SetPolicy(ctx context.Context, p authority.Policy, e api.AuditEntry) (api.AuditEntry, error) {
+	if err := p.Validate(); err != nil {
+		return api.AuditEntry{}, err
+	}
+	return s.audited(ctx, e, func(tx Tx) error {
+		n, err := tx.Exec(ctx, `INSERT INTO policies (`+policyColumns+`)
+			SELECT $1, $2, $3, $4, $5 WHERE $1 = (SELECT COALESCE(MAX(version), 0) + 1 FROM policies)
+			ON CONFLICT DO NOTHING`,
+			int64(p.Version), int64(p.Quorum), joinKeys(p.Operators), int64(p.Delay), nanos(p.Set))
+		if err == nil && n == 0 {
+			return authority.ErrConflict
+		}
+		return err
+	}, nil)
 }
