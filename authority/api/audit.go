@@ -19,15 +19,15 @@ type AuditKind uint8
 
 // The kinds of audit entries.
 const (
-	AuditEnroll          AuditKind = 1 // an owner enrolled
-	AuditDeposit         AuditKind = 2 // a session key was deposited
-	AuditCodeAttempt     AuditKind = 3 // a recovery code is about to be checked
-	AuditRecoveryRequest AuditKind = 4 // a correct code opened a recovery request
-	AuditApproval        AuditKind = 5 // an operator approved a request
-	AuditRecovery        AuditKind = 6 // a recovery completed: the owner re-bound
-	AuditRelease         AuditKind = 7 // re-wrapped keys were released
-	AuditCancel          AuditKind = 8 // the owner cancelled a recovery request
-	AuditThrottleReset   AuditKind = 9 // an operator reset an owner's failed code checks
+	AuditEnroll          AuditKind = 1  // an owner enrolled
+	AuditDeposit         AuditKind = 2  // a session key was deposited
+	AuditCodeAttempt     AuditKind = 3  // a recovery code is about to be checked
+	AuditRecoveryRequest AuditKind = 4  // a correct code opened a recovery request
+	AuditApproval        AuditKind = 5  // an operator approved a request
+	AuditRecovery        AuditKind = 6  // a recovery completed: the owner re-bound
+	AuditRelease         AuditKind = 7  // re-wrapped keys were released
+	AuditCancel          AuditKind = 8  // the owner cancelled a recovery request
+	AuditThrottleReset   AuditKind = 9  // an operator reset an owner's failed code checks
 	AuditPolicy          AuditKind = 10 // a recovery policy was stored (its owner is the authority)
 )
 
