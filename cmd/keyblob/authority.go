@@ -61,7 +61,7 @@ names an authority for the escrow commands.`,
 	}
 	audit.AddCommand(newAuditVerifyCmd(e))
 	c.AddCommand(newAuthorityInitCmd(e), newAuthorityServeCmd(e), newAuthorityAddCmd(e),
-		newAuthorityListCmd(e), newAuthorityRmCmd(e), newAuthorityApproveCmd(e), audit, newAuthorityPolicyCmd(e))
+		newAuthorityListCmd(e), newAuthorityRmCmd(e), newAuthorityApproveCmd(e), audit, newAuthorityPolicyCmd(e), newThrottleResetCmd(e))
 	return c
 }
 

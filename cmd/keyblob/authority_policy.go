@@ -141,3 +141,52 @@ func changePolicy(c *cobra.Command, p *authority.Policy, flags authority.Policy,
 		p.Quorum, p.Operators = flags.Quorum, flags.Operators
 	}
 }
+
+func newThrottleResetCmd(e *env) *cobra.Command {
+	var o authServe
+	var owner string
+	c := &cobra.Command{
+		Use:   "throttle-reset --dir DIR [--db URL] --owner OWNER",
+		Short: "Set an owner's count of wrong recovery codes to zero",
+		Long: `throttle-reset lets an owner whose wrong recovery codes made its code
+checks wait have its next one checked at once, as the authority's
+operator decides: the count goes to zero, with a throttle_reset entry in
+the audit log. OWNER is the owner's recipient (line, file or contact) or a
+signature-key fingerprint. It reads the authority's identity as serve does.`,
+		Args: argsExactly(0),
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := required(c, "dir", "owner"); err != nil {
+				return err
+			}
+			fp, err := e.ownerFingerprint(owner)
+			if err != nil {
+				return err
+			}
+			o.throttleAfter = authority.DefaultThrottleAfter
+			cfg, err := e.authorityConfig(&o)
+			if err != nil {
+				return err
+			}
+			store, _, err := openAuthorityStore(c.Context(), o.dir, &o.db)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			cfg.Store = store
+			svc, err := authority.New(cfg)
+			if err != nil {
+				return err
+			}
+			got, err := svc.ResetThrottle(c.Context(), fp, svc.Fingerprint())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "keyblob: owner %s: its count of wrong recovery codes is now 0\n", got.ID)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&o.dir, "dir", "", "the authority's `DIR`")
+	c.Flags().Var(&o.db, "db", "the database, as for serve (default sqlite:DIR/authority.db)")
+	c.Flags().StringVar(&owner, "owner", "", "the `OWNER`: a recipient or a signature-key fingerprint")
+	return c
+}
