@@ -3,8 +3,10 @@ package authority_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -372,4 +374,56 @@ func TestPolicyStored(t *testing.T) {
 	if err != nil || later.State != "approved" || later.Policy != 2 {
 		t.Errorf("a request under the new policy: %+v, %v", later, err)
 	}
+}
+
+// TestStrangerFlood: 32 strangers send recovery requests for owners that
+// do not exist as fast as they can; each is refused without a code check,
+// so they take no code-check slot: the owner's right code, sent meanwhile,
+// succeeds at its first or second try, and no attempt is counted against
+// the owner.
+func TestStrangerFlood(t *testing.T) {
+	ctx := context.Background()
+	f := newFixtureConfig(t, sqliteStore(t), func(c *authority.Config) { c.CodeChecks = 1 })
+	owner := identity(t, "owner")
+	code := f.enroll(owner)
+	stop := make(chan struct{})
+	var refused atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 32 {
+		stranger := identity(t, fmt.Sprintf("stranger %d", i))
+		nobody := identity(t, fmt.Sprintf("nobody %d", i))
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := f.requestRecovery(nobody, stranger, api.NewRecoveryCode()); errors.Is(err, api.ErrRecoveryRefused) {
+					refused.Add(1)
+				}
+			}
+		})
+	}
+	time.Sleep(100 * time.Millisecond)
+	var err error
+	tries := 0
+	for tries < 2 {
+		tries++
+		if _, err = f.requestRecovery(owner, identity(t, "new"), code); err == nil {
+			break
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("the owner's right code during the flood, %d tries: %v", tries, err)
+	}
+	if o, _ := f.st.Owner(ctx, owner.Recipient().SigningFingerprint()); o.Failures != 0 {
+		t.Errorf("%d attempts counted against the owner", o.Failures)
+	}
+	if refused.Load() == 0 {
+		t.Error("no stranger was refused: the flood did not run")
+	}
+	t.Logf("the owner succeeded at try %d while %d stranger requests were refused", tries, refused.Load())
 }
