@@ -26,6 +26,12 @@ type HandlerOptions struct {
 	// Registerer, if set, also receives the handler's metrics; /metrics
 	// always serves them.
 	Registerer prometheus.Registerer
+	// SourceRate and SourceBurst limit the requests that run Argon2id
+	// (enrolment, recovery requests and completions) per source (IPv4
+	// /24, IPv6 /64): per second and at once; 0 means DefaultSourceRate
+	// and DefaultSourceBurst. Beyond them a request is 429 busy.
+	SourceRate  float64
+	SourceBurst int
 }
 
 // Handler serves the protocol of spec/escrow-api.md over HTTP for a
@@ -37,6 +43,7 @@ type Handler struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	errs     prometheus.Counter
+	sources  *sourceLimits
 }
 
 // NewHandler returns the handler of svc.
@@ -44,7 +51,7 @@ func NewHandler(svc *Service, opts *HandlerOptions) *Handler {
 	if opts == nil {
 		opts = &HandlerOptions{}
 	}
-	h := &Handler{svc: svc, mux: http.NewServeMux(), log: opts.Logger}
+	h := &Handler{svc: svc, mux: http.NewServeMux(), log: opts.Logger, sources: newSourceLimits(opts.SourceRate, opts.SourceBurst)}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -69,16 +76,28 @@ func (h *Handler) metrics(reg *prometheus.Registry) {
 	reg.MustRegister(h.requests, h.latency, h.errs)
 }
 
+// limited refuses, 429 busy, a request whose source is over its limit
+// (HandlerOptions.SourceRate), before it is read.
+func (h *Handler) limited(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h.sources.allow(r, time.Now()); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		next(w, r)
+	}
+}
+
 // Routes are the method patterns of the protocol.
 func (h *Handler) routes() {
 	h.mux.HandleFunc("GET /v1/authority", h.info)
-	h.mux.HandleFunc("POST /v1/enroll", h.signed(h.enroll))
+	h.mux.HandleFunc("POST /v1/enroll", h.limited(h.signed(h.enroll)))
 	h.mux.HandleFunc("POST /v1/deposits", h.signed(h.deposit))
 	h.mux.HandleFunc("GET /v1/deposits", h.signed(h.deposits))
 	h.mux.HandleFunc("GET /v1/audit", h.signed(h.audit))
-	h.mux.HandleFunc("POST /v1/recoveries", h.signed(h.createRecovery))
+	h.mux.HandleFunc("POST /v1/recoveries", h.limited(h.signed(h.createRecovery)))
 	h.mux.HandleFunc("GET /v1/recoveries/{id}", h.signed(h.recovery))
-	h.mux.HandleFunc("POST /v1/recoveries/{id}/complete", h.signed(h.complete))
+	h.mux.HandleFunc("POST /v1/recoveries/{id}/complete", h.limited(h.signed(h.complete)))
 	h.mux.HandleFunc("POST /v1/recoveries/{id}/approvals", h.signed(h.approve))
 	h.mux.HandleFunc("POST /v1/recoveries/{id}/cancel", h.signed(h.cancel))
 	h.mux.HandleFunc("GET /v1/recoveries/{id}/keys", h.signed(h.keys))
