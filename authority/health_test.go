@@ -72,7 +72,7 @@ func TestUnwritableStore(t *testing.T) {
 }
 
 // TestRefusalsAreNotStoreErrors makes the code checks busy: the requests
-// turned away are counted by reason, and not as store errors.
+// turned away (429 busy) are counted by reason, and not as store errors.
 func TestRefusalsAreNotStoreErrors(t *testing.T) {
 	f := &fixture{t: t, aut: identity(t, "authority"), now: time.Now()}
 	svc, err := authority.New(&authority.Config{Store: sqliteStore(t), Identity: f.aut, Argon2: fastArgon2,
@@ -94,7 +94,7 @@ func TestRefusalsAreNotStoreErrors(t *testing.T) {
 			}
 			_, _, err = s.client.Enroll(t.Context(), id)
 			switch {
-			case errors.Is(err, api.ErrUnavailable):
+			case errors.Is(err, api.ErrBusy):
 				busy.Add(1)
 			case err != nil:
 				t.Errorf("enroll %d: %v", i, err)
