@@ -249,13 +249,17 @@ func (s *Service) authenticate(ctx context.Context, r *api.Request, key *keyblob
 }
 
 // storeErr reports a store failure that is none of the outcomes the
-// caller expects as ErrUnavailable, keeping its text for the log.
+// caller expects as ErrUnavailable, keeping its text for the log, or, if
+// the database cannot write (WriteError), as ErrStoreUnavailable.
 func storeErr(err error) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%w: %w", api.ErrUnavailable, err)
+	}
+	if errors.Is(err, api.ErrStoreUnavailable) { // a *WriteError: the database cannot write
+		return fmt.Errorf("store: %w", err)
 	}
 	return fmt.Errorf("%w: store: %v", api.ErrUnavailable, err)
 }

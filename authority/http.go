@@ -32,6 +32,8 @@ type HandlerOptions struct {
 	// and DefaultSourceBurst. Beyond them a request is 429 busy.
 	SourceRate  float64
 	SourceBurst int
+	// Collectors are more metrics for /metrics (a Listener's).
+	Collectors []prometheus.Collector
 }
 
 // Handler serves the protocol of spec/escrow-api.md over HTTP for a
@@ -44,6 +46,8 @@ type Handler struct {
 	latency  *prometheus.HistogramVec
 	errs     prometheus.Counter
 	sources  *sourceLimits
+	refused  *prometheus.CounterVec
+	health   healthCache
 }
 
 // NewHandler returns the handler of svc.
@@ -58,8 +62,9 @@ func NewHandler(svc *Service, opts *HandlerOptions) *Handler {
 	reg := prometheus.NewRegistry()
 	h.metrics(reg)
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(h.requests, h.latency, h.errs)
+		opts.Registerer.MustRegister(h.requests, h.latency, h.errs, h.refused)
 	}
+	reg.MustRegister(opts.Collectors...)
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	h.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	h.routes()
@@ -72,8 +77,27 @@ func (h *Handler) metrics(reg *prometheus.Registry) {
 	h.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "keyblob_authority_request_seconds",
 		Help: "api.Request latency by route.", Buckets: prometheus.DefBuckets}, []string{"route"})
 	h.errs = prometheus.NewCounter(prometheus.CounterOpts{Name: "keyblob_authority_store_errors_total",
-		Help: "Requests that failed because of the store."})
-	reg.MustRegister(h.requests, h.latency, h.errs)
+		Help: "Requests that failed because the store did not answer or could not write."})
+	h.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "keyblob_authority_refused_total",
+		Help: refusedHelp()}, []string{"reason"})
+	for _, r := range refusals {
+		h.refused.WithLabelValues(r.reason)
+	}
+	reg.MustRegister(h.requests, h.latency, h.errs, h.refused)
+}
+
+// refusedHelp describes keyblob_authority_refused_total from the table of
+// refusals.
+func refusedHelp() string {
+	help := "Requests turned away (429) to protect the service, by reason:"
+	for i, r := range refusals {
+		sep := ";"
+		if i == len(refusals)-1 {
+			sep = "."
+		}
+		help += fmt.Sprintf(" %s, %s%s", r.reason, r.when, sep)
+	}
+	return help
 }
 
 // limited refuses, 429 busy, a request whose source is over its limit
@@ -168,15 +192,15 @@ func (h *Handler) unmatched(w http.ResponseWriter, r *http.Request, mux http.Han
 	}
 }
 
+// healthz answers from the last health check of the store (Service.Health)
+// if it is younger than healthTTL, else checks again, so that frequent
+// probes cost the store one small write every healthTTL.
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if err := h.svc.Ping(ctx); err != nil {
-		h.log.Error("healthz: store ping failed", "error", err)
+	if err := h.health.check(r.Context(), h.svc.Health, h.log); err != nil {
 		w.Header().Set("Retry-After", "5")
 		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "store unavailable\n")
+		io.WriteString(w, unhealthyReason(err)+"\n")
 		return
 	}
 	io.WriteString(w, "ok\n")
@@ -198,9 +222,12 @@ func (h *Handler) reply(w http.ResponseWriter, status int, v any) {
 // fail writes the error response of err, decided by statusTable.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := api.Outcome(err)
+	if reason := refusalOf(err); reason != "" {
+		h.refused.WithLabelValues(reason).Inc()
+	}
 	if status >= 500 {
 		h.log.Error("request failed", "method", r.Method, "route", r.Pattern, "error", err)
-		if errors.Is(err, api.ErrUnavailable) {
+		if storeFailure(err) {
 			h.errs.Inc()
 		}
 	}
@@ -210,6 +237,19 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", "1")
 	}
 	h.reply(w, status, api.ErrorV1{Error: code, Message: msg})
+}
+
+// storeFailure reports whether err is the store's: it did not answer
+// (ErrUnavailable, but not for a client that went away) or cannot write
+// (ErrStoreUnavailable). Refusals (429) are not.
+func storeFailure(err error) bool {
+	switch {
+	case errors.Is(err, api.ErrStoreUnavailable):
+		return true
+	case errors.Is(err, context.Canceled):
+		return false
+	}
+	return errors.Is(err, api.ErrUnavailable)
 }
 
 func (h *Handler) info(w http.ResponseWriter, r *http.Request) {

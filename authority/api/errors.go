@@ -30,6 +30,10 @@ var (
 	ErrWrongRecipient   = errors.New("the key blob is not wrapped to the authority")
 	ErrBadBlobSignature = errors.New("the key blob is not signed by the owner's current identity")
 	ErrUnavailable      = errors.New("the authority is unavailable; try again later")
+	// ErrStoreUnavailable is a store that answers but cannot write (a
+	// full disk, a read-only database, an I/O error): unlike
+	// ErrUnavailable, waiting does not help until its operator acts.
+	ErrStoreUnavailable = errors.New("the authority cannot write its database")
 	ErrTooLarge         = errors.New("the request body is too large")
 	ErrMediaType        = errors.New("the request body must be application/json")
 	ErrMethod           = errors.New("the path has no such method")

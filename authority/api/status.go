@@ -18,6 +18,7 @@ var statusTable = []struct {
 	{ErrTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
 	{ErrMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type"},
 	{ErrMethod, http.StatusMethodNotAllowed, "method_not_allowed"},
+	{ErrStoreUnavailable, http.StatusServiceUnavailable, "store_unavailable"},
 	{ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 	{ErrInternal, http.StatusInternalServerError, "internal"},
 	{ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated"},

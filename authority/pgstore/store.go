@@ -117,9 +117,10 @@ func schemaVersion(ctx context.Context, tx pgx.Tx) (int, error) {
 type pgDB struct{ pool *pgxpool.Pool }
 
 // Write runs f in a transaction of its own: PostgreSQL commits
-// concurrent transactions concurrently.
+// concurrent transactions concurrently. A database that cannot write
+// is reported as an *authority.WriteError.
 func (d pgDB) Write(ctx context.Context, f func(sqlstore.Tx) error) error {
-	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return f(pgTx{tx}) })
+	return writeError(pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return f(pgTx{tx}) }))
 }
 
 func (d pgDB) Ping(ctx context.Context) error { return d.pool.Ping(ctx) }

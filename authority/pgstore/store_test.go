@@ -7,9 +7,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/keyblob/keyblob/authority"
+	"github.com/keyblob/keyblob/authority/api"
 	"github.com/keyblob/keyblob/authority/pgstore"
 	"github.com/keyblob/keyblob/authority/storetest"
 	"github.com/keyblob/keyblob/internal/pgtest"
@@ -106,5 +108,49 @@ func TestBadDSN(t *testing.T) {
 	_, err := pgstore.Open(t.Context(), "postgres://user:s3cret@127.0.0.1:notaport/db")
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Fatalf("Open = %v", err)
+	}
+}
+
+// TestProbe writes the health row of a writable database, and reports a
+// read-only one (default_transaction_read_only, as on a standby) as a
+// WriteError naming it, which matches api.ErrStoreUnavailable.
+func TestProbe(t *testing.T) {
+	dsn := pgtest.Start(t).NewDatabase(t)
+	s, err := pgstore.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Probe(t.Context()); err != nil {
+		t.Fatalf("Probe of a writable database: %v", err)
+	}
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var checked int64
+	if err := conn.QueryRow(t.Context(), `SELECT checked FROM health WHERE id = 1`).Scan(&checked); err != nil || checked == 0 {
+		t.Errorf("health row after a probe: %d, %v", checked, err)
+	}
+	// Read-only from now on, for the store's new connections: its
+	// current ones are ended, so that the pool makes new ones.
+	for _, q := range []string{
+		`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_read_only = on', current_database()); END $$`,
+		`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+	} {
+		if _, err := conn.Exec(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var we *authority.WriteError
+	for range 10 { // the first uses may meet an ended connection
+		if err = s.Probe(t.Context()); errors.As(err, &we) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if we == nil || we.Reason != authority.WriteReadOnly || !errors.Is(err, api.ErrStoreUnavailable) {
+		t.Fatalf("Probe of a read-only database: %v", err)
 	}
 }

@@ -181,3 +181,17 @@ func schemaVersion(t *testing.T) int {
 	}
 	return len(files)
 }
+
+// TestProbe sets the health row: a real write, committed.
+func TestProbe(t *testing.T) {
+	s, path := open(t)
+	before := time.Now().UnixNano()
+	if err := s.Probe(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var checked int64
+	if err := rawDB(t, path).QueryRow(`SELECT checked FROM health WHERE id = 1`).Scan(&checked); err != nil || checked < before {
+		t.Fatalf("health row %d after a probe at %d: %v", checked, before, err)
+	}
+	var _ authority.Prober = s
+}

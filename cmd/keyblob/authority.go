@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/keyblob/keyblob"
@@ -172,14 +173,14 @@ type authServe struct {
 	dir, listen, tlsCert, tlsKey, operators, addrFile string
 	db                                                dbValue
 	requireApproval                                   bool
-	quorum                                            int
+	quorum, maxConns                                  int
 	delay, throttleBase, throttleMax                  time.Duration
 	throttleAfter                                     int
 }
 
 func newAuthorityServeCmd(e *env) *cobra.Command {
 	o := authServe{quorum: 1, delay: 24 * time.Hour, throttleAfter: authority.DefaultThrottleAfter,
-		throttleBase: time.Minute, throttleMax: 24 * time.Hour}
+		throttleBase: time.Minute, throttleMax: 24 * time.Hour, maxConns: maxConnsDefault()}
 	c := &cobra.Command{
 		Use:   "serve --dir DIR --listen ADDR [--db sqlite:PATH | --db postgres://...] [--tls-cert FILE --tls-key FILE] [--require-approval --operators FILE [--quorum K]] [--recovery-delay D] [--throttle-after N --throttle-base D --throttle-max D] [--addr-file FILE]",
 		Short: "Serve the backup authority of DIR over HTTP (JSON; /metrics, /healthz)",
@@ -207,7 +208,12 @@ owner out.
 Once listening it prints "keyblob: listening on ADDR" on stderr (and writes
 ADDR to --addr-file), then logs every request there (log/slog): method,
 route, status and time, never a code, key or database password. SIGINT or
-SIGTERM stop it gracefully: no new requests, and those under way get 10s.`,
+SIGTERM stop it gracefully: no new requests, and those under way get 10s.
+
+It keeps at most --max-conns N connections open (by default the limit on
+open files less 64, kept for the database and the logs): more wait to be
+accepted until one closes, and a connection idle for 10s before its
+request, or 2 minutes between requests, is closed.`,
 		Args: argsExactly(0),
 		RunE: func(c *cobra.Command, _ []string) error { return e.serveAuthority(c, &o) },
 	}
@@ -226,6 +232,7 @@ SIGTERM stop it gracefully: no new requests, and those under way get 10s.`,
 	f.IntVar(&o.throttleAfter, "throttle-after", o.throttleAfter, "wrong recovery codes after which an owner's code checks wait")
 	durationFlag(c, &o.throttleBase, "throttle-base", "the first wait, doubled with each further wrong code (`DURATION`, default 1m)")
 	durationFlag(c, &o.throttleMax, "throttle-max", "the longest wait (`DURATION`, default 24h)")
+	f.IntVar(&o.maxConns, "max-conns", o.maxConns, "keep at most `N` connections open (the open-file limit less 64, at least 16)")
 	requireWith(c, "operators", "require-approval")
 	requireWith(c, "quorum", "require-approval")
 	return c
@@ -242,6 +249,8 @@ func checkServeFlags(c *cobra.Command, o *authServe) error {
 		return usagef("--require-approval needs --operators FILE (see '%s --help')", c.CommandPath())
 	case o.quorum < 1:
 		return usagef("--quorum must be at least 1, not %d", o.quorum)
+	case o.maxConns < 1:
+		return usagef("--max-conns must be at least 1, not %d", o.maxConns)
 	}
 	return nil
 }
@@ -383,8 +392,13 @@ func openAuthorityStore(ctx context.Context, dir string, db *dbValue) (authority
 // to shutdownGrace.
 func (e *env) runAuthority(ctx context.Context, svc *authority.Service, what string, tlsConfig *tls.Config, o *authServe) error {
 	log := e.logger()
+	tcp, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return err
+	}
+	ln := authority.NewListener(tcp, &authority.ListenerOptions{MaxConns: o.maxConns, Logger: log})
 	srv := &http.Server{
-		Handler:           authority.NewHandler(svc, &authority.HandlerOptions{Logger: log}),
+		Handler:           authority.NewHandler(svc, &authority.HandlerOptions{Logger: log, Collectors: []prometheus.Collector{ln}}),
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -392,16 +406,12 @@ func (e *env) runAuthority(ctx context.Context, svc *authority.Service, what str
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
-		return err
-	}
 	if err := e.announce(ln.Addr(), o.addrFile); err != nil {
 		ln.Close()
 		return err
 	}
 	log.Info("backup authority serving", "fingerprint", svc.Fingerprint().String(), "db", what,
-		"tls", tlsConfig != nil, "approvals_required", svc.Info().ApprovalsRequired)
+		"tls", tlsConfig != nil, "approvals_required", svc.Info().ApprovalsRequired, "max_conns", o.maxConns)
 	served := make(chan error, 1)
 	go func() { served <- serveHTTP(srv, ln, tlsConfig != nil) }()
 	go svc.Run(ctx)
