@@ -381,7 +381,7 @@ func TestChainInvalid(t *testing.T) {
 }
 
 func TestAuditKindNames(t *testing.T) {
-	for k := AuditEnroll; k <= AuditRelease; k++ {
+	for k := AuditEnroll; k <= AuditPolicy; k++ {
 		if got, err := ParseAuditKind(k.String()); err != nil || got != k {
 			t.Errorf("ParseAuditKind(%q) = %v, %v", k, got, err)
 		}
@@ -391,7 +391,7 @@ func TestAuditKindNames(t *testing.T) {
 			t.Errorf("ParseAuditKind(%q) = %v", name, err)
 		}
 	}
-	if AuditKind(0).Valid() || AuditKind(8).Valid() || AuditKind(9).String() != "AuditKind(9)" {
+	if AuditKind(0).Valid() || AuditKind(11).Valid() || AuditKind(12).String() != "AuditKind(12)" {
 		t.Error("kinds outside the table")
 	}
 }

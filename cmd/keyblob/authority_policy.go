@@ -34,7 +34,10 @@ func newPolicyShowCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "show --dir DIR [--db URL]",
 		Short: "Print the recovery policy in force",
-		Args:  argsExactly(0),
+		Long: `show prints the newest version of the recovery policy stored with the
+authority in DIR (or --db): its version and time, the approvals a
+recovery needs, the recovery delay, and one line per operator.`,
+		Args: argsExactly(0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := required(c, "dir"); err != nil {
 				return err

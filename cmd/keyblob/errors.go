@@ -79,7 +79,7 @@ var hints = []struct {
 	{api.ErrNotPending, anyScope, "the request was completed, or expired: start a new recovery"},
 	{api.ErrNotFound, anyScope, "check the request id: a request is shown only to its new identity (--to) and to operators"},
 	{api.ErrStoreUnavailable, anyScope, "the authority's disk is full or its database read-only: tell its operator (what it accepted before is kept)"},
-	{api.ErrUnavailable, anyScope, "the authority is busy or its database is unreachable: try again later"},
+	{api.ErrUnavailable, anyScope, "the authority's database is unreachable: try again later, or tell its operator"},
 	{api.ErrChain, anyScope, "someone who can write the database changed the log: compare with the receipts owners keep, and restore the database from a backup"},
 	{authority.ErrLogTampered, anyScope, "the store's log was rewritten, truncated or edited: restore the database from a backup taken before, and give the owners' checkpoints to --checkpoint"},
 	{api.ErrLogInconsistent, anyScope, "the authority rolled its log back or shows another history than before: keep the checkpoint it signed ('keyblob escrow checkpoint' printed it) as evidence, and tell its operator"},
