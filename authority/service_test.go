@@ -427,3 +427,27 @@ func TestStrangerFlood(t *testing.T) {
 	}
 	t.Logf("the owner succeeded at try %d while %d stranger requests were refused", tries, refused.Load())
 }
+
+// TestPolicyTwoInstancesPostgres: two services on one PostgreSQL
+// database cannot apply two policies: the second, started with another
+// quorum, is refused, and one started without asking applies the first's.
+func TestPolicyTwoInstancesPostgres(t *testing.T) {
+	ctx := context.Background()
+	st := postgresStore(t)
+	op1, op2 := identity(t, "operator"), identity(t, "operator 2")
+	if _, err := newFixture(t, st, 2, op1, op2).svc.AdoptPolicy(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newFixture(t, st, 1, op1, op2).svc.AdoptPolicy(ctx, true); !errors.Is(err, authority.ErrPolicyDiffers) {
+		t.Errorf("a second instance with a quorum of 1: %v, want ErrPolicyDiffers", err)
+	}
+	second := newFixture(t, st, 0, op1, op2)
+	if p, err := second.svc.AdoptPolicy(ctx, false); err != nil || p.Quorum != 2 || p.Version != 1 {
+		t.Fatalf("a second instance without flags: %+v, %v", p, err)
+	}
+	owner := identity(t, "owner")
+	code := second.enroll(owner)
+	if st, err := second.requestRecovery(owner, identity(t, "new"), code); err != nil || st.ApprovalsRequired != 2 || st.State != "pending" {
+		t.Errorf("a request at the second instance: %+v, %v", st, err)
+	}
+}

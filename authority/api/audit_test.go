@@ -363,7 +363,7 @@ func TestVerifyChainReadError(t *testing.T) {
 func TestChainInvalid(t *testing.T) {
 	bad := []AuditEntry{
 		{Time: time.Now(), Kind: 0, Owner: fp("a")},
-		{Time: time.Now(), Kind: 8, Owner: fp("a")},
+		{Time: time.Now(), Kind: 11, Owner: fp("a")},
 		{Time: time.Now(), Kind: AuditEnroll},
 		{Time: time.Unix(-1, 0), Kind: AuditEnroll, Owner: fp("a")},
 		{Time: time.Date(2263, 1, 1, 0, 0, 0, 0, time.UTC), Kind: AuditEnroll, Owner: fp("a")},
