@@ -29,7 +29,9 @@ type HandlerOptions struct {
 	// SourceRate and SourceBurst limit the requests that run Argon2id
 	// (enrolment, recovery requests and completions) per source (IPv4
 	// /24, IPv6 /64): per second and at once; 0 means DefaultSourceRate
-	// and DefaultSourceBurst. Beyond them a request is 429 busy.
+	// and DefaultSourceBurst, a negative SourceRate no limit (behind a
+	// proxy that limits, where every request has the proxy's address).
+	// Beyond them a request is 429 busy.
 	SourceRate  float64
 	SourceBurst int
 	// Collectors are more metrics for /metrics (a Listener's).

@@ -27,7 +27,8 @@ type RetryError struct {
 }
 
 func (e *RetryError) Error() string {
-	return fmt.Sprintf("%v: try again in %s", e.Err, e.After.Round(time.Second))
+	secs, _ := RetryAfter(e)
+	return fmt.Sprintf("%v: try again in %s", e.Err, time.Duration(secs)*time.Second)
 }
 
 func (e *RetryError) Unwrap() error { return e.Err }

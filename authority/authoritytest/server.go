@@ -52,6 +52,10 @@ type ServerConfig struct {
 	// Argon2 are the verifiers' parameters; the zero value is
 	// password.Defaults().
 	Argon2 password.Params
+	// SourceRate is the handler's per-source limit
+	// (authority.HandlerOptions): every client of a test or benchmark
+	// runs on 127.0.0.1, one source, so 0 here means no limit.
+	SourceRate float64
 }
 
 // ServeIfHelper serves, and exits, if the environment holds EnvServer;
@@ -106,7 +110,7 @@ func serve(cfg ServerConfig) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := &http.Server{Handler: authority.NewHandler(svc, &authority.HandlerOptions{Logger: logger}),
+	srv := &http.Server{Handler: authority.NewHandler(svc, &authority.HandlerOptions{Logger: logger, SourceRate: sourceRate(cfg.SourceRate)}),
 		ReadHeaderTimeout: 10 * time.Second}
 	l, err := listen(cfg.Listen)
 	if err != nil {
@@ -159,4 +163,12 @@ func listen(addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("a test server listens on 127.0.0.1 or ::1 only, not %s", host)
 	}
 	return net.Listen("tcp", addr)
+}
+
+// sourceRate is the handler's SourceRate for a ServerConfig's: none for 0.
+func sourceRate(r float64) float64 {
+	if r == 0 {
+		return -1
+	}
+	return r
 }

@@ -176,6 +176,8 @@ type authServe struct {
 	quorum, maxConns                                  int
 	delay, throttleBase, throttleMax                  time.Duration
 	throttleAfter                                     int
+	sourceRate                                        float64
+	sourceBurst                                       int
 }
 
 func newAuthorityServeCmd(e *env) *cobra.Command {
@@ -232,6 +234,8 @@ request, or 2 minutes between requests, is closed.`,
 	f.IntVar(&o.throttleAfter, "throttle-after", o.throttleAfter, "wrong recovery codes after which an owner's code checks wait")
 	durationFlag(c, &o.throttleBase, "throttle-base", "the first wait, doubled with each further wrong code (`DURATION`, default 1m)")
 	durationFlag(c, &o.throttleMax, "throttle-max", "the longest wait (`DURATION`, default 24h)")
+	f.Float64Var(&o.sourceRate, "source-rate", authority.DefaultSourceRate, "enrolments and recovery requests per second from one IPv4 /24 or IPv6 /64 (`RATE`; 0: no limit, as behind a proxy that limits)")
+	f.IntVar(&o.sourceBurst, "source-burst", authority.DefaultSourceBurst, "how many of them at once (`N`)")
 	f.IntVar(&o.maxConns, "max-conns", o.maxConns, "keep at most `N` connections open (the open-file limit less 64, at least 16)")
 	requireWith(c, "operators", "require-approval")
 	requireWith(c, "quorum", "require-approval")
@@ -251,6 +255,8 @@ func checkServeFlags(c *cobra.Command, o *authServe) error {
 		return usagef("--quorum must be at least 1, not %d", o.quorum)
 	case o.maxConns < 1:
 		return usagef("--max-conns must be at least 1, not %d", o.maxConns)
+	case o.sourceRate < 0 || o.sourceBurst < 1:
+		return usagef("--source-rate must be 0 (no limit) or more, and --source-burst at least 1")
 	}
 	return nil
 }
@@ -398,7 +404,8 @@ func (e *env) runAuthority(ctx context.Context, svc *authority.Service, what str
 	}
 	ln := authority.NewListener(tcp, &authority.ListenerOptions{MaxConns: o.maxConns, Logger: log})
 	srv := &http.Server{
-		Handler:           authority.NewHandler(svc, &authority.HandlerOptions{Logger: log, Collectors: []prometheus.Collector{ln}}),
+		Handler:           authority.NewHandler(svc, &authority.HandlerOptions{Logger: log, Collectors: []prometheus.Collector{ln},
+			SourceRate: sourceRate(o.sourceRate), SourceBurst: o.sourceBurst}),
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -596,4 +603,13 @@ func (e *env) readCheckpoint(r *keyblob.Recipient, file string) (api.Checkpoint,
 		data = []byte(sr.Receipt.Checkpoint)
 	}
 	return api.OpenCheckpoint(r, data)
+}
+
+// sourceRate is the handler's SourceRate for --source-rate: 0 turns the
+// limit off.
+func sourceRate(r float64) float64 {
+	if r == 0 {
+		return -1
+	}
+	return r
 }
