@@ -404,7 +404,7 @@ func (e *env) runAuthority(ctx context.Context, svc *authority.Service, what str
 	}
 	ln := authority.NewListener(tcp, &authority.ListenerOptions{MaxConns: o.maxConns, Logger: log})
 	srv := &http.Server{
-		Handler:           authority.NewHandler(svc, &authority.HandlerOptions{Logger: log, Collectors: []prometheus.Collector{ln},
+		Handler: authority.NewHandler(svc, &authority.HandlerOptions{Logger: log, Collectors: []prometheus.Collector{ln},
 			SourceRate: sourceRate(o.sourceRate), SourceBurst: o.sourceBurst}),
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
