@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/authority/api"
@@ -79,18 +80,38 @@ func (s *Service) verifierFor(ctx context.Context, sealed []byte, p api.CodePurp
 // Deposit stores blob for the signer's owner (spec section 7.4). It
 // returns the deposit, its receipt, and whether it was stored now (false:
 // the owner already had a deposit of that serial, returned unchanged with
-// its original receipt). It returns ErrUnauthenticated, ErrWrongRecipient
+// its original receipt), and whether the owner is throttled. It returns ErrUnauthenticated, ErrWrongRecipient
 // or ErrBadBlobSignature.
 //
 // The request's nonce is used up in the deposit's own transaction
 // (Store.PutDeposit), so that a new deposit is one commit; on every other
 // outcome it is used up on its own, so that a replayed request is
 // ErrReplay whatever became of the first.
-func (s *Service) Deposit(ctx context.Context, r *api.Request, blob *keyblob.KeyBlob) (Deposit, api.Receipt, bool, error) {
+func (s *Service) Deposit(ctx context.Context, r *api.Request, blob *keyblob.KeyBlob) (DepositResult, error) {
 	o, key, err := s.signingOwner(ctx, r)
 	if err != nil {
-		return Deposit{}, api.Receipt{}, false, err
+		return DepositResult{}, err
 	}
+	d, rc, created, err := s.deposit(ctx, r, o, key, blob)
+	res := DepositResult{Deposit: d, Receipt: rc, Created: created}
+	if until := s.throttle.until(o); s.now().Before(until) {
+		res.ThrottledUntil = until.UTC()
+	}
+	return res, err
+}
+
+// DepositResult is what Deposit did: the deposit, its receipt, whether it
+// was stored now, and, if wrong recovery codes made the owner's code
+// checks wait (section 5.4), until when: the owner is told.
+type DepositResult struct {
+	Deposit        Deposit
+	Receipt        api.Receipt
+	Created        bool
+	ThrottledUntil time.Time
+}
+
+// deposit is Deposit once the owner o, whose identity is key, is known.
+func (s *Service) deposit(ctx context.Context, r *api.Request, o Owner, key *keyblob.Recipient, blob *keyblob.KeyBlob) (Deposit, api.Receipt, bool, error) {
 	d, e, err := s.newDeposit(o, key, blob)
 	if err != nil {
 		return Deposit{}, api.Receipt{}, false, s.failAfterNonce(ctx, r.Auth, err)

@@ -67,15 +67,20 @@ func (h *Handler) deposit(ctx context.Context, r *http.Request, req *api.Request
 	if err != nil {
 		return 0, nil, err
 	}
-	d, rc, created, err := h.svc.Deposit(ctx, req, blob)
+	res, err := h.svc.Deposit(ctx, req, blob)
 	if err != nil {
 		return 0, nil, err
 	}
 	status := http.StatusOK
-	if created {
+	if res.Created {
 		status = http.StatusCreated
 	}
-	return status, api.DepositResponseV1{Deposit: depositV1(d), Receipt: h.receiptV1(ctx, req, rc)}, nil
+	out := api.DepositResponseV1{Deposit: depositV1(res.Deposit), Receipt: h.receiptV1(ctx, req, res.Receipt)}
+	if !res.ThrottledUntil.IsZero() {
+		t := api.FormatTime(res.ThrottledUntil)
+		out.ThrottledUntil = &t
+	}
+	return status, out, nil
 }
 
 func (h *Handler) deposits(ctx context.Context, r *http.Request, req *api.Request) (int, any, error) {

@@ -121,8 +121,8 @@ func (f *fixture) deposit(id *keyblob.Identity, desc string) *keyblob.SessionKey
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if _, _, created, err := f.svc.Deposit(context.Background(), f.req(id, "POST", "/v1/deposits", b.Marshal()), b); err != nil || !created {
-		f.t.Fatalf("deposit: created %v, %v", created, err)
+	if res, err := f.svc.Deposit(context.Background(), f.req(id, "POST", "/v1/deposits", b.Marshal()), b); err != nil || !res.Created {
+		f.t.Fatalf("deposit: created %v, %v", res.Created, err)
 	}
 	return key
 }
@@ -200,6 +200,12 @@ func TestServiceThrottle(t *testing.T) {
 	o, err := f.st.Owner(ctx, fp)
 	if err != nil || o.Failures != authority.DefaultThrottleAfter {
 		t.Fatalf("failures after a throttled request: %d, %v (it must not count)", o.Failures, err)
+	}
+	// A deposit meanwhile says so, and when the checks may run again.
+	b, _ := keyblob.Export(keyblob.NewSessionKey(), f.aut.Recipient(), &keyblob.ExportOptions{Description: "d", Signer: owner})
+	res, err := f.svc.Deposit(ctx, f.req(owner, "POST", "/v1/deposits", b.Marshal()), b)
+	if err != nil || !res.ThrottledUntil.Equal(o.LastFailure.Add(time.Minute)) {
+		t.Errorf("a deposit by a throttled owner: %v, throttled until %v (want %v)", err, res.ThrottledUntil, o.LastFailure.Add(time.Minute))
 	}
 	f.now = f.now.Add(time.Minute)
 	if _, err := f.requestRecovery(owner, identity(t, "new"), code); err != nil {
@@ -316,11 +322,12 @@ func TestServiceDepositReplay(t *testing.T) {
 	}
 	for i, tt := range tests {
 		r := f.req(owner, "POST", "/v1/deposits", tt.blob.Marshal())
-		_, _, created, err := f.svc.Deposit(ctx, r, tt.blob)
+		res, err := f.svc.Deposit(ctx, r, tt.blob)
+		created := res.Created
 		if !errors.Is(err, tt.want) || (err == nil && created != (i == 0)) {
 			t.Fatalf("%s: created %v, %v, want %v", tt.name, created, err, tt.want)
 		}
-		if _, _, _, err := f.svc.Deposit(ctx, r, tt.blob); !errors.Is(err, api.ErrReplay) {
+		if _, err := f.svc.Deposit(ctx, r, tt.blob); !errors.Is(err, api.ErrReplay) {
 			t.Errorf("%s, replayed: %v, want ErrReplay", tt.name, err)
 		}
 	}

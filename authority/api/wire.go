@@ -157,6 +157,9 @@ type (
 	DepositResponseV1 struct {
 		Deposit DepositV1 `json:"deposit"`
 		Receipt ReceiptV1 `json:"receipt"`
+		// ThrottledUntil, if not nil, says that wrong recovery codes were
+		// sent for the owner and its code checks wait until then.
+		ThrottledUntil *string `json:"throttled_until"`
 	}
 	DepositListV1 struct {
 		Deposits []DepositV1 `json:"deposits"`

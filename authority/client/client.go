@@ -38,6 +38,10 @@ type Client struct {
 	// Log keeps the newest checkpoint of the authority's log the client
 	// verified; nil means memory of the Client's own.
 	Log LogMemory
+	// Notice, if not nil, is told what an answer says besides its result:
+	// that wrong recovery codes were sent for the owner, whose code
+	// checks wait until a time.
+	Notice func(msg string)
 
 	once sync.Once
 	mem  *memory
@@ -256,6 +260,10 @@ func (c *Client) DepositBlob(ctx context.Context, id *keyblob.Identity, b *keybl
 	rc, err := c.checkReceipt(ctx, &out.Receipt, api.AuditDeposit, owner, b.Serial())
 	if err != nil {
 		return api.DepositV1{}, api.Receipt{}, false, err
+	}
+	if out.ThrottledUntil != nil && c.Notice != nil {
+		c.Notice("wrong recovery codes were sent for this owner: its code checks wait until " + *out.ThrottledUntil +
+			" ('keyblob escrow log' shows the attempts; if you did not send them, someone is trying to recover your keys)")
 	}
 	var d api.DepositDetail
 	json.Unmarshal([]byte(rc.Entry.Detail), &d)

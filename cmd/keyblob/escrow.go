@@ -71,7 +71,11 @@ func (e *env) authorityClient(c *cobra.Command, f *authFlags) (*escrowClient, er
 		if err != nil {
 			return nil, err
 		}
-		return newEscrowClient(f.name, a)
+		cl, err := newEscrowClient(f.name, a)
+		if err == nil {
+			cl.Notice = e.notice
+		}
+		return cl, err
 	}
 	switch {
 	case f.key != "":
@@ -100,9 +104,13 @@ func (e *env) storedAuthority(name string) (*escrowClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl.Log = storeLog{store: s, name: name}
+	cl.Log, cl.Notice = storeLog{store: s, name: name}, e.notice
 	return cl, nil
 }
+
+// notice prints what an authority's answer tells the owner besides its
+// result, as a warning.
+func (e *env) notice(msg string) { fmt.Fprintf(e.stderr, "keyblob: warning: %s\n", msg) }
 
 // newEscrowClient is the client of a, which --authority named name.
 func newEscrowClient(name string, a *keystore.Authority) (*escrowClient, error) {
