@@ -82,11 +82,8 @@ func (s *Service) RequestRecovery(ctx context.Context, r *api.Request, in Recove
 	if err := s.authenticate(ctx, r, in.To); err != nil {
 		return RecoveryStatus{}, api.Receipt{}, err
 	}
-	switch _, err := s.store.Owner(ctx, r.Auth.Signer); {
-	case err == nil:
-		return RecoveryStatus{}, api.Receipt{}, api.ErrIdentityBound
-	case !errors.Is(err, api.ErrNotFound):
-		return RecoveryStatus{}, api.Receipt{}, storeErr(err)
+	if err := s.checkNewIdentity(ctx, r.Auth.Signer, in.Owner); err != nil {
+		return RecoveryStatus{}, api.Receipt{}, err
 	}
 	code, err := api.OpenCode(s.id, in.SealedCode, api.PurposeRecovery, in.Owner, r.Auth.Signer, r.Auth.Nonce)
 	if err != nil {
@@ -98,6 +95,30 @@ func (s *Service) RequestRecovery(ctx context.Context, r *api.Request, in Recove
 		return RecoveryStatus{}, api.Receipt{}, err
 	}
 	return s.openRecovery(ctx, o, in)
+}
+
+// checkNewIdentity is step 3 of section 7.7: the new identity's key must
+// be bound to no owner, unless it is the current identity of the owner
+// asked for (which recovers, for instance, the keys a recovery of one
+// serial left behind).
+func (s *Service) checkNewIdentity(ctx context.Context, signer, owner keyblob.Fingerprint) error {
+	bound, err := s.store.Owner(ctx, signer)
+	switch {
+	case errors.Is(err, api.ErrNotFound):
+		return nil
+	case err != nil:
+		return storeErr(err)
+	case bound.Signer != signer:
+		return api.ErrIdentityBound // a retired identity
+	}
+	target, err := s.store.Owner(ctx, owner)
+	switch {
+	case err == nil && target.ID == bound.ID:
+		return nil
+	case err != nil && !errors.Is(err, api.ErrNotFound):
+		return storeErr(err)
+	}
+	return api.ErrIdentityBound
 }
 
 // checkedOwner checks code against the owner name's verifier (spec

@@ -458,3 +458,54 @@ func TestPolicyTwoInstancesPostgres(t *testing.T) {
 		t.Errorf("a request at the second instance: %+v, %v", st, err)
 	}
 }
+
+// TestRecoverRestToSameIdentity: after one key was recovered to a new
+// identity (which the owner is then bound to), the same identity, now the
+// owner's, recovers the rest with the new code; a retired identity or
+// another owner's cannot be a recovery's target.
+func TestRecoverRestToSameIdentity(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, sqliteStore(t), 0)
+	owner, newID, other := identity(t, "owner"), identity(t, "new"), identity(t, "other")
+	code := f.enroll(owner)
+	f.enroll(other)
+	first, second := f.deposit(owner, "one"), f.deposit(owner, "two")
+	recoverTo := func(to *keyblob.Identity, code api.RecoveryCode, serial *keyblob.Serial) (api.RecoveryCode, []api.RecoveredKey, error) {
+		r := f.req(to, "POST", "/v1/recoveries", []byte("{}"))
+		fp := owner.Recipient().SigningFingerprint()
+		st, _, err := f.svc.RequestRecovery(ctx, r, authority.RecoveryInput{Owner: fp, To: to.Recipient(), Serial: serial,
+			SealedCode: f.sealed(r, code, api.PurposeRecovery, fp)})
+		if err != nil {
+			return code, nil, err
+		}
+		next := api.NewRecoveryCode()
+		c := f.req(to, "POST", "/v1/recoveries/x/complete", []byte("{}"))
+		if _, _, _, err := f.svc.CompleteRecovery(ctx, c, st.ID, f.sealed(c, next, api.PurposeNewCode, st.Owner)); err != nil {
+			return code, nil, err
+		}
+		keys, err := f.svc.RecoveredKeys(ctx, f.req(to, "GET", "/v1/recoveries/x/keys", nil), st.ID, 0, 100)
+		return next, keys, err
+	}
+	s1 := first.Serial()
+	code, keys, err := recoverTo(newID, code, &s1)
+	if err != nil || len(keys) != 1 || keys[0].Serial != s1 {
+		t.Fatalf("the first key: %d keys, %v", len(keys), err)
+	}
+	if _, _, err := recoverTo(owner, code, nil); !errors.Is(err, api.ErrIdentityBound) {
+		t.Errorf("to the retired identity: %v, want ErrIdentityBound", err)
+	}
+	if _, _, err := recoverTo(other, code, nil); !errors.Is(err, api.ErrIdentityBound) {
+		t.Errorf("to another owner's identity: %v, want ErrIdentityBound", err)
+	}
+	_, keys, err = recoverTo(newID, code, nil)
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("the rest to the same identity: %d keys, %v", len(keys), err)
+	}
+	for _, k := range keys {
+		want := map[keyblob.Serial]*keyblob.SessionKey{first.Serial(): first, second.Serial(): second}[k.Serial]
+		got, err := keyblob.Import(k.Blob, newID, &keyblob.ImportOptions{Verify: f.aut.Recipient()})
+		if err != nil || !got.Equal(want) {
+			t.Errorf("key %s: %v", k.Serial, err)
+		}
+	}
+}

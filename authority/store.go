@@ -131,8 +131,9 @@ type Store interface {
 	// to the owner (the former Signer stays bound, retired), and
 	// increments both Versions. It returns ErrNotFound if the request or
 	// the owner does not exist, ErrConflict if either changed, and
-	// ErrExists if o.Signer is bound to another owner, or already to
-	// this one.
+	// ErrExists if o.Signer is bound to another owner, or to this one as
+	// a retired key; an o.Signer that is the owner's current one stays
+	// bound as it is (a recovery to the identity the owner has).
 	CompleteRecovery(ctx context.Context, r Recovery, o Owner, e api.AuditEntry) (api.AuditEntry, error)
 	// CancelRecovery marks the request r cancelled: the stored request
 	// must be Pending at r.Version, and r.State RecoveryCancelled with

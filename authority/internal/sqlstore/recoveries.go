@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -139,13 +140,18 @@ func (s *Store) CancelRecovery(ctx context.Context, r authority.Recovery, e api.
 // rebind stores o's binding and counters if the stored owner is at
 // o.Version, and binds its new signer.
 func rebind(ctx context.Context, tx Tx, o authority.Owner) error {
+	var current []byte
+	if err := tx.QueryRow(ctx, `SELECT signer FROM owners WHERE id = $1`, o.ID[:]).Scan(&current); err != nil {
+		return notFound(err)
+	}
+	keeps := bytes.Equal(current, o.Signer[:]) // a recovery to the current identity
 	n, err := tx.Exec(ctx, `UPDATE owners SET recipient = $1, signer = $2, verifier = $3, failures = $4,
 		last_failure = $5, version = version + 1 WHERE id = $6 AND version = $7`,
 		text(o.Recipient), o.Signer[:], o.Verifier, int64(o.Failures), optionalNanos(o.LastFailure), o.ID[:], o.Version)
 	if err != nil {
 		return err
 	}
-	if err := one(ctx, tx, n, `SELECT 1 FROM owners WHERE id = $1`, o.ID[:]); err != nil {
+	if err := one(ctx, tx, n, `SELECT 1 FROM owners WHERE id = $1`, o.ID[:]); err != nil || keeps {
 		return err
 	}
 	n, err = bind(ctx, tx, o.Signer, o.ID)
