@@ -103,18 +103,23 @@ func (s *Store) CompleteRecovery(ctx context.Context, r authority.Recovery, o au
 		return api.AuditEntry{}, fmt.Errorf("%w: a completed recovery request is completed", api.ErrInvalid)
 	}
 	return s.audited(ctx, e, func(tx Tx) error {
-		n, err := tx.Exec(ctx, `UPDATE recoveries SET state = $1, completed = $2, version = version + 1
-			WHERE id = $3 AND version = $4 AND state = $5 AND owner = $6`,
-			int64(authority.RecoveryCompleted), nanos(r.Completed), r.ID[:], r.Version,
-			int64(authority.RecoveryPending), r.Owner[:])
-		if err != nil {
-			return err
-		}
-		if err := one(ctx, tx, n, `SELECT 1 FROM recoveries WHERE id = $1`, r.ID[:]); err != nil {
+		if err := endRecovery(ctx, tx, &r); err != nil {
 			return err
 		}
 		return rebind(ctx, tx, o)
 	}, nil)
+}
+
+// endRecovery moves the pending request r, at r.Version, to r.State
+// (completed or cancelled) at r.Completed.
+func endRecovery(ctx context.Context, tx Tx, r *authority.Recovery) error {
+	n, err := tx.Exec(ctx, `UPDATE recoveries SET state = $1, completed = $2, version = version + 1
+		WHERE id = $3 AND version = $4 AND state = $5 AND owner = $6`,
+		int64(r.State), nanos(r.Completed), r.ID[:], r.Version, int64(authority.RecoveryPending), r.Owner[:])
+	if err != nil {
+		return err
+	}
+	return one(ctx, tx, n, `SELECT 1 FROM recoveries WHERE id = $1`, r.ID[:])
 }
 
 // CancelRecovery marks the pending request cancelled.
@@ -125,16 +130,7 @@ func (s *Store) CancelRecovery(ctx context.Context, r authority.Recovery, e api.
 	if r.State != authority.RecoveryCancelled {
 		return api.AuditEntry{}, fmt.Errorf("%w: a cancelled recovery request is cancelled", api.ErrInvalid)
 	}
-	return s.audited(ctx, e, func(tx Tx) error {
-		n, err := tx.Exec(ctx, `UPDATE recoveries SET state = $1, completed = $2, version = version + 1
-			WHERE id = $3 AND version = $4 AND state = $5 AND owner = $6`,
-			int64(authority.RecoveryCancelled), nanos(r.Completed), r.ID[:], r.Version,
-			int64(authority.RecoveryPending), r.Owner[:])
-		if err != nil {
-			return err
-		}
-		return one(ctx, tx, n, `SELECT 1 FROM recoveries WHERE id = $1`, r.ID[:])
-	}, nil)
+	return s.audited(ctx, e, func(tx Tx) error { return endRecovery(ctx, tx, &r) }, nil)
 }
 
 // rebind stores o's binding and counters if the stored owner is at
