@@ -358,9 +358,21 @@ func (e *env) storeHolder(name string) (string, error) {
 // (--operators, --authorized).
 const maxRecipientList = 1 << 20
 
+// withoutComment cuts a list line's comment: from a '#' that starts the
+// line or follows white space (a file name may hold '#' elsewhere).
+func withoutComment(line string) string {
+	for i, c := range line {
+		if c == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t') {
+			return line[:i]
+		}
+	}
+	return line
+}
+
 // loadRecipientList reads a file naming recipients, one per line, each as
 // -r takes it (a recipient line, a file holding one, a contact or stored
-// identity name), blank lines and '#' comments skipped. Each must pass
+// identity name), blank lines and '#' comments (to the end of the line,
+// after white space) skipped. Each must pass
 // check; what names the list in messages. It holds at least one.
 func (e *env) loadRecipientList(name, what string, check func(*keyblob.Recipient) error) ([]*keyblob.Recipient, error) {
 	data, err := e.readLimited(name, what, maxRecipientList)
@@ -369,8 +381,8 @@ func (e *env) loadRecipientList(name, what string, check func(*keyblob.Recipient
 	}
 	var rs []*keyblob.Recipient
 	for n, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
+		line = strings.TrimSpace(withoutComment(line))
+		if line == "" {
 			continue
 		}
 		r, err := e.loadRecipient(line)
