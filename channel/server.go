@@ -190,7 +190,7 @@ func (s *Server) session(conn *Conn) {
 		log.Warn("refused: too many sessions", "max", cap(s.slots))
 		return
 	}
-	log = log.With(conn.ConnectionState().LogAttrs()...)
+	log = log.With(conn.ConnectionState().LogAttrs("client")...)
 	log.Info("session open")
 	err = s.Handler(conn)
 	took := time.Since(start).Round(time.Millisecond).String()
@@ -202,12 +202,13 @@ func (s *Server) session(conn *Conn) {
 }
 
 // LogAttrs are the slog key-value pairs of an established session: its
-// profile, the client's fingerprint if it authenticated, the seed
-// server's RSA key size. Nothing secret.
-func (st ConnectionState) LogAttrs() []any {
+// profile, the authenticated peer's fingerprint under the key peer
+// ("client" at a server, "server" at a client), the seed server's RSA
+// key size. Nothing secret.
+func (st ConnectionState) LogAttrs(peer string) []any {
 	attrs := []any{"profile", st.Profile.String()}
 	if st.Peer != nil {
-		attrs = append(attrs, "client", st.Peer.Fingerprint().String())
+		attrs = append(attrs, peer, st.Peer.Fingerprint().String())
 	}
 	if st.SeedKeyBits != 0 {
 		attrs = append(attrs, "rsa_bits", st.SeedKeyBits)

@@ -535,7 +535,7 @@ func forwardOne(ctx context.Context, log *slog.Logger, local *net.TCPConn, addr 
 		log.Warn("channel failed", "err", err)
 		return
 	}
-	log.Info("forwarding", conn.ConnectionState().LogAttrs()...)
+	log.Info("forwarding", conn.ConnectionState().LogAttrs("server_fingerprint")...)
 	if err := splice(conn, local); err != nil {
 		log.Warn("forwarding failed", "err", err)
 		return
