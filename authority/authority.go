@@ -184,9 +184,11 @@ type Info struct {
 	RecoveryTTL       time.Duration
 }
 
-// Info returns the authority's public parameters.
-func (s *Service) Info() Info {
-	return Info{Recipient: s.id.Recipient(), Time: s.now().UTC(), ApprovalsRequired: s.quorum, RecoveryTTL: s.ttl}
+// Info returns the authority's public parameters, with the approvals the
+// recovery policy in force requires.
+func (s *Service) Info(ctx context.Context) (Info, error) {
+	p, err := s.Policy(ctx)
+	return Info{Recipient: s.id.Recipient(), Time: s.now().UTC(), ApprovalsRequired: p.Quorum, RecoveryTTL: s.ttl}, err
 }
 
 // verify is steps 2 and 3 of section 4 with the resolved key.

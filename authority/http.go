@@ -259,7 +259,11 @@ func (h *Handler) info(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	i := h.svc.Info()
+	i, err := h.svc.Info(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	h.reply(w, http.StatusOK, api.InfoV1{Protocol: api.ProtocolName, Recipient: i.Recipient.String(),
 		Fingerprint: i.Recipient.Fingerprint().String(), Signer: i.Recipient.SigningFingerprint().String(),
 		Time: api.FormatTime(i.Time), MaxSkewSeconds: int(api.MaxSkew / time.Second), MaxBodyBytes: api.MaxBody,

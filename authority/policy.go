@@ -57,8 +57,8 @@ func (s *Service) Policy(ctx context.Context) (Policy, error) {
 // stored yet (storing it, audited), and otherwise checks the stored one:
 // if given is true (the Config's policy was asked for explicitly) it must
 // be the same, and in any case the Service must hold every operator key
-// it names. It returns the policy in force, which the Service then
-// reports.
+// it names. It returns the policy in force. The Service's Config stays
+// as given: every request reads the policy in force from the store.
 func (s *Service) AdoptPolicy(ctx context.Context, given bool) (Policy, error) {
 	want := s.ConfigPolicy()
 	stored, err := s.store.Policy(ctx, 0)
@@ -76,7 +76,6 @@ func (s *Service) AdoptPolicy(ctx context.Context, given bool) (Policy, error) {
 				ErrPolicyDiffers, op, describePolicy(&stored))
 		}
 	}
-	s.quorum, s.delay = stored.Quorum, stored.Delay
 	return stored, nil
 }
 
@@ -109,7 +108,6 @@ func (s *Service) SetPolicy(ctx context.Context, p Policy, actor keyblob.Fingerp
 		}
 		switch _, err = s.store.SetPolicy(ctx, p, e); {
 		case err == nil:
-			s.quorum, s.delay = p.Quorum, p.Delay
 			return p, nil
 		case !errors.Is(err, ErrConflict):
 			return p, storeErr(err)

@@ -370,9 +370,16 @@ func TestPolicyStored(t *testing.T) {
 	if got, err := restarted.svc.Recovery(ctx, restarted.req(newID, "GET", "/v1/recoveries/"+req.ID.String(), nil), req.ID); err != nil || got.State != "pending" || got.ApprovalsRequired != 1 {
 		t.Fatalf("the request after a restart: %+v, %v", got, err)
 	}
+	if info, err := restarted.svc.Info(ctx); err != nil || info.ApprovalsRequired != 1 {
+		t.Errorf("Info after the restart: %+v, %v (the stored policy asks for 1)", info, err)
+	}
 	p, err := restarted.svc.SetPolicy(ctx, authority.Policy{}, op.Recipient().SigningFingerprint())
 	if err != nil || p.Version != 2 {
 		t.Fatalf("set: %+v, %v", p, err)
+	}
+	// Another service on the store (an instance that did not set it) reports it too.
+	if info, err := first.svc.Info(ctx); err != nil || info.ApprovalsRequired != 0 {
+		t.Errorf("Info of another instance after the change: %+v, %v", info, err)
 	}
 	if got, _ := restarted.svc.Recovery(ctx, restarted.req(newID, "GET", "/v1/recoveries/"+req.ID.String(), nil), req.ID); got.ApprovalsRequired != 1 {
 		t.Errorf("a new policy changed an earlier request: %+v", got)

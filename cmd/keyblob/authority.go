@@ -417,8 +417,14 @@ func (e *env) runAuthority(ctx context.Context, svc *authority.Service, what str
 		ln.Close()
 		return err
 	}
+	policy, err := svc.Policy(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	log.Info("backup authority serving", "fingerprint", svc.Fingerprint().String(), "db", what,
-		"tls", tlsConfig != nil, "approvals_required", svc.Info().ApprovalsRequired, "max_conns", o.maxConns)
+		"tls", tlsConfig != nil, "approvals_required", policy.Quorum, "recovery_delay", policy.Delay.String(),
+		"policy", policy.Version, "max_conns", o.maxConns)
 	served := make(chan error, 1)
 	go func() { served <- serveHTTP(srv, ln, tlsConfig != nil) }()
 	go svc.Run(ctx)
