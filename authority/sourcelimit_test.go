@@ -3,6 +3,7 @@ package authority
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -29,7 +30,7 @@ func TestSourceLimits(t *testing.T) {
 		t.Errorf("another /24: %v", err)
 	}
 	for i := range 3 {
-		if err := l.allow(req("[2001:db8::"+string(rune('a'+i))+"]:1"), now); err != nil {
+		if err := l.allow(req("[2001:db8::"+strconv.Itoa(i+10)+"]:1"), now); err != nil {
 			t.Fatalf("request %d of the /64: %v", i, err)
 		}
 	}
@@ -43,16 +44,9 @@ func TestSourceLimits(t *testing.T) {
 		t.Errorf("a second later: %v", err)
 	}
 	for i := range maxSources + 100 {
-		l.allow(req("10."+itoa(i>>8&255)+"."+itoa(i&255)+".1:1"), now)
+		l.allow(req("10."+strconv.Itoa(i>>8&255)+"."+strconv.Itoa(i&255)+".1:1"), now)
 	}
 	if len(l.buckets) > maxSources {
 		t.Errorf("%d sources kept, at most %d", len(l.buckets), maxSources)
 	}
-}
-
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
 }

@@ -105,21 +105,11 @@ func (e *env) setPolicy(c *cobra.Command, o *authServe, noApproval bool) error {
 	if noApproval && o.requireApproval {
 		return usagef("--no-approval and --require-approval exclude each other")
 	}
-	o.throttleAfter = authority.DefaultThrottleAfter
-	cfg, err := e.authorityConfig(o)
+	svc, done, err := e.offlineService(c, o)
 	if err != nil {
 		return err
 	}
-	store, _, err := openAuthorityStore(c.Context(), o.dir, &o.db)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	cfg.Store = store
-	svc, err := authority.New(cfg)
-	if err != nil {
-		return err
-	}
+	defer done()
 	p, err := svc.Policy(c.Context())
 	if err != nil {
 		return err
@@ -165,21 +155,11 @@ signature-key fingerprint. It reads the authority's identity as serve does.`,
 			if err != nil {
 				return err
 			}
-			o.throttleAfter = authority.DefaultThrottleAfter
-			cfg, err := e.authorityConfig(&o)
+			svc, done, err := e.offlineService(c, &o)
 			if err != nil {
 				return err
 			}
-			store, _, err := openAuthorityStore(c.Context(), o.dir, &o.db)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			cfg.Store = store
-			svc, err := authority.New(cfg)
-			if err != nil {
-				return err
-			}
+			defer done()
 			got, err := svc.ResetThrottle(c.Context(), fp, svc.Fingerprint())
 			if err != nil {
 				return err
@@ -192,4 +172,26 @@ signature-key fingerprint. It reads the authority's identity as serve does.`,
 	c.Flags().Var(&o.db, "db", "the database, as for serve (default sqlite:DIR/authority.db)")
 	c.Flags().StringVar(&owner, "owner", "", "the `OWNER`: a recipient or a signature-key fingerprint")
 	return c
+}
+
+// offlineService is the Service of the authority in o.dir on its store,
+// for a command that changes its records without serving: its identity
+// read as serve reads it, the operators of o. done closes the store.
+func (e *env) offlineService(c *cobra.Command, o *authServe) (*authority.Service, func(), error) {
+	o.throttleAfter = authority.DefaultThrottleAfter
+	cfg, err := e.authorityConfig(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, _, err := openAuthorityStore(c.Context(), o.dir, &o.db)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Store = store
+	svc, err := authority.New(cfg)
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return svc, func() { store.Close() }, nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -136,9 +135,9 @@ func (v delayValue) String() string {
 	return formatDuration(*v.d)
 }
 
-// Set parses s: 0s (or 0 in any unit), or a DURATION (parseDuration).
+// Set parses s: 0s, or a DURATION (parseDuration).
 func (v delayValue) Set(s string) error {
-	if len(s) >= 2 && strings.Trim(s[:len(s)-1], "0") == "" && strings.ContainsAny(s[len(s)-1:], "dhms") {
+	if s == "0s" {
 		*v.d = 0
 		return nil
 	}

@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"strings"
@@ -76,7 +77,8 @@ func runEnv(e *env, args []string) int {
 	if err == nil {
 		return 0
 	}
-	if s, ok := err.(exitStatus); ok {
+	var s exitStatus
+	if errors.As(err, &s) {
 		return int(s)
 	}
 	name := ""
