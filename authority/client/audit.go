@@ -35,7 +35,7 @@ func (c *Client) Audit(ctx context.Context, id *keyblob.Identity, after uint64) 
 		}
 		es, claim, err := c.checkPage(ctx, out, auth, v.Through)
 		if err != nil {
-			return v, fmt.Errorf("%w response from the authority: %v", keyblob.ErrMalformed, err)
+			return v, fmt.Errorf("the authority's audit page: %w", err)
 		}
 		if !v.Owner.IsZero() && v.Owner != claim.Owner {
 			return v, fmt.Errorf("%w response from the authority: audit pages about two owners", keyblob.ErrMalformed)
@@ -84,7 +84,7 @@ func (c *Client) checkPage(ctx context.Context, out *api.AuditListV1, auth api.A
 // parsePage decodes a page's entries, owner and signature.
 func parsePage(out *api.AuditListV1, claim *api.PageClaim) ([]api.AuditEntry, []byte, error) {
 	if len(out.Inclusion) != len(out.Entries) {
-		return nil, nil, fmt.Errorf("%d inclusion proofs for %d entries", len(out.Inclusion), len(out.Entries))
+		return nil, nil, fmt.Errorf("%w: %d inclusion proofs for %d entries", keyblob.ErrMalformed, len(out.Inclusion), len(out.Entries))
 	}
 	owner, err := api.ParseFingerprint("owner", out.Owner)
 	if err != nil {
