@@ -31,6 +31,8 @@ type Conn struct {
 	handshakeMu   sync.Mutex
 	handshakeErr  error
 	handshakeDone atomic.Bool
+	budget        *memBudget // the Listener's, or nil
+	reserved      int        // bytes of budget held, under handshakeMu
 
 	// activeCall is as in crypto/tls: bit 0 is set once Close was called,
 	// the rest counts the Writes in flight, so that a Close racing a
@@ -120,6 +122,7 @@ func (c *Conn) HandshakeContext(ctx context.Context) (err error) {
 	stop := context.AfterFunc(ctx, func() { c.conn.Close() })
 	c.sess.setContext(ctx)
 	err = c.runHandshake()
+	c.release()
 	if !stop() {
 		err = fmt.Errorf("%w: %w", ErrHandshake, context.Cause(ctx))
 	}
@@ -166,13 +169,21 @@ func (c *Conn) writeMessage(msg []byte) error {
 }
 
 func (c *Conn) readHandshakeMessage() error {
-	msg, err := c.in.frames.next(c.sess.MaxFrame())
+	max := c.sess.MaxFrame()
+	size, err := c.in.frames.header(max)
+	if err == nil {
+		err = c.reserve(size)
+	}
+	var msg []byte
+	if err == nil {
+		msg, err = c.in.frames.next(max)
+	}
 	switch {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		return fmt.Errorf("%w: the peer closed the connection during the handshake", ErrHandshake)
 	case err == errEmptyFrame:
 		return errMalformed("handshake message (empty frame)")
-	case errors.Is(err, ErrTooLarge):
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrOverloaded):
 		return err
 	case err != nil:
 		return fmt.Errorf("%w: %w", ErrHandshake, err)
