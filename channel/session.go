@@ -103,7 +103,8 @@ func (s *Session) ReadHandshakeMessage(msg []byte) ([]byte, error) {
 }
 
 // setContext passes the handshake's context to a handshake that uses one
-// (a seed server's SeedReplay); a Session alone uses context.Background.
+// (a seed server waits for a fresh key within it); a Session alone uses
+// context.Background.
 func (s *Session) setContext(ctx context.Context) {
 	if h, ok := s.hs.(interface{ setContext(context.Context) }); ok {
 		h.setContext(ctx)
