@@ -97,7 +97,8 @@ func TestRefusedPeers(t *testing.T) {
 }
 
 // TestIdleTimeout checks that a connection with no traffic for
-// Limits.IdleTimeout ends with ErrIdle, while one with traffic lives on.
+// Limits.IdleTimeout ends with ErrIdle, while one with traffic lives on,
+// and that the peer is told so by the close record.
 func TestIdleTimeout(t *testing.T) {
 	ccfg, scfg := pair(t, V2, "x25519", false)
 	scfg.Limits.IdleTimeout = 150 * time.Millisecond
@@ -121,8 +122,9 @@ func TestIdleTimeout(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("idle timeout after %v", d)
 	}
-	if _, err := client.Read(buf); !errors.Is(err, ErrTruncated) {
-		t.Errorf("the idle connection's peer: %v, want ErrTruncated", err)
+	var ce *CloseError
+	if _, err := client.Read(buf); !errors.As(err, &ce) || ce.Reason != CloseIdle {
+		t.Errorf("the idle connection's peer: %v, want the close reason idle timeout", err)
 	}
 }
 

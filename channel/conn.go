@@ -42,6 +42,8 @@ type Conn struct {
 	fatalOnce sync.Once
 	fatal     atomic.Pointer[error] // the error that ended the connection
 
+	read, written atomic.Int64 // stream bytes returned by Read, taken by Write
+
 	in struct {
 		sync.Mutex
 		frames  *frameReader
@@ -213,8 +215,9 @@ func (c *Conn) fatalErr() error {
 }
 
 // Read reads stream data. It returns io.EOF only after the peer's close
-// record, ErrTruncated if the transport ended without one, and ErrAuth
-// (closing the connection) for any record that does not authenticate.
+// record (a *CloseError after one that gives a reason), ErrTruncated if
+// the transport ended without one, and ErrAuth (closing the connection)
+// for any record that does not authenticate.
 func (c *Conn) Read(p []byte) (int, error) {
 	if err := c.Handshake(); err != nil {
 		return 0, err
@@ -237,6 +240,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	}
 	n := copy(p, c.in.pending)
 	c.in.pending = c.in.pending[n:]
+	c.read.Add(int64(n))
 	return n, nil
 }
 
@@ -253,7 +257,7 @@ func (c *Conn) readRecord() error {
 		c.fail(err)
 		return err
 	case typ == RecordClose:
-		c.in.err = io.EOF
+		c.in.err, data = closeErr(data), nil
 	}
 	c.in.pending = data
 	return nil
@@ -265,7 +269,7 @@ func (c *Conn) readRecord() error {
 func (c *Conn) readError(err error, idle bool) error {
 	switch {
 	case isTimeout(err) && idle:
-		c.fail(ErrIdle)
+		c.closeWith(CloseIdle, ErrIdle)
 		return ErrIdle
 	case isTimeout(err):
 		return err
@@ -313,6 +317,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		}
 		return nil
 	})
+	c.written.Add(int64(n))
 	return n, err
 }
 
@@ -489,6 +494,9 @@ func (c *Conn) Close() error {
 	}
 	return c.conn.Close()
 }
+
+// Counts returns the stream bytes Read returned and Write took so far.
+func (c *Conn) Counts() (read, written int64) { return c.read.Load(), c.written.Load() }
 
 // SetDeadline sets the read and write deadlines, as net.Conn.
 func (c *Conn) SetDeadline(t time.Time) error {

@@ -165,6 +165,15 @@ func (s *Session) SealClose(dst []byte) ([]byte, error) {
 	return s.seal(dst, RecordClose, nil)
 }
 
+// sealClose appends a close record giving reason: v2 carries it, seed
+// has no room for it.
+func (s *Session) sealClose(dst []byte, reason CloseReason) ([]byte, error) {
+	if s.cfg.profile().id == Seed || reason == 0 {
+		return s.SealClose(dst)
+	}
+	return s.seal(dst, RecordClose, []byte{byte(reason)})
+}
+
 func (s *Session) seal(dst []byte, typ RecordType, data []byte) ([]byte, error) {
 	if !s.done.Load() {
 		return dst, errNotReady
