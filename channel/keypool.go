@@ -62,8 +62,9 @@ type KeyPoolConfig struct {
 // 3.1). Each key is handed out once and never written anywhere. When the
 // pool is empty a session waits up to Wait for the next key; the newest
 // waiter is served first, so that a burst of connections that never go
-// on cannot hold back a client that comes after it, and past
-// maxKeyWaiters waiters or Wait a session is refused with ErrOverloaded.
+// on cannot hold back a client that comes after it, and a session that
+// waited Wait, or the oldest of maxKeyWaiters when one more comes, is
+// refused with ErrOverloaded.
 // A KeyPool is safe for concurrent use; Close stops the refill.
 type KeyPool struct {
 	cfg     KeyPoolConfig
@@ -157,12 +158,12 @@ func (p *KeyPool) take(ctx context.Context) (suite.ExchangePrivate, error) {
 	defer t.Stop()
 	select {
 	case k := <-w:
-		return k, nil
+		return evicted(k)
 	case <-t.C:
 	case <-ctx.Done():
 	}
 	if !p.dequeue(w) {
-		return <-w, nil // handed over as the wait ended
+		return evicted(<-w) // handed over, or evicted, as the wait ended
 	}
 	return nil, fmt.Errorf("%w: no fresh seed key within %v (the key pool makes %g a second)", ErrOverloaded, p.cfg.Wait, p.cfg.Rate)
 }
@@ -178,12 +179,25 @@ func (p *KeyPool) takeOrQueue() (suite.ExchangePrivate, chan suite.ExchangePriva
 		p.ready = p.ready[:n-1]
 		return k, nil, nil
 	}
-	if p.closed || len(p.waiters) >= maxKeyWaiters {
-		return nil, nil, fmt.Errorf("%w: no fresh seed key (%d sessions already waiting)", ErrOverloaded, len(p.waiters))
+	if p.closed {
+		return nil, nil, fmt.Errorf("%w: no fresh seed key (the key pool is closed)", ErrOverloaded)
+	}
+	if len(p.waiters) >= maxKeyWaiters {
+		p.waiters[0] <- nil // the oldest waiter gives way
+		p.waiters = p.waiters[1:]
 	}
 	w := make(chan suite.ExchangePrivate, 1)
 	p.waiters = append(p.waiters, w)
 	return nil, w, nil
+}
+
+// evicted is the outcome of a wait that got k: nil means the waiter was
+// evicted by a newer one.
+func evicted(k suite.ExchangePrivate) (suite.ExchangePrivate, error) {
+	if k == nil {
+		return nil, fmt.Errorf("%w: no fresh seed key (newer connections were waiting)", ErrOverloaded)
+	}
+	return k, nil
 }
 
 // dequeue removes w, reporting false if a key was handed to it already.

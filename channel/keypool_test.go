@@ -74,3 +74,27 @@ func TestKeyPoolContext(t *testing.T) {
 		t.Fatalf("take after its context ended: %v, want ErrOverloaded", err)
 	}
 }
+
+// TestKeyPoolEvictsOldest checks that a full queue of waiters makes room
+// for a new one by refusing the oldest.
+func TestKeyPoolEvictsOldest(t *testing.T) {
+	p, err := NewKeyPool(KeyPoolConfig{Size: 1, Rate: 0.01, Wait: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.take(context.Background()) // the first key
+	errs := make(chan error, maxKeyWaiters+1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for range maxKeyWaiters + 1 {
+		go func() { _, err := p.take(ctx); errs <- err }()
+	}
+	if err := <-errs; !errors.Is(err, ErrOverloaded) {
+		t.Fatalf("one waiter too many: %v, want the oldest refused with ErrOverloaded", err)
+	}
+	cancel()
+	for range maxKeyWaiters {
+		<-errs
+	}
+}
