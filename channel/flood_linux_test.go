@@ -105,7 +105,7 @@ func TestFlood(t *testing.T) {
 	go func() { served <- srv.Serve(l) }()
 	addr := l.Addr().String()
 	defer func() { srv.Close(); <-served }()
-	inHS := func() int64 { return int64(len(srv.pending)) }
+	inHS := func() int64 { return int64(srv.pending.len()) }
 
 	phase1 := recordPhase1(t, addr, ccfg)
 	idles := holdIdle(t, addr, idle, idleIPs)

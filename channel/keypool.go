@@ -60,11 +60,11 @@ type KeyPoolConfig struct {
 // generation never runs inside a handshake and connections cannot make
 // the server generate keys faster than that (spec/channel.md section
 // 3.1). Each key is handed out once and never written anywhere. When the
-// pool is empty a session waits up to Wait for the next key; the newest
-// waiter is served first, so that a burst of connections that never go
-// on cannot hold back a client that comes after it, and a session that
-// waited Wait, or the oldest of maxKeyWaiters when one more comes, is
-// refused with ErrOverloaded.
+// pool is empty a session waits up to Wait for the next key, in the line
+// that keyWaiter.before orders (sources given fewer keys lately first,
+// then the newest), and a session that waited Wait, or the one last in
+// line of maxKeyWaiters when one more comes, is refused with
+// ErrOverloaded.
 // A KeyPool is safe for concurrent use; Close stops the refill.
 type KeyPool struct {
 	cfg     KeyPoolConfig
@@ -72,7 +72,8 @@ type KeyPool struct {
 
 	mu      sync.Mutex
 	ready   []suite.ExchangePrivate
-	waiters []chan suite.ExchangePrivate // newest last
+	waiters []*keyWaiter
+	given   keyShares
 	closed  bool
 
 	need      chan struct{} // woken when a key is taken
@@ -134,23 +135,31 @@ func (p *KeyPool) full() bool {
 	return len(p.ready) >= p.cfg.Size && len(p.waiters) == 0
 }
 
-// put hands k to the newest waiter, or keeps it.
+// put hands k to the first waiter in line (keyWaiter.before), or keeps
+// it.
 func (p *KeyPool) put(k suite.ExchangePrivate) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if n := len(p.waiters); n > 0 {
-		w := p.waiters[n-1]
-		p.waiters = p.waiters[:n-1]
-		w <- k // buffered: never blocks
+	if len(p.waiters) == 0 {
+		p.ready = append(p.ready, k)
 		return
 	}
-	p.ready = append(p.ready, k)
+	best := 0
+	for i, w := range p.waiters {
+		if w.before(p.waiters[best], &p.given) {
+			best = i
+		}
+	}
+	w := p.waiters[best]
+	p.waiters = append(p.waiters[:best], p.waiters[best+1:]...)
+	p.given.add(w.from, time.Now())
+	w.ch <- k // buffered: never blocks
 }
 
 // take returns a key of the pool, waiting for one up to the pool's Wait
 // and ctx; it never generates one.
 func (p *KeyPool) take(ctx context.Context) (suite.ExchangePrivate, error) {
-	k, w, err := p.takeOrQueue()
+	k, w, err := p.takeOrQueue(admittedOf(ctx))
 	if k != nil || err != nil {
 		return k, err
 	}
@@ -169,7 +178,7 @@ func (p *KeyPool) take(ctx context.Context) (suite.ExchangePrivate, error) {
 }
 
 // takeOrQueue pops a ready key, or else queues a waiter.
-func (p *KeyPool) takeOrQueue() (suite.ExchangePrivate, chan suite.ExchangePrivate, error) {
+func (p *KeyPool) takeOrQueue(from admitted) (suite.ExchangePrivate, chan suite.ExchangePrivate, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	defer p.wake()
@@ -177,18 +186,18 @@ func (p *KeyPool) takeOrQueue() (suite.ExchangePrivate, chan suite.ExchangePriva
 		k := p.ready[n-1]
 		p.ready[n-1] = nil
 		p.ready = p.ready[:n-1]
+		p.given.add(from, time.Now())
 		return k, nil, nil
 	}
 	if p.closed {
 		return nil, nil, fmt.Errorf("%w: no fresh seed key (the key pool is closed)", ErrOverloaded)
 	}
 	if len(p.waiters) >= maxKeyWaiters {
-		p.waiters[0] <- nil // the oldest waiter gives way
-		p.waiters = p.waiters[1:]
+		p.evictLast()
 	}
-	w := make(chan suite.ExchangePrivate, 1)
+	w := &keyWaiter{ch: make(chan suite.ExchangePrivate, 1), from: from}
 	p.waiters = append(p.waiters, w)
-	return nil, w, nil
+	return nil, w.ch, nil
 }
 
 // evicted is the outcome of a wait that got k: nil means the waiter was
@@ -205,7 +214,7 @@ func (p *KeyPool) dequeue(w chan suite.ExchangePrivate) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i, x := range p.waiters {
-		if x == w {
+		if x.ch == w {
 			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
 			return true
 		}
@@ -244,6 +253,63 @@ func (p *KeyPool) Close() error {
 	<-p.done
 	return nil
 }
+
+// evictLast refuses the waiter last in line, to make room.
+func (p *KeyPool) evictLast() {
+	last := 0
+	for i, w := range p.waiters {
+		if p.waiters[last].before(w, &p.given) {
+			last = i
+		}
+	}
+	p.waiters[last].ch <- nil
+	p.waiters = append(p.waiters[:last], p.waiters[last+1:]...)
+}
+
+// A keyWaiter is a session waiting for a fresh key.
+type keyWaiter struct {
+	ch   chan suite.ExchangePrivate
+	from admitted
+}
+
+// before reports whether w comes before x in line for a key: the one
+// whose source, then network, was given fewer keys lately, then the one
+// accepted last. A client from a source that is not flooding gets the
+// next key, and a burst of connections that never go on cannot hold
+// back a client that comes after it.
+func (w *keyWaiter) before(x *keyWaiter, g *keyShares) bool {
+	ws, xs := g.of(w.from.source), g.of(x.from.source)
+	if ws != xs {
+		return ws < xs
+	}
+	if wn, xn := g.of(w.from.network), g.of(x.from.network); wn != xn {
+		return wn < xn
+	}
+	return w.from.at.After(x.from.at)
+}
+
+// keyShareWindow is how long a key given to a source counts against it.
+const keyShareWindow = 10 * time.Second
+
+// keyShares counts the keys given to each source and network in the
+// current and the previous window: at most the keys a pool makes in two
+// windows, so it stays small.
+type keyShares struct {
+	start     time.Time
+	cur, prev map[string]int
+}
+
+func (g *keyShares) add(from admitted, now time.Time) {
+	if now.Sub(g.start) >= keyShareWindow {
+		g.prev, g.cur, g.start = g.cur, map[string]int{}, now
+	}
+	if from.source != "" {
+		g.cur[from.source]++
+		g.cur[from.network]++
+	}
+}
+
+func (g *keyShares) of(key string) int { return g.cur[key] + g.prev[key] }
 
 // sharedPools are the process's pools, one per key size, for the fresh
 // seed servers without Config.KeyPool: their Rate is then a bound for the

@@ -5,6 +5,7 @@ package channel
 
 import (
 	"cmp"
+	"container/list"
 	"context"
 	"errors"
 	"log/slog"
@@ -37,8 +38,9 @@ type Handler func(*Conn) error
 // Admission: a connection is closed at once when its source (an IPv4
 // address, an IPv6 /64) is over HandshakeRate, its network (an IPv4 /24,
 // an IPv6 /48) over PrefixRate, or all sources together over
-// GlobalHandshakeRate, and when MaxHandshakes connections are in their
-// handshake (sourcekey.go). A handshake holds a handshake slot
+// GlobalHandshakeRate (sourcekey.go). When MaxHandshakes connections
+// are in their handshake, the oldest of them is closed to make room for
+// the new one (pending.go). A handshake holds a handshake slot
 // only; a session slot (MaxSessions) is taken once it has succeeded, so
 // connections that never finish a handshake (each closed after
 // Config.Limits.HandshakeTimeout) cannot lock real clients out. The
@@ -82,7 +84,7 @@ type Server struct {
 
 	once      sync.Once
 	slots     chan struct{} // established sessions
-	pending   chan struct{} // connections in their handshake
+	pending   *pendingSet // connections in their handshake
 	admission *admission
 	cfg       *Config
 
@@ -96,7 +98,7 @@ type Server struct {
 func (s *Server) init() {
 	s.once.Do(func() {
 		s.slots = make(chan struct{}, cmp.Or(s.MaxSessions, DefaultMaxSessions))
-		s.pending = make(chan struct{}, cmp.Or(s.MaxHandshakes, DefaultMaxHandshakes))
+		s.pending = newPendingSet(cmp.Or(s.MaxHandshakes, DefaultMaxHandshakes))
 		s.admission = s.newAdmission()
 		s.listeners, s.conns = map[net.Listener]struct{}{}, map[*Conn]struct{}{}
 		if s.Logger == nil {
@@ -155,7 +157,8 @@ func (s *Server) acceptLoop(ln *Listener) error {
 }
 
 // admit starts the handshake of conn, or closes it at once when its
-// source is over the rate or too many handshakes are under way.
+// source is over a rate. With MaxHandshakes under way, the oldest of them
+// is closed to make room (pendingSet).
 func (s *Server) admit(conn *Conn) {
 	remote := conn.RemoteAddr().String()
 	if over := s.admission.allow(conn.RemoteAddr()); over != "" {
@@ -163,31 +166,30 @@ func (s *Server) admit(conn *Conn) {
 		conn.Close()
 		return
 	}
-	select {
-	case s.pending <- struct{}{}:
-	default:
-		s.Logger.Warn("refused: too many handshakes in progress", "remote", remote, "max", cap(s.pending))
-		conn.Close()
-		return
-	}
 	if !s.track(conn, true) {
-		<-s.pending
 		conn.Close()
 		return
 	}
+	e, old := s.pending.add(conn)
+	if old != nil {
+		s.Logger.Warn("closed the oldest handshake: too many in progress", "remote", old.RemoteAddr().String(), "max", s.pending.max)
+		old.abort(errEvicted)
+	}
+	source, network := sourceKeys(conn.RemoteAddr())
+	ctx := withAdmitted(context.Background(), admitted{source, network, time.Now()})
 	s.wg.Go(func() {
 		defer s.track(conn, false)
-		s.session(conn)
+		s.session(ctx, conn, e)
 	})
 }
 
 // session runs the handshake and the handler of one connection.
-func (s *Server) session(conn *Conn) {
+func (s *Server) session(ctx context.Context, conn *Conn, pending *list.Element) {
 	defer conn.Close()
 	log := s.Logger.With("remote", conn.RemoteAddr().String())
 	start := time.Now()
-	err := conn.Handshake()
-	<-s.pending
+	err := conn.HandshakeContext(ctx)
+	s.pending.remove(pending)
 	if err != nil {
 		s.handshakeFailed(log, err)
 		return

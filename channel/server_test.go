@@ -136,14 +136,14 @@ func TestServerLimits(t *testing.T) {
 				t.Fatal("idle connections took the session slot")
 			}
 			idle = append(idle, idleConns(t, addr, 1)...) // all three
-			if served(addr, cfg) {
-				t.Fatal("a handshake beyond MaxHandshakes was served")
+			if !served(addr, cfg) {
+				t.Fatal("a handshake beyond MaxHandshakes was not served: the oldest idle one should give way")
+			}
+			if !closedByServer(idle[0]) {
+				t.Error("the oldest idle connection is still open")
 			}
 			for _, c := range idle {
 				c.Close()
-			}
-			if !eventually(func() bool { return served(addr, cfg) }) {
-				t.Fatal("no session once the handshake slots were free")
 			}
 		}},
 		{"per-source rate", &Server{HandshakeRate: 0.01, HandshakeBurst: 2}, func(t *testing.T, addr string, cfg *Config) {
