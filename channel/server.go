@@ -84,7 +84,7 @@ type Server struct {
 
 	once      sync.Once
 	slots     chan struct{} // established sessions
-	pending   *pendingSet // connections in their handshake
+	pending   *pendingSet   // connections in their handshake
 	admission *admission
 	cfg       *Config
 
