@@ -249,7 +249,7 @@ func (e *env) warnOpenServer(c *cobra.Command, f *serveFlags, cfg *channel.Confi
 	}
 	without := "without --authorized"
 	if cfg.Profile == channel.Seed {
-		without = "with --profile seed, which authenticates no client,"
+		without = "with --profile seed (no client authentication)"
 	}
 	fmt.Fprintf(e.stderr, "keyblob: warning: %s %s: every client that connects %s\n", what, without, does)
 }

@@ -14,6 +14,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/keyblob/keyblob/channel"
@@ -63,13 +64,15 @@ func (s spliced) logAttrs() []any { return []any{"sent", s.in, "received", s.out
 //   - the end of either side's data ends the other side's writing
 //     (CloseWrite): the target's output is all delivered, then the
 //     client gets a clean close;
-//   - a write error on the target (a command that closed its standard
-//     input, a peer that stopped reading) stops the input direction
-//     only: the client's remaining input is read and dropped, so that
-//     the client is never blocked, and the output still goes through;
-//   - any other error (a read error on either side, a write error or a
-//     failed CloseWrite on the client) aborts both sides at once, so
-//     that each peer sees a failure and not a clean end.
+//   - a write error on the target (EPIPE: a command that closed its
+//     standard input, a peer that shut its reading side) stops the input
+//     direction only: the client's remaining input is read and dropped,
+//     so that the client is never blocked, and the output still goes
+//     through;
+//   - any other error (a read error on either side, a reset of the
+//     target, a write error or a failed CloseWrite on the client) aborts
+//     both sides at once, so that each peer sees a failure and not a
+//     clean end.
 //
 // It returns the counts and the first error, nil after clean ends.
 func splice(client, target spliceEnd) (spliced, error) {
@@ -91,14 +94,21 @@ func splice(client, target spliceEnd) (spliced, error) {
 }
 
 // copyIn is the input direction of a splice: client (src) to target
-// (dst). Only a read error of the client is an error: the target's
-// write errors and a failed CloseWrite leave the rest of the client's
-// input to be dropped.
+// (dst). A read error of the client and a reset of the target are
+// errors; the target's other write errors and a failed CloseWrite leave
+// the rest of the client's input to be dropped.
+//
+// A reset must be an error here: the kernel reports a TCP reset to one
+// call only, and when that is this write, the output direction's next
+// read returns a plain end of data, which would close the channel
+// cleanly.
 func copyIn(dst, src spliceEnd, n *atomic.Int64) error {
 	readErr, writeErr := copyCounting(dst, src, n)
 	switch {
 	case readErr != nil:
 		return readErr
+	case errors.Is(writeErr, syscall.ECONNRESET):
+		return writeErr
 	case writeErr != nil:
 		io.Copy(io.Discard, src) // the end of the client's input, whatever it is, decides nothing now
 	default:

@@ -201,3 +201,57 @@ func isTimeoutErr(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// TestChannelForwardTarget runs serve --forward against targets that end
+// in each way: one that half-closes after its answer and reads the rest
+// (the client gets all of the answer and exits 0), one that resets and
+// one that cannot be reached (the client exits 1).
+func TestChannelForwardTarget(t *testing.T) {
+	answer := strings.Repeat("answer ", 15_000)
+	tests := []struct {
+		name   string
+		target func(*net.TCPConn)
+		code   int
+		stdout string
+	}{
+		{"half-close", func(c *net.TCPConn) {
+			io.WriteString(c, answer)
+			c.CloseWrite()
+			io.Copy(io.Discard, c)
+		}, 0, answer},
+		{"reset", func(c *net.TCPConn) {
+			c.SetLinger(0)
+		}, 1, ""},
+		{"unreachable", nil, 1, ""},
+	}
+	input := []byte(strings.Repeat("input ", 40_000))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			if tt.target == nil {
+				ln.Close() // nothing listens there now
+			} else {
+				go func() {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					tt.target(c.(*net.TCPConn))
+					c.Close()
+				}()
+			}
+			srv := startExecServer(t, nil, "--forward", ln.Addr().String())
+			code, stdout, stderr := srv.connect(t, input)
+			if code != tt.code || (tt.code == 0 && stdout != tt.stdout) {
+				t.Errorf("exit %d with %d bytes, want %d with %d:\n%s\nserver:\n%s", code, len(stdout), tt.code, len(tt.stdout), stderr, srv.stderr.String())
+			}
+			if tt.code != 0 {
+				waitLog(t, srv.stderr, `msg="session failed"`)
+			}
+		})
+	}
+}
