@@ -50,13 +50,8 @@ func (t tcpStream) abort() {
 	t.Close()
 }
 
-// spliced counts the bytes a splice moved: in, from the client to the
-// target; out, from the target to the client.
-type spliced struct{ in, out int64 }
-
-// logAttrs are the slog pairs of the counts, named from the client's
-// side: sent to the target, received from it.
-func (s spliced) logAttrs() []any { return []any{"sent", s.in, "received", s.out} }
+// spliced counts the bytes a splice moved each way.
+type spliced struct{ toTarget, toClient int64 }
 
 // splice copies client to target and target to client until both
 // directions have ended, then closes both, as socat does:
@@ -90,7 +85,7 @@ func splice(client, target spliceEnd) (spliced, error) {
 	}
 	client.Close()
 	target.Close()
-	return spliced{in: in.Load(), out: out.Load()}, first
+	return spliced{toTarget: in.Load(), toClient: out.Load()}, first
 }
 
 // copyIn is the input direction of a splice: client (src) to target
@@ -155,8 +150,14 @@ func copyCounting(dst io.Writer, src io.Reader, n *atomic.Int64) (readErr, write
 
 // errShutdown is the end of a session that this process cut at
 // shutdown (its grace period was over): what splice reports as
-// net.ErrClosed, "use of closed network connection".
-var errShutdown = errors.New("closed at shutdown")
+// net.ErrClosed, "use of closed network connection". It still is
+// net.ErrClosed for errors.Is.
+var errShutdown error = shutdownError{}
+
+type shutdownError struct{}
+
+func (shutdownError) Error() string { return "closed at shutdown" }
+func (shutdownError) Unwrap() error { return net.ErrClosed }
 
 // sessionError is err as the logs say it: net.ErrClosed, which only
 // this process closing the connection causes, is errShutdown.
@@ -320,7 +321,8 @@ func (f *forwarder) finish(grace time.Duration, endHard context.CancelFunc) {
 }
 
 // forwardOne forwards one local connection over a new channel, and logs
-// how it ended with the bytes moved each way.
+// how it ended with the bytes moved each way over the channel (bytes_in
+// from the server, bytes_out to it, as the server's log counts them).
 func (f *forwarder) forwardOne(local *net.TCPConn) {
 	defer local.Close()
 	log := f.log.With("local", local.RemoteAddr().String(), "server", f.addr)
@@ -337,12 +339,13 @@ func (f *forwarder) forwardOne(local *net.TCPConn) {
 	}
 	log.Info("forwarding", conn.ConnectionState().LogAttrs("server_fingerprint")...)
 	n, err := splice(tcpStream{local}, channelStream{conn})
+	counts := []any{"bytes_in", n.toClient, "bytes_out", n.toTarget}
 	switch {
 	case f.hard.Err() != nil:
-		log.Info("forwarding closed", append(n.logAttrs(), "reason", errShutdown.Error())...)
+		log.Info("forwarding closed", append(counts, "reason", errShutdown.Error())...)
 	case err != nil:
-		log.Warn("forwarding failed", append(n.logAttrs(), "err", sessionError(err))...)
+		log.Warn("forwarding failed", append([]any{"err", sessionError(err)}, counts...)...)
 	default:
-		log.Info("forwarding closed", n.logAttrs()...)
+		log.Info("forwarding closed", counts...)
 	}
 }

@@ -169,7 +169,7 @@ func TestForwardLocalNonLoopback(t *testing.T) {
 		t.Fatalf("the forwarding did not end cleanly: %q, %v", rest, err)
 	}
 	waitLog(t, p.stderr, fmt.Sprintf(`msg="forwarding closed" local=%s server=`, c.LocalAddr()))
-	if want := "sent=22 received=22"; !strings.Contains(p.stderr.String(), want) {
+	if want := "bytes_in=22 bytes_out=22"; !strings.Contains(p.stderr.String(), want) {
 		t.Errorf("the log lacks %q:\n%s", want, p.stderr.String())
 	}
 }
