@@ -78,8 +78,9 @@ empty when the client is anonymous), KEYBLOB_CHANNEL_PROFILE (v2 or seed)
 and KEYBLOB_CHANNEL_REMOTE_ADDR (the client's host:port).
 
 --exec and --forward have socat's stream semantics. At the end of the
-client's input the command's standard input (the target's writing side)
-is closed, and its output still goes to the client. Once the output ends
+client's input the command's standard input is closed (--forward: the
+connection to the target is half-closed), and its output still goes to
+the client. Once the output ends
 (and the command exited 0) the channel closes cleanly; input the command
 no longer reads is dropped. A command that exits non-zero or is killed,
 or a target that resets, makes the server cut the connection without the
