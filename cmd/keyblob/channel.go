@@ -12,10 +12,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"os/exec"
 	"strings"
-	"sync"
+	"syscall"
 	"time"
 
 	"github.com/keyblob/keyblob"
@@ -44,12 +42,16 @@ source documents (RSA key transport, AES-128-CBC, truncated HMAC).`,
 
 // serveFlags are the flags of channel serve.
 type serveFlags struct {
-	listen, identity, authorized         string
-	profile                              profileValue
-	seedKey                              seedKeyValue
-	rsaBits                              rsaBitsValue
-	echo                                 bool
-	execCmd, forward, addrFile           string
+	listen, identity, authorized string
+	profile                      profileValue
+	seedKey                      seedKeyValue
+	rsaBits                      rsaBitsValue
+	echo                         bool
+	execCmd, forward, addrFile   string
+	// execArgs are the arguments after "--", execDash whether there
+	// was one: then --exec is the program, verbatim (execArgv).
+	execArgs                             []string
+	execDash                             bool
 	handshakeTimeout, idleTimeout, grace time.Duration
 	maxSessions, maxHandshakes           int
 	ratePerIP                            float64
@@ -58,12 +60,34 @@ type serveFlags struct {
 func newChannelServeCmd(e *env) *cobra.Command {
 	f := serveFlags{handshakeTimeout: channel.DefaultHandshakeTimeout, idleTimeout: channel.DefaultIdleTimeout, grace: defaultGrace, rsaBits: 2048, profile: profileValue{channel.V2}}
 	c := &cobra.Command{
-		Use:   "serve --listen ADDR [--profile seed|v2] [-i IDENTITY] [--authorized FILE] [--seed-key fresh|identity] [--rsa-bits 2048|3072|4096] (--echo | --exec CMD | --forward HOST:PORT)",
+		Use:   "serve --listen ADDR [--profile seed|v2] [-i IDENTITY] [--authorized FILE] [--seed-key fresh|identity] [--rsa-bits 2048|3072|4096] (--echo | --exec CMD [-- ARG...] | --forward HOST:PORT)",
 		Short: "Accept channel connections and echo, run a command, or forward each",
 		Long: `serve listens on ADDR and runs the server end of a channel for every
 connection: --echo sends every received message back, --exec runs CMD
-(split at spaces, no shell) per connection with the channel as its
-standard input and output, --forward proxies to a TCP address.
+per connection with the channel as its standard input and output,
+--forward proxies to a TCP address.
+
+--exec CMD is split at spaces and run without a shell; --exec PROG -- ARG...
+runs PROG (taken verbatim) with each ARG as one argument, spaces included.
+The program is looked up in $PATH when serve starts: a missing one is a
+usage error (exit 2). Its standard error is the server's. It gets a clean
+environment: PATH, HOME, USER, LOGNAME, TZ, TMPDIR, LANG and LC_* of the
+server's, nothing else (no KEYBLOB_* variable), and
+KEYBLOB_CHANNEL_PEER (the client's key fingerprint, as the log's client=;
+empty when the client is anonymous), KEYBLOB_CHANNEL_PROFILE (v2 or seed)
+and KEYBLOB_CHANNEL_REMOTE_ADDR (the client's host:port).
+
+--exec and --forward have socat's stream semantics. At the end of the
+client's input the command's standard input is closed (--forward: the
+connection to the target is half-closed), and its output still goes to
+the client. Once the output ends
+(and the command exited 0) the channel closes cleanly; input the command
+no longer reads is dropped. A command that exits non-zero or is killed,
+or a target that resets, makes the server cut the connection without the
+channel's close: the client exits 1, and the server logs "session
+failed" with the exit status. Without --authorized (and always with the
+seed profile) every client that connects runs the command or reaches the
+target: serve warns about it.
 
 A v2 server needs -i IDENTITY (a file or a stored identity); with
 --authorized FILE it accepts only the clients listed there, one recipient
@@ -74,8 +98,11 @@ identity's own RSA key instead of a fresh one (no forward secrecy).
 Once listening it prints "keyblob: listening on ADDR" on stderr (and
 writes ADDR to --addr-file), then logs each session there. SIGINT or
 SIGTERM stop it: it stops accepting and lets sessions finish for --grace.`,
-		Args: argsExactly(0),
-		RunE: func(c *cobra.Command, _ []string) error { return e.serve(c, &f) },
+		Args: serveArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			f.execArgs, f.execDash = args, c.ArgsLenAtDash() >= 0
+			return e.serve(c, &f)
+		},
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.listen, "listen", "", "listen on `ADDR` (host:port; port 0 picks one)")
@@ -85,7 +112,7 @@ SIGTERM stop it: it stops accepting and lets sessions finish for --grace.`,
 	wordsFlag(c, &f.seedKey, "seed-key", "seed: the RSA key sent, fresh (per session) or identity")
 	wordsFlag(c, &f.rsaBits, "rsa-bits", "seed: size of fresh RSA keys, 2048, 3072 or 4096")
 	fl.BoolVar(&f.echo, "echo", false, "send every received message back")
-	fl.StringVar(&f.execCmd, "exec", "", "run `CMD` per connection, the channel as its stdin and stdout")
+	fl.StringVar(&f.execCmd, "exec", "", "run `CMD` per connection, the channel as its stdin and stdout (--exec PROG -- ARG...: arguments with spaces)")
 	fl.StringVar(&f.forward, "forward", "", "forward each connection to `HOST:PORT`")
 	fl.StringVar(&f.addrFile, "addr-file", "", "write the bound address to `FILE` once listening")
 	fl.IntVar(&f.maxSessions, "max-sessions", channel.DefaultMaxSessions, "most concurrent established sessions; a handshake beyond them is closed")
@@ -95,6 +122,15 @@ SIGTERM stop it: it stops accepting and lets sessions finish for --grace.`,
 	durationFlag(c, &f.idleTimeout, "idle-timeout", "close a session idle for `DURATION`")
 	durationFlag(c, &f.grace, "grace", "on SIGINT/SIGTERM, let sessions finish for `DURATION`")
 	return c
+}
+
+// serveArgs allows arguments only after "--" and with --exec: the
+// command's.
+func serveArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 && (c.ArgsLenAtDash() != 0 || !c.Flags().Changed("exec")) {
+		return usagef("%s takes no arguments but those of --exec PROG -- ARG..., after -- (see '%s --help')", cmdName(c), c.CommandPath())
+	}
+	return nil
 }
 
 // serve is channel serve.
@@ -155,7 +191,7 @@ func (e *env) serverSetup(c *cobra.Command, f *serveFlags) (*channel.Server, err
 	if err := required(c, "listen"); err != nil {
 		return nil, err
 	}
-	handler, err := sessionHandler(c, f)
+	handler, err := e.sessionHandler(c, f)
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +202,7 @@ func (e *env) serverSetup(c *cobra.Command, f *serveFlags) (*channel.Server, err
 	if f.maxSessions < 1 || f.maxHandshakes < 1 || f.ratePerIP <= 0 {
 		return nil, usagef("--max-sessions, --max-handshakes and --rate must be positive")
 	}
+	e.warnOpenServer(c, f, cfg)
 	return &channel.Server{
 		Config: cfg, Handler: handler, Logger: e.logger(),
 		MaxSessions: f.maxSessions, MaxHandshakes: f.maxHandshakes, HandshakeRate: f.ratePerIP,
@@ -174,7 +211,7 @@ func (e *env) serverSetup(c *cobra.Command, f *serveFlags) (*channel.Server, err
 
 // sessionHandler chooses what is done with each session: exactly one of
 // --echo, --exec, --forward.
-func sessionHandler(c *cobra.Command, o *serveFlags) (channel.Handler, error) {
+func (e *env) sessionHandler(c *cobra.Command, o *serveFlags) (channel.Handler, error) {
 	var given []string
 	for _, n := range []string{"echo", "exec", "forward"} {
 		if c.Flags().Changed(n) {
@@ -184,20 +221,38 @@ func sessionHandler(c *cobra.Command, o *serveFlags) (channel.Handler, error) {
 	if len(given) != 1 {
 		return nil, usagef("channel serve needs exactly one of --echo, --exec CMD and --forward HOST:PORT, got %d (see '%s --help')", len(given), c.CommandPath())
 	}
-	switch {
-	case o.echo:
+	switch given[0] {
+	case "--echo":
 		return echoSession, nil
-	case o.execCmd != "":
-		argv := strings.Fields(o.execCmd)
-		if len(argv) == 0 {
-			return nil, usagef("--exec needs a command")
+	case "--exec":
+		spec, err := e.newExecSpec(o)
+		if err != nil {
+			return nil, err
 		}
-		return func(conn *channel.Conn) error { return execSession(conn, argv) }, nil
+		return spec.session, nil
 	}
 	if _, _, err := net.SplitHostPort(o.forward); err != nil {
 		return nil, usagef("--forward %q: want HOST:PORT", o.forward)
 	}
 	return func(conn *channel.Conn) error { return forwardSession(conn, o.forward) }, nil
+}
+
+// warnOpenServer warns when --exec or --forward serves clients that no
+// --authorized file chooses: anyone who can connect runs the command or
+// reaches the target.
+func (e *env) warnOpenServer(c *cobra.Command, f *serveFlags, cfg *channel.Config) {
+	if cfg.Authorized != nil || f.echo {
+		return
+	}
+	what, does := "--exec", "runs "+strings.Join(f.execArgv(), " ")
+	if c.Flags().Changed("forward") {
+		what, does = "--forward", "reaches "+f.forward
+	}
+	without := "without --authorized"
+	if cfg.Profile == channel.Seed {
+		without = "with --profile seed (no client authentication)"
+	}
+	fmt.Fprintf(e.stderr, "keyblob: warning: %s %s: every client that connects %s\n", what, without, does)
 }
 
 // serverConfig builds the channel config of the server flags.
@@ -288,87 +343,9 @@ func (e *env) logger() *slog.Logger {
 // echoSession sends every message back, then closes.
 func echoSession(conn *channel.Conn) error {
 	if _, err := io.Copy(conn, conn); err != nil {
-		return err
+		return sessionError(err)
 	}
 	return conn.CloseWrite()
-}
-
-// execSession runs argv with the channel as its standard input and
-// output; its standard error is the server's.
-func execSession(conn *channel.Conn, argv []string) error {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	spliceErr := splice(conn, &pipeEnd{r: stdout, w: stdin})
-	waitErr := cmd.Wait()
-	return errors.Join(spliceErr, waitErr)
-}
-
-// forwardSession proxies the channel to a TCP address.
-func forwardSession(conn *channel.Conn, addr string) error {
-	target, err := net.DialTimeout("tcp", addr, dialTimeout)
-	if err != nil {
-		return err
-	}
-	return splice(conn, target.(*net.TCPConn))
-}
-
-// halfCloser is a stream whose writing side can end alone.
-type halfCloser interface {
-	io.ReadWriteCloser
-	CloseWrite() error
-}
-
-// splice copies a to b and b to a; each direction's end of data ends the
-// other side's writing. An error in either direction closes both; both
-// are closed on return.
-func splice(a, b halfCloser) error {
-	errs := make(chan error, 2)
-	pump := func(dst, src halfCloser) {
-		_, err := io.Copy(dst, src)
-		if err == nil {
-			err = dst.CloseWrite()
-		}
-		if err != nil {
-			a.Close()
-			b.Close()
-		}
-		errs <- err
-	}
-	go pump(b, a)
-	go pump(a, b)
-	err := <-errs
-	if err2 := <-errs; err == nil {
-		err = err2
-	}
-	a.Close()
-	b.Close()
-	return err
-}
-
-// pipeEnd joins a command's output (r) and input (w) into one stream.
-type pipeEnd struct {
-	r io.ReadCloser
-	w io.WriteCloser
-}
-
-func (p *pipeEnd) Read(b []byte) (int, error)  { return p.r.Read(b) }
-func (p *pipeEnd) Write(b []byte) (int, error) { return p.w.Write(b) }
-func (p *pipeEnd) CloseWrite() error           { return p.w.Close() }
-
-func (p *pipeEnd) Close() error {
-	p.w.Close()
-	return p.r.Close()
 }
 
 // connectFlags are the flags of channel connect.
@@ -376,17 +353,22 @@ type connectFlags struct {
 	server, identity, forwardLocal, addrFile string
 	profile                                  profileValue
 	insecure                                 bool
+	maxSessions                              int
+	grace                                    time.Duration
 }
 
 func newChannelConnectCmd(e *env) *cobra.Command {
-	o := connectFlags{profile: profileValue{channel.V2}}
+	o := connectFlags{profile: profileValue{channel.V2}, maxSessions: channel.DefaultMaxSessions, grace: defaultGrace}
 	c := &cobra.Command{
-		Use:   "connect ADDR [--profile seed|v2] [--server RECIPIENT | --insecure] [-i IDENTITY] [--forward-local ADDR]",
+		Use:   "connect ADDR [--profile seed|v2] [--server RECIPIENT | --insecure] [-i IDENTITY] [--forward-local ADDR [--max-sessions N] [--grace DURATION]]",
 		Short: "Connect to a channel server: stdin to it, its messages to stdout",
 		Long: `connect runs the client end of a channel to ADDR. Standard input goes
 to the server, and what the server sends to standard output; at the end of
 standard input the client closes its sending side, and it exits 0 once the
 server has closed the channel properly (exit 1 if the connection was cut).
+A server that closes the connection without closing the channel before
+sending anything refused the session (its session limit, rate limit or
+policy) or the session failed there: exit 1, with a message saying so.
 
 --server RECIPIENT (a recipient line, a file or a contact name) is the
 server's key: v2 encapsulates to its exchange key, seed verifies its
@@ -394,7 +376,14 @@ signature. Without --server the client refuses unless --insecure, which
 authenticates no server at all. -i IDENTITY authenticates the client (v2).
 
 With --forward-local ADDR it listens there instead and forwards every local
-connection over a channel of its own, as stunnel does.`,
+connection over a channel of its own, as stunnel does, at most
+--max-sessions at once (more are closed at once), with serve's stream
+semantics (the end of data is passed on, a failure cuts the other side:
+a local connection is reset). It logs each forwarding on stderr, with the
+bytes sent and received. An ADDR that is not a loopback address draws a
+warning: anyone who can reach it uses the channel, as -i IDENTITY. SIGINT
+or SIGTERM stop it: it stops accepting and lets the forwardings finish for
+--grace, then closes them; a second signal stops it at once.`,
 		Args: argsExactly(1),
 		RunE: func(c *cobra.Command, args []string) error { return e.connectChannel(c, args[0], &o) },
 	}
@@ -405,7 +394,11 @@ connection over a channel of its own, as stunnel does.`,
 	f.StringVarP(&o.identity, "identity", "i", "", "v2: authenticate as `IDENTITY` (a file or a stored identity)")
 	f.StringVar(&o.forwardLocal, "forward-local", "", "listen on `ADDR` and forward each connection over its own channel")
 	f.StringVar(&o.addrFile, "addr-file", "", "with --forward-local: write the bound address to `FILE`")
-	requireWith(c, "addr-file", "forward-local")
+	f.IntVar(&o.maxSessions, "max-sessions", channel.DefaultMaxSessions, "with --forward-local: most forwardings at once; more local connections are closed")
+	durationFlag(c, &o.grace, "grace", "with --forward-local: on SIGINT/SIGTERM, let forwardings finish for `DURATION`")
+	for _, name := range []string{"addr-file", "max-sessions", "grace"} {
+		requireWith(c, name, "forward-local")
+	}
 	return c
 }
 
@@ -426,7 +419,7 @@ func (e *env) connectChannel(c *cobra.Command, addr string, o *connectFlags) err
 		return connectError(addr, err)
 	}
 	defer conn.Close()
-	return e.stdio(conn)
+	return e.stdio(conn, addr)
 }
 
 // clientConfig builds the client's channel config of the flags.
@@ -467,7 +460,7 @@ func connectError(addr string, err error) error {
 // stdio copies stdin to the channel (then closes its sending side) and
 // the channel to stdout until the server's close record. Input the server
 // did not take (it closed first) is an error.
-func (e *env) stdio(conn *channel.Conn) error {
+func (e *env) stdio(conn *channel.Conn, addr string) error {
 	sent := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(conn, e.stdin)
@@ -476,8 +469,8 @@ func (e *env) stdio(conn *channel.Conn) error {
 		}
 		sent <- err
 	}()
-	if _, err := io.Copy(e.stdout, conn); err != nil {
-		return fmt.Errorf("channel: %w", err)
+	if n, err := io.Copy(e.stdout, conn); err != nil {
+		return receiveError(addr, n, err)
 	}
 	select {
 	case err := <-sent:
@@ -489,56 +482,15 @@ func (e *env) stdio(conn *channel.Conn) error {
 	return nil
 }
 
-// forwardLocal listens on o.forwardLocal and forwards each connection
-// over its own channel to addr, until SIGINT or SIGTERM.
-func (e *env) forwardLocal(c *cobra.Command, cfg *channel.Config, addr string, o *connectFlags) error {
-	ln, err := net.Listen("tcp", o.forwardLocal)
-	if err != nil {
-		return err
+// receiveError says why the channel ended without the server's close. A
+// cut before any byte arrived is how a server turns a session away after
+// the handshake (or how one whose command failed ends it): it says so.
+func receiveError(addr string, received int64, err error) error {
+	cut := errors.Is(err, channel.ErrTruncated) || errors.Is(err, syscall.ECONNRESET)
+	if !cut || received > 0 {
+		return fmt.Errorf("channel: %w", err)
 	}
-	defer ln.Close()
-	if err := e.announce(ln.Addr(), o.addrFile); err != nil {
-		return err
-	}
-	log := e.logger()
-	ctx, cancel := stopContext(c.Context())
-	defer cancel()
-	stopped := context.AfterFunc(ctx, func() {
-		if sig, ok := signalOf(ctx); ok {
-			log.Info("shutting down", "signal", sig.String())
-		}
-		ln.Close()
-	})
-	defer stopped()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		local, err := ln.Accept()
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		wg.Go(func() { forwardOne(ctx, log, local.(*net.TCPConn), addr, cfg) })
-	}
-}
-
-// forwardOne forwards one local connection over a new channel.
-func forwardOne(ctx context.Context, log *slog.Logger, local *net.TCPConn, addr string, cfg *channel.Config) {
-	defer local.Close()
-	log = log.With("local", local.RemoteAddr().String(), "server", addr)
-	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	defer cancel()
-	conn, err := channel.DialContext(dctx, "tcp", addr, cfg)
-	if err != nil {
-		log.Warn("channel failed", "err", err)
-		return
-	}
-	log.Info("forwarding", conn.ConnectionState().LogAttrs("server_fingerprint")...)
-	if err := splice(conn, local); err != nil {
-		log.Warn("forwarding failed", "err", err)
-		return
-	}
-	log.Info("forwarding closed")
+	return withHint(fmt.Errorf("channel to %s: the server closed the connection without closing the channel: "+
+		"it refused the session (session limit, rate limit or policy), the session failed there, or the connection was cut: %w", addr, err),
+		"nothing was received; the server's log says why it closed")
 }
