@@ -54,11 +54,13 @@ type serveFlags struct {
 	execDash                             bool
 	handshakeTimeout, idleTimeout, grace time.Duration
 	maxSessions, maxHandshakes           int
-	ratePerIP                            float64
+	ratePerIP, networkRate, globalRate   float64
+	keyRate                              float64
+	seedEpoch                            time.Duration
 }
 
 func newChannelServeCmd(e *env) *cobra.Command {
-	f := serveFlags{handshakeTimeout: channel.DefaultHandshakeTimeout, idleTimeout: channel.DefaultIdleTimeout, grace: defaultGrace, rsaBits: 2048, profile: profileValue{channel.V2}}
+	f := serveFlags{handshakeTimeout: channel.DefaultHandshakeTimeout, idleTimeout: channel.DefaultIdleTimeout, grace: defaultGrace, rsaBits: 2048, seedEpoch: channel.DefaultSeedEpoch, keyRate: channel.DefaultKeyPoolRate, profile: profileValue{channel.V2}}
 	c := &cobra.Command{
 		Use:   "serve --listen ADDR [--profile seed|v2] [-i IDENTITY] [--authorized FILE] [--seed-key fresh|identity] [--rsa-bits 2048|3072|4096] (--echo | --exec CMD [-- ARG...] | --forward HOST:PORT)",
 		Short: "Accept channel connections and echo, run a command, or forward each",
@@ -92,8 +94,18 @@ target: serve warns about it.
 A v2 server needs -i IDENTITY (a file or a stored identity); with
 --authorized FILE it accepts only the clients listed there, one recipient
 line, recipient file or contact name per line. A seed server signs its
-session keys when its identity can sign; --seed-key identity sends the
-identity's own RSA key instead of a fresh one (no forward secrecy).
+session keys when its identity can sign. With --seed-key fresh (the
+default) every session gets its own RSA key, made in the background at
+most --key-rate a second: a connection waits for one (at most 2s) and
+is closed if none comes. --seed-key identity sends an epoch key that the
+identity signs, the same to every session for --seed-epoch (forward
+secrecy per epoch), and refuses a recorded session replayed into it; a
+restart makes a new epoch key, so nothing recorded before it opens.
+
+Handshakes are admitted within --rate per source address (an IPv6 /64),
+--network-rate per network (an IPv4 /24 or IPv6 /48) and --global-rate
+for all; with --max-handshakes under way, the oldest is closed for a new
+one. A client refused after its handshake (--max-sessions) is told so.
 
 Once listening it prints "keyblob: listening on ADDR" on stderr (and
 writes ADDR to --addr-file), then logs each session there. SIGINT or
@@ -110,14 +122,18 @@ SIGTERM stop it: it stops accepting and lets sessions finish for --grace.`,
 	fl.StringVarP(&f.identity, "identity", "i", "", "server identity `IDENTITY` (a file or a stored identity)")
 	fl.StringVar(&f.authorized, "authorized", "", "v2: accept only the clients listed in `FILE`")
 	wordsFlag(c, &f.seedKey, "seed-key", "seed: the RSA key sent, fresh (per session) or identity")
-	wordsFlag(c, &f.rsaBits, "rsa-bits", "seed: size of fresh RSA keys, 2048, 3072 or 4096")
+	wordsFlag(c, &f.rsaBits, "rsa-bits", "seed: size of the RSA keys sent, 2048, 3072 or 4096")
+	fl.Float64Var(&f.keyRate, "key-rate", channel.DefaultKeyPoolRate, "seed, fresh keys: most RSA keys made per second")
+	durationFlag(c, &f.seedEpoch, "seed-epoch", "seed, identity keys: send one epoch key for `DURATION`")
 	fl.BoolVar(&f.echo, "echo", false, "send every received message back")
 	fl.StringVar(&f.execCmd, "exec", "", "run `CMD` per connection, the channel as its stdin and stdout (--exec PROG -- ARG...: arguments with spaces)")
 	fl.StringVar(&f.forward, "forward", "", "forward each connection to `HOST:PORT`")
 	fl.StringVar(&f.addrFile, "addr-file", "", "write the bound address to `FILE` once listening")
 	fl.IntVar(&f.maxSessions, "max-sessions", channel.DefaultMaxSessions, "most concurrent established sessions; a handshake beyond them is closed")
 	fl.IntVar(&f.maxHandshakes, "max-handshakes", channel.DefaultMaxHandshakes, "most connections in their handshake at once; more are closed at once")
-	fl.Float64Var(&f.ratePerIP, "rate", channel.DefaultHandshakeRate, "most handshakes per second from one source address (also the burst)")
+	fl.Float64Var(&f.ratePerIP, "rate", channel.DefaultHandshakeRate, "most handshakes per second from one source address or IPv6 /64 (also the burst)")
+	fl.Float64Var(&f.networkRate, "network-rate", 4*channel.DefaultHandshakeRate, "most handshakes per second from one IPv4 /24 or IPv6 /48")
+	fl.Float64Var(&f.globalRate, "global-rate", channel.DefaultGlobalHandshakeRate, "most handshakes per second from all sources together")
 	durationFlag(c, &f.handshakeTimeout, "handshake-timeout", "close a connection whose handshake takes longer than `DURATION`")
 	durationFlag(c, &f.idleTimeout, "idle-timeout", "close a session idle for `DURATION`")
 	durationFlag(c, &f.grace, "grace", "on SIGINT/SIGTERM, let sessions finish for `DURATION`")
@@ -199,13 +215,14 @@ func (e *env) serverSetup(c *cobra.Command, f *serveFlags) (*channel.Server, err
 	if err != nil {
 		return nil, err
 	}
-	if f.maxSessions < 1 || f.maxHandshakes < 1 || f.ratePerIP <= 0 {
-		return nil, usagef("--max-sessions, --max-handshakes and --rate must be positive")
+	if f.maxSessions < 1 || f.maxHandshakes < 1 || f.ratePerIP <= 0 || f.networkRate <= 0 || f.globalRate <= 0 {
+		return nil, usagef("--max-sessions, --max-handshakes, --rate, --network-rate and --global-rate must be positive")
 	}
 	e.warnOpenServer(c, f, cfg)
 	return &channel.Server{
 		Config: cfg, Handler: handler, Logger: e.logger(),
-		MaxSessions: f.maxSessions, MaxHandshakes: f.maxHandshakes, HandshakeRate: f.ratePerIP,
+		MaxSessions: f.maxSessions, MaxHandshakes: f.maxHandshakes,
+		HandshakeRate: f.ratePerIP, PrefixRate: f.networkRate, GlobalHandshakeRate: f.globalRate,
 	}, nil
 }
 
@@ -270,9 +287,9 @@ func (e *env) serverConfig(c *cobra.Command, f *serveFlags) (*channel.Config, er
 			return nil, err
 		}
 	}
-	if cfg.SeedKey == channel.SeedKeyIdentity && cfg.Identity.Recipient().ExchangeAlg() != keyblob.ExchangeRSAOAEP {
-		return nil, withHint(fmt.Errorf("--seed-key identity sends the identity's RSA exchange key, and %s (%s) has none", f.identity, cfg.Identity.Kind()),
-			"'keyblob keygen -t rsa-2048' makes an RSA identity; or use the default --seed-key fresh")
+	if cfg.SeedKey == channel.SeedKeyIdentity && !cfg.Identity.CanSign() {
+		return nil, withHint(fmt.Errorf("--seed-key identity sends epoch keys the identity signs, and %s (%s) has no signature key", f.identity, cfg.Identity.Kind()),
+			"use an identity with a signature key (keyblob keygen makes one), or the default --seed-key fresh")
 	}
 	if f.authorized != "" {
 		if cfg.Authorized, err = e.loadAuthorized(f.authorized); err != nil {
@@ -287,8 +304,8 @@ func (e *env) serverConfig(c *cobra.Command, f *serveFlags) (*channel.Config, er
 func seedFlags(c *cobra.Command, cfg *channel.Config, f *serveFlags) error {
 	fl := c.Flags()
 	if cfg.Profile != channel.Seed {
-		if fl.Changed("seed-key") || fl.Changed("rsa-bits") {
-			return usagef("--seed-key and --rsa-bits are for --profile seed")
+		if fl.Changed("seed-key") || fl.Changed("rsa-bits") || fl.Changed("key-rate") || fl.Changed("seed-epoch") {
+			return usagef("--seed-key, --rsa-bits, --key-rate and --seed-epoch are for --profile seed")
 		}
 		return nil
 	}
@@ -296,14 +313,27 @@ func seedFlags(c *cobra.Command, cfg *channel.Config, f *serveFlags) error {
 	switch {
 	case fl.Changed("authorized"):
 		return usagef("--authorized is for --profile v2: the seed profile has no client authentication")
-	case identity && fl.Changed("rsa-bits"):
-		return usagef("--rsa-bits is for fresh keys; --seed-key identity sends the identity's own key")
+	case identity && fl.Changed("key-rate"):
+		return usagef("--key-rate is for fresh keys; --seed-key identity makes one key per --seed-epoch")
+	case !identity && fl.Changed("seed-epoch"):
+		return usagef("--seed-epoch is for --seed-key identity")
 	case identity && f.identity == "":
-		return usagef("--seed-key identity needs -i IDENTITY with an RSA exchange key")
+		return usagef("--seed-key identity needs -i IDENTITY with a signature key, to sign its epoch keys")
+	case f.keyRate <= 0:
+		return usagef("--key-rate must be positive")
+	case f.seedEpoch <= 0 || f.seedEpoch > 7*24*time.Hour:
+		return usagef("--seed-epoch must be more than 0s and at most 7 days")
 	}
 	cfg.SeedKey, cfg.RSABits = f.seedKey.k, int(f.rsaBits)
 	if identity {
-		cfg.RSABits = 0
+		cfg.SeedEpoch = f.seedEpoch
+	}
+	if !identity && fl.Changed("key-rate") {
+		pool, err := channel.NewKeyPool(channel.KeyPoolConfig{Bits: cfg.RSABits, Rate: f.keyRate})
+		if err != nil {
+			return usagef("--key-rate: %v", err)
+		}
+		cfg.KeyPool = pool // lives as long as the server, which is the process
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -60,8 +61,9 @@ func TestChannelServeGrace(t *testing.T) {
 	if !strings.Contains(srv.stderr.String(), "grace period over: closed the remaining sessions\" sessions=1") {
 		t.Errorf("server log lacks the forced close:\n%s", srv.stderr.String())
 	}
-	if _, err := io.ReadAll(session); err != nil && err != channel.ErrTruncated {
-		t.Errorf("reading the closed session: %v", err)
+	var ce *channel.CloseError
+	if _, err := io.ReadAll(session); !errors.As(err, &ce) || ce.Reason != channel.CloseShutdown {
+		t.Errorf("reading the session closed at the end of the grace period: %v, want the close reason shutdown", err)
 	}
 }
 
