@@ -30,8 +30,12 @@ import (
 // and how the load process makes its clients from that material.
 type childProto struct {
 	name, label string
-	server      func() (childServer, error)
-	client      func(pub []byte) (func(net.Conn) (net.Conn, error), error)
+	// quiet is how long the serve process must stay idle before a stat
+	// (see waitIdle): longer than the gap between two key generations of
+	// a pool refilled at a bounded rate.
+	quiet  time.Duration
+	server func() (childServer, error)
+	client func(pub []byte) (func(net.Conn) (net.Conn, error), error)
 }
 
 // A childServer is a server before it runs: start serves on raw,
@@ -46,11 +50,11 @@ const seedPoolRow = "seed-pool"
 
 // childProtos are the server CPU rows, in report order.
 var childProtos = []childProto{
-	{"tls13", "TLS 1.3", tlsChildServer, tlsChildClient},
-	{"v2", "v2", v2ChildServer, channelChildClient(channel.V2, false)},
-	{"v2-mutual", "v2 mutual", v2ChildServer, channelChildClient(channel.V2, true)},
-	{"seed-identity", "seed identity key", seedIdentityChildServer, channelChildClient(channel.Seed, false)},
-	{seedPoolRow, "seed fresh key, pool (channel.Server)", seedPoolChildServer, channelChildClient(channel.Seed, false)},
+	{"tls13", "TLS 1.3", idleWindow, tlsChildServer, tlsChildClient},
+	{"v2", "v2", idleWindow, v2ChildServer, channelChildClient(channel.V2, false)},
+	{"v2-mutual", "v2 mutual", idleWindow, v2ChildServer, channelChildClient(channel.V2, true)},
+	{"seed-identity", "seed identity key", idleWindow, seedIdentityChildServer, channelChildClient(channel.Seed, false)},
+	{seedPoolRow, "seed fresh key, pool (channel.Server)", 3 * time.Second, seedPoolChildServer, channelChildClient(channel.Seed, false)},
 }
 
 func childProtoNamed(name string) (childProto, error) {
@@ -259,21 +263,21 @@ func serveMain(args []string) error {
 		return err
 	}
 	defer stop()
-	waitIdle()
+	waitIdle(p.quiet)
 	out := json.NewEncoder(os.Stdout)
 	if err := out.Encode(serveReady{Addr: raw.Addr().String(), Peer: cs.pub}); err != nil {
 		return err
 	}
-	return answerStats(out, &h)
+	return answerStats(out, &h, p.quiet)
 }
 
-func answerStats(out *json.Encoder, h *hits) error {
+func answerStats(out *json.Encoder, h *hits, quiet time.Duration) error {
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		if in.Text() != "stat" {
 			return fmt.Errorf("unknown command %q", in.Text())
 		}
-		idle := waitIdle()
+		idle := waitIdle(quiet)
 		st := serveStat{CPU: cpuTime(), Handshakes: h.handshakes.Load(), Idle: idle, Warnings: h.warnings.snapshot()}
 		if err := out.Encode(st); err != nil {
 			return err
@@ -293,21 +297,27 @@ func childNames() string {
 	return s
 }
 
-// Idleness: the process used less than idleCPU of CPU in one idleWindow.
+// Idleness: the process used less than idleCPU of CPU in each
+// idleWindow for a whole quiet period.
 const (
 	idleWindow = 200 * time.Millisecond
 	idleCPU    = 10 * time.Millisecond
-	idleMax    = 60 * time.Second
+	idleMax    = 120 * time.Second
 )
 
-// waitIdle waits until this process is idle (a seed key pool is full,
-// the last connections are closed), at most idleMax, and reports whether
-// it was.
-func waitIdle() bool {
+// waitIdle waits until this process has been idle for quiet (a seed key
+// pool is full, the last connections are closed), at most idleMax, and
+// reports whether it was.
+func waitIdle(quiet time.Duration) bool {
+	var still time.Duration
 	for give := time.Now().Add(idleMax); time.Now().Before(give); {
 		before := cpuTime()
 		time.Sleep(idleWindow)
-		if cpuTime()-before < idleCPU {
+		if cpuTime()-before >= idleCPU {
+			still = 0
+			continue
+		}
+		if still += idleWindow; still >= quiet {
 			return true
 		}
 	}

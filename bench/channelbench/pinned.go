@@ -56,8 +56,8 @@ type pinning struct {
 }
 
 // pinPlan pins the server to the first CPU this process may run on and
-// the clients to the second, with taskset; without taskset or a second
-// CPU it says so and pins nothing.
+// the clients to the second, with taskset; without a working taskset or
+// a second CPU it says so and pins nothing.
 func pinPlan() pinning {
 	taskset, err := exec.LookPath("taskset")
 	if err != nil {
@@ -71,6 +71,9 @@ func pinPlan() pinning {
 		return pinning{note: fmt.Sprintf("unpinned: only %d CPU; server and clients share it", len(cpus))}
 	}
 	s, c := strconv.Itoa(cpus[0]), strconv.Itoa(cpus[1])
+	if out, err := exec.Command(taskset, "-c", s, "true").CombinedOutput(); err != nil {
+		return pinning{note: fmt.Sprintf("unpinned: taskset -c %s fails (%v: %s)", s, err, strings.TrimSpace(string(out)))}
+	}
 	return pinning{
 		server: []string{taskset, "-c", s}, client: []string{taskset, "-c", c},
 		note: fmt.Sprintf("server pinned to CPU %s, clients to CPU %s (taskset)", s, c),
