@@ -56,6 +56,9 @@ func main() {
 	flag.IntVar(&o.clients, "clients", 32, "concurrent handshaking clients")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Second, "a handshaking client's bound on one attempt (connect, handshake, echo)")
 	flag.Parse()
+	if o.clients < 1 || o.dur <= 0 || o.timeout <= 0 {
+		log.Fatal("-clients, -duration and -timeout must be positive")
+	}
 	if err := run(o); err != nil {
 		log.Fatal(err)
 	}
