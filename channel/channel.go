@@ -46,12 +46,13 @@ func DialContext(ctx context.Context, network, addr string, cfg *Config) (*Conn,
 }
 
 // A Listener accepts channel connections: Accept returns server Conns
-// whose handshake runs on first use (or on Handshake). Its Close closes
-// the inner listener and the key pool it made.
+// whose handshake runs on first use (or on Handshake). Its Conns share
+// one memory budget for the handshake messages they are receiving
+// (Limits.HandshakeMemory).
 type Listener struct {
-	inner net.Listener
-	cfg   *Config
-	pool  *KeyPool // made by NewListener, closed by Close
+	inner  net.Listener
+	cfg    *Config
+	budget *memBudget
 }
 
 // Listen listens on addr of the named network and returns a Listener of
@@ -72,24 +73,17 @@ func Listen(network, addr string, cfg *Config) (*Listener, error) {
 }
 
 // NewListener returns a Listener of server channels with cfg over inner.
-// For a seed server with fresh keys and no KeyPool it starts a pool of
-// DefaultKeyPoolSize keys, closed with the Listener. It returns an error
-// if cfg cannot run as a server.
+// For a seed server it makes what handshakes take keys from before it
+// returns: the first identity-mode epoch key, or the process's fresh-key
+// pool started. It returns an error if cfg cannot run as a server.
 func NewListener(inner net.Listener, cfg *Config) (*Listener, error) {
 	if err := cfg.check(true); err != nil {
 		return nil, err
 	}
-	l := &Listener{inner: inner, cfg: cfg}
-	if cfg.profile().id == Seed && cfg.SeedKey == SeedKeyFresh && cfg.KeyPool == nil {
-		pool, err := NewKeyPool(cfg.rsaBits(), DefaultKeyPoolSize)
-		if err != nil {
-			return nil, err
-		}
-		own := *cfg
-		own.KeyPool = pool
-		l.cfg, l.pool = &own, pool
+	if err := cfg.prepareSeed(); err != nil {
+		return nil, err
 	}
-	return l, nil
+	return &Listener{inner: inner, cfg: cfg, budget: newMemBudget(cfg.handshakeMemory())}, nil
 }
 
 // Accept waits for the next connection and returns its server Conn (a
@@ -104,18 +98,12 @@ func (l *Listener) Accept() (net.Conn, error) {
 		raw.Close()
 		return nil, err
 	}
+	c.budget = l.budget
 	return c, nil
 }
 
-// Close closes the inner listener, then the key pool the Listener made.
-// Conns already accepted stay open.
-func (l *Listener) Close() error {
-	err := l.inner.Close()
-	if l.pool != nil {
-		l.pool.Close()
-	}
-	return err
-}
+// Close closes the inner listener. Conns already accepted stay open.
+func (l *Listener) Close() error { return l.inner.Close() }
 
 // Addr returns the inner listener's address.
 func (l *Listener) Addr() net.Addr { return l.inner.Addr() }

@@ -21,7 +21,7 @@ type Config struct {
 	// Identity is this end's identity. A v2 server needs one with an
 	// exchange key; a v2 client with one authenticates itself (mutual
 	// mode). A seed server signs its session keys with it when it has a
-	// signature key, and SeedKeyIdentity uses its RSA exchange key. A
+	// signature key; SeedKeyIdentity needs one, to sign its epoch keys. A
 	// seed client must not have one: the seed profile has no client
 	// authentication.
 	Identity *keyblob.Identity
@@ -49,25 +49,26 @@ type Config struct {
 	Authorized func(client *keyblob.Recipient) error
 
 	// SeedKey says which RSA key a seed server sends: a fresh key per
-	// session (SeedKeyFresh, the default) or its identity's own
-	// (SeedKeyIdentity).
+	// session (SeedKeyFresh, the default) or an epoch key its identity
+	// signed, sent to every session of an epoch (SeedKeyIdentity).
 	SeedKey SeedKey
 
-	// SeedReplay is where a seed server in identity mode records the
-	// sessions it accepted, refusing a recorded client stream replayed
-	// into a new connection (spec/channel.md section 3.7). If nil, a
-	// MemorySeedReplay of DefaultSeedReplaySize shared by the whole
-	// process, which fails closed when full and forgets on restart. Other
-	// configs ignore it.
-	SeedReplay SeedReplayCache
+	// SeedEpoch is how long an identity-mode seed server sends one epoch
+	// key (DefaultSeedEpoch if zero, at most 7 days); an epoch also ends
+	// after 65,536 sessions. The epoch's replay ids refuse a recorded
+	// session replayed into a new connection; they and the key are
+	// forgotten together when it ends, and live in memory only, so
+	// nothing recorded before a restart opens after it (spec/channel.md
+	// section 3.8).
+	SeedEpoch time.Duration
 
-	// RSABits is the size of fresh seed session keys: 2048 (if zero), 3072
-	// or 4096. A KeyPool, if set, must make keys of this size.
+	// RSABits is the size of seed keys, fresh or epoch: 2048 (if zero),
+	// 3072 or 4096. A KeyPool, if set, must make keys of this size.
 	RSABits int
 
 	// KeyPool, if set, supplies a seed server's fresh keys. Without one,
-	// each session generates its key, except in a Listener, which makes a
-	// pool of DefaultKeyPoolSize keys of its own.
+	// the process's pool of the key size does (KeyPoolConfig's defaults):
+	// no handshake ever generates a key.
 	KeyPool *KeyPool
 
 	// Rand is the source of the randomness the channel draws itself: v2
@@ -77,7 +78,8 @@ type Config struct {
 	// other sources; testing/cryptotest.SetGlobalRandom fixes them in
 	// tests. Rand must be safe for concurrent use when the Config is
 	// shared. The protocol reads no clock (deadlines are the transport's;
-	// SeedReplay gets the time of acceptance, for its records only).
+	// identity-mode epochs end by the server's clock, which no message
+	// carries).
 	Rand io.Reader
 
 	// Limits bounds the channel.
@@ -99,6 +101,12 @@ type Limits struct {
 	// DefaultHandshakeTimeout; a negative value means no bound beyond the
 	// context's.
 	HandshakeTimeout time.Duration
+
+	// HandshakeMemory is the most bytes of handshake messages that all
+	// the server Conns of one Listener hold while receiving them (0:
+	// DefaultHandshakeMemory). A handshake whose next message would pass
+	// it is refused (ErrOverloaded) before anything of it is read.
+	HandshakeMemory int
 
 	// IdleTimeout, if positive, closes a Conn on which no frame arrived
 	// for a whole Read wait, or could be sent for a whole Write, of that
@@ -125,13 +133,16 @@ const (
 type SeedKey uint8
 
 const (
-	// SeedKeyFresh sends a fresh RSA key per session, from Config.KeyPool
-	// or generated for the session: forward secrecy.
+	// SeedKeyFresh sends a fresh RSA key per session, from a KeyPool: the
+	// source design, with forward secrecy per session, and a key
+	// generation per connection (bounded by the pool's rate).
 	SeedKeyFresh SeedKey = 0
-	// SeedKeyIdentity sends the server identity's own RSA exchange key:
-	// no key generation, no forward secrecy, and no protection against a
-	// recorded client stream replayed whole into a new connection
-	// (spec/channel.md section 3.7). Clients pin it with Config.Peer.
+	// SeedKeyIdentity sends an epoch key signed by the server identity,
+	// the same to every session of an epoch (Config.SeedEpoch): one key
+	// generation per epoch, forward secrecy per epoch, and a replay cache
+	// per epoch that refuses a recorded session replayed into a new
+	// connection (spec/channel.md section 3.8). Clients pin the identity
+	// with Config.Peer.
 	SeedKeyIdentity SeedKey = 1
 )
 
@@ -264,8 +275,8 @@ func checkV2(c *Config, server bool) error {
 		return errors.New("the server recipient has no exchange key")
 	case !server && c.Authorized != nil:
 		return errors.New("Config.Authorized is for servers")
-	case c.SeedKey != SeedKeyFresh || c.KeyPool != nil || c.RSABits != 0:
-		return errors.New("SeedKey, KeyPool and RSABits are for the seed profile")
+	case c.SeedKey != SeedKeyFresh || c.KeyPool != nil || c.RSABits != 0 || c.SeedEpoch != 0:
+		return errors.New("SeedKey, SeedEpoch, KeyPool and RSABits are for the seed profile")
 	}
 	return nil
 }
@@ -285,6 +296,14 @@ func checkSeed(c *Config, server bool) error {
 		return checkSeedIdentity(c)
 	case c.SeedKey != SeedKeyFresh:
 		return fmt.Errorf("unknown SeedKey %d", c.SeedKey)
+	case c.SeedEpoch != 0:
+		return errors.New("SeedEpoch is for SeedKeyIdentity")
+	}
+	return checkRSABits(c)
+}
+
+func checkRSABits(c *Config) error {
+	switch {
 	case c.rsaBits() != 2048 && c.rsaBits() != 3072 && c.rsaBits() != 4096:
 		return fmt.Errorf("RSABits %d: want 2048, 3072 or 4096", c.RSABits)
 	case c.KeyPool != nil && c.KeyPool.Bits() != c.rsaBits():
@@ -295,12 +314,14 @@ func checkSeed(c *Config, server bool) error {
 
 func checkSeedIdentity(c *Config) error {
 	switch {
-	case c.Identity == nil || c.Identity.Recipient().ExchangeAlg() != keyblob.ExchangeRSAOAEP:
-		return errors.New("SeedKeyIdentity needs a server identity with an RSA exchange key")
-	case c.KeyPool != nil || c.RSABits != 0:
-		return errors.New("SeedKeyIdentity uses the identity's key: KeyPool and RSABits are for fresh keys")
+	case c.Identity == nil || !c.Identity.CanSign():
+		return errors.New("SeedKeyIdentity needs a server identity with a signature key, to sign its epoch keys")
+	case c.KeyPool != nil:
+		return errors.New("SeedKeyIdentity makes its epoch keys: KeyPool is for fresh keys")
+	case c.SeedEpoch < 0 || c.SeedEpoch > maxSeedEpoch:
+		return fmt.Errorf("SeedEpoch %v: want up to %v", c.SeedEpoch, maxSeedEpoch)
 	}
-	return nil
+	return checkRSABits(c)
 }
 
 // AuthorizedKeys returns an Authorized function that accepts exactly the

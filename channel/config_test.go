@@ -15,7 +15,7 @@ import (
 // with a clear error before any I/O.
 func TestConfigChecks(t *testing.T) {
 	bob, rsa := testIdentity(t, "bob-hybrid"), testIdentity(t, "bob-rsa-2048")
-	pool := &KeyPool{bits: 3072}
+	pool := &KeyPool{cfg: KeyPoolConfig{Bits: 3072}}
 	for _, tc := range []struct {
 		name   string
 		cfg    Config
@@ -32,7 +32,9 @@ func TestConfigChecks(t *testing.T) {
 		{"MaxMessage too large", Config{Identity: bob, Limits: Limits{MaxMessage: MaxMaxMessage + 1}}, true, "MaxMessage"},
 		{"seed client identity", Config{Profile: Seed, Insecure: true, Identity: bob}, false, "no client authentication"},
 		{"seed Authorized", Config{Profile: Seed, Authorized: AuthorizedKeys()}, true, "no client authentication"},
-		{"seed identity key not RSA", Config{Profile: Seed, Identity: bob, SeedKey: SeedKeyIdentity}, true, "RSA exchange key"},
+		{"seed identity key without identity", Config{Profile: Seed, SeedKey: SeedKeyIdentity}, true, "signature key"},
+		{"seed epoch with fresh keys", Config{Profile: Seed, Identity: bob, SeedEpoch: time.Minute}, true, "SeedEpoch is for SeedKeyIdentity"},
+		{"seed epoch too long", Config{Profile: Seed, Identity: bob, SeedKey: SeedKeyIdentity, SeedEpoch: 8 * 24 * time.Hour}, true, "SeedEpoch"},
 		{"seed identity key with a pool", Config{Profile: Seed, Identity: rsa, SeedKey: SeedKeyIdentity, KeyPool: pool}, true, "KeyPool"},
 		{"seed RSA size", Config{Profile: Seed, RSABits: 1024}, true, "RSABits"},
 		{"seed pool of another size", Config{Profile: Seed, KeyPool: pool}, true, "3072-bit"},
@@ -49,8 +51,8 @@ func TestConfigChecks(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NewKeyPool(1024, 1); err == nil {
-		t.Error("NewKeyPool(1024) succeeded")
+	if _, err := NewKeyPool(KeyPoolConfig{Bits: 1024}); err == nil {
+		t.Error("NewKeyPool of 1024-bit keys succeeded")
 	}
 	if _, err := ParseProfile("v3"); err == nil {
 		t.Error("ParseProfile(v3) succeeded")
@@ -95,7 +97,8 @@ func TestRefusedPeers(t *testing.T) {
 }
 
 // TestIdleTimeout checks that a connection with no traffic for
-// Limits.IdleTimeout ends with ErrIdle, while one with traffic lives on.
+// Limits.IdleTimeout ends with ErrIdle, while one with traffic lives on,
+// and that the peer is told so by the close record.
 func TestIdleTimeout(t *testing.T) {
 	ccfg, scfg := pair(t, V2, "x25519", false)
 	scfg.Limits.IdleTimeout = 150 * time.Millisecond
@@ -119,8 +122,9 @@ func TestIdleTimeout(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("idle timeout after %v", d)
 	}
-	if _, err := client.Read(buf); !errors.Is(err, ErrTruncated) {
-		t.Errorf("the idle connection's peer: %v, want ErrTruncated", err)
+	var ce *CloseError
+	if _, err := client.Read(buf); !errors.As(err, &ce) || ce.Reason != CloseIdle {
+		t.Errorf("the idle connection's peer: %v, want the close reason idle timeout", err)
 	}
 }
 

@@ -31,6 +31,8 @@ type Conn struct {
 	handshakeMu   sync.Mutex
 	handshakeErr  error
 	handshakeDone atomic.Bool
+	budget        *memBudget // the Listener's, or nil
+	reserved      int        // bytes of budget held, under handshakeMu
 
 	// activeCall is as in crypto/tls: bit 0 is set once Close was called,
 	// the rest counts the Writes in flight, so that a Close racing a
@@ -39,6 +41,8 @@ type Conn struct {
 
 	fatalOnce sync.Once
 	fatal     atomic.Pointer[error] // the error that ended the connection
+
+	read, written atomic.Int64 // stream bytes returned by Read, taken by Write
 
 	in struct {
 		sync.Mutex
@@ -120,6 +124,7 @@ func (c *Conn) HandshakeContext(ctx context.Context) (err error) {
 	stop := context.AfterFunc(ctx, func() { c.conn.Close() })
 	c.sess.setContext(ctx)
 	err = c.runHandshake()
+	c.release()
 	if !stop() {
 		err = fmt.Errorf("%w: %w", ErrHandshake, context.Cause(ctx))
 	}
@@ -166,13 +171,21 @@ func (c *Conn) writeMessage(msg []byte) error {
 }
 
 func (c *Conn) readHandshakeMessage() error {
-	msg, err := c.in.frames.next(c.sess.MaxFrame())
+	max := c.sess.MaxFrame()
+	size, err := c.in.frames.header(max)
+	if err == nil {
+		err = c.reserve(size)
+	}
+	var msg []byte
+	if err == nil {
+		msg, err = c.in.frames.next(max)
+	}
 	switch {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		return fmt.Errorf("%w: the peer closed the connection during the handshake", ErrHandshake)
 	case err == errEmptyFrame:
 		return errMalformed("handshake message (empty frame)")
-	case errors.Is(err, ErrTooLarge):
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrOverloaded):
 		return err
 	case err != nil:
 		return fmt.Errorf("%w: %w", ErrHandshake, err)
@@ -202,8 +215,9 @@ func (c *Conn) fatalErr() error {
 }
 
 // Read reads stream data. It returns io.EOF only after the peer's close
-// record, ErrTruncated if the transport ended without one, and ErrAuth
-// (closing the connection) for any record that does not authenticate.
+// record (a *CloseError after one that gives a reason), ErrTruncated if
+// the transport ended without one, and ErrAuth (closing the connection)
+// for any record that does not authenticate.
 func (c *Conn) Read(p []byte) (int, error) {
 	if err := c.Handshake(); err != nil {
 		return 0, err
@@ -226,6 +240,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	}
 	n := copy(p, c.in.pending)
 	c.in.pending = c.in.pending[n:]
+	c.read.Add(int64(n))
 	return n, nil
 }
 
@@ -242,7 +257,7 @@ func (c *Conn) readRecord() error {
 		c.fail(err)
 		return err
 	case typ == RecordClose:
-		c.in.err = io.EOF
+		c.in.err, data = closeErr(data), nil
 	}
 	c.in.pending = data
 	return nil
@@ -254,7 +269,7 @@ func (c *Conn) readRecord() error {
 func (c *Conn) readError(err error, idle bool) error {
 	switch {
 	case isTimeout(err) && idle:
-		c.fail(ErrIdle)
+		c.closeWith(CloseIdle, ErrIdle)
 		return ErrIdle
 	case isTimeout(err):
 		return err
@@ -302,6 +317,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		}
 		return nil
 	})
+	c.written.Add(int64(n))
 	return n, err
 }
 
@@ -478,6 +494,9 @@ func (c *Conn) Close() error {
 	}
 	return c.conn.Close()
 }
+
+// Counts returns the stream bytes Read returned and Write took so far.
+func (c *Conn) Counts() (read, written int64) { return c.read.Load(), c.written.Load() }
 
 // SetDeadline sets the read and write deadlines, as net.Conn.
 func (c *Conn) SetDeadline(t time.Time) error {

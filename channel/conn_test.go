@@ -208,12 +208,12 @@ func TestConcurrentClients(t *testing.T) {
 	}
 }
 
-// TestSeedFreshKeys runs seed sessions with fresh keys: from a
-// Listener's own pool, from a shared pool, and generated per session.
+// TestSeedFreshKeys runs seed sessions with fresh keys: from the
+// process's pool, from a pool of the config, and of another size.
 func TestSeedFreshKeys(t *testing.T) {
 	bob := testIdentity(t, "bob-hybrid")
 	ccfg := &Config{Profile: Seed, Peer: bob.Recipient()}
-	pool, err := NewKeyPool(2048, 2)
+	pool, err := NewKeyPool(KeyPoolConfig{Size: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,8 +222,8 @@ func TestSeedFreshKeys(t *testing.T) {
 		name string
 		cfg  *Config
 	}{
-		{"listener pool", &Config{Profile: Seed, Identity: bob}},
-		{"shared pool", &Config{Profile: Seed, Identity: bob, KeyPool: pool}},
+		{"process pool", &Config{Profile: Seed, Identity: bob}},
+		{"config pool", &Config{Profile: Seed, Identity: bob, KeyPool: pool}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := listen(t, tc.cfg, echo)
@@ -234,8 +234,13 @@ func TestSeedFreshKeys(t *testing.T) {
 			}
 		})
 	}
-	t.Run("per session", func(t *testing.T) {
-		client, server := tcpPipe(t, ccfg, &Config{Profile: Seed, Identity: bob, RSABits: 3072})
+	t.Run("3072 bits", func(t *testing.T) {
+		pool, err := NewKeyPool(KeyPoolConfig{Bits: 3072, Size: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pool.Close()
+		client, server := tcpPipe(t, ccfg, &Config{Profile: Seed, Identity: bob, RSABits: 3072, KeyPool: pool})
 		defer client.Close()
 		defer server.Close()
 		if bits := client.ConnectionState().SeedKeyBits; bits != 3072 {

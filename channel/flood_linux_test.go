@@ -75,7 +75,8 @@ func loopback(base [4]byte, i int) netip.Addr {
 }
 
 // TestFlood holds 1,000 idle connections (TCP open, no handshake byte
-// sent) from 50 addresses and floods the server with replays of a
+// sent) from 50 addresses, each of its own /24 (one /24 would get no more
+// than its network's rate), and floods the server with replays of a
 // recorded phase 1 (each costs the server a full decapsulation and
 // encapsulation, the attacker nothing) from 16 addresses as fast as 32
 // goroutines can: a real client from another address still completes its
@@ -119,7 +120,7 @@ func TestFlood(t *testing.T) {
 	var flooded atomic.Int64
 	var fw sync.WaitGroup
 	for w := range floodWorkers {
-		fw.Go(func() { flood(ctx, addr, loopback([4]byte{127, 3, 0, 1}, w%floodIPs), phase1, &flooded) })
+		fw.Go(func() { flood(ctx, addr, loopback([4]byte{127, 3, 0, 1}, (w%floodIPs)<<8), phase1, &flooded) })
 	}
 	time.Sleep(300 * time.Millisecond) // let the flood build up
 	var worst time.Duration
@@ -169,11 +170,12 @@ func recordPhase1(t *testing.T, addr string, cfg *Config) []byte {
 	return frame
 }
 
-// holdIdle opens n connections from ips addresses and sends nothing.
+// holdIdle opens n connections from ips addresses, one per /24, and
+// sends nothing.
 func holdIdle(t *testing.T, addr string, n, ips int) []*net.TCPConn {
 	conns := make([]*net.TCPConn, 0, n)
 	for i := range n {
-		c, err := dialFrom(t.Context(), loopback([4]byte{127, 2, 0, 1}, i%ips), addr)
+		c, err := dialFrom(t.Context(), loopback([4]byte{127, 2, 0, 1}, (i%ips)<<8), addr)
 		if err != nil {
 			for _, c := range conns {
 				c.Close()

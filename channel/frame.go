@@ -83,6 +83,17 @@ func (f *frameReader) next(max int) ([]byte, error) {
 	return f.buf, nil
 }
 
+// header reads the next frame's header, if it was not read yet, and
+// returns the frame's length; its errors are those of next.
+func (f *frameReader) header(max int) (int, error) {
+	if f.size < 0 {
+		if err := f.readHeader(max); err != nil {
+			return 0, err
+		}
+	}
+	return f.size, nil
+}
+
 func (f *frameReader) readHeader(max int) error {
 	for f.nhdr < frameHeader {
 		n, err := f.read(f.hdr[f.nhdr:])

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"fmt"
 
-	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/internal/suite"
 )
 
@@ -27,6 +26,9 @@ const (
 	// key.
 	seedMaxIgnoredSig = 512
 	seedKeySize       = 16 // AES-128 and MAC key sizes
+	// seedMaxInitialPayload bounds the payload of the initial message:
+	// the client's bulk belongs in the records that follow.
+	seedMaxInitialPayload = 16 << 10
 )
 
 type seedStep uint8
@@ -137,13 +139,14 @@ func (c *seedClient) writeInitial() ([]byte, error) {
 
 // seedServer is the server of the seed profile.
 type seedServer struct {
-	cfg  *Config
-	ctx  context.Context // for Config.SeedReplay
-	step seedStep
-	key  kemPrivate // this session's RSA key
-	size int        // its modulus size in bytes
-	bits int
-	res  *handshakeResult
+	cfg   *Config
+	ctx   context.Context // bounds the wait for a fresh key
+	step  seedStep
+	key   kemPrivate // this session's RSA key
+	epoch *seedEpoch // identity mode: the key's epoch
+	size  int        // its modulus size in bytes
+	bits  int
+	res   *handshakeResult
 }
 
 func newSeedServer(cfg *Config) (handshake, error) {
@@ -169,24 +172,46 @@ func (s *seedServer) read(msg []byte) ([]byte, error) {
 func (s *seedServer) done() bool               { return s.step == seedDone }
 func (s *seedServer) result() *handshakeResult { return s.res }
 
+// maxFrame bounds the initial message far below the record bound: its
+// payload is at most seedMaxInitialPayload (spec/channel.md section 3.1),
+// so a handshake that never ends holds little.
 func (s *seedServer) maxFrame() int {
-	return s.size + seedRecordSize(s.cfg.maxMessage())
+	return s.size + seedRecordSize(min(s.cfg.maxMessage(), seedMaxInitialPayload))
 }
 
-// writeHello sends this session's key, signed when the identity signs.
-// In identity mode the key never changes, and neither does the hello: it
-// is signed once per identity (identityHellos).
+// writeHello sends this session's key: in identity mode the epoch's key
+// and hello (signed once per epoch), else a fresh key from the pool,
+// signed when the identity signs. No key is generated here.
 func (s *seedServer) writeHello() ([]byte, error) {
-	der, err := s.takeKey()
+	if s.cfg.SeedKey == SeedKeyIdentity {
+		return s.epochHello()
+	}
+	k, err := s.freshKey()
+	if err != nil {
+		return nil, err
+	}
+	s.key, _ = suite.KEMPrivateOf(k)
+	s.setSize(k.Public().Bits())
+	der, err := k.Public().MarshalPKIX()
 	if err != nil {
 		return nil, err
 	}
 	s.step = seedHelloDone
-	if s.cfg.SeedKey == SeedKeyIdentity {
-		return identityHellos.get(s.cfg.Identity, func() ([]byte, error) { return s.signHello(der) })
-	}
 	return s.signHello(der)
 }
+
+func (s *seedServer) epochHello() ([]byte, error) {
+	e, err := s.cfg.seedEpochNow()
+	if err != nil {
+		return nil, err
+	}
+	s.epoch, s.key = e, e.key
+	s.setSize(e.bits)
+	s.step = seedHelloDone
+	return bytes.Clone(e.hello), nil
+}
+
+func (s *seedServer) setSize(bits int) { s.bits, s.size = bits, (bits+7)/8 }
 
 func (s *seedServer) signHello(der []byte) ([]byte, error) {
 	var err error
@@ -199,36 +224,21 @@ func (s *seedServer) signHello(der []byte) ([]byte, error) {
 	return h.marshal(), nil
 }
 
-// takeKey sets this session's key: the identity's, or a fresh one from
-// the test hook, the pool, or key generation.
-func (s *seedServer) takeKey() (der []byte, err error) {
-	var pub suite.ExchangePublic
-	if s.cfg.SeedKey == SeedKeyIdentity {
-		id := s.cfg.Identity
-		s.key = id
-		pub, err = suite.RSAOAEP.ParsePublic(id.Recipient().ExchangeKeyBytes())
-	} else {
-		var k suite.ExchangePrivate
-		if k, err = s.freshKey(); err == nil {
-			s.key, _ = suite.KEMPrivateOf(k)
-			pub = k.Public()
+// freshKey takes this session's key from the test hook, Config.KeyPool
+// or the process's pool of its size, waiting for one within the
+// handshake's context.
+func (s *seedServer) freshKey() (suite.ExchangePrivate, error) {
+	if s.cfg.hooks != nil && s.cfg.hooks.seedKey != nil {
+		return s.cfg.hooks.seedKey, nil
+	}
+	pool := s.cfg.KeyPool
+	if pool == nil {
+		var err error
+		if pool, err = sharedPool(s.cfg.rsaBits()); err != nil {
+			return nil, err
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	s.bits, s.size = pub.Bits(), (pub.Bits()+7)/8
-	return pub.MarshalPKIX()
-}
-
-func (s *seedServer) freshKey() (suite.ExchangePrivate, error) {
-	switch {
-	case s.cfg.hooks != nil && s.cfg.hooks.seedKey != nil:
-		return s.cfg.hooks.seedKey, nil
-	case s.cfg.KeyPool != nil:
-		return s.cfg.KeyPool.take()
-	}
-	return suite.RSAOAEP.Generate(s.cfg.rsaBits())
+	return pool.take(s.ctx)
 }
 
 // readInitial unwraps the keys and opens record 0. Whatever the outcome
@@ -261,17 +271,14 @@ func (s *seedServer) readInitial(msg []byte) ([]byte, error) {
 	return data, nil
 }
 
-// recordReplay refuses, in identity mode, the keys of a session already
-// accepted: the static key lets a recorded initial message authenticate
-// again (spec/channel.md section 3.7). Only authentic messages get here,
-// so garbage cannot fill the cache. Fresh keys need no record: a
-// recording is wrapped to a key that no longer exists.
+// recordReplay refuses, in identity mode, the keys of a session its
+// epoch accepted already: the epoch's key would let a recorded initial
+// message authenticate again (spec/channel.md section 3.8). Only
+// authentic messages get here. Fresh keys need no record: a recording is
+// wrapped to a key that no longer exists.
 func (s *seedServer) recordReplay(secret []byte) error {
-	if s.cfg.SeedKey != SeedKeyIdentity {
+	if s.epoch == nil {
 		return nil
 	}
-	return s.cfg.recordSeedSession(s.ctx, secret)
+	return recordSeedSession(s.epoch, secret)
 }
-
-// A seed server in identity mode decrypts with its keyblob.Identity.
-var _ kemPrivate = (*keyblob.Identity)(nil)

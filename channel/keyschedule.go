@@ -19,7 +19,7 @@ const (
 	labelRecordKey        = "keyblob/v2 record key"
 	labelRecordIV         = "keyblob/v2 record iv"
 	labelKeyUpdate        = "keyblob/v2 key update"
-	// labelSeedReplay derives a seed session's replay id (seedreplay.go).
+	// labelSeedReplay derives a seed session's replay id (epochkey.go).
 	labelSeedReplay = "keyblob/v1 channel seed replay"
 
 	infoResponderStatic    = "keyblob/v2 channel responder static"

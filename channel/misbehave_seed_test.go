@@ -13,9 +13,11 @@ import (
 	"github.com/keyblob/keyblob/internal/suite"
 )
 
-// TestMisbehavingSeed runs the misbehaving-peer suite on seed: a server
-// sending bob's RSA identity key (so that no case waits on key
-// generation), and a client pinning it.
+// TestMisbehavingSeed runs the misbehaving-peer suite on seed: an
+// identity-mode server of bob's RSA identity (one epoch key for all the
+// cases, so that none waits on key generation), and a client pinning it.
+// The initial message is bounded by its payload bound, not the record
+// bound.
 func TestMisbehavingSeed(t *testing.T) {
 	server := func() *Config {
 		return &Config{Profile: Seed, Identity: testIdentity(t, "bob-rsa-2048"), SeedKey: SeedKeyIdentity, Limits: Limits{HandshakeTimeout: 2e9}}
@@ -25,7 +27,7 @@ func TestMisbehavingSeed(t *testing.T) {
 	}
 	readHello := func(p *rawPeer) { p.read(p.recv()) }
 	cases := append(seedClientMisbehaviours(t), seedServerMisbehaviours(t)...)
-	cases = append(cases, lengthCases(256+seedRecordSize(DefaultMaxMessage), ErrAuth, readHello)...)
+	cases = append(cases, lengthCases(256+seedRecordSize(seedMaxInitialPayload), ErrAuth, readHello)...)
 	if len(cases) < 40 {
 		t.Fatalf("only %d misbehaviours", len(cases))
 	}

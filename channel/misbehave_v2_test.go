@@ -233,7 +233,12 @@ func v2ClientMisbehaviours(t testing.TB) []misbehaviour {
 		}},
 		{name: "close record with data", want: keyblob.ErrMalformed, client: func(p *rawPeer) {
 			p.relay()
-			p.send(rawGCMRecord(p, RecordClose, []byte("x")))
+			p.send(rawGCMRecord(p, RecordClose, []byte("xy")))
+			p.recv()
+		}},
+		{name: "close record with reason 0", want: keyblob.ErrMalformed, client: func(p *rawPeer) {
+			p.relay()
+			p.send(rawGCMRecord(p, RecordClose, []byte{0}))
 			p.recv()
 		}},
 		{name: "unknown record type", want: keyblob.ErrMalformed, client: func(p *rawPeer) {

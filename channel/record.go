@@ -60,12 +60,13 @@ var errMalformedRecord = fmt.Errorf("%w channel record", keyblob.ErrMalformed)
 var errSealClosed = errors.New("write after the close record")
 
 // checkRecordRules refuses the records no sender makes: an empty data
-// record, a close record with data, an unknown type.
+// record, a close record with more than its one reason byte or with the
+// reason 0 (which is the empty close record), an unknown type.
 func checkRecordRules(typ RecordType, data []byte) error {
 	switch {
 	case typ == RecordData && len(data) == 0:
 		return fmt.Errorf("%w: empty data record", errMalformedRecord)
-	case typ == RecordClose && len(data) != 0:
+	case typ == RecordClose && (len(data) > 1 || len(data) == 1 && data[0] == 0):
 		return fmt.Errorf("%w: close record with data", errMalformedRecord)
 	case typ > RecordClose:
 		return fmt.Errorf("%w: unknown record type %d", errMalformedRecord, typ)

@@ -27,7 +27,8 @@ func TestSpecMalformedRecord(t *testing.T) {
 		data []byte
 	}{
 		{"empty data record", RecordData, nil},
-		{"close record with data", RecordClose, []byte("x")},
+		{"close record with data", RecordClose, []byte("xy")},
+		{"close record with reason 0", RecordClose, []byte{0}},
 		{"unknown type 3", 3, []byte("x")},
 		{"unknown type 255", 255, nil},
 	}

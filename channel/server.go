@@ -9,11 +9,9 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"net/netip"
 	"sync"
+	"syscall"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Defaults of a Server's zero fields.
@@ -21,8 +19,11 @@ const (
 	DefaultMaxSessions   = 256
 	DefaultMaxHandshakes = 4096
 	DefaultHandshakeRate = 20 // handshakes per second and source, also the burst
-	DefaultMaxSources    = 1 << 16
-	DefaultIdleTimeout   = 5 * time.Minute
+	// DefaultGlobalHandshakeRate bounds the handshakes per second of all
+	// sources together, also the burst.
+	DefaultGlobalHandshakeRate = 1000
+	DefaultMaxSources          = 1 << 16
+	DefaultIdleTimeout         = 5 * time.Minute
 )
 
 // A Handler runs one established session. The Server closes the Conn
@@ -33,9 +34,11 @@ type Handler func(*Conn) error
 // A Server accepts channel connections within limits and runs Handler on
 // each established session, as http.Server does for requests.
 //
-// Admission: a connection whose source (sourceKey: its IP address) is over
-// HandshakeRate is closed at once, as is one beyond MaxHandshakes
-// connections in their handshake. A handshake holds a handshake slot
+// Admission: a connection is closed at once when its source (an IPv4
+// address, an IPv6 /64) is over HandshakeRate, its network (an IPv4 /24,
+// an IPv6 /48) over PrefixRate, or all sources together over
+// GlobalHandshakeRate, and when MaxHandshakes connections are in their
+// handshake (sourcekey.go). A handshake holds a handshake slot
 // only; a session slot (MaxSessions) is taken once it has succeeded, so
 // connections that never finish a handshake (each closed after
 // Config.Limits.HandshakeTimeout) cannot lock real clients out. The
@@ -59,22 +62,29 @@ type Server struct {
 	// MaxHandshakes bounds connections in their handshake (0:
 	// DefaultMaxHandshakes).
 	MaxHandshakes int
-	// HandshakeRate bounds the handshakes per second of one source (0:
-	// DefaultHandshakeRate); HandshakeBurst is its burst (0: the rate,
-	// at least 1).
+	// HandshakeRate bounds the handshakes per second of one source, an
+	// IPv4 address or an IPv6 /64 (0: DefaultHandshakeRate);
+	// HandshakeBurst is its burst (0: the rate, at least 1).
 	HandshakeRate  float64
 	HandshakeBurst int
-	// MaxSources bounds the sources tracked for the rate (0:
-	// DefaultMaxSources).
+	// PrefixRate bounds the handshakes per second of one network, an
+	// IPv4 /24 or an IPv6 /48, with a burst as many times HandshakeBurst
+	// (0: 4 times HandshakeRate).
+	PrefixRate float64
+	// GlobalHandshakeRate bounds the handshakes per second of all
+	// sources together, also its burst (0: DefaultGlobalHandshakeRate).
+	GlobalHandshakeRate float64
+	// MaxSources bounds the sources, and the networks, tracked for the
+	// rates (0: DefaultMaxSources).
 	MaxSources int
 	// Logger receives one line per refusal and per session (nil: none).
 	Logger *slog.Logger
 
-	once    sync.Once
-	slots   chan struct{} // established sessions
-	pending chan struct{} // connections in their handshake
-	sources *sourceLimits
-	cfg     *Config
+	once      sync.Once
+	slots     chan struct{} // established sessions
+	pending   chan struct{} // connections in their handshake
+	admission *admission
+	cfg       *Config
 
 	mu        sync.Mutex
 	closed    bool
@@ -87,8 +97,7 @@ func (s *Server) init() {
 	s.once.Do(func() {
 		s.slots = make(chan struct{}, cmp.Or(s.MaxSessions, DefaultMaxSessions))
 		s.pending = make(chan struct{}, cmp.Or(s.MaxHandshakes, DefaultMaxHandshakes))
-		perSec := cmp.Or(s.HandshakeRate, DefaultHandshakeRate)
-		s.sources = newSourceLimits(perSec, cmp.Or(s.HandshakeBurst, max(1, int(perSec))), cmp.Or(s.MaxSources, DefaultMaxSources))
+		s.admission = s.newAdmission()
 		s.listeners, s.conns = map[net.Listener]struct{}{}, map[*Conn]struct{}{}
 		if s.Logger == nil {
 			s.Logger = slog.New(slog.DiscardHandler)
@@ -149,8 +158,8 @@ func (s *Server) acceptLoop(ln *Listener) error {
 // source is over the rate or too many handshakes are under way.
 func (s *Server) admit(conn *Conn) {
 	remote := conn.RemoteAddr().String()
-	if !s.sources.allow(conn.RemoteAddr()) {
-		s.Logger.Warn("refused: handshake rate limit", "remote", remote)
+	if over := s.admission.allow(conn.RemoteAddr()); over != "" {
+		s.Logger.Warn("refused: handshake rate limit", "remote", remote, "limit", over)
 		conn.Close()
 		return
 	}
@@ -180,7 +189,7 @@ func (s *Server) session(conn *Conn) {
 	err := conn.Handshake()
 	<-s.pending
 	if err != nil {
-		log.Warn("handshake failed", "err", err)
+		s.handshakeFailed(log, err)
 		return
 	}
 	select {
@@ -188,17 +197,58 @@ func (s *Server) session(conn *Conn) {
 		defer func() { <-s.slots }()
 	default:
 		log.Warn("refused: too many sessions", "max", cap(s.slots))
+		conn.refuse()
 		return
 	}
 	log = log.With(conn.ConnectionState().LogAttrs("client")...)
 	log.Info("session open")
 	err = s.Handler(conn)
-	took := time.Since(start).Round(time.Millisecond).String()
-	if err != nil {
-		log.Warn("session failed", "err", err, "duration", took)
+	in, out := conn.Counts()
+	attrs := []any{"duration", time.Since(start).Round(time.Millisecond).String(), "bytes_in", in, "bytes_out", out}
+	if err != nil && !(s.shuttingDown() && errors.Is(err, net.ErrClosed)) {
+		log.Warn("session failed", append([]any{"err", logError(err)}, attrs...)...)
 		return
 	}
-	log.Info("session closed", "duration", took)
+	log.Info("session closed", attrs...)
+}
+
+// handshakeFailed logs a failed handshake: a refusal for a shared
+// resource under its own words.
+func (s *Server) handshakeFailed(log *slog.Logger, err error) {
+	if errors.Is(err, ErrOverloaded) {
+		log.Warn("refused: server overloaded", "err", logError(err))
+		return
+	}
+	log.Warn("handshake failed", "err", logError(err))
+}
+
+// refuse ends a session the server has no room for: a v2 close record
+// saying so, a seed connection closed without one (its close record has
+// no room for a reason), so that the client never takes the refusal for
+// a clean, empty session.
+func (c *Conn) refuse() {
+	if c.cfg.profile().id == Seed {
+		c.abort(errRefused)
+		return
+	}
+	c.closeWith(CloseRefused, errRefused)
+}
+
+// errRefused is what a refused Conn's later calls return.
+var errRefused = errors.New("channel session refused: too many sessions")
+
+// logError words err for a log line: the transport's own errors in
+// plain words instead of Go's.
+func logError(err error) string {
+	switch {
+	case errors.Is(err, net.ErrClosed):
+		return "connection closed"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset by the peer"
+	case errors.Is(err, syscall.EPIPE):
+		return "the peer stopped reading (broken pipe)"
+	}
+	return err.Error()
 }
 
 // LogAttrs are the slog key-value pairs of an established session: its
@@ -262,7 +312,7 @@ func (s *Server) closeConns() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		c.Close()
+		c.closeWith(CloseShutdown, ErrServerClosed)
 	}
 	return len(s.conns)
 }
@@ -303,57 +353,4 @@ func (s *Server) track(conn *Conn, add bool) bool {
 	}
 	s.conns[conn] = struct{}{}
 	return true
-}
-
-// sourceKey is the one place saying which connections share a handshake
-// rate: today those of one IP address (any port); other addresses (unix
-// sockets) by their string.
-func sourceKey(addr net.Addr) string {
-	if ta, ok := addr.(*net.TCPAddr); ok {
-		if ip, ok := netip.AddrFromSlice(ta.IP); ok {
-			return ip.Unmap().String()
-		}
-	}
-	return addr.String()
-}
-
-// sourceLimits is the bounded per-source handshake rate limit.
-type sourceLimits struct {
-	mu      sync.Mutex
-	perSec  rate.Limit
-	burst   int
-	max     int // sources tracked at most
-	sources map[string]*rate.Limiter
-}
-
-func newSourceLimits(perSec float64, burst, maxSources int) *sourceLimits {
-	return &sourceLimits{perSec: rate.Limit(perSec), burst: burst, max: maxSources, sources: map[string]*rate.Limiter{}}
-}
-
-// allow reports whether a handshake from addr is within its rate.
-func (l *sourceLimits) allow(addr net.Addr) bool {
-	key := sourceKey(addr)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lim, ok := l.sources[key]
-	if !ok {
-		if len(l.sources) >= l.max && !l.sweep() {
-			return false
-		}
-		lim = rate.NewLimiter(l.perSec, l.burst)
-		l.sources[key] = lim
-	}
-	return lim.Allow()
-}
-
-// sweep forgets the sources whose limiter is full again, reporting
-// whether any was.
-func (l *sourceLimits) sweep() bool {
-	n := len(l.sources)
-	for k, lim := range l.sources {
-		if lim.Tokens() >= float64(l.burst) {
-			delete(l.sources, k)
-		}
-	}
-	return len(l.sources) < n
 }

@@ -116,6 +116,15 @@ func TestServerLimits(t *testing.T) {
 			if served(addr, cfg) {
 				t.Fatal("a second session was served with the one slot taken")
 			}
+			second, err := Dial("tcp", addr, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ce *CloseError
+			if _, err := second.Read(make([]byte, 1)); !errors.As(err, &ce) || ce.Reason != CloseRefused {
+				t.Errorf("the refused client read %v, want the close reason refused", err)
+			}
+			second.Close()
 			first.Close()
 			if !eventually(func() bool { return served(addr, cfg) }) {
 				t.Fatal("no session once the first ended")
@@ -177,54 +186,89 @@ func TestServerLimits(t *testing.T) {
 	}
 }
 
-// TestSourceLimits checks the bounded per-source table: a burst, then
-// refusals; other sources apart; a full table forgets sources back at a
-// full burst, and refuses new ones if there are none.
-func TestSourceLimits(t *testing.T) {
-	a := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}
-	b := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 1}
-	l := newSourceLimits(3, 3, DefaultMaxSources)
+// TestRateTable checks the bounded table of limiters: a burst, then
+// refusals; other keys apart; a full table forgets keys back at a full
+// burst, and refuses new ones if there are none.
+func TestRateTable(t *testing.T) {
+	l := newRateTable(3, 3, DefaultMaxSources)
 	for i := range 3 {
-		if !l.allow(&net.TCPAddr{IP: a.IP, Port: 1000 + i}) {
-			t.Fatalf("handshake %d of the burst refused", i)
+		if !l.allow("a") {
+			t.Fatalf("event %d of the burst refused", i)
 		}
 	}
-	if l.allow(a) {
-		t.Error("a fourth handshake within the second was allowed")
+	if l.allow("a") {
+		t.Error("a fourth event within the second was allowed")
 	}
-	if !l.allow(b) {
-		t.Error("another source was refused")
+	if !l.allow("b") {
+		t.Error("another key was refused")
 	}
 	l.max = 2
-	c := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 3), Port: 1}
-	if l.allow(c) {
-		t.Error("a new source was allowed with the table full of busy ones")
+	if l.allow("c") {
+		t.Error("a new key was allowed with the table full of busy ones")
 	}
-	l.sources[sourceKey(b)] = rate.NewLimiter(l.perSec, l.burst) // b is idle again
-	if !l.allow(c) {
-		t.Error("a new source was refused although an idle one could be forgotten")
+	l.m["b"] = rate.NewLimiter(l.perSec, l.burst) // b is idle again
+	if !l.allow("c") {
+		t.Error("a new key was refused although an idle one could be forgotten")
 	}
-	if len(l.sources) != 2 {
-		t.Errorf("table holds %d sources, want 2", len(l.sources))
+	if len(l.m) != 2 {
+		t.Errorf("table holds %d keys, want 2", len(l.m))
 	}
 }
 
-// TestSourceKey: one key per IP address, whatever the port; an IPv4
-// address the same in its IPv6-mapped form.
-func TestSourceKey(t *testing.T) {
+// TestSourceKeys: one source per IPv4 address whatever the port (the
+// same in its IPv6-mapped form) and per IPv6 /64; one network per IPv4
+// /24 and IPv6 /48.
+func TestSourceKeys(t *testing.T) {
+	v4 := func(a, b, c, d byte, port int) net.Addr { return &net.TCPAddr{IP: net.IPv4(a, b, c, d), Port: port} }
+	v6 := func(s string) net.Addr { return &net.TCPAddr{IP: net.ParseIP(s), Port: 1} }
 	tests := []struct {
-		a, b net.Addr
-		same bool
+		a, b                net.Addr
+		sameSource, sameNet bool
 	}{
-		{&net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1}, &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 2}, true},
-		{&net.TCPAddr{IP: net.IPv4(10, 0, 0, 1).To4(), Port: 1}, &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1).To16(), Port: 2}, true},
-		{&net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1}, &net.TCPAddr{IP: net.IPv4(10, 0, 0, 2), Port: 1}, false},
-		{&net.TCPAddr{IP: net.ParseIP("2001:db8::1")}, &net.TCPAddr{IP: net.ParseIP("2001:db8::2")}, false},
+		{v4(10, 0, 0, 1, 1), v4(10, 0, 0, 1, 2), true, true},
+		{&net.TCPAddr{IP: net.IPv4(10, 0, 0, 1).To4()}, &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1).To16()}, true, true},
+		{v4(10, 0, 0, 1, 1), v4(10, 0, 0, 2, 1), false, true},
+		{v4(10, 0, 0, 1, 1), v4(10, 0, 1, 1, 1), false, false},
+		{v6("2001:db8::1"), v6("2001:db8::2"), true, true},
+		{v6("2001:db8::1"), v6("2001:db8:0:1::1"), false, true},
+		{v6("2001:db8::1"), v6("2001:db8:1::1"), false, false},
 	}
 	for _, tt := range tests {
-		if got := sourceKey(tt.a) == sourceKey(tt.b); got != tt.same {
-			t.Errorf("sourceKey(%v) == sourceKey(%v) is %v, want %v", tt.a, tt.b, got, tt.same)
+		sa, na := sourceKeys(tt.a)
+		sb, nb := sourceKeys(tt.b)
+		if (sa == sb) != tt.sameSource || (na == nb) != tt.sameNet {
+			t.Errorf("%v (%s, %s) and %v (%s, %s): same source %v, network %v; want %v, %v",
+				tt.a, sa, na, tt.b, sb, nb, sa == sb, na == nb, tt.sameSource, tt.sameNet)
 		}
+	}
+}
+
+// TestAdmissionTiers checks that many addresses of one /24 together get
+// no more than the network's rate, that another network is apart, and
+// that the global rate bounds them all.
+func TestAdmissionTiers(t *testing.T) {
+	a := (&Server{HandshakeRate: 1, GlobalHandshakeRate: 100}).newAdmission()
+	admitted := 0
+	for i := range 50 {
+		if a.allow(&net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(i+1))}) == "" {
+			admitted++
+		}
+	}
+	if admitted != prefixFactor {
+		t.Errorf("50 addresses of one /24 got %d handshakes, want the network's burst %d", admitted, prefixFactor)
+	}
+	if over := a.allow(&net.TCPAddr{IP: net.IPv4(127, 0, 1, 1)}); over != "" {
+		t.Errorf("another /24 refused (%s)", over)
+	}
+	g := (&Server{GlobalHandshakeRate: 10}).newAdmission()
+	admitted = 0
+	for i := range 100 {
+		if g.allow(&net.TCPAddr{IP: net.IPv4(127, byte(i), 0, 1)}) == "" {
+			admitted++
+		}
+	}
+	if admitted != 10 {
+		t.Errorf("100 networks got %d handshakes under a global burst of 10", admitted)
 	}
 }
 
@@ -263,8 +307,12 @@ func TestServerShutdown(t *testing.T) {
 		if finish && err != nil || !finish && !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("Shutdown (session finishes: %v) returned %v", finish, err)
 		}
-		if !finish && !closedByServer(c) {
-			t.Error("the session left at the deadline is still open")
+		if !finish {
+			var ce *CloseError
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := c.Read(make([]byte, 1)); !errors.As(err, &ce) || ce.Reason != CloseShutdown {
+				t.Errorf("the session left at the deadline read %v, want the close reason shutdown", err)
+			}
 		}
 		c.Close()
 		cancel()

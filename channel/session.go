@@ -103,7 +103,8 @@ func (s *Session) ReadHandshakeMessage(msg []byte) ([]byte, error) {
 }
 
 // setContext passes the handshake's context to a handshake that uses one
-// (a seed server's SeedReplay); a Session alone uses context.Background.
+// (a seed server waits for a fresh key within it); a Session alone uses
+// context.Background.
 func (s *Session) setContext(ctx context.Context) {
 	if h, ok := s.hs.(interface{ setContext(context.Context) }); ok {
 		h.setContext(ctx)
@@ -162,6 +163,15 @@ func (s *Session) SealKeyUpdate(dst []byte) ([]byte, error) {
 // SealClose appends to dst the close record, this end's last.
 func (s *Session) SealClose(dst []byte) ([]byte, error) {
 	return s.seal(dst, RecordClose, nil)
+}
+
+// sealClose appends a close record giving reason: v2 carries it, seed
+// has no room for it.
+func (s *Session) sealClose(dst []byte, reason CloseReason) ([]byte, error) {
+	if s.cfg.profile().id == Seed || reason == 0 {
+		return s.SealClose(dst)
+	}
+	return s.seal(dst, RecordClose, []byte{byte(reason)})
 }
 
 func (s *Session) seal(dst []byte, typ RecordType, data []byte) ([]byte, error) {

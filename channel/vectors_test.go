@@ -71,7 +71,7 @@ var vectorCases = []vectorCase{
 	{name: "v2-insecure", comment: "v2, insecure client (no enc_s), hybrid ephemeral", profile: V2, server: "bob-hybrid"},
 	{name: "seed-fresh-signed", comment: "seed, fresh RSA-2048 key signed with the server's Ed25519 key, client pins the server", profile: Seed, server: "bob-hybrid", pinned: true},
 	{name: "seed-fresh-insecure", comment: "seed, fresh RSA-2048 key, server without identity, insecure client", profile: Seed},
-	{name: "seed-identity", comment: "seed, the server identity's own RSA key, signed with RSA-PSS, client pins the server", profile: Seed, server: "bob-rsa-2048", pinned: true, seedIdentity: true},
+	{name: "seed-identity", comment: "seed, identity mode: an epoch RSA-2048 key signed with the server's RSA-PSS key, client pins the server", profile: Seed, server: "bob-rsa-2048", pinned: true, seedIdentity: true},
 }
 
 // vectorRecords are the records of every vector, in the order sent.
@@ -134,7 +134,7 @@ func generateVector(t *testing.T, vc vectorCase, seed byte) []byte {
 		return enc, secret, err
 	}}
 	var seedKey []byte
-	if vc.profile == Seed && !vc.seedIdentity {
+	if vc.profile == Seed {
 		k, err := suite.RSAOAEP.Generate(2048)
 		if err != nil {
 			t.Fatal(err)
@@ -400,9 +400,9 @@ func (v *vector) configs(tb testing.TB) (client, server *Config) {
 	client, server = vectorConfigs(tb, vc)
 	client.Rand = bytes.NewReader(v.hex(tb, "client rand"))
 	server.Rand = bytes.NewReader(v.hex(tb, "server rand"))
-	// The vectors replay their stored initial message on purpose: each
-	// run is a server that never saw it.
-	server.SeedReplay = NewMemorySeedReplay(1)
+	// The vectors replay their stored initial message on purpose: the
+	// stored seed key is each run's own epoch (seedEpochNow), a server
+	// that never saw it.
 	hooks := &testHooks{}
 	if k := v.fields["seed key"]; k != "" {
 		ex, _, err := suite.ParsePKCS8(v.hex(tb, "seed key"))
@@ -463,7 +463,7 @@ func (v *vector) targets(tb testing.TB, client, server *Config, hooks *testHooks
 
 func (v *vector) seedTarget(tb testing.TB, server *Config, hooks *testHooks) kemTarget {
 	if hooks.seedKey == nil {
-		return kemTarget{server.Identity.Recipient().ExchangeKeyBytes(), server.Identity}
+		tb.Fatalf("%s: a seed vector without its seed key", v.name)
 	}
 	priv, _ := suite.KEMPrivateOf(hooks.seedKey)
 	return kemTarget{hooks.seedKey.Public().Bytes(), priv}
@@ -638,7 +638,6 @@ func (v *vector) mustFail(t *testing.T, ccfg, scfg *Config, mutate func(int, []b
 	t.Helper()
 	c, s := *ccfg, *scfg // fresh randomness readers
 	c.Rand, s.Rand = bytes.NewReader(v.hex(t, "client rand")), bytes.NewReader(v.hex(t, "server rand"))
-	s.SeedReplay = NewMemorySeedReplay(1) // a server that never saw the vector
 	if _, err := runVector(t, &c, &s, mutate); err == nil {
 		t.Errorf("%s: the session still worked", what)
 	}

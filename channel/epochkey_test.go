@@ -2,7 +2,6 @@ package channel
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/replay"
 )
 
@@ -36,13 +36,29 @@ func (r *tapConn) recorded() []byte {
 }
 
 // seedIdentityConfigs returns a seed client and an identity-mode server
-// with its own replay cache of max ids.
-func seedIdentityConfigs(t testing.TB, max int) (client, server *Config, cache *MemorySeedReplay) {
+// of an identity no other test uses, so that its epochs are its own.
+func seedIdentityConfigs(t testing.TB) (client, server *Config) {
 	client, server = pair(t, Seed, "rsa-2048", false)
-	cache = NewMemorySeedReplay(max)
-	server.SeedReplay = cache
+	server.Identity = freshIdentity(t, server.Identity)
+	client.Peer = server.Identity.Recipient()
 	server.Limits.HandshakeTimeout = 5 * time.Second
-	return client, server, cache
+	return client, server
+}
+
+// freshIdentity returns a copy of id under a new pointer: to the
+// process's epoch table, another server of the same key, as after a
+// restart.
+func freshIdentity(t testing.TB, id *keyblob.Identity) *keyblob.Identity {
+	t.Helper()
+	b, err := id.MarshalPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := keyblob.ParseIdentity(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return again
 }
 
 // seedServerLog starts a seed server that reads everything of each
@@ -109,7 +125,7 @@ func replayStream(t *testing.T, addr string, stream []byte) {
 // before it releases any data, as often as it is tried, and fresh
 // sessions still work, before and after.
 func TestSeedReplayRefused(t *testing.T) {
-	ccfg, scfg, cache := seedIdentityConfigs(t, 64)
+	ccfg, scfg := seedIdentityConfigs(t)
 	addr, results := seedServerLog(t, scfg)
 	stream := recordSession(t, addr, ccfg, "transfer 100 to mallory")
 	if r := <-results; r.err != nil || string(r.data) != "transfer 100 to mallory" {
@@ -128,50 +144,90 @@ func TestSeedReplayRefused(t *testing.T) {
 			t.Fatalf("fresh session %d after the replays: %q, %v", i, r.data, r.err)
 		}
 	}
-	if cache.Len() != 4 {
-		t.Errorf("the cache holds %d sessions, want 4", cache.Len())
+	if e := epochOf(t, scfg); len(e.seen) != 4 {
+		t.Errorf("the epoch holds %d sessions, want 4", len(e.seen))
 	}
 }
 
-// TestSeedReplayRestart shows the limit the spec states: a server with a
-// new in-memory cache (a restart) accepts a stream recorded before.
+// epochOf returns the current epoch of an identity-mode config.
+func epochOf(t testing.TB, cfg *Config) *seedEpoch {
+	t.Helper()
+	s, err := cfg.epochSourceOf()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur
+}
+
+// TestSeedReplayRestart replays a recorded stream into a restarted
+// server of the same identity (a new epoch source: epoch keys live in
+// memory only): it is refused, as into the server that recorded it.
 func TestSeedReplayRestart(t *testing.T) {
-	ccfg, scfg, _ := seedIdentityConfigs(t, 64)
+	ccfg, scfg := seedIdentityConfigs(t)
 	addr, results := seedServerLog(t, scfg)
 	stream := recordSession(t, addr, ccfg, "once")
 	<-results
 	restarted := *scfg
-	restarted.SeedReplay = NewMemorySeedReplay(64)
+	restarted.Identity = freshIdentity(t, scfg.Identity)
 	addr2, results2 := seedServerLog(t, &restarted)
 	replayStream(t, addr2, stream)
-	if r := <-results2; r.err != nil || string(r.data) != "once" {
-		t.Fatalf("replay into a restarted server: %q, %v; the spec says it is accepted", r.data, r.err)
+	if r := <-results2; !errors.Is(r.err, ErrAuth) || len(r.data) != 0 {
+		t.Fatalf("replay into a restarted server: read %q, %v; want nothing and ErrAuth", r.data, r.err)
 	}
 }
 
-// TestSeedReplayFull checks that a full cache refuses new sessions
-// (fail closed) rather than forget one, and that fresh-key servers record
-// nothing.
-func TestSeedReplayFull(t *testing.T) {
-	ccfg, scfg, cache := seedIdentityConfigs(t, 2)
-	for i := range 3 {
-		c, s := mustSessions(ccfg, scfg)
-		_, err := handshakeSessions(c, s)
-		switch {
-		case i < 2 && err != nil:
-			t.Fatalf("session %d: %v", i, err)
-		case i == 2 && !errors.Is(err, ErrSeedReplayFull):
-			t.Fatalf("session over the capacity: %v, want ErrSeedReplayFull", err)
+// TestSeedEpochRotates checks that an epoch ends after its sessions and
+// after its time, that the next key takes over without a session
+// failing for long, and that a stream recorded under an ended epoch is
+// refused.
+func TestSeedEpochRotates(t *testing.T) {
+	ccfg, scfg := seedIdentityConfigs(t)
+	scfg.SeedEpoch = 300 * time.Millisecond
+	addr, results := seedServerLog(t, scfg)
+	stream := recordSession(t, addr, ccfg, "before")
+	<-results
+	first := epochOf(t, scfg)
+	deadline := time.Now().Add(20 * time.Second)
+	for epochOf(t, scfg) == first {
+		if time.Now().After(deadline) {
+			t.Fatal("the epoch did not end after its time")
 		}
+		recordSession(t, addr, ccfg, "during")
+		if r := <-results; r.err != nil && !errors.Is(r.err, ErrOverloaded) {
+			t.Fatalf("a session while the epoch ends: %v", r.err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	if cache.Len() != 2 {
-		t.Errorf("the cache holds %d ids, want 2", cache.Len())
+	replayStream(t, addr, stream)
+	if r := <-results; !errors.Is(r.err, ErrAuth) || len(r.data) != 0 {
+		t.Fatalf("replay of a past epoch: read %q, %v; want nothing and ErrAuth", r.data, r.err)
 	}
-	fresh := *scfg
-	fresh.SeedKey, fresh.hooks = SeedKeyFresh, &testHooks{seedKey: fixedSeedKey(t)}
-	sessions(t, ccfg, &fresh)
-	if cache.Len() != 2 {
-		t.Errorf("a fresh-key session was recorded: %d ids", cache.Len())
+}
+
+// TestSeedEpochSpent checks that a spent epoch with no successor ready
+// refuses with ErrOverloaded, and that its successor then takes over.
+func TestSeedEpochSpent(t *testing.T) {
+	_, scfg := seedIdentityConfigs(t)
+	src, err := scfg.epochSourceOf()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := src.prepare(now); err != nil {
+		t.Fatal(err)
+	}
+	src.mu.Lock()
+	src.cur.sent, src.making = seedEpochSessions, true // spent; a successor "on its way"
+	src.mu.Unlock()
+	if _, err := src.current(now); !errors.Is(err, ErrOverloaded) {
+		t.Fatalf("a spent epoch without successor: %v, want ErrOverloaded", err)
+	}
+	src.makeNext(now)
+	e, err := src.current(now)
+	if err != nil || e.sent != 1 {
+		t.Fatalf("after the successor was made: %v (sent %v)", err, e)
 	}
 }
 
@@ -190,7 +246,7 @@ func mustSessions(ccfg, scfg *Config) (c, s *Session) {
 // server session, with the record after it: the initial message is
 // refused, so no record opens.
 func TestSeedReplaySession(t *testing.T) {
-	ccfg, scfg, _ := seedIdentityConfigs(t, 8)
+	ccfg, scfg := seedIdentityConfigs(t)
 	c, s := mustSessions(ccfg, scfg)
 	hello, _ := s.NextHandshakeMessage()
 	if _, err := c.ReadHandshakeMessage(hello); err != nil {
@@ -211,16 +267,16 @@ func TestSeedReplaySession(t *testing.T) {
 	}
 }
 
-// TestMemorySeedReplayConcurrent checks the atomic first-use insert: of
-// concurrent Records of one id exactly one succeeds.
-func TestMemorySeedReplayConcurrent(t *testing.T) {
-	m := NewMemorySeedReplay(4)
+// TestSeedEpochRecordConcurrent checks the atomic first-use insert: of
+// concurrent records of one id exactly one succeeds.
+func TestSeedEpochRecordConcurrent(t *testing.T) {
+	e := &seedEpoch{seen: map[[replay.IDSize]byte]struct{}{}}
 	id := bytes.Repeat([]byte{7}, replay.IDSize)
 	var ok, replayed atomic.Int32
 	var wg sync.WaitGroup
 	for range 32 {
 		wg.Go(func() {
-			switch err := m.Record(context.Background(), id, time.Now()); {
+			switch err := e.record(id); {
 			case err == nil:
 				ok.Add(1)
 			case errors.Is(err, replay.ErrReplay):
@@ -230,9 +286,34 @@ func TestMemorySeedReplayConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	if ok.Load() != 1 || replayed.Load() != 31 {
-		t.Fatalf("%d Records succeeded and %d were replays, want 1 and 31", ok.Load(), replayed.Load())
+		t.Fatalf("%d records succeeded and %d were replays, want 1 and 31", ok.Load(), replayed.Load())
 	}
-	if err := m.Record(context.Background(), id[:31], time.Now()); err == nil {
-		t.Fatal("a 31-byte id was recorded")
+}
+
+// TestIdentityHelloSignedOnce checks that an identity-mode server sends
+// one signed hello for all the sessions of an epoch, that clients accept
+// it every time, and that a fresh-key server still signs each of its
+// keys.
+func TestIdentityHelloSignedOnce(t *testing.T) {
+	ccfg, scfg := seedIdentityConfigs(t)
+	hello := func(scfg *Config) []byte {
+		c, s := mustSessions(ccfg, scfg)
+		h, err := s.NextHandshakeMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := bytes.Clone(h)
+		if _, err := c.ReadHandshakeMessage(h); err != nil {
+			t.Fatalf("client refused the hello: %v", err)
+		}
+		return msg
+	}
+	if a, b := hello(scfg), hello(scfg); !bytes.Equal(a, b) {
+		t.Error("two identity-mode hellos of one epoch differ")
+	}
+	fresh := *scfg
+	fresh.SeedKey, fresh.hooks = SeedKeyFresh, &testHooks{seedKey: fixedSeedKey(t)}
+	if a, b := hello(&fresh), hello(&fresh); bytes.Equal(a, b) {
+		t.Error("two fresh-key hellos of one key are identical: signed once (RSA-PSS is randomized)")
 	}
 }
