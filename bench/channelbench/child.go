@@ -106,13 +106,17 @@ func tlsChildClient(der []byte) (func(net.Conn) (net.Conn, error), error) {
 }
 
 // channelChildServer serves cfg, whose identity is id, in a plain accept
-// loop.
-func channelChildServer(id *keyblob.Identity, cfg *channel.Config) (childServer, error) {
+// loop, behind a channel.Listener if listener is set.
+func channelChildServer(id *keyblob.Identity, cfg *channel.Config, listener bool) (childServer, error) {
 	pub, err := id.Recipient().MarshalPEM()
 	if err != nil {
 		return childServer{}, err
 	}
-	return plainChildServer(pub, channelProto("", cfg, nil)), nil
+	p := channelProto("", cfg, nil)
+	if listener {
+		p = withListener(p, cfg)
+	}
+	return plainChildServer(pub, p), nil
 }
 
 func v2ChildServer() (childServer, error) {
@@ -120,7 +124,7 @@ func v2ChildServer() (childServer, error) {
 	if err != nil {
 		return childServer{}, err
 	}
-	return channelChildServer(id, &channel.Config{Identity: id})
+	return channelChildServer(id, &channel.Config{Identity: id}, false)
 }
 
 func seedIdentityChildServer() (childServer, error) {
@@ -128,17 +132,16 @@ func seedIdentityChildServer() (childServer, error) {
 	if err != nil {
 		return childServer{}, err
 	}
-	return channelChildServer(id, &channel.Config{
-		Profile: channel.Seed, Identity: id, SeedKey: channel.SeedKeyIdentity,
-		// Every handshake is a new session: a cache large enough for the run.
-		SeedReplay: channel.NewMemorySeedReplay(1 << 22),
-	})
+	// A Listener makes the first epoch key before the serve process is
+	// idle and ready; the epoch's replay cache is the channel's own.
+	return channelChildServer(id, &channel.Config{Profile: channel.Seed, Identity: id, SeedKey: channel.SeedKeyIdentity}, true)
 }
 
 // seedPoolChildServer is a channel.Server with a seed fresh-key config:
-// Serve makes its Listener, and the Listener its key pool, refilled in
-// the background. The per-source rate is lifted, as every client comes
-// from 127.0.0.1; every other limit is the Server's default.
+// Serve makes its Listener, which starts the process's key pool (the
+// channel's defaults: size, refill rate, wait for a key). The per-source
+// rate is lifted, as every client comes from 127.0.0.1; every other limit
+// is the Server's default.
 func seedPoolChildServer() (childServer, error) {
 	id, err := keyblob.GenerateIdentity(keyblob.KindRSA2048)
 	if err != nil {
