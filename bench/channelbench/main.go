@@ -1,11 +1,14 @@
 // Command channelbench measures keyblob channels against crypto/tls 1.3
 // and plain TCP over loopback, side by side in one run, and prints a
-// Markdown table with the ratios and targets of issue #10. See
+// Markdown table with the ratios and targets of issues #10 and #18. See
 // bench/README.md; bench/channel-vs-tls.sh runs it.
+//
+// The server CPU rows run the server as a process of its own
+// (channelbench serve) and the clients as another (channelbench load),
+// pinned to different CPUs; see pinned.go.
 package main
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
@@ -31,15 +34,41 @@ import (
 )
 
 func main() {
-	size := flag.Int64("size", 256<<20, "bytes per bulk transfer")
-	dur := flag.Duration("duration", 3*time.Second, "length of each handshake measurement")
-	clients := flag.Int("clients", 32, "concurrent handshaking clients")
-	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("channelbench: ")
-	if err := run(*size, *dur, *clients); err != nil {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "serve":
+			if err := serveMain(os.Args[2:]); err != nil {
+				log.Fatalf("serve: %v", err)
+			}
+			return
+		case "load":
+			if err := loadMain(os.Args[2:]); err != nil {
+				log.Fatalf("load: %v", err)
+			}
+			return
+		}
+	}
+	var o options
+	flag.Int64Var(&o.size, "size", 256<<20, "bytes per bulk transfer")
+	flag.DurationVar(&o.dur, "duration", 3*time.Second, "length of each handshake measurement")
+	flag.IntVar(&o.clients, "clients", 32, "concurrent handshaking clients")
+	flag.DurationVar(&o.timeout, "timeout", 5*time.Second, "a handshaking client's bound on one attempt (connect, handshake, echo)")
+	flag.Parse()
+	if o.clients < 1 || o.dur <= 0 || o.timeout <= 0 {
+		log.Fatal("-clients, -duration and -timeout must be positive")
+	}
+	if err := run(o); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// options are the flags of a whole run.
+type options struct {
+	size         int64
+	dur, timeout time.Duration
+	clients      int
 }
 
 // A protocol is one row set: how to wrap a server and a client
@@ -53,34 +82,38 @@ type protocol struct {
 }
 
 type setup struct {
-	v2, v2Mutual, seedIdentity, seedFresh, seedPool, tls13, tcp protocol
-	closers                                                     []func()
+	v2, v2Mutual, seedIdentity, seedPool, tls13, tcp protocol
+	closers                                          []func()
 }
 
-func run(size int64, dur time.Duration, clients int) error {
+func run(o options) error {
 	s, err := newSetup()
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	r := &results{size: size, dur: dur, clients: clients}
-	log.Printf("bulk: %d MiB per protocol", size>>20)
+	r := &results{opt: o}
+	log.Printf("bulk: %d MiB per protocol", o.size>>20)
 	for _, p := range []protocol{s.tcp, s.tls13, s.v2, s.seedIdentity} {
-		mbs, err := bulk(p, size)
+		mbs, err := bulk(p, o.size)
 		if err != nil {
 			return fmt.Errorf("bulk %s: %w", p.name, err)
 		}
-		r.bulk = append(r.bulk, row{p.name, mbs})
+		r.bulk = append(r.bulk, row{name: p.name, value: mbs})
 	}
-	log.Printf("handshakes: %d clients, %v each", clients, dur)
-	for _, p := range []protocol{s.tls13, s.v2, s.v2Mutual, s.seedIdentity, s.seedPool, s.seedFresh} {
-		hs, err := handshakes(p, dur, clients)
+	log.Printf("handshakes: %d clients, %v each", o.clients, o.dur)
+	for _, p := range []protocol{s.tls13, s.v2, s.v2Mutual, s.seedIdentity, s.seedPool} {
+		t, err := handshakes(p, o)
 		if err != nil {
 			return fmt.Errorf("handshakes %s: %w", p.name, err)
 		}
-		r.hs = append(r.hs, row{p.name, hs})
+		t.logFailures(p.name)
+		r.hs = append(r.hs, row{name: p.name, value: t.perSecond(o.dur), t: t})
 	}
-	r.rsaBound = rsaBound(dur)
+	r.rsaBound = rsaBound(o.dur)
+	if r.pinned, err = pinnedRows(o); err != nil {
+		return err
+	}
 	r.print(os.Stdout)
 	return nil
 }
@@ -110,22 +143,24 @@ func newSetup() (*setup, error) {
 	s.v2 = channelProto("v2", v2s, &channel.Config{Peer: hybrid.Recipient()})
 	s.v2Mutual = channelProto("v2 mutual", v2s, &channel.Config{Peer: hybrid.Recipient(), Identity: client})
 	seedClient := &channel.Config{Profile: channel.Seed, Peer: rsaID.Recipient()}
-	s.seedIdentity = channelProto("seed identity key", &channel.Config{
-		Profile: channel.Seed, Identity: rsaID, SeedKey: channel.SeedKeyIdentity,
-		// Every handshake is a new session: a cache large enough for the run.
-		SeedReplay: channel.NewMemorySeedReplay(1 << 22),
-	}, seedClient)
-	// Fresh keys per session, generated in the handshake (Server without a
-	// pool), and from a Listener's pool of DefaultKeyPoolSize keys.
+	// The seed rows run behind a Listener, which makes the first epoch key
+	// (identity) or starts the process's key pool (fresh) before the row.
+	seedIdentity := &channel.Config{Profile: channel.Seed, Identity: rsaID, SeedKey: channel.SeedKeyIdentity}
+	s.seedIdentity = withListener(channelProto("seed identity key", seedIdentity, seedClient), seedIdentity)
 	seedFresh := &channel.Config{Profile: channel.Seed, Identity: rsaID}
-	s.seedFresh = channelProto("seed fresh key per session", seedFresh, seedClient)
-	s.seedPool = channelProto("seed fresh key, pool", seedFresh, seedClient)
-	s.seedPool.listener = func(l net.Listener) (net.Listener, error) { return channel.NewListener(l, seedFresh) }
+	s.seedPool = withListener(channelProto("seed fresh key, pool", seedFresh, seedClient), seedFresh)
 	s.tls13, err = tlsProto()
 	return s, err
 }
 
 func same(c net.Conn) (net.Conn, error) { return c, nil }
+
+// withListener makes p's server a channel.Listener with the server config
+// cfg.
+func withListener(p protocol, cfg *channel.Config) protocol {
+	p.listener = func(l net.Listener) (net.Listener, error) { return channel.NewListener(l, cfg) }
+	return p
+}
 
 func channelProto(name string, server, client *channel.Config) protocol {
 	return protocol{
@@ -144,9 +179,30 @@ func channelProto(name string, server, client *channel.Config) protocol {
 // tlsProto is TLS 1.3 with an Ed25519 certificate and X25519MLKEM768,
 // full handshakes only (no resumption).
 func tlsProto() (protocol, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	scfg, der, err := tlsServerConfig()
 	if err != nil {
 		return protocol{}, err
+	}
+	ccfg, err := tlsClientConfig(der)
+	if err != nil {
+		return protocol{}, err
+	}
+	return protocol{
+		name:   "TLS 1.3",
+		server: func(c net.Conn) (net.Conn, error) { return tls.Server(c, scfg), nil },
+		client: tlsClient(ccfg),
+	}, nil
+}
+
+// tlsCurves are the key exchanges of the TLS rows: X25519MLKEM768 only.
+var tlsCurves = []tls.CurveID{tls.X25519MLKEM768}
+
+// tlsServerConfig returns a TLS 1.3 server config with a new self-signed
+// Ed25519 certificate for the name "bench", and the certificate's DER.
+func tlsServerConfig() (*tls.Config, []byte, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench"},
@@ -154,48 +210,68 @@ func tlsProto() (protocol, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
 	if err != nil {
-		return protocol{}, err
+		return nil, nil, err
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return protocol{}, err
+		return nil, nil, err
+	}
+	return &tls.Config{
+		MinVersion: tls.VersionTLS13, CurvePreferences: tlsCurves, SessionTicketsDisabled: true,
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: priv, Leaf: cert}},
+	}, der, nil
+}
+
+// tlsClientConfig returns a TLS 1.3 client config trusting only the
+// certificate der, for the name "bench".
+func tlsClientConfig(der []byte) (*tls.Config, error) {
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(cert)
-	curves := []tls.CurveID{tls.X25519MLKEM768}
-	scfg := &tls.Config{
-		MinVersion: tls.VersionTLS13, CurvePreferences: curves, SessionTicketsDisabled: true,
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: priv, Leaf: cert}},
-	}
-	ccfg := &tls.Config{MinVersion: tls.VersionTLS13, CurvePreferences: curves, RootCAs: roots, ServerName: "bench"}
-	return protocol{
-		name:   "TLS 1.3",
-		server: func(c net.Conn) (net.Conn, error) { return tls.Server(c, scfg), nil },
-		client: func(c net.Conn) (net.Conn, error) {
-			tc := tls.Client(c, ccfg)
-			if err := tc.Handshake(); err != nil {
-				return nil, err
-			}
-			if tc.ConnectionState().CurveID != tls.X25519MLKEM768 {
-				return nil, errors.New("TLS did not use X25519MLKEM768")
-			}
-			return tc, nil
-		},
-	}, nil
+	return &tls.Config{MinVersion: tls.VersionTLS13, CurvePreferences: tlsCurves, RootCAs: roots, ServerName: "bench"}, nil
 }
 
-// serve accepts on a loopback listener and runs handle on each wrapped
-// connection; stop closes it and waits.
+// tlsClient runs a client handshake with ccfg and checks that it used
+// X25519MLKEM768.
+func tlsClient(ccfg *tls.Config) func(net.Conn) (net.Conn, error) {
+	return func(c net.Conn) (net.Conn, error) {
+		tc := tls.Client(c, ccfg)
+		if err := tc.Handshake(); err != nil {
+			return nil, err
+		}
+		if tc.ConnectionState().CurveID != tls.X25519MLKEM768 {
+			return nil, errors.New("TLS did not use X25519MLKEM768")
+		}
+		return tc, nil
+	}
+}
+
+// serve accepts on a new loopback listener and runs handle on each
+// wrapped connection; stop closes it and waits.
 func serve(p protocol, handle func(net.Conn)) (addr string, stop func(), err error) {
 	raw, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
+	stop, err = serveOn(raw, p, handle)
+	if err != nil {
+		return "", nil, err
+	}
+	return raw.Addr().String(), stop, nil
+}
+
+// serveOn accepts on raw (closing it on error) and runs handle on each
+// wrapped connection, closed with RST after handle; stop closes raw and
+// waits for the handlers.
+func serveOn(raw net.Listener, p protocol, handle func(net.Conn)) (stop func(), err error) {
 	l := raw
 	if p.listener != nil {
 		if l, err = p.listener(raw); err != nil {
 			raw.Close()
-			return "", nil, err
+			return nil, err
 		}
 	}
 	var wg sync.WaitGroup
@@ -217,7 +293,7 @@ func serve(p protocol, handle func(net.Conn)) (addr string, stop func(), err err
 			})
 		}
 	})
-	return raw.Addr().String(), func() { l.Close(); wg.Wait() }, nil
+	return func() { l.Close(); wg.Wait() }, nil
 }
 
 // resetOnClose makes the TCP connection under c close with RST
@@ -273,61 +349,27 @@ func bulk(p protocol, size int64) (float64, error) {
 	return float64(size) / time.Since(start).Seconds() / 1e6, nil
 }
 
-// handshakes runs clients loops of connect, handshake, one-byte echo
-// (so the server's side is done too), close with RST, for dur, and
-// returns handshakes per second.
-func handshakes(p protocol, dur time.Duration, clients int) (float64, error) {
-	addr, stop, err := serve(p, func(c net.Conn) {
-		b := make([]byte, 1)
-		if _, err := io.ReadFull(c, b); err == nil {
-			c.Write(b)
-		}
-	})
+// handshakes runs o.clients loops of connect, handshake, one-byte echo
+// (so the server's side is done too), close with RST, for o.dur, against
+// a server of p in this process (see load), and returns the tally.
+func handshakes(p protocol, o options) (tally, error) {
+	addr, stop, err := serve(p, func(c net.Conn) { echoOnce(c) })
 	if err != nil {
-		return 0, err
+		return tally{}, err
 	}
 	defer stop()
-	ctx, cancel := context.WithTimeout(context.Background(), dur)
-	defer cancel()
-	var n atomic.Int64
-	var firstErr atomic.Pointer[error]
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range clients {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				if err := oneHandshake(p, addr); err != nil {
-					firstErr.CompareAndSwap(nil, &err)
-					return
-				}
-				n.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if e := firstErr.Load(); e != nil {
-		return 0, *e
-	}
-	return float64(n.Load()) / time.Since(start).Seconds(), nil
+	return load(p.client, addr, o), nil
 }
 
-func oneHandshake(p protocol, addr string) error {
-	raw, err := net.Dial("tcp", addr)
-	if err != nil {
-		return err
+// echoOnce reads one byte from c and writes it back, reporting whether
+// both worked.
+func echoOnce(c net.Conn) bool {
+	b := make([]byte, 1)
+	if _, err := io.ReadFull(c, b); err != nil {
+		return false
 	}
-	raw.(*net.TCPConn).SetLinger(0)
-	defer raw.Close()
-	c, err := p.client(raw)
-	if err != nil {
-		return err
-	}
-	b := []byte{7}
-	if _, err := c.Write(b); err != nil {
-		return err
-	}
-	_, err = io.ReadFull(c, b)
-	return err
+	_, err := c.Write(b)
+	return err == nil
 }
 
 // rsaBound is rsa.DecryptOAEP(SHA-256) of a 2048-bit key per second on
