@@ -266,12 +266,6 @@ func connectFlood(ctx context.Context, addr string, from netip.Addr, n *atomic.I
 	}
 }
 
-// tail returns the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
 // TestChannelServeHalfSentInitial opens 150 connections to a seed
 // server that each read the hello, then send the header of the largest
 // initial message the server takes and all but one byte of it, and stop:
