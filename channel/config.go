@@ -48,6 +48,28 @@ type Config struct {
 	// refuse configs that set it.
 	Authorized func(client *keyblob.Recipient) error
 
+	// Certificate is this end's certificate chain (DER, leaf first, at
+	// most 8), v2 only: a server sends it to a client that asks for it
+	// (VerifyServerCertificate), a client sends it before phase 1 to a
+	// server that verifies it (VerifyClientCertificate). Its leaf must
+	// certify this end's Identity (spec/cert.md); the handshake proves
+	// the key, the peer checks the chain.
+	Certificate [][]byte
+
+	// VerifyServerCertificate, for a v2 client without Peer, makes the
+	// client ask the server for its chain (spec/channel.md section 4.8)
+	// and verify it: the recipient it returns is then the pinned server
+	// of this session, whose key the handshake proves. An error refuses
+	// the server (wrapped in ErrCertificate).
+	VerifyServerCertificate func(chain [][]byte) (*Certified, error)
+
+	// VerifyClientCertificate, for a v2 server, verifies the chain of a
+	// client that sends one; the client must then prove the exchange key
+	// of the recipient it returns. A client so certified needs no
+	// Authorized; with both set, either admits a client, and with this
+	// alone a client without a certificate is refused.
+	VerifyClientCertificate func(chain [][]byte) (*Certified, error)
+
 	// SeedKey says which RSA key a seed server sends: a fresh key per
 	// session (SeedKeyFresh, the default) or an epoch key its identity
 	// signed, sent to every session of an epoch (SeedKeyIdentity).
@@ -256,10 +278,14 @@ func (c *Config) check(server bool) error {
 		return fmt.Errorf("unknown channel profile %d", uint8(c.Profile))
 	case c.Limits.MaxMessage != 0 && (c.Limits.MaxMessage < MinMaxMessage || c.Limits.MaxMessage > MaxMaxMessage):
 		return fmt.Errorf("Limits.MaxMessage %d is outside %d to %d", c.Limits.MaxMessage, MinMaxMessage, MaxMaxMessage)
-	case !server && c.Peer == nil && !c.Insecure:
-		return errors.New("no server recipient: set Config.Peer, or Config.Insecure to authenticate no server")
-	case !server && c.Peer != nil && c.Insecure:
-		return errors.New("Config.Peer and Config.Insecure are exclusive")
+	case !server && c.Peer == nil && !c.Insecure && c.VerifyServerCertificate == nil:
+		return errors.New("no server recipient: set Config.Peer or VerifyServerCertificate, or Config.Insecure to authenticate no server")
+	case !server && (c.Peer != nil && c.Insecure || c.VerifyServerCertificate != nil && (c.Peer != nil || c.Insecure)):
+		return errors.New("Config.Peer, VerifyServerCertificate and Insecure are exclusive")
+	case server && c.VerifyServerCertificate != nil, !server && c.VerifyClientCertificate != nil:
+		return errors.New("VerifyServerCertificate is for clients, VerifyClientCertificate for servers")
+	case len(c.Certificate) > maxChainCerts:
+		return fmt.Errorf("a certificate chain of %d certificates: at most %d", len(c.Certificate), maxChainCerts)
 	}
 	return p.check(c, server)
 }
@@ -286,6 +312,8 @@ func checkSeed(c *Config, server bool) error {
 	switch {
 	case c.Authorized != nil:
 		return errors.New("the seed profile has no client authentication (Config.Authorized)")
+	case c.Certificate != nil || c.VerifyServerCertificate != nil || c.VerifyClientCertificate != nil:
+		return errors.New("certificates are for the v2 profile")
 	case !server && c.Identity != nil:
 		return errors.New("the seed profile has no client authentication (client Config.Identity)")
 	case !server && c.Peer != nil && !c.Peer.CanVerify():
