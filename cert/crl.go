@@ -96,4 +96,3 @@ func CreateCRL(ca *x509.Certificate, caID *keyblob.Identity, revoked []Revoked, 
 	}
 	return der, nil
 }
-

@@ -1,6 +1,7 @@
 package cert
 
 import (
+	"bytes"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -105,7 +106,7 @@ func Verify(chain []*x509.Certificate, opts VerifyOptions) (*Verified, error) {
 	leaf := chain[0]
 	chains, err := leaf.Verify(x509Options(chain, opts))
 	if err != nil {
-		return nil, classify(err, leaf, opts)
+		return nil, classify(err, chain, opts)
 	}
 	if err := checkLeaf(leaf, opts); err != nil {
 		return nil, err
@@ -212,13 +213,17 @@ func earliestNotAfter(chain []*x509.Certificate) time.Time {
 }
 
 // classify turns a crypto/x509 verification error into one of ours.
-func classify(err error, leaf *x509.Certificate, opts VerifyOptions) error {
+func classify(err error, chain []*x509.Certificate, opts VerifyOptions) error {
+	leaf := chain[0]
 	var unknown x509.UnknownAuthorityError
 	var host x509.HostnameError
 	var invalid x509.CertificateInvalidError
 	var critical x509.UnhandledCriticalExtension
 	switch {
 	case errors.As(err, &unknown):
+		if d := diagnose(chain, opts); d != nil {
+			return d
+		}
 		return fmt.Errorf("%w: %q is issued by %q, and no chain leads from it to a trusted CA", ErrUnknownAuthority, leaf.Subject, leaf.Issuer)
 	case errors.As(err, &host):
 		return &NameError{Name: opts.Name, Names: Names{DNS: leaf.DNSNames, Email: leaf.EmailAddresses}.all()}
@@ -249,4 +254,27 @@ func classifyInvalid(e x509.CertificateInvalidError, opts VerifyOptions) error {
 		return fmt.Errorf("%w: %v", ErrWrongName, e)
 	}
 	return fmt.Errorf("%w: %v", ErrUnknownAuthority, e)
+}
+
+// diagnose finds why crypto/x509 found no chain when the reason is an
+// issuer it turned down (it reports those as an unknown authority): a
+// certificate of the chain or a root whose key signed a certificate of
+// the chain, but that may not issue (not a CA) or is not valid now.
+func diagnose(chain []*x509.Certificate, opts VerifyOptions) error {
+	issuers := append(append([]*x509.Certificate(nil), chain[1:]...), opts.Roots...)
+	for _, c := range chain {
+		for _, p := range issuers {
+			if p == c || !bytes.Equal(p.RawSubject, c.RawIssuer) ||
+				p.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) != nil {
+				continue
+			}
+			if !p.BasicConstraintsValid || !p.IsCA {
+				return fmt.Errorf("%w: %q issued %q but is not a CA", ErrNotCA, p.Subject, c.Subject)
+			}
+			if opts.Time.Before(p.NotBefore) || opts.Time.After(p.NotAfter) {
+				return &ValidityError{Subject: p.Subject.String(), NotBefore: p.NotBefore, NotAfter: p.NotAfter, Time: opts.Time}
+			}
+		}
+	}
+	return nil
 }
