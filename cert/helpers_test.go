@@ -7,7 +7,6 @@ import (
 	"math/big"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,17 +16,13 @@ import (
 // testNow is the time the tests issue and verify at.
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-var (
-	idsOnce sync.Once
-	ids     map[string]*keyblob.Identity
-	idsErr  error
-)
+// ids holds the identities testID made; tests do not run in parallel.
+var ids = map[string]*keyblob.Identity{}
 
 // testID returns an identity of a kind ("x25519", "hybrid", "rsa", or
 // any other name for another x25519 identity), made once per test binary.
 func testID(t testing.TB, name string) *keyblob.Identity {
 	t.Helper()
-	idsOnce.Do(func() { ids = map[string]*keyblob.Identity{} })
 	if id, ok := ids[name]; ok {
 		return id
 	}
