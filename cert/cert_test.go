@@ -263,6 +263,11 @@ func TestIssueRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tampered := bytes.Clone(csr)
+	tampered[len(tampered)-1] ^= 1 // in the signature
+	if _, err := ParseRequest(tampered); !errors.Is(err, ErrMalformed) {
+		t.Errorf("ParseRequest of a request with a bad signature: %v", err)
+	}
 	leaf := ca.issue(t, id, Names{DNS: []string{"db.example.com"}}, time.Hour)
 	cases := []struct {
 		what     string
