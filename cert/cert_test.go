@@ -110,6 +110,7 @@ func TestRefusals(t *testing.T) {
 		{"wrong name", []*x509.Certificate{server}, with(func(o *VerifyOptions) { o.Name = "www.example.com" }), ErrWrongName},
 		{"wrong address", []*x509.Certificate{person}, with(func(o *VerifyOptions) { o.Name = "bob@example.com"; o.Usage = Person }), ErrWrongName},
 		{"address in other case", []*x509.Certificate{person}, with(func(o *VerifyOptions) { o.Name = "Alice@example.com"; o.Usage = Person }), ErrWrongName},
+		{"server by address", []*x509.Certificate{person}, with(func(o *VerifyOptions) { o.Name = "alice@example.com" }), ErrWrongName},
 		{"person by DNS name", []*x509.Certificate{person}, with(func(o *VerifyOptions) { o.Usage = Person }), ErrWrongName},
 		{"expired", []*x509.Certificate{server}, with(func(o *VerifyOptions) { o.Time = testNow.Add(2 * time.Hour) }), ErrExpired},
 		{"not yet valid", []*x509.Certificate{server}, with(func(o *VerifyOptions) { o.Time = testNow.Add(-2 * time.Minute) }), ErrNotYetValid},

@@ -146,6 +146,8 @@ func checkOptions(chain []*x509.Certificate, opts *VerifyOptions) error {
 		return errors.New("cert: VerifyOptions has both Name and AnyName")
 	case opts.Usage == Person && !opts.AnyName && !strings.Contains(opts.Name, "@"):
 		return fmt.Errorf("%w %q: a person is named by an e-mail address", ErrWrongName, opts.Name)
+	case opts.Usage == Server && strings.Contains(opts.Name, "@"):
+		return fmt.Errorf("%w %q: a server is named by a DNS name", ErrWrongName, opts.Name)
 	}
 	if opts.Time.IsZero() {
 		opts.Time = time.Now()
