@@ -1,7 +1,9 @@
 package channel
 
 import (
+	"bytes"
 	"crypto/hmac"
+	"fmt"
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/internal/suite"
@@ -27,6 +29,8 @@ const (
 	v2Phase1        // the client sent, or the server read, phase 1
 	v2Phase2        // the client read, or the server sent, phase 2
 	v2Done
+	v2AwaitCert // the client asked for the server's certificate
+	v2CertAsked // the server was asked for its certificate
 )
 
 // v2Client is the initiator.
@@ -34,6 +38,10 @@ type v2Client struct {
 	cfg    *Config
 	step   v2Step
 	server *keyblob.Recipient // the pinned server; nil if insecure
+	name   string             // the server's certified name
+	pre    [][]byte           // certificate messages before phase 1
+	asked  bool               // the certificate request is sent
+	sent   bool               // this client's certificate is sent
 	eAlg   *suite.Exchange
 	eph    suite.ExchangePrivate
 	t      *transcript
@@ -43,7 +51,13 @@ type v2Client struct {
 }
 
 func newV2Client(cfg *Config) (handshake, error) {
-	c := &v2Client{cfg: cfg, server: cfg.Peer, eAlg: suite.Hybrid}
+	return &v2Client{cfg: cfg, server: cfg.Peer, eAlg: suite.Hybrid}, nil
+}
+
+// startTranscript begins the transcript with the prologue of the server
+// key the client now knows (pinned or certified), then the certificate
+// messages, and picks the ephemeral algorithm for that key.
+func (c *v2Client) startTranscript() {
 	if c.server == nil {
 		c.t = newTranscript(0, nil)
 	} else {
@@ -53,32 +67,77 @@ func newV2Client(cfg *Config) (handshake, error) {
 			c.eAlg = suite.X25519
 		}
 	}
-	return c, nil
+	for _, m := range c.pre {
+		c.t.add(m)
+	}
 }
 
 func (c *v2Client) next() ([]byte, error) {
-	switch c.step {
-	case v2Start:
+	switch {
+	case c.step == v2Start && c.server == nil && c.cfg.VerifyServerCertificate != nil && !c.asked:
+		c.asked, c.step = true, v2AwaitCert
+		return c.keep([]byte{typeCertRequest}), nil
+	case c.step == v2Start && c.cfg.Certificate != nil && !c.sent:
+		c.sent = true
+		return c.keep(marshalCertificate(typeClientCertificate, c.cfg.Certificate)), nil
+	case c.step == v2Start:
 		return c.writePhase1()
-	case v2Phase2:
+	case c.step == v2Phase2:
 		return c.writePhase3(), nil
 	}
 	return nil, nil
 }
 
-func (c *v2Client) read(msg []byte) ([]byte, error) {
-	if c.step != v2Phase1 {
-		return nil, errProtocol("unexpected message from the server")
-	}
-	return nil, c.readPhase2(msg)
+// keep remembers a message sent before phase 1, for the transcript.
+func (c *v2Client) keep(msg []byte) []byte {
+	c.pre = append(c.pre, msg)
+	return msg
 }
 
-func (c *v2Client) done() bool               { return c.step == v2Done }
-func (c *v2Client) maxFrame() int            { return v2MaxHandshake }
+func (c *v2Client) read(msg []byte) ([]byte, error) {
+	switch c.step {
+	case v2AwaitCert:
+		return nil, c.readServerCertificate(msg)
+	case v2Phase1:
+		return nil, c.readPhase2(msg)
+	}
+	return nil, errProtocol("unexpected message from the server")
+}
+
+// readServerCertificate verifies the server's chain: the recipient it
+// certifies is the server of this session, whose exchange key phase 1
+// encapsulates to, so only the holder of that key can confirm.
+func (c *v2Client) readServerCertificate(msg []byte) error {
+	chain, err := parseCertificate(typeServerCertificate, msg)
+	if err != nil {
+		return err
+	}
+	peer, err := c.cfg.VerifyServerCertificate(chain)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrCertificate, err)
+	case peer == nil || peer.Recipient == nil || !peer.Recipient.CanExchange():
+		return fmt.Errorf("%w: the certified server has no exchange key", ErrCertificate)
+	}
+	c.server, c.name = peer.Recipient, peer.Name
+	c.pre = append(c.pre, bytes.Clone(msg))
+	c.step = v2Start
+	return nil
+}
+
+func (c *v2Client) done() bool { return c.step == v2Done }
+
+func (c *v2Client) maxFrame() int {
+	if c.step == v2AwaitCert {
+		return v2MaxCertMessage
+	}
+	return v2MaxHandshake
+}
 func (c *v2Client) result() *handshakeResult { return c.res }
 
 // writePhase1 makes the ephemeral key and encapsulates to the server.
 func (c *v2Client) writePhase1() ([]byte, error) {
+	c.startTranscript()
 	seed, err := c.cfg.random(suite.EphemeralSeedSize)
 	if err != nil {
 		return nil, err
@@ -141,7 +200,7 @@ func (c *v2Client) writePhase3() []byte {
 	cts, sts := c.ks.traffic(c.t.hash(nil))
 	c.res = &handshakeResult{
 		send: newGCMHalf(cts, c.cfg), recv: newGCMHalf(sts, c.cfg),
-		peer: c.server, mutual: c.cfg.Identity != nil,
+		peer: c.server, peerName: c.name, mutual: c.cfg.Identity != nil,
 	}
 	c.eph, c.ks = nil, nil
 	c.step = v2Done
@@ -155,6 +214,9 @@ type v2Server struct {
 	own    *keyblob.Recipient
 	ePub   kemPublic
 	client *keyblob.Recipient // the client's key in mutual mode
+	cert   *Certified         // the client's certified identity
+	pre    [][]byte           // certificate messages before phase 1
+	asked  bool               // the client asked for this server's certificate
 	t      *transcript
 	ssS    []byte
 	ks     *keySchedule
@@ -166,24 +228,78 @@ func newV2Server(cfg *Config) (handshake, error) {
 }
 
 func (s *v2Server) next() ([]byte, error) {
-	if s.step == v2Phase1 {
+	switch s.step {
+	case v2CertAsked:
+		msg := marshalCertificate(typeServerCertificate, s.cfg.Certificate)
+		s.pre = append(s.pre, msg)
+		s.step = v2Start
+		return msg, nil
+	case v2Phase1:
 		return s.writePhase2()
 	}
 	return nil, nil
 }
 
 func (s *v2Server) read(msg []byte) ([]byte, error) {
-	switch s.step {
-	case v2Start:
+	switch {
+	case s.step == v2Start && len(msg) > 0 && msg[0] == typeCertRequest:
+		return nil, s.readCertRequest(msg)
+	case s.step == v2Start && len(msg) > 0 && msg[0] == typeClientCertificate:
+		return nil, s.readClientCertificate(msg)
+	case s.step == v2Start:
 		return nil, s.readPhase1(msg)
-	case v2Phase2:
+	case s.step == v2Phase2:
 		return nil, s.readPhase3(msg)
 	}
 	return nil, errProtocol("unexpected message from the client")
 }
 
-func (s *v2Server) done() bool               { return s.step == v2Done }
-func (s *v2Server) maxFrame() int            { return v2MaxHandshake }
+// readCertRequest takes the client's request for this server's chain,
+// which comes first if at all.
+func (s *v2Server) readCertRequest(msg []byte) error {
+	switch {
+	case len(msg) != 1:
+		return errMalformed("certificate request")
+	case s.asked || len(s.pre) != 0:
+		return errProtocol("unexpected certificate request")
+	case s.cfg.Certificate == nil:
+		return errProtocol("the client asks for a certificate, and this server has none")
+	}
+	s.asked, s.step = true, v2CertAsked
+	s.pre = append(s.pre, bytes.Clone(msg))
+	return nil
+}
+
+// readClientCertificate verifies a client's chain; phase 1 must then
+// name the key it certifies.
+func (s *v2Server) readClientCertificate(msg []byte) error {
+	if s.cert != nil || s.cfg.VerifyClientCertificate == nil {
+		return errProtocol("unexpected client certificate")
+	}
+	chain, err := parseCertificate(typeClientCertificate, msg)
+	if err != nil {
+		return err
+	}
+	cert, err := s.cfg.VerifyClientCertificate(chain)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %w: %w", ErrUnauthorized, ErrCertificate, err)
+	case cert == nil || cert.Recipient == nil || !cert.Recipient.CanExchange():
+		return fmt.Errorf("%w: %w: the certified client has no exchange key", ErrUnauthorized, ErrCertificate)
+	}
+	s.cert = cert
+	s.pre = append(s.pre, bytes.Clone(msg))
+	return nil
+}
+
+func (s *v2Server) done() bool { return s.step == v2Done }
+
+func (s *v2Server) maxFrame() int {
+	if s.step == v2Start && s.cfg.VerifyClientCertificate != nil {
+		return v2MaxCertMessage
+	}
+	return v2MaxHandshake
+}
 func (s *v2Server) result() *handshakeResult { return s.res }
 
 // readPhase1 checks the client's keys and authorization, then
@@ -202,6 +318,9 @@ func (s *v2Server) readPhase1(msg []byte) error {
 		s.t = newTranscript(m.sAlg, s.own.ExchangeKeyBytes())
 		s.ssS = decapsulate(s.cfg.Identity, m.encS, infoResponderStatic)
 	}
+	for _, p := range s.pre {
+		s.t.add(p)
+	}
 	s.t.add(msg)
 	s.step = v2Phase1
 	return nil
@@ -216,6 +335,8 @@ func (s *v2Server) checkPhase1(m *phase1) error {
 		return errProtocol("the client's ephemeral key is of an algorithm this server does not accept")
 	case m.sAlg != 0 && m.sAlg != ownAlg:
 		return errProtocol("the client expects a server key of another algorithm")
+	case m.sAlg == 0 && s.asked:
+		return errProtocol("a client that asked for the certificate must encapsulate to the key it names")
 	}
 	if m.sAlg != 0 {
 		if err := checkEncSize(m.encS, ownAlg, s.own.ExchangeKeyBytes()); err != nil {
@@ -235,12 +356,22 @@ func (s *v2Server) checkPhase1(m *phase1) error {
 	return s.authorize()
 }
 
+// authorize admits the client of phase 1: by its certificate, whose key
+// it must then be, or by Authorized.
 func (s *v2Server) authorize() error {
 	switch {
-	case s.cfg.Authorized == nil:
+	case s.cert != nil && (s.client == nil || !bytes.Equal(s.client.ExchangeKeyBytes(), s.cert.Recipient.ExchangeKeyBytes()) ||
+		s.client.ExchangeAlg() != s.cert.Recipient.ExchangeAlg()):
+		return fmt.Errorf("%w: %w: phase 1 names another key than the client's certificate", ErrUnauthorized, ErrCertificate)
+	case s.cert != nil:
+		s.client = s.cert.Recipient
+		return nil
+	case s.cfg.Authorized == nil && s.cfg.VerifyClientCertificate == nil:
 		return nil
 	case s.client == nil:
 		return errorUnauthorized("the client has no identity")
+	case s.cfg.Authorized == nil:
+		return errorUnauthorized("the client sent no certificate")
 	}
 	if err := s.cfg.Authorized(s.client); err != nil {
 		return errorUnauthorized(err.Error())
@@ -283,11 +414,18 @@ func (s *v2Server) readPhase3(msg []byte) error {
 	cts, sts := s.ks.traffic(s.t.hash(nil))
 	s.res = &handshakeResult{
 		send: newGCMHalf(sts, s.cfg), recv: newGCMHalf(cts, s.cfg),
-		peer: s.client, mutual: s.client != nil,
+		peer: s.client, peerName: s.certName(), mutual: s.client != nil,
 	}
 	s.ks = nil
 	s.step = v2Done
 	return nil
+}
+
+func (s *v2Server) certName() string {
+	if s.cert == nil {
+		return ""
+	}
+	return s.cert.Name
 }
 
 // checkEncSize refuses an encapsulation of another size than the one to

@@ -120,7 +120,7 @@ func unexpectedMessage(want string, msg []byte) error {
 	switch {
 	case len(msg) > 0 && msg[0] == 0x30:
 		return errMalformed(want + " (got DER: does the peer use the seed profile?)")
-	case len(msg) > 0 && msg[0] <= typePhase3:
+	case len(msg) > 0 && msg[0] <= typeClientCertificate:
 		return errProtocol("unexpected message (want " + want + ")")
 	}
 	return errMalformed(want)

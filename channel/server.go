@@ -262,6 +262,9 @@ func (st ConnectionState) LogAttrs(peer string) []any {
 	if st.Peer != nil {
 		attrs = append(attrs, peer, st.Peer.Fingerprint().String())
 	}
+	if st.PeerName != "" {
+		attrs = append(attrs, peer+"_name", st.PeerName)
+	}
 	if st.SeedKeyBits != 0 {
 		attrs = append(attrs, "rsa_bits", st.SeedKeyBits)
 	}

@@ -29,6 +29,7 @@ type handshakeResult struct {
 	send     sealer
 	recv     opener
 	peer     *keyblob.Recipient
+	peerName string // the name the peer's certificate was verified for
 	mutual   bool
 	seedBits int
 }
@@ -211,6 +212,9 @@ type ConnectionState struct {
 	// 0 after the handshake, one more after each key update (always 0 for
 	// seed).
 	SendEpoch, ReceiveEpoch uint64
+	// PeerName is the name the peer's certificate was verified for
+	// (Config.VerifyServerCertificate, VerifyClientCertificate), or "".
+	PeerName string
 	// SeedKeyBits is the size of the seed server's RSA key.
 	SeedKeyBits int
 }
@@ -223,7 +227,7 @@ func (s *Session) State() ConnectionState {
 	}
 	r := s.res
 	st.HandshakeComplete = true
-	st.Peer, st.Mutual, st.SeedKeyBits = r.peer, r.mutual, r.seedBits
+	st.Peer, st.PeerName, st.Mutual, st.SeedKeyBits = r.peer, r.peerName, r.mutual, r.seedBits
 	st.SendEpoch, st.ReceiveEpoch = r.send.epoch(), r.recv.epoch()
 	return st
 }
