@@ -109,7 +109,7 @@ func ExampleListen() {
 func ExampleDial() {
 	_, err := channel.Dial("tcp", "127.0.0.1:1", &channel.Config{})
 	fmt.Println(err)
-	// Output: no server recipient: set Config.Peer, or Config.Insecure to authenticate no server
+	// Output: no server recipient: set Config.Peer or VerifyServerCertificate, or Config.Insecure to authenticate no server
 }
 
 // A v2 echo server within the default limits, shut down gracefully once

@@ -62,7 +62,9 @@ func TestSpecPrologueRSA(t *testing.T) {
 	if len(want) != 22+270 {
 		t.Errorf("prologue of %d bytes", len(want))
 	}
-	if got := hs.(*v2Client).t.buf; !bytes.Equal(got, want) {
+	c := hs.(*v2Client)
+	c.startTranscript() // as phase 1 does
+	if got := c.t.buf; !bytes.Equal(got, want) {
 		t.Fatalf("prologue %x..., want %x...", got[:40], want[:40])
 	}
 	spki, err := x509.MarshalPKIXPublicKey(pub)
