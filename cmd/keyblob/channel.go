@@ -43,6 +43,7 @@ source documents (RSA key transport, AES-128-CBC, truncated HMAC).`,
 // serveFlags are the flags of channel serve.
 type serveFlags struct {
 	listen, identity, authorized string
+	certs                        certFlags
 	profile                      profileValue
 	seedKey                      seedKeyValue
 	rsaBits                      rsaBitsValue
@@ -62,7 +63,7 @@ type serveFlags struct {
 func newChannelServeCmd(e *env) *cobra.Command {
 	f := serveFlags{handshakeTimeout: channel.DefaultHandshakeTimeout, idleTimeout: channel.DefaultIdleTimeout, grace: defaultGrace, rsaBits: 2048, seedEpoch: channel.DefaultSeedEpoch, keyRate: channel.DefaultKeyPoolRate, profile: profileValue{channel.V2}}
 	c := &cobra.Command{
-		Use:   "serve --listen ADDR [--profile seed|v2] [-i IDENTITY] [--authorized FILE] [--seed-key fresh|identity] [--rsa-bits 2048|3072|4096] (--echo | --exec CMD [-- ARG...] | --forward HOST:PORT)",
+		Use:   "serve --listen ADDR [--profile seed|v2] [-i IDENTITY] [--cert FILE] [--authorized FILE] [--authorized-ca CA [--authorized-name PATTERN]] [--seed-key fresh|identity] [--rsa-bits 2048|3072|4096] (--echo | --exec CMD [-- ARG...] | --forward HOST:PORT)",
 		Short: "Accept channel connections and echo, run a command, or forward each",
 		Long: `serve listens on ADDR and runs the server end of a channel for every
 connection: --echo sends every received message back, --exec runs CMD
@@ -107,6 +108,14 @@ Handshakes are admitted within --rate per source address (an IPv6 /64),
 for all; with --max-handshakes under way, the oldest is closed for a new
 one. A client refused after its handshake (--max-sessions) is told so.
 
+Certificates (v2, spec/channel.md section 4.8): --cert FILE is a PEM chain
+whose leaf certifies -i (keyblob cert request / issue, or any CA that
+copies the request's extensions); it is sent to clients that ask for it
+(connect --server-ca). --authorized-ca CA (a CA file or a stored CA)
+also admits clients whose certificate that CA issued, for a name matching
+--authorized-name PATTERN if given; --crl FILE refuses revoked ones. The
+certified name reaches --exec as KEYBLOB_CHANNEL_PEER_NAME and the log.
+
 Once listening it prints "keyblob: listening on ADDR" on stderr (and
 writes ADDR to --addr-file), then logs each session there. SIGINT or
 SIGTERM stop it: it stops accepting and lets sessions finish for --grace.`,
@@ -121,6 +130,10 @@ SIGTERM stop it: it stops accepting and lets sessions finish for --grace.`,
 	profileFlag(c, &f.profile)
 	fl.StringVarP(&f.identity, "identity", "i", "", "server identity `IDENTITY` (a file or a stored identity)")
 	fl.StringVar(&f.authorized, "authorized", "", "v2: accept only the clients listed in `FILE`")
+	fl.StringVar(&f.certs.cert, "cert", "", "v2: send the certificate chain in `FILE` (PEM) to clients that ask; it must certify -i")
+	fl.StringVar(&f.certs.peerCA, "authorized-ca", "", "v2: also accept clients whose certificate the CA in `FILE` (or a stored CA) issued")
+	fl.StringVar(&f.certs.peerName, "authorized-name", "", "with --authorized-ca: only clients certified for a name matching `PATTERN` (* within a label)")
+	fl.StringArrayVar(&f.certs.crls, "crl", nil, "with --authorized-ca: refuse the certificates the CRL in `FILE` revokes (repeatable)")
 	wordsFlag(c, &f.seedKey, "seed-key", "seed: the RSA key sent, fresh (per session) or identity")
 	wordsFlag(c, &f.rsaBits, "rsa-bits", "seed: size of the RSA keys sent, 2048, 3072 or 4096")
 	fl.Float64Var(&f.keyRate, "key-rate", channel.DefaultKeyPoolRate, "seed, fresh keys: most RSA keys made per second")
@@ -258,7 +271,7 @@ func (e *env) sessionHandler(c *cobra.Command, o *serveFlags) (channel.Handler, 
 // --authorized file chooses: anyone who can connect runs the command or
 // reaches the target.
 func (e *env) warnOpenServer(c *cobra.Command, f *serveFlags, cfg *channel.Config) {
-	if cfg.Authorized != nil || f.echo {
+	if cfg.Authorized != nil || cfg.VerifyClientCertificate != nil || f.echo {
 		return
 	}
 	what, does := "--exec", "runs "+strings.Join(f.execArgv(), " ")
@@ -296,7 +309,29 @@ func (e *env) serverConfig(c *cobra.Command, f *serveFlags) (*channel.Config, er
 			return nil, err
 		}
 	}
-	return cfg, nil
+	return cfg, e.serverCerts(c, cfg, &f.certs)
+}
+
+// serverCerts applies --cert, --authorized-ca, --authorized-name and
+// --crl (v2 only).
+func (e *env) serverCerts(c *cobra.Command, cfg *channel.Config, f *certFlags) error {
+	fl := c.Flags()
+	switch {
+	case cfg.Profile == channel.Seed && (f.cert != "" || f.peerCA != ""):
+		return usagef("--cert and --authorized-ca are for --profile v2")
+	case f.peerCA == "" && (fl.Changed("authorized-name") || fl.Changed("crl")):
+		return usagef("--authorized-name and --crl need --authorized-ca")
+	}
+	var err error
+	if f.cert != "" {
+		if cfg.Certificate, err = e.ownChain(f.cert, cfg.Identity); err != nil {
+			return err
+		}
+	}
+	if f.peerCA != "" {
+		cfg.VerifyClientCertificate, err = e.clientVerifier(f)
+	}
+	return err
 }
 
 // seedFlags applies --seed-key and --rsa-bits, which only the seed
@@ -381,6 +416,7 @@ func echoSession(conn *channel.Conn) error {
 // connectFlags are the flags of channel connect.
 type connectFlags struct {
 	server, identity, forwardLocal, addrFile string
+	certs                                    certFlags
 	profile                                  profileValue
 	insecure                                 bool
 	maxSessions                              int
@@ -390,7 +426,7 @@ type connectFlags struct {
 func newChannelConnectCmd(e *env) *cobra.Command {
 	o := connectFlags{profile: profileValue{channel.V2}, maxSessions: channel.DefaultMaxSessions, grace: defaultGrace}
 	c := &cobra.Command{
-		Use:   "connect ADDR [--profile seed|v2] [--server RECIPIENT | --insecure] [-i IDENTITY] [--forward-local ADDR [--max-sessions N] [--grace DURATION]]",
+		Use:   "connect ADDR [--profile seed|v2] [--server RECIPIENT | --server-ca CA --server-name NAME | --insecure] [-i IDENTITY [--cert FILE]] [--forward-local ADDR [--max-sessions N] [--grace DURATION]]",
 		Short: "Connect to a channel server: stdin to it, its messages to stdout",
 		Long: `connect runs the client end of a channel to ADDR. Standard input goes
 to the server, and what the server sends to standard output; at the end of
@@ -403,7 +439,12 @@ policy) or the session failed there: exit 1, with a message saying so.
 --server RECIPIENT (a recipient line, a file or a contact name) is the
 server's key: v2 encapsulates to its exchange key, seed verifies its
 signature. Without --server the client refuses unless --insecure, which
-authenticates no server at all. -i IDENTITY authenticates the client (v2).
+authenticates no server at all. Instead of --server, --server-ca CA
+--server-name NAME (v2) asks the server for its certificate chain and
+accepts it if CA (a file or a stored CA) issued it for the DNS name NAME,
+valid now and not revoked (--crl FILE); the handshake then proves the
+server holds the certified key. -i IDENTITY authenticates the client
+(v2), and --cert FILE sends its certificate chain, which must certify -i.
 
 With --forward-local ADDR it listens there instead and forwards every local
 connection over a channel of its own, as stunnel does, at most
@@ -420,6 +461,10 @@ or SIGTERM stop it: it stops accepting and lets the forwardings finish for
 	f := c.Flags()
 	profileFlag(c, &o.profile)
 	f.StringVar(&o.server, "server", "", "the server's `RECIPIENT` (a recipient line, a file or a contact name)")
+	f.StringVar(&o.certs.peerCA, "server-ca", "", "v2: accept a server whose certificate the CA in `FILE` (or a stored CA) issued for --server-name")
+	f.StringVar(&o.certs.peerName, "server-name", "", "with --server-ca: the DNS `NAME` the server's certificate must be for")
+	f.StringVar(&o.certs.cert, "cert", "", "v2: send the certificate chain in `FILE` (PEM), which must certify -i")
+	f.StringArrayVar(&o.certs.crls, "crl", nil, "with --server-ca: refuse a certificate the CRL in `FILE` revokes (repeatable)")
 	f.BoolVar(&o.insecure, "insecure", false, "connect without authenticating the server: anyone in between can read and change everything")
 	f.StringVarP(&o.identity, "identity", "i", "", "v2: authenticate as `IDENTITY` (a file or a stored identity)")
 	f.StringVar(&o.forwardLocal, "forward-local", "", "listen on `ADDR` and forward each connection over its own channel")
@@ -456,11 +501,17 @@ func (e *env) connectChannel(c *cobra.Command, addr string, o *connectFlags) err
 func (e *env) clientConfig(c *cobra.Command, o *connectFlags) (*channel.Config, error) {
 	profile := o.profile.p
 	switch {
-	case o.server == "" && !o.insecure:
-		return nil, withHint(usagef("channel connect needs --server RECIPIENT, the server's key"),
+	case o.server == "" && !o.insecure && o.certs.peerCA == "":
+		return nil, withHint(usagef("channel connect needs --server RECIPIENT, the server's key, or --server-ca CA --server-name NAME"),
 			"--insecure connects to whoever answers, unauthenticated (see '%s --help')", c.CommandPath())
-	case o.server != "" && o.insecure:
-		return nil, usagef("--server and --insecure are exclusive")
+	case (o.server != "") && o.insecure || o.certs.peerCA != "" && (o.server != "" || o.insecure):
+		return nil, usagef("--server, --server-ca and --insecure are exclusive")
+	case o.certs.peerCA == "" && (c.Flags().Changed("server-name") || c.Flags().Changed("crl")):
+		return nil, usagef("--server-name and --crl need --server-ca")
+	case o.certs.cert != "" && o.identity == "":
+		return nil, usagef("%v", errNoCertIdentity)
+	case profile == channel.Seed && (o.certs.cert != "" || o.certs.peerCA != ""):
+		return nil, usagef("--cert and --server-ca are for --profile v2")
 	case profile == channel.Seed && o.identity != "":
 		return nil, usagef("-i is for --profile v2: the seed profile has no client authentication")
 	}
@@ -476,7 +527,15 @@ func (e *env) clientConfig(c *cobra.Command, o *connectFlags) (*channel.Config, 
 			return nil, err
 		}
 	}
-	return cfg, nil
+	if o.certs.cert != "" {
+		if cfg.Certificate, err = e.ownChain(o.certs.cert, cfg.Identity); err != nil {
+			return nil, err
+		}
+	}
+	if o.certs.peerCA != "" {
+		cfg.VerifyServerCertificate, err = e.serverVerifier(&o.certs)
+	}
+	return cfg, err
 }
 
 // connectError says which server a failed connection was to.

@@ -30,6 +30,7 @@ const (
 	envChannelPeer    = "KEYBLOB_CHANNEL_PEER"        // the client's key fingerprint, empty when anonymous
 	envChannelProfile = "KEYBLOB_CHANNEL_PROFILE"     // seed or v2
 	envChannelRemote  = "KEYBLOB_CHANNEL_REMOTE_ADDR" // the client's host:port
+	envChannelName    = "KEYBLOB_CHANNEL_PEER_NAME"   // the name the client's certificate was verified for
 )
 
 // execSpec is a checked --exec: the program found when serve started,
@@ -92,7 +93,8 @@ func (s *execSpec) command(conn *channel.Conn) *exec.Cmd {
 	env := append(slices.Clip(s.env),
 		envChannelPeer+"="+peer,
 		envChannelProfile+"="+st.Profile.String(),
-		envChannelRemote+"="+conn.RemoteAddr().String())
+		envChannelRemote+"="+conn.RemoteAddr().String(),
+		envChannelName+"="+st.PeerName)
 	return &exec.Cmd{Path: s.path, Args: s.argv, Env: env, Stderr: os.Stderr}
 }
 
