@@ -59,4 +59,3 @@ func (s *channelServer) stop(t *testing.T) {
 		t.Fatalf("server: %v\n%s", err, s.stderr.String())
 	}
 }
-
