@@ -82,7 +82,7 @@ type protocol struct {
 }
 
 type setup struct {
-	v2, v2Mutual, seedIdentity, seedPool, tls13, tcp protocol
+	v2, v2Mutual, v2Cert, seedIdentity, seedPool, tls13, tcp protocol
 	closers                                          []func()
 }
 
@@ -102,7 +102,7 @@ func run(o options) error {
 		r.bulk = append(r.bulk, row{name: p.name, value: mbs})
 	}
 	log.Printf("handshakes: %d clients, %v each", o.clients, o.dur)
-	for _, p := range []protocol{s.tls13, s.v2, s.v2Mutual, s.seedIdentity, s.seedPool} {
+	for _, p := range []protocol{s.tls13, s.v2, s.v2Mutual, s.v2Cert, s.seedIdentity, s.seedPool} {
 		t, err := handshakes(p, o)
 		if err != nil {
 			return fmt.Errorf("handshakes %s: %w", p.name, err)
@@ -142,6 +142,9 @@ func newSetup() (*setup, error) {
 	v2s := &channel.Config{Identity: hybrid}
 	s.v2 = channelProto("v2", v2s, &channel.Config{Peer: hybrid.Recipient()})
 	s.v2Mutual = channelProto("v2 mutual", v2s, &channel.Config{Peer: hybrid.Recipient(), Identity: client})
+	if s.v2Cert, err = v2CertProto(hybrid); err != nil {
+		return nil, err
+	}
 	seedClient := &channel.Config{Profile: channel.Seed, Peer: rsaID.Recipient()}
 	// The seed rows run behind a Listener, which makes the first epoch key
 	// (identity) or starts the process's key pool (fresh) before the row.
