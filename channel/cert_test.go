@@ -152,3 +152,38 @@ func TestCertifiedClient(t *testing.T) {
 		t.Fatalf("a client certified for another name: %v", err)
 	}
 }
+
+// TestCertifiedSeedServer runs seed sessions (fresh and identity mode)
+// to a server known only by a CA: the chain comes in the hello between
+// the key and the signature, and the certified identity's signature
+// over the key is checked. A wrong name is refused, and a client that
+// pins the server the old way cannot read such a hello (section 3.9).
+func TestCertifiedSeedServer(t *testing.T) {
+	ca := newTestCA(t, "alice-hybrid")
+	bob := freshIdentity(t, testIdentity(t, "bob-hybrid"))
+	chain := ca.issue(t, bob, cert.Names{DNS: []string{"db.example.com"}})
+	for _, mode := range []SeedKey{SeedKeyFresh, SeedKeyIdentity} {
+		server := &Config{Profile: Seed, Identity: bob, SeedKey: mode, Certificate: chain}
+		if mode == SeedKeyFresh {
+			server.hooks = &testHooks{seedKey: fixedSeedKey(t)}
+		}
+		client := &Config{Profile: Seed, VerifyServerCertificate: ca.verifier("db.example.com", cert.Server)}
+		c, s := mustSessions(client, server)
+		if _, err := handshakeSessions(c, s); err != nil {
+			t.Fatalf("seed %v: %v", mode, err)
+		}
+		if st := c.State(); st.PeerName != "db.example.com" || !st.Peer.Equal(bob.Recipient()) {
+			t.Errorf("seed %v: client state: peer %v, name %q", mode, st.Peer, st.PeerName)
+		}
+		wrong := &Config{Profile: Seed, VerifyServerCertificate: ca.verifier("www.example.com", cert.Server)}
+		c, s = mustSessions(wrong, server)
+		if _, err := handshakeSessions(c, s); !errors.Is(err, ErrCertificate) {
+			t.Errorf("seed %v, wrong name: %v", mode, err)
+		}
+		pinned := &Config{Profile: Seed, Peer: bob.Recipient()}
+		c, s = mustSessions(pinned, server)
+		if _, err := handshakeSessions(c, s); !errors.Is(err, ErrHandshake) {
+			t.Errorf("seed %v, pinned client: %v", mode, err)
+		}
+	}
+}

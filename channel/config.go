@@ -312,8 +312,12 @@ func checkSeed(c *Config, server bool) error {
 	switch {
 	case c.Authorized != nil:
 		return errors.New("the seed profile has no client authentication (Config.Authorized)")
-	case c.Certificate != nil || c.VerifyServerCertificate != nil || c.VerifyClientCertificate != nil:
-		return errors.New("certificates are for the v2 profile")
+	case c.VerifyClientCertificate != nil:
+		return errors.New("the seed profile has no client authentication (VerifyClientCertificate)")
+	case !server && c.Certificate != nil:
+		return errors.New("the seed profile has no client authentication (a client Certificate)")
+	case server && c.Certificate != nil && (c.Identity == nil || !c.Identity.CanSign()):
+		return errors.New("a seed server's Certificate needs an identity that signs its key")
 	case !server && c.Identity != nil:
 		return errors.New("the seed profile has no client authentication (client Config.Identity)")
 	case !server && c.Peer != nil && !c.Peer.CanVerify():

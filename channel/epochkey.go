@@ -54,13 +54,17 @@ type seedEpoch struct {
 	seen map[[replay.IDSize]byte]struct{}
 }
 
-// newSeedEpoch makes an epoch of k signed by id (unsigned if id is nil).
-func newSeedEpoch(k suite.ExchangePrivate, id *keyblob.Identity, ends time.Time) (*seedEpoch, error) {
+// newSeedEpoch makes an epoch of k signed by id (unsigned if id is nil),
+// its hello carrying chain if not nil.
+func newSeedEpoch(k suite.ExchangePrivate, id *keyblob.Identity, chain [][]byte, ends time.Time) (*seedEpoch, error) {
 	der, err := k.Public().MarshalPKIX()
 	if err != nil {
 		return nil, err
 	}
 	h := &seedHello{der: der}
+	if chain != nil {
+		h.chain = marshalSeedChain(chain)
+	}
 	if id != nil && id.CanSign() {
 		if h.sig, err = id.Sign(seedSignatureContext, der); err != nil {
 			return nil, err
@@ -115,9 +119,10 @@ func (e *seedEpoch) record(id []byte) error {
 // epoch length, making each successor in the background before it is
 // needed.
 type epochSource struct {
-	id   *keyblob.Identity
-	bits int
-	life time.Duration
+	id    *keyblob.Identity
+	bits  int
+	life  time.Duration
+	chain [][]byte // the certificate chain hellos carry
 
 	mu     sync.Mutex
 	cur    *seedEpoch
@@ -186,15 +191,16 @@ func (s *epochSource) make(ends time.Time) (*seedEpoch, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newSeedEpoch(k, s.id, ends)
+	return newSeedEpoch(k, s.id, s.chain, ends)
 }
 
 // epochSourceKey names a source: the identity (not kept alive by the
 // table), the key size and the epoch length.
 type epochSourceKey struct {
-	id   weak.Pointer[keyblob.Identity]
-	bits int
-	life time.Duration
+	id    weak.Pointer[keyblob.Identity]
+	bits  int
+	life  time.Duration
+	chain string // the certificate chain's bytes
 }
 
 // epochSources is the process's table of epoch sources, so that every
@@ -207,7 +213,7 @@ var epochSources = struct {
 
 // epochSourceOf returns the source of c's identity-mode epochs.
 func (c *Config) epochSourceOf() (*epochSource, error) {
-	k := epochSourceKey{weak.Make(c.Identity), c.rsaBits(), c.seedEpoch()}
+	k := epochSourceKey{weak.Make(c.Identity), c.rsaBits(), c.seedEpoch(), string(marshalSeedChainOrNil(c.Certificate))}
 	epochSources.Lock()
 	defer epochSources.Unlock()
 	if s := epochSources.m[k]; s != nil {
@@ -223,9 +229,16 @@ func (c *Config) epochSourceOf() (*epochSource, error) {
 	if len(epochSources.m) >= maxEpochSources {
 		return nil, errors.New("too many identity-mode seed servers in one process")
 	}
-	s := &epochSource{id: c.Identity, bits: k.bits, life: k.life}
+	s := &epochSource{id: c.Identity, bits: k.bits, life: k.life, chain: c.Certificate}
 	epochSources.m[k] = s
 	return s, nil
+}
+
+func marshalSeedChainOrNil(chain [][]byte) []byte {
+	if chain == nil {
+		return nil
+	}
+	return marshalSeedChain(chain)
 }
 
 func (c *Config) seedEpoch() time.Duration { return cmp.Or(c.SeedEpoch, DefaultSeedEpoch) }
@@ -234,7 +247,7 @@ func (c *Config) seedEpoch() time.Duration { return cmp.Or(c.SeedEpoch, DefaultS
 // test hook's key in an epoch of its own, else the source's.
 func (c *Config) seedEpochNow() (*seedEpoch, error) {
 	if c.hooks != nil && c.hooks.seedKey != nil {
-		return newSeedEpoch(c.hooks.seedKey, c.Identity, time.Now().Add(c.seedEpoch()))
+		return newSeedEpoch(c.hooks.seedKey, c.Identity, c.Certificate, time.Now().Add(c.seedEpoch()))
 	}
 	s, err := c.epochSourceOf()
 	if err != nil {

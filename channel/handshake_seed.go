@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"fmt"
 
+	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/internal/suite"
 )
 
@@ -44,6 +45,8 @@ type seedClient struct {
 	cfg  *Config
 	step seedStep
 	pub  suite.ExchangePublic // the server's key of this session
+	peer *keyblob.Recipient   // the certified server, if any
+	name string               // its certified name
 	res  *handshakeResult
 }
 
@@ -63,8 +66,14 @@ func (c *seedClient) read(msg []byte) ([]byte, error) {
 	return nil, c.readHello(msg)
 }
 
-func (c *seedClient) done() bool               { return c.step == seedDone }
-func (c *seedClient) maxFrame() int            { return seedMaxHello }
+func (c *seedClient) done() bool { return c.step == seedDone }
+
+func (c *seedClient) maxFrame() int {
+	if c.cfg.VerifyServerCertificate != nil {
+		return seedMaxHello + v2MaxCertMessage
+	}
+	return seedMaxHello
+}
 func (c *seedClient) result() *handshakeResult { return c.res }
 
 // readHello checks the server's key and, for a pinned server, its
@@ -77,6 +86,9 @@ func (c *seedClient) readHello(msg []byte) error {
 	if c.pub, err = parseSeedKey(h.der); err != nil {
 		return err
 	}
+	if err := c.checkChain(h); err != nil {
+		return err
+	}
 	if err := c.checkSignature(h); err != nil {
 		return err
 	}
@@ -84,8 +96,33 @@ func (c *seedClient) readHello(msg []byte) error {
 	return nil
 }
 
+// checkChain, for a client that knows the server by a CA, verifies the
+// chain after the key: the recipient it certifies is the server whose
+// signature over the key the client then checks.
+func (c *seedClient) checkChain(h *seedHello) error {
+	if c.cfg.VerifyServerCertificate == nil {
+		return nil
+	}
+	chain, sig, err := splitSeedChain(h.sig)
+	if err != nil {
+		return err
+	}
+	peer, err := c.cfg.VerifyServerCertificate(chain)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrCertificate, err)
+	case peer == nil || peer.Recipient == nil || !peer.Recipient.CanVerify():
+		return fmt.Errorf("%w: the certified server has no signature key", ErrCertificate)
+	}
+	c.peer, c.name, h.sig = peer.Recipient, peer.Name, sig
+	return nil
+}
+
 func (c *seedClient) checkSignature(h *seedHello) error {
 	peer := c.cfg.Peer
+	if c.peer != nil {
+		peer = c.peer
+	}
 	switch {
 	case peer == nil && len(h.sig) > seedMaxIgnoredSig:
 		return errMalformed("seed hello (trailing data)")
@@ -131,6 +168,9 @@ func (c *seedClient) writeInitial() ([]byte, error) {
 	c.res = &handshakeResult{
 		send: send, recv: newSeedHalf(secret[:seedKeySize], secret[seedKeySize:], dirServer, c.cfg),
 		peer: c.cfg.Peer, seedBits: c.pub.Bits(),
+	}
+	if c.peer != nil {
+		c.res.peer, c.res.peerName = c.peer, c.name
 	}
 	c.pub = nil
 	c.step = seedDone
@@ -216,6 +256,9 @@ func (s *seedServer) setSize(bits int) { s.bits, s.size = bits, (bits+7)/8 }
 func (s *seedServer) signHello(der []byte) ([]byte, error) {
 	var err error
 	h := &seedHello{der: der}
+	if s.cfg.Certificate != nil {
+		h.chain = marshalSeedChain(s.cfg.Certificate)
+	}
 	if id := s.cfg.Identity; id != nil && id.CanSign() {
 		if h.sig, err = id.Sign(seedSignatureContext, der); err != nil {
 			return nil, err

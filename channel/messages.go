@@ -126,13 +126,50 @@ func unexpectedMessage(want string, msg []byte) error {
 	return errMalformed(want)
 }
 
-// seedHello is the seed server's hello: its key's DER and an optional
-// signature.
+// seedHello is the seed server's hello: its key's DER, the certificate
+// chain of a server that has one (a DER SEQUENCE OF Certificate,
+// spec/channel.md section 3.9), and an optional signature.
 type seedHello struct {
-	der, sig []byte
+	der, chain, sig []byte
 }
 
-func (m *seedHello) marshal() []byte { return append(append([]byte(nil), m.der...), m.sig...) }
+func (m *seedHello) marshal() []byte {
+	return append(append(append([]byte(nil), m.der...), m.chain...), m.sig...)
+}
+
+// marshalSeedChain makes the hello's chain: SEQUENCE OF Certificate.
+func marshalSeedChain(chain [][]byte) []byte {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		for _, c := range chain {
+			b.AddBytes(c)
+		}
+	})
+	return b.BytesOrPanic()
+}
+
+// splitSeedChain reads the chain that follows the key in the hello of a
+// certified server: 1 to 8 DER certificates in one SEQUENCE. It returns
+// the certificates and what follows (the signature).
+func splitSeedChain(rest []byte) ([][]byte, []byte, error) {
+	s := cryptobyte.String(rest)
+	var seq cryptobyte.String
+	if !s.ReadASN1(&seq, cbasn1.SEQUENCE) {
+		return nil, nil, errMalformed("seed hello (no certificate chain after the key)")
+	}
+	var chain [][]byte
+	for !seq.Empty() {
+		var c cryptobyte.String
+		if !seq.ReadASN1Element(&c, cbasn1.SEQUENCE) || len(chain) == maxChainCerts {
+			return nil, nil, errMalformed("seed hello (certificate chain)")
+		}
+		chain = append(chain, c)
+	}
+	if len(chain) == 0 {
+		return nil, nil, errMalformed("seed hello (empty certificate chain)")
+	}
+	return chain, s, nil
+}
 
 // parseSeedHello splits the hello after the key's outer DER SEQUENCE.
 func parseSeedHello(msg []byte) (*seedHello, error) {

@@ -108,10 +108,11 @@ Handshakes are admitted within --rate per source address (an IPv6 /64),
 for all; with --max-handshakes under way, the oldest is closed for a new
 one. A client refused after its handshake (--max-sessions) is told so.
 
-Certificates (v2, spec/channel.md section 4.8): --cert FILE is a PEM chain
+Certificates (spec/channel.md sections 3.9 and 4.8): --cert FILE is a PEM chain
 whose leaf certifies -i (keyblob cert request / issue, or any CA that
 copies the request's extensions); it is sent to clients that ask for it
-(connect --server-ca). --authorized-ca CA (a CA file or a stored CA)
+(connect --server-ca; a seed server puts it in every hello, which a
+client pinning it with --server then cannot read). --authorized-ca CA (v2) (a CA file or a stored CA)
 also admits clients whose certificate that CA issued, for a name matching
 --authorized-name PATTERN if given; --crl FILE refuses revoked ones. The
 certified name reaches --exec as KEYBLOB_CHANNEL_PEER_NAME and the log.
@@ -317,8 +318,8 @@ func (e *env) serverConfig(c *cobra.Command, f *serveFlags) (*channel.Config, er
 func (e *env) serverCerts(c *cobra.Command, cfg *channel.Config, f *certFlags) error {
 	fl := c.Flags()
 	switch {
-	case cfg.Profile == channel.Seed && (f.cert != "" || f.peerCA != ""):
-		return usagef("--cert and --authorized-ca are for --profile v2")
+	case cfg.Profile == channel.Seed && f.peerCA != "":
+		return usagef("--authorized-ca is for --profile v2: the seed profile has no client authentication")
 	case f.peerCA == "" && (fl.Changed("authorized-name") || fl.Changed("crl")):
 		return usagef("--authorized-name and --crl need --authorized-ca")
 	}
@@ -510,8 +511,8 @@ func (e *env) clientConfig(c *cobra.Command, o *connectFlags) (*channel.Config, 
 		return nil, usagef("--server-name and --crl need --server-ca")
 	case o.certs.cert != "" && o.identity == "":
 		return nil, usagef("%v", errNoCertIdentity)
-	case profile == channel.Seed && (o.certs.cert != "" || o.certs.peerCA != ""):
-		return nil, usagef("--cert and --server-ca are for --profile v2")
+	case profile == channel.Seed && o.certs.cert != "":
+		return nil, usagef("--cert is for --profile v2: the seed profile has no client authentication")
 	case profile == channel.Seed && o.identity != "":
 		return nil, usagef("-i is for --profile v2: the seed profile has no client authentication")
 	}

@@ -101,6 +101,11 @@ func TestChannelCertificates(t *testing.T) {
 		t.Errorf("--cert of another identity: exit %d\n%s", code, errs)
 	}
 
+	seed := startChannelServer(t, bob, "--profile", "seed", "--seed-key", "identity", "--cert", bobChain)
+	if code, out, errs := connectWith(t, "seed\n", seed.addr, "--profile", "seed", "--server-ca", f.caFile, "--server-name", "db.example.com"); code != 0 || out != "seed\n" {
+		t.Fatalf("certified seed server: exit %d, %q\n%s", code, out, errs)
+	}
+
 	script := `printf %s "$KEYBLOB_CHANNEL_PEER_NAME"`
 	mtls := startChannelServerArgs(t, bob, "--cert", bobChain, "--authorized-ca", f.caFile, "--authorized-name", "*@example.com", "--exec", "sh", "--", "-c", script)
 	client := func(who, chain string) (int, string, string) {
