@@ -200,3 +200,41 @@ func FuzzFrames(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCertificateMessage checks the v2 certificate message parser: what
+// it accepts re-encodes to the same bytes, and what it refuses is an
+// ErrHandshake.
+func FuzzCertificateMessage(f *testing.F) {
+	f.Add(marshalCertificate(typeServerCertificate, [][]byte{{0x30, 0x00}}))
+	f.Add(marshalCertificate(typeClientCertificate, [][]byte{{1}, {2, 3}}))
+	f.Add([]byte{typeServerCertificate, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		for _, typ := range []uint8{typeServerCertificate, typeClientCertificate} {
+			chain, err := parseCertificate(typ, msg)
+			if err == nil && !bytes.Equal(marshalCertificate(typ, chain), msg) {
+				t.Fatalf("certificate message re-encodes differently")
+			} else if err != nil && !errors.Is(err, ErrHandshake) {
+				t.Fatalf("error %v is no ErrHandshake", err)
+			}
+		}
+	})
+}
+
+// FuzzSeedChain checks the seed hello's chain splitter: an accepted
+// chain and the rest re-encode to the same bytes.
+func FuzzSeedChain(f *testing.F) {
+	f.Add(append(marshalSeedChain([][]byte{{0x30, 0x00}}), 1, 2, 3))
+	f.Add([]byte{0x30, 0x00})
+	f.Fuzz(func(t *testing.T, rest []byte) {
+		chain, sig, err := splitSeedChain(rest)
+		if err != nil {
+			if !errors.Is(err, ErrHandshake) {
+				t.Fatalf("error %v is no ErrHandshake", err)
+			}
+			return
+		}
+		if !bytes.Equal(append(marshalSeedChain(chain), sig...), rest) {
+			t.Fatalf("seed chain re-encodes differently")
+		}
+	})
+}
