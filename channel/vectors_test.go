@@ -33,6 +33,7 @@ package channel
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -45,14 +46,20 @@ import (
 	"strings"
 	"testing"
 	"testing/cryptotest"
+	"time"
 
 	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/cert"
 	"github.com/keyblob/keyblob/internal/suite"
 )
 
 var update = flag.Bool("update", false, "regenerate testdata/channel (with -run TestGenerateVectors)")
 
 const vectorDir = "../testdata/channel"
+
+// vectorTime is when the certified vector's certificates are made and
+// checked, so that regenerating them changes nothing.
+var vectorTime = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 
 // vectorCase is one vector to generate.
 type vectorCase struct {
@@ -61,6 +68,7 @@ type vectorCase struct {
 	server, client string // identity names, "" for none
 	pinned         bool
 	seedIdentity   bool
+	certified      bool // the client knows the server by a certificate (section 4.8)
 }
 
 var vectorCases = []vectorCase{
@@ -72,6 +80,7 @@ var vectorCases = []vectorCase{
 	{name: "seed-fresh-signed", comment: "seed, fresh RSA-2048 key signed with the server's Ed25519 key, client pins the server", profile: Seed, server: "bob-hybrid", pinned: true},
 	{name: "seed-fresh-insecure", comment: "seed, fresh RSA-2048 key, server without identity, insecure client", profile: Seed},
 	{name: "seed-identity", comment: "seed, identity mode: an epoch RSA-2048 key signed with the server's RSA-PSS key, client pins the server", profile: Seed, server: "bob-rsa-2048", pinned: true, seedIdentity: true},
+	{name: "v2-certified-server", comment: "v2, hybrid server known by a certificate for db.example.com (its chain is m2) that the CA of field ca issued; the client checks it at verified at; no client identity", profile: V2, server: "bob-hybrid", certified: true},
 }
 
 // vectorRecords are the records of every vector, in the order sent.
@@ -133,6 +142,9 @@ func generateVector(t *testing.T, vc vectorCase, seed byte) []byte {
 		encs = append(encs, encapsulation{info, enc, secret})
 		return enc, secret, err
 	}}
+	if vc.certified {
+		certifyVector(t, ccfg, scfg, vectorTime)
+	}
 	var seedKey []byte
 	if vc.profile == Seed {
 		k, err := suite.RSAOAEP.Generate(2048)
@@ -155,6 +167,10 @@ func generateVector(t *testing.T, vc vectorCase, seed byte) []byte {
 			"server rand": hex.EncodeToString(srand.got),
 		},
 		encs: encs, log: log,
+	}
+	if vc.certified {
+		v.fields["ca"] = hex.EncodeToString(scfg.Certificate[1])
+		v.fields["verified at"] = vectorTime.Format(time.RFC3339)
 	}
 	if vc.profile == Seed {
 		v.fields["seed mode"] = map[bool]string{true: "identity", false: "fresh"}[vc.seedIdentity]
@@ -262,7 +278,7 @@ type vector struct {
 }
 
 var vectorFieldOrder = []string{
-	"profile", "comment", "server identity", "client identity", "pinned", "seed mode", "seed key",
+	"profile", "comment", "server identity", "client identity", "pinned", "ca", "verified at", "seed mode", "seed key",
 	"client rand", "server rand",
 }
 
@@ -390,7 +406,7 @@ func (v *vector) configs(tb testing.TB) (client, server *Config) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	vc := vectorCase{profile: p, pinned: v.fields["pinned"] == "yes", seedIdentity: v.fields["seed mode"] == "identity"}
+	vc := vectorCase{profile: p, pinned: v.fields["pinned"] == "yes", seedIdentity: v.fields["seed mode"] == "identity", certified: v.fields["ca"] != ""}
 	if n := v.fields["server identity"]; n != "none" {
 		vc.server = n
 	}
@@ -398,6 +414,9 @@ func (v *vector) configs(tb testing.TB) (client, server *Config) {
 		vc.client = n
 	}
 	client, server = vectorConfigs(tb, vc)
+	if vc.certified {
+		v.certifiedConfigs(tb, client, server)
+	}
 	client.Rand = bytes.NewReader(v.hex(tb, "client rand"))
 	server.Rand = bytes.NewReader(v.hex(tb, "server rand"))
 	// The vectors replay their stored initial message on purpose: the
@@ -484,13 +503,16 @@ func keyBytesOf(to kemPublic) []byte {
 // messages and secrets alone, as spec/channel.md section 4.3 writes it.
 func scheduleOf(tb testing.TB, v *vector, client *Config) (hs, cts, sts []byte) {
 	m := v.log.msgs
-	if len(m) != 3 {
+	if len(m) != 3 && len(m) != 5 {
 		tb.Fatalf("%s: %d handshake messages", v.name, len(m))
 	}
 	var sAlg uint8
 	var sKey []byte
-	if client.Peer != nil {
-		sAlg, sKey = uint8(client.Peer.ExchangeAlg()), client.Peer.ExchangeKeyBytes()
+	if p := client.Peer; p != nil || len(m) == 5 { // pinned, or certified (its key is the server's)
+		if p == nil {
+			p = testIdentity(tb, v.fields["server identity"]).Recipient()
+		}
+		sAlg, sKey = uint8(p.ExchangeAlg()), p.ExchangeKeyBytes()
 	}
 	secretOf := func(info string) []byte {
 		for _, e := range v.encs {
@@ -502,9 +524,9 @@ func scheduleOf(tb testing.TB, v *vector, client *Config) (hs, cts, sts []byte) 
 	}
 	ks := newKeySchedule(secretOf(infoResponderStatic), secretOf(infoInitiatorEphemeral), secretOf(infoInitiatorStatic))
 	t := newTranscript(sAlg, sKey)
-	t.add(m[0])
-	t.add(m[1])
-	t.add(m[2])
+	for _, msg := range m {
+		t.add(msg)
+	}
 	cts, sts = ks.traffic(t.hash(nil))
 	return ks.hs, cts, sts
 }
@@ -704,5 +726,75 @@ func vectorConfigs(tb testing.TB, vc vectorCase) (client, server *Config) {
 	if vc.seedIdentity {
 		server.SeedKey = SeedKeyIdentity
 	}
+	if vc.certified {
+		client.Insecure = false
+	}
 	return client, server
+}
+
+// certifyVector makes a CA (alice-hybrid, valid a century) and a
+// certificate of the server for db.example.com, for a certified vector.
+func certifyVector(tb testing.TB, client, server *Config, now time.Time) {
+	caID := testIdentity(tb, "alice-hybrid")
+	caDER, err := cert.NewCA(caID, "Vector CA", 100*365*24*time.Hour, now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	reqDER, err := cert.Request(server.Identity, cert.Names{DNS: []string{"db.example.com"}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req, err := x509.ParseCertificateRequest(reqDER)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	leaf, err := cert.Issue(ca, caID, req, 99*365*24*time.Hour, now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	server.Certificate = [][]byte{leaf, caDER}
+	client.VerifyServerCertificate = verifierAt(ca, now)
+}
+
+// certifiedConfigs rebuilds a certified vector's ends: the server's
+// chain from m2, the client's check from the fields ca and verified at.
+func (v *vector) certifiedConfigs(tb testing.TB, client, server *Config) {
+	chain, err := parseCertificate(typeServerCertificate, v.log.msgs[1])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	server.Certificate = chain
+	ca, err := x509.ParseCertificate(v.hex(tb, "ca"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	at, err := time.Parse(time.RFC3339, v.fields["verified at"])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	client.VerifyServerCertificate = verifierAt(ca, at)
+}
+
+// verifierAt checks a server chain for db.example.com against ca at a
+// fixed time.
+func verifierAt(ca *x509.Certificate, at time.Time) func([][]byte) (*Certified, error) {
+	return func(chain [][]byte) (*Certified, error) {
+		var certs []*x509.Certificate
+		for _, der := range chain {
+			c, err := x509.ParseCertificate(der)
+			if err != nil {
+				return nil, err
+			}
+			certs = append(certs, c)
+		}
+		vf, err := cert.Verify(certs, cert.VerifyOptions{Roots: []*x509.Certificate{ca}, Name: "db.example.com", Usage: cert.Server, Time: at})
+		if err != nil {
+			return nil, err
+		}
+		return &Certified{Recipient: vf.Recipient, Name: "db.example.com"}, nil
+	}
 }
