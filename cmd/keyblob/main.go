@@ -109,7 +109,7 @@ optionally signed, so they can be sent or stored without being swapped.`,
 	root.AddCommand(newKeygenCmd(e), newPubkeyCmd(e), newSessionCmd(e),
 		newEncryptCmd(e), newDecryptCmd(e), newExportCmd(e), newImportCmd(e),
 		newInspectCmd(e), newSealCmd(e), newOpenCmd(e),
-		newIDCmd(e), newContactCmd(e), newKeyCmd(e), newChannelCmd(e), newAuthorityCmd(e), newEscrowCmd(e), newManCmd(e))
+		newIDCmd(e), newContactCmd(e), newKeyCmd(e), newChannelCmd(e), newCertCmd(e), newCACmd(e), newAuthorityCmd(e), newEscrowCmd(e), newManCmd(e))
 	setVersion(root)
 	registerCompletions(root, e)
 	conventions(root)
