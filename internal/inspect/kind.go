@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/keyblob/keyblob"
+	"github.com/keyblob/keyblob/cert"
 	"github.com/keyblob/keyblob/internal/format"
 	"github.com/keyblob/keyblob/keystore"
 	"github.com/keyblob/keyblob/password"
@@ -65,6 +66,10 @@ var kinds = []*Kind{
 	{Name: "generation record", match: keystore.IsGenerationRecord, describe: describeGenerationRecord},
 	{Name: "session derive parameters", Prefix: paramsPrefix, describe: describeParamsFile},
 	{Name: "encrypted private key", Label: "ENCRYPTED PRIVATE KEY", describe: refuseEncryptedKey},
+	{Name: "certificate", Use: "use it with --cert {file} (channel), 'keyblob ca add NAME {file}' (a CA) or --ca {file}",
+		Label: cert.PEMCertificate, describe: describeCertificate},
+	{Name: "certificate request", Use: "'keyblob cert issue --ca CA-CERT -i CA-IDENTITY {file}' issues it",
+		Label: cert.PEMRequest, describe: describeRequest},
 }
 
 // A Form is how a file that Classify recognised is written.

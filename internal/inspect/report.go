@@ -80,6 +80,9 @@ var reportTypes = []struct {
 		"recipient", "generations", "params"}},
 	{"generation_record", "generation record of a stored identity", []string{"name", "fingerprints"}},
 	{"derive_parameters", "session derive parameters (not secret)", []string{"params"}},
+	{"certificate", "X.509 certificate (spec/cert.md)", []string{"subject", "issuer", "names", "not_before", "not_after",
+		"is_ca", "chain_length", "recipient"}},
+	{"certificate_request", "X.509 certificate request (PKCS #10)", []string{"subject", "names", "recipient"}},
 }
 
 // setType records the type of the file, which comes first.
