@@ -329,19 +329,26 @@ func (s *Store) unlock(name string, passphrase []byte) (*storedIdentity, *Keyrin
 	return si, k, nil
 }
 
-// Identities lists the stored identities, by name.
+// Identities lists the stored identities that can be read, by name. A
+// damaged one (unreadable, malformed) is left out, so that it does not
+// stop the work of the others (the key list's owners, Rotate of another
+// identity); IdentityEntries lists it with its error, and using it by
+// name still fails with that error. A rolled-back identity is not passed
+// over: it is evidence that someone replaced a file, and Identities fails
+// with ErrRolledBack.
 func (s *Store) Identities() ([]*IdentityInfo, error) {
-	names, err := s.list(identitiesDir, identityExt)
+	entries, err := s.IdentityEntries()
 	if err != nil {
 		return nil, err
 	}
 	var out []*IdentityInfo
-	for _, name := range names {
-		info, err := s.Identity(name)
-		if err != nil {
-			return nil, err
+	for _, en := range entries {
+		switch {
+		case errors.Is(en.Err, ErrRolledBack):
+			return nil, en.Err // evidence of tampering: never passed over
+		case en.Err == nil:
+			out = append(out, en.Info)
 		}
-		out = append(out, info)
 	}
 	return out, nil
 }
