@@ -76,12 +76,19 @@ func TestReplayStripSignature(t *testing.T) {
 	})
 	t.Run("stripped first, without From", func(t *testing.T) {
 		// An opener that accepts unsigned messages accepts the stripped
-		// copy, and then the genuine message is that same message again.
+		// copy once, and the genuine signed message is still accepted
+		// after it: a stripped copy, which anyone who sees the message
+		// can make, does not use up the signed original (issue 21 item
+		// 5). Both are then replays.
 		cache := newCache(t)
 		got, err := openStream(stripped, bobOnce(cache, nil)())
 		wantPlain(t, "stripped copy", got, err, plain)
-		_, err = openFile(t, msg, bobOnce(cache, nil)(), false)
-		wantClass(t, "genuine after the stripped copy", err, "replay")
+		got, err = openFile(t, msg, bobOnce(cache, nil)(), false)
+		wantPlain(t, "genuine after the stripped copy", got, err, plain)
+		_, err = openStream(msg, bobOnce(cache, nil)())
+		wantClass(t, "genuine again", err, "replay")
+		_, err = openStream(stripped, bobOnce(cache, nil)())
+		wantClass(t, "stripped copy again", err, "replay")
 	})
 }
 

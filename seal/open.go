@@ -105,7 +105,8 @@ type OpenOptions struct {
 type Opener struct {
 	h        *Header
 	key      *keyblob.SessionKey
-	replayID []byte
+	replayID []byte // of the content: session key and serial
+	signedID []byte // of a signed message: content and signer
 	opts     OpenOptions
 	cipher   *stream.Cipher
 	src      io.Reader   // the payload and trailer, from Open; nil from OpenAt
@@ -151,6 +152,11 @@ func open(o *Opener, hr io.Reader, opts *OpenOptions) (*Opener, error) {
 	}
 	if o.replayID, err = replayID(o.key, h.f.Serial); err != nil {
 		return nil, err
+	}
+	if h.Signed() {
+		if o.signedID, err = signedReplayID(o.key, h.f.Serial, h.f.Signer); err != nil {
+			return nil, err
+		}
 	}
 	if err := o.checkTimes(); err != nil {
 		return nil, err
@@ -275,9 +281,21 @@ func (o *Opener) checkTimes() error {
 				return err
 			}
 		}
-		return c.Check(ctx, o.replayID, h.Created)
+		return c.Check(ctx, o.checkedID(), h.Created)
 	}
 	return nil
+}
+
+// checkedID is the identifier the replay cache is asked about: a signed
+// message's own (signer included), so that a copy stripped of its
+// signature and opened first does not use the signed one up; the
+// content's for an unsigned one, so that a stripped copy of a message
+// accepted before is a replay (spec/sealed.md section 6).
+func (o *Opener) checkedID() []byte {
+	if o.signedID != nil {
+		return o.signedID
+	}
+	return o.replayID
 }
 
 // replayIDLabel is the HKDF label of the replay identifier.
@@ -288,6 +306,17 @@ const replayIDLabel = "keyblob/v1 sealed replay id"
 // every copy of it, yields.
 func replayID(key *keyblob.SessionKey, serial keyblob.Serial) ([]byte, error) {
 	return hkdf.Key(sha256.New, key.Bytes(), nil, replayIDLabel+string(serial[:]), replay.IDSize)
+}
+
+// signedReplayIDLabel is the HKDF label of a signed message's replay
+// identifier.
+const signedReplayIDLabel = "keyblob/v1 sealed signed replay id"
+
+// signedReplayID derives a signed message's replay identifier: its
+// content's (session key and serial) and its signer's key.
+func signedReplayID(key *keyblob.SessionKey, serial keyblob.Serial, signer *keyblob.Recipient) ([]byte, error) {
+	info := signedReplayIDLabel + string(serial[:]) + string(signer.SigningKeyBytes())
+	return hkdf.Key(sha256.New, key.Bytes(), nil, info, replay.IDSize)
 }
 
 // SetProgress sets the progress callback of WriteTo and Decrypt (see
@@ -309,7 +338,22 @@ func (o *Opener) finish(trailer []byte, digest hash.Hash) error {
 		}
 	}
 	if c := o.opts.Cache; c != nil {
-		return c.Record(o.cacheContext(), o.replayID, h.f.Created)
+		return o.record(c)
+	}
+	return nil
+}
+
+// record reserves the message in the replay cache: a signed message's
+// own identifier (the atomic reservation), then its content's, which a
+// stripped copy opened first may hold already; an unsigned message's
+// content identifier.
+func (o *Opener) record(c ReplayCache) error {
+	ctx, created := o.cacheContext(), o.h.f.Created
+	if err := c.Record(ctx, o.checkedID(), created); err != nil || o.signedID == nil {
+		return err
+	}
+	if err := c.Record(ctx, o.replayID, created); err != nil && !errors.Is(err, replay.ErrReplay) {
+		return err
 	}
 	return nil
 }

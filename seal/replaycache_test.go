@@ -174,7 +174,7 @@ func TestReplayCacheCalls(t *testing.T) {
 	}{
 		{"bad payload", flipped(msg, split(t, msg).h.Size()+3, 0), 0, classPayload, "Check@ctx", ""},
 		{"bad signature", flipped(msg, len(msg)-1, 0), time.Hour, classPayload, "Purge@ctx Check@ctx", ""},
-		{"genuine", msg, time.Hour, classSuccess, "Purge@ctx Check@ctx", "Record@ctx"},
+		{"genuine", msg, time.Hour, classSuccess, "Purge@ctx Check@ctx", "Record@ctx Record@ctx"}, // its own id, then its content's
 		{"again", msg, 0, "replay", "Check@ctx", ""},
 	}
 	for _, tt := range tests {
