@@ -27,6 +27,8 @@ import (
 //	        START after now (0 by default; a negative START is earlier)
 //	mkcert crl CA CAKEY OUT CERT...
 //	        a CRL of CA revoking the certificates CERT, now, for a day
+//	mkcert der CERT OUT
+//	        the first certificate of the PEM file CERT, in DER
 func cmdMkcert(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) == 0 {
 		ts.Fatalf("usage: mkcert ca|issue|crl ...")
@@ -44,6 +46,11 @@ func cmdMkcert(ts *testscript.TestScript, neg bool, args []string) {
 		mkcertIssue(ts, args[1:], now)
 	case "crl":
 		mkcertCRL(ts, args[1:], now)
+	case "der":
+		if len(args) != 3 {
+			ts.Fatalf("usage: mkcert der CERT OUT")
+		}
+		ts.Check(os.WriteFile(ts.MkAbs(args[2]), readScriptCert(ts, args[1]).Raw, 0o644))
 	default:
 		ts.Fatalf("usage: mkcert ca|issue|crl ...")
 	}
