@@ -1,11 +1,11 @@
 package keystore
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 
 	"github.com/keyblob/keyblob"
 	"github.com/keyblob/keyblob/internal/atomicfile"
@@ -18,6 +18,14 @@ const contactExt = ".rcpt"
 type Contact struct {
 	Name      string
 	Recipient *keyblob.Recipient
+	// Chain, for a contact added by a certificate, is the chain it was
+	// verified with, leaf first, to the trusted CA; nil otherwise. The
+	// store keeps it as it is: verifying it when the contact is used is
+	// the caller's work.
+	Chain []*x509.Certificate
+	// CA is the entry name of the stored CA (Store.CA) the chain was
+	// verified against, or "" (a CA file, or no chain).
+	CA string
 }
 
 // ContactOptions say how AddContact stores a contact. The zero value, or
@@ -33,33 +41,44 @@ type ContactOptions struct {
 // lock: contacts and identities share one name space, so that -r NAME
 // means one thing.
 func (s *Store) AddContact(name string, r *keyblob.Recipient, opts *ContactOptions) error {
+	return s.SaveContact(&Contact{Name: name, Recipient: r}, opts)
+}
+
+// SaveContact stores c under c.Name, as AddContact does, with its chain
+// and CA name, which must pass CheckContact (ErrNotCertified otherwise).
+func (s *Store) SaveContact(c *Contact, opts *ContactOptions) error {
+	name := c.Name
 	path, err := s.path(contactsDir, name, contactExt)
 	if err != nil {
 		return err
 	}
+	if err := CheckContact(c); err != nil {
+		return err
+	}
 	return s.writeEntry(write{
 		entry:   entry{path: path, what: "contact", name: name, mode: 0o644},
-		data:    []byte(r.String() + "\n"),
+		data:    encodeContact(c),
 		replace: opts != nil && opts.Replace,
 		check:   func() error { return s.checkNotHeld(name, KindIdentity) },
 	})
 }
 
-// Contact returns a stored contact.
+// Contact returns a stored contact, read strictly (spec/keystore.md
+// section 5).
 func (s *Store) Contact(name string) (*Contact, error) {
 	path, err := s.path(contactsDir, name, contactExt)
 	if err != nil {
 		return nil, err
 	}
-	data, err := readEntry(path, "contact", name)
+	data, err := readEntryMax(path, "contact", name, maxContactSize)
 	if err != nil {
 		return nil, err
 	}
-	r, err := keyblob.ParseRecipientLine(strings.TrimSuffix(string(data), "\n"))
+	c, err := decodeContact(data, name)
 	if err != nil {
 		return nil, fmt.Errorf("contact %q: %w", name, err)
 	}
-	return &Contact{Name: name, Recipient: r}, nil
+	return c, nil
 }
 
 // Contacts lists the stored contacts, by name.

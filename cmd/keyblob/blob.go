@@ -11,12 +11,16 @@ import (
 func newExportCmd(e *env) *cobra.Command {
 	var keyFile, to, signer, desc, out string
 	var armor, force bool
+	var certs recipientCAFlags
 	c := &cobra.Command{
-		Use:   "export -k SESSIONKEY -r RECIPIENT [--sign IDENTITY] [--description TEXT] [-a] [-o BLOB]",
+		Use:   "export -k SESSIONKEY -r RECIPIENT [--ca CA [--crl FILE]...] [--sign IDENTITY] [--description TEXT] [-a] [-o BLOB]",
 		Short: "Export a session key as a key blob wrapped to a recipient",
 		Long: `export wraps the session key in SESSIONKEY to RECIPIENT's exchange key and
 writes the key blob to BLOB (stdout if not given): binary, or PEM with -a.
-RECIPIENT is a recipient line, a file holding one, or a PEM public key file.
+RECIPIENT is a recipient line, a file holding one, or a PEM public key file,
+or a certificate (chain) file checked with --ca CA (a CA certificate file
+or a stored CA's name) and --crl: the key is wrapped to the recipient the
+certificate certifies.
 With --sign the blob is signed by IDENTITY, so that the receiver can check
 with 'import --verify' that nobody swapped it.`,
 		Args: argsExactly(0),
@@ -24,7 +28,7 @@ with 'import --verify' that nobody swapped it.`,
 			if err := required(c, "key", "recipient"); err != nil {
 				return err
 			}
-			blob, err := e.exportBlob(keyFile, to, signer, desc)
+			blob, err := e.exportBlob(keyFile, to, signer, desc, &certs)
 			if err != nil {
 				return err
 			}
@@ -37,6 +41,7 @@ with 'import --verify' that nobody swapped it.`,
 	}
 	c.Flags().StringVarP(&keyFile, "key", "k", "", "session key `FILE`")
 	c.Flags().StringVarP(&to, "recipient", "r", "", "`RECIPIENT` to wrap the key to")
+	addRecipientCAFlags(c, &certs, "-r")
 	c.Flags().StringVar(&signer, "sign", "", "sign the blob with the identity in `FILE`")
 	c.Flags().StringVar(&desc, "description", "", "description stored in the blob (`TEXT`, at most 1024 bytes)")
 	c.Flags().BoolVarP(&armor, "armor", "a", false, "write PEM instead of binary")
@@ -44,12 +49,15 @@ with 'import --verify' that nobody swapped it.`,
 	return c
 }
 
-func (e *env) exportBlob(keyFile, to, signer, desc string) (*keyblob.KeyBlob, error) {
+func (e *env) exportBlob(keyFile, to, signer, desc string, certs *recipientCAFlags) (*keyblob.KeyBlob, error) {
 	key, err := e.loadSessionKey(keyFile)
 	if err != nil {
 		return nil, err
 	}
-	r, err := e.loadRecipient(to)
+	r, err := e.loadRecipientCert(to, certs)
+	if err == nil {
+		err = certs.done()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -65,15 +73,17 @@ func (e *env) exportBlob(keyFile, to, signer, desc string) (*keyblob.KeyBlob, er
 func newImportCmd(e *env) *cobra.Command {
 	var idFile, verify, out string
 	var force bool
+	var certs recipientCAFlags
 	c := &cobra.Command{
-		Use:   "import -i IDENTITY [--verify SIGNER] [-o SESSIONKEY] [BLOB]",
+		Use:   "import -i IDENTITY [--verify SIGNER [--ca CA [--crl FILE]...]] [-o SESSIONKEY] [BLOB]",
 		Short: "Import a session key from a key blob",
 		Long: `import unwraps the session key in BLOB (binary or PEM; stdin if not
 given or -) with
 the exchange key of IDENTITY and writes it to SESSIONKEY (mode 0600, never
 replacing an existing file unless --force), or prints it.
 
-With --verify SIGNER (a recipient, as for export -r), the blob must be
+With --verify SIGNER (a recipient, as for export -r, or a certificate
+checked with --ca and --crl), the blob must be
 signed by SIGNER: an unsigned blob, or one signed by anyone else, is
 refused before the private key is used. Use it whenever the blob came from
 storage or a network someone else could write to: without it, anyone can
@@ -83,7 +93,7 @@ make a blob for your public key holding a session key they know.`,
 			if err := required(c, "identity"); err != nil {
 				return err
 			}
-			key, err := e.importBlob(firstArg(args), idFile, verify)
+			key, err := e.importBlob(firstArg(args), idFile, verify, &certs)
 			if err != nil {
 				return err
 			}
@@ -92,11 +102,12 @@ make a blob for your public key holding a session key they know.`,
 	}
 	c.Flags().StringVarP(&idFile, "identity", "i", "", "identity `FILE`")
 	c.Flags().StringVar(&verify, "verify", "", "require a valid signature by `SIGNER`")
+	addRecipientCAFlags(c, &certs, "--verify")
 	outputFlag(c, &out, &force, "write the session key to `FILE` instead of stdout")
 	return c
 }
 
-func (e *env) importBlob(blobFile, idFile, verify string) (*keyblob.SessionKey, error) {
+func (e *env) importBlob(blobFile, idFile, verify string, certs *recipientCAFlags) (*keyblob.SessionKey, error) {
 	data, err := e.readSmall(blobFile, "key blob")
 	if err != nil {
 		return nil, err
@@ -117,9 +128,12 @@ func (e *env) importBlob(blobFile, idFile, verify string) (*keyblob.SessionKey, 
 	}
 	opts := &keyblob.ImportOptions{}
 	if verify != "" {
-		if opts.Verify, err = e.loadRecipient(verify); err != nil {
+		if opts.Verify, err = e.loadRecipientCert(verify, certs); err != nil {
 			return nil, err
 		}
+	}
+	if err := certs.done(); err != nil {
+		return nil, err
 	}
 	key, err := keyblob.Import(blob, id, opts)
 	if err == nil && opts.Verify == nil && blob.Signed() {

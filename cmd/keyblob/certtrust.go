@@ -82,3 +82,12 @@ func (e *env) verifyChain(t *trust, data []byte, name string, usage cert.Usage) 
 		Roots: t.roots, CRLs: t.crls, Name: name, AnyName: name == "", Usage: usage, Time: e.now(),
 	})
 }
+
+// storedCAName returns the name of the stored CA that --ca CA names, or
+// "" when CA names a file (as loadRoots decides).
+func storedCAName(ca string) string {
+	if _, err := os.Stat(ca); err == nil {
+		return ""
+	}
+	return ca
+}

@@ -181,17 +181,31 @@ func (e *env) loadSessionKey(name string) (*keyblob.SessionKey, error) {
 }
 
 // storedRecipient resolves a contact, or a stored identity's public half.
+// A certified contact's certificate is verified first (checkCertified).
 func (e *env) storedRecipient(name string) (*keyblob.Recipient, error) {
 	s, err := e.openStore()
 	var r *keyblob.Recipient
 	if err == nil {
-		r, err = s.Recipient(name)
+		r, err = e.storeRecipient(s, name)
 	}
 	if errors.Is(err, keystore.ErrNoStore) || errors.Is(err, keystore.ErrNotFound) {
 		return nil, withHint(fmt.Errorf("no recipient file %s, and no contact or stored identity of that name", name),
 			"a recipient is a line starting with \"keyblob:\", a file, or the name of a contact or stored identity")
 	}
 	return r, storeError(err)
+}
+
+// storeRecipient resolves name in s: a contact, verified if certified, or
+// the current generation of a stored identity.
+func (e *env) storeRecipient(s *keystore.Store, name string) (*keyblob.Recipient, error) {
+	kind, err := s.Holder(name)
+	if err != nil {
+		return nil, err
+	}
+	if kind == keystore.KindContact {
+		return e.contactRecipient(s, name)
+	}
+	return s.Recipient(name)
 }
 
 // identityLookupError explains why the stored identity name (an -i

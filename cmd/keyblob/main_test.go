@@ -102,6 +102,8 @@ func TestScripts(t *testing.T) {
 //	                        the PEM file SECRET; use as "! leaks"
 //	validjson FILE          FILE (or stdout) is one valid JSON value
 //	notemp [DIR]            no temporary output file (.NAME.tmp-*) is left in DIR
+//	mkcert ca|issue|crl ... a CA, a certificate or a CRL made with package
+//	                        cert (see cmdMkcert)
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	"status":      cmdStatus,
 	"filemode":    cmdFilemode,
@@ -113,6 +115,7 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"leaks":       cmdLeaks,
 	"validjson":   cmdValidJSON,
 	"notemp":      cmdNotemp,
+	"mkcert":      cmdMkcert,
 }
 
 func usage(ts *testscript.TestScript, neg bool, n int, args []string, syntax string) {

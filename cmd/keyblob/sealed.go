@@ -23,6 +23,7 @@ import (
 // sealFlags are the flags of keyblob seal.
 type sealFlags struct {
 	recipients, recipientFiles []string
+	certs                      recipientCAFlags // --ca, --crl for -r CERT
 	passphrase                 bool
 	passFile                   string // --message-passphrase-file
 	signer                     string
@@ -35,7 +36,7 @@ type sealFlags struct {
 func newSealCmd(e *env) *cobra.Command {
 	var f sealFlags
 	c := &cobra.Command{
-		Use:   "seal [-r RECIPIENT]... [-R FILE]... [-p] [--message-passphrase-file FILE] [-s IDENTITY [--escrow AUTHORITY]] [--expires DURATION] [-a] [-o OUT] [IN]",
+		Use:   "seal [-r RECIPIENT]... [-R FILE]... [--ca CA [--crl FILE]...] [-p] [--message-passphrase-file FILE] [-s IDENTITY [--escrow AUTHORITY]] [--expires DURATION] [-a] [-o OUT] [IN]",
 		Short: "Encrypt a message to recipients: session key, payload and key blobs in one file",
 		Long: `seal makes a new session key, encrypts IN (stdin if not given or -) with it,
 and exports the key as a key blob to every recipient, all in one sealed
@@ -43,6 +44,9 @@ message written to OUT (stdout if not given): binary, or PEM with -a.
 
 Recipients (-r, repeatable) are recipient lines, files holding one, or PEM
 public key files; -R reads a file of recipient lines ('#' comments allowed).
+A -r certificate (chain) file, PEM or DER, is verified with --ca CA (a CA
+certificate file or a stored CA's name) and --crl FILE, for a person at
+this time, and the message is sealed to the recipient it certifies.
 -p seals to a passphrase instead (Argon2id; it must be the only recipient),
 asked on the terminal, or read from --message-passphrase-file FILE (which
 implies -p). --passphrase-file and KEYBLOB_PASSPHRASE_FILE unlock stored
@@ -63,6 +67,7 @@ is printed on stdout; without, on stderr.`,
 	fl := c.Flags()
 	fl.StringArrayVarP(&f.recipients, "recipient", "r", nil, "seal to `RECIPIENT` (repeatable)")
 	fl.StringArrayVarP(&f.recipientFiles, "recipients-file", "R", nil, "seal to every recipient in `FILE` (repeatable)")
+	addRecipientCAFlags(c, &f.certs, "-r")
 	fl.BoolVarP(&f.passphrase, "passphrase", "p", false, "seal to a passphrase, asked on the terminal")
 	fl.StringVar(&f.passFile, messagePassphraseFlag, "", "seal to the passphrase on the first line of `FILE` (implies -p)")
 	fl.StringVarP(&f.signer, "sign", "s", "", "sign as the identity in `FILE`")
@@ -210,7 +215,7 @@ func regularInput(in io.Reader) (*os.File, int64, int64, bool) {
 func (e *env) sealOptions(f *sealFlags) (*seal.Options, error) {
 	opts := &seal.Options{Time: e.now()}
 	var err error
-	if opts.Recipients, err = e.loadRecipients(f.recipients, f.recipientFiles); err != nil {
+	if opts.Recipients, err = e.loadRecipients(f.recipients, f.recipientFiles, &f.certs); err != nil {
 		return nil, err
 	}
 	if err := e.sealKeys(f, opts); err != nil {
@@ -250,15 +255,19 @@ func (e *env) sealKeys(f *sealFlags, opts *seal.Options) error {
 	return nil
 }
 
-// loadRecipients reads -r arguments and -R files.
-func (e *env) loadRecipients(args, files []string) ([]*keyblob.Recipient, error) {
+// loadRecipients reads -r arguments (certificates checked with certs)
+// and -R files.
+func (e *env) loadRecipients(args, files []string, certs *recipientCAFlags) ([]*keyblob.Recipient, error) {
 	var rs []*keyblob.Recipient
 	for _, arg := range args {
-		r, err := e.loadRecipient(arg)
+		r, err := e.loadRecipientCert(arg, certs)
 		if err != nil {
 			return nil, err
 		}
 		rs = append(rs, r)
+	}
+	if err := certs.done(); err != nil {
+		return nil, err
 	}
 	for _, name := range files {
 		data, err := e.readLimited(name, "recipients file", keyblob.MaxRecipientsFileSize)
@@ -288,6 +297,7 @@ type openFlags struct {
 	passphrase bool
 	passFile   string // --message-passphrase-file
 	from       string
+	fromCerts  recipientCAFlags // --ca, --crl for --from CERT
 	once       bool
 	maxAge     time.Duration
 	replayDB   string
@@ -300,7 +310,7 @@ type openFlags struct {
 func newOpenCmd(e *env) *cobra.Command {
 	var f openFlags
 	c := &cobra.Command{
-		Use:   "open [-i IDENTITY]... [-p] [--message-passphrase-file FILE] [-k SESSIONKEY] [--from SENDER] [--once [--replay-db FILE]] [--max-age DURATION] [-o OUT] [IN]",
+		Use:   "open [-i IDENTITY]... [-p] [--message-passphrase-file FILE] [-k SESSIONKEY] [--from SENDER [--ca CA [--crl FILE]...]] [--once [--replay-db FILE]] [--max-age DURATION] [-o OUT] [IN]",
 		Short: "Open a sealed message",
 		Long: `open decrypts the sealed message IN (stdin if not given or -; binary or
 PEM) to OUT (stdout if not given) with one of the identities (-i,
@@ -310,7 +320,8 @@ terminal, --message-passphrase-file FILE reads it (--passphrase-file and
 KEYBLOB_PASSPHRASE_FILE unlock stored identities, never messages). On any
 failure OUT is not created and the exit status is 1.
 
---from SENDER requires a valid signature by SENDER (a recipient, as for -r);
+--from SENDER requires a valid signature by SENDER (a recipient, as for -r,
+or a certificate checked with --ca and --crl);
 without it, a signature is checked and reported when present.
 --once accepts each message once: a cache under $KEYBLOB_HOME (or
 --replay-db FILE, only with --once) remembers an identifier that only the
@@ -331,6 +342,7 @@ the plaintext: it opens this one message, and no other ('open -k').`,
 	fl.BoolVarP(&f.passphrase, "passphrase", "p", false, "open a passphrase message, asking on the terminal")
 	fl.StringVar(&f.passFile, messagePassphraseFlag, "", "open a passphrase message with the passphrase on the first line of `FILE`")
 	fl.StringVar(&f.from, "from", "", "require a valid signature by `SENDER`")
+	addRecipientCAFlags(c, &f.fromCerts, "--from")
 	fl.BoolVar(&f.once, "once", false, "accept each message only once (replay cache)")
 	durationFlag(c, &f.maxAge, "max-age", "refuse messages older than this (e.g. 90m, 7d; default 24h with --once; at most 3650d)")
 	fl.StringVar(&f.replayDB, "replay-db", "", "with --once, the replay cache `FILE` (default $KEYBLOB_HOME/replay.db)")
@@ -540,7 +552,7 @@ func (e *env) openKeys(f *openFlags, opts *seal.OpenOptions) error {
 		opts.SessionKey = k
 	}
 	if f.from != "" {
-		r, err := e.loadRecipient(f.from)
+		r, err := e.loadRecipientCert(f.from, &f.fromCerts)
 		if err != nil {
 			return err
 		}
@@ -554,6 +566,9 @@ func (e *env) openKeys(f *openFlags, opts *seal.OpenOptions) error {
 		if opts.FromAlso, err = e.olderGenerations(f.from); err != nil {
 			return err
 		}
+	}
+	if err := f.fromCerts.done(); err != nil {
+		return err
 	}
 	if f.passphrase || f.passFile != "" {
 		opts.Passphrase = func() ([]byte, error) { return e.readMessagePassphrase("this message", f.passFile, false) }

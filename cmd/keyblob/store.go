@@ -311,29 +311,7 @@ func newContactCmd(e *env) *cobra.Command {
 are not encrypted or signed: they are as trustworthy as the disk.`,
 		Args: argsExactly(0),
 	}
-	var force bool
-	add := &cobra.Command{
-		Use:   "add NAME RECIPIENT",
-		Short: "Store a recipient (line, file, or PEM public key file) under NAME",
-		Long: `add stores RECIPIENT (a recipient line, a file holding one, or a PEM
-public key file) as the contact NAME, so that -r NAME, --verify NAME and
---from NAME work. An existing contact is replaced only with --force; the
-name of a stored identity is never taken, even with --force.`,
-		Args: argsExactly(2),
-		RunE: func(c *cobra.Command, args []string) error {
-			r, err := e.loadRecipient(args[1])
-			if err != nil {
-				return err
-			}
-			s, err := e.createStore()
-			if err != nil {
-				return err
-			}
-			return storeError(s.AddContact(args[0], r, &keystore.ContactOptions{Replace: force}))
-		},
-	}
-	add.Flags().BoolVar(&force, "force", false, "replace an existing contact")
-	c.AddCommand(add, newContactListCmd(e), newContactShowCmd(e), &cobra.Command{
+	c.AddCommand(newContactAddCmd(e), newContactListCmd(e), newContactShowCmd(e), &cobra.Command{
 		Use:   "rm NAME",
 		Short: "Remove a contact",
 		Long:  `rm deletes the contact NAME.`,
@@ -356,6 +334,9 @@ func newContactListCmd(e *env) *cobra.Command {
 		Short: "List contacts: name, kind and fingerprints",
 		Long: `list shows every contact: name, kind, and the fingerprints of its exchange
 and signature keys ("none" for a key it does not have; --json: null).
+When a contact was added from a certificate, two more columns show the
+certified name (its e-mail address) and when the certificate, or its CA's,
+expires ("none" for contacts without a certificate).
 'keyblob contact show NAME' prints a contact's recipient line. With no
 store, or no contact, it prints nothing (--json: []). A contact whose file
 cannot be read is listed as "NAME  damaged: REASON", and list then exits
@@ -366,14 +347,23 @@ with status 1.`,
 			if err != nil {
 				return err
 			}
-			t := newListing(asJSON, "name", "kind", "exchange_fingerprint", "signing_fingerprint")
+			columns := []string{"name", "kind", "exchange_fingerprint", "signing_fingerprint"}
+			certified := anyCertified(entries)
+			if certified {
+				columns = append(columns, "certified_name", "not_after")
+			}
+			t := newListing(asJSON, columns...)
 			for _, en := range entries {
 				if en.Err != nil {
 					t.damaged(en.Name, en.Err)
 					continue
 				}
 				r := en.Contact.Recipient
-				t.add(en.Name, r.Kind(), t.fingerprint(r.ExchangeFingerprint()), t.fingerprint(r.SigningFingerprint()))
+				row := []any{en.Name, r.Kind(), t.fingerprint(r.ExchangeFingerprint()), t.fingerprint(r.SigningFingerprint())}
+				if certified {
+					row = append(row, t.certification(en.Contact)...)
+				}
+				t.add(row...)
 			}
 			return e.writeListing(t, "contact", "contacts", "'keyblob contact add --force NAME RECIPIENT' replaces a damaged contact; 'keyblob contact rm NAME' removes it")
 		},
