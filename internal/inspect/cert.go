@@ -87,6 +87,7 @@ func describeRecipientExtension(rep *Report, exts []pkix.Extension, r *keyblob.R
 		rep.addShown("recipient", "recipient", nil, "invalid: "+err.Error())
 		rep.addJSON("recipient_valid", false)
 	default:
+		rep.addText("recipient", "in the keyblob recipient extension, with these keys:")
 		describeKeys(rep, r)
 		rep.addJSON("recipient_valid", true)
 	}
