@@ -159,3 +159,24 @@ func checkRecipient(t *testing.T, name string, got any, r *keyblob.Recipient) {
 		"signing_fingerprint":  r.SigningFingerprint().String(),
 	})
 }
+
+// TestCertificateVectors checks what inspect says of the refused
+// certificates of spec/cert.md's vectors: no recipient without the
+// extension, an invalid one when it certifies another key.
+func TestCertificateVectors(t *testing.T) {
+	tests := []struct {
+		file  string
+		valid any
+	}{
+		{"no-extension.pem", nil},
+		{"key-mismatch.pem", false},
+		{"server-hybrid.pem", true},
+	}
+	for _, tt := range tests {
+		got := inspectJSON(t, readFile(t, "../../testdata/cert/"+tt.file))
+		checkMembers(t, tt.file, got, map[string]any{"recipient_valid": tt.valid, "dns_names": []any{"db.example.com"}})
+		if (got["recipient"] != nil) != (tt.valid == true) {
+			t.Errorf("%s: recipient %v with recipient_valid %v", tt.file, got["recipient"], tt.valid)
+		}
+	}
+}
