@@ -5,7 +5,9 @@ package main
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -44,9 +46,13 @@ NAME is refused unless --replace.`,
 				return err
 			}
 			if err := s.AddCA(args[0], ca, &keystore.CAOptions{Replace: replace}); err != nil {
+				if errors.Is(err, keystore.ErrExists) {
+					return withHint(err, "choose another name, or add --replace to trust this CA under %s instead", args[0])
+				}
 				return err
 			}
 			fmt.Fprintf(e.stderr, "keyblob: trusting CA %q (%s) as %s\n", ca.Subject.String(), certFingerprint(ca.Raw), args[0])
+			e.warnValidity(ca)
 			return nil
 		},
 	}
@@ -93,8 +99,25 @@ func newCARmCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return s.RemoveCA(args[0])
+			err = s.RemoveCA(args[0])
+			if errors.Is(err, keystore.ErrNotFound) {
+				return withHint(err, "'keyblob ca list' lists the stored CAs")
+			}
+			return err
 		},
+	}
+}
+
+// warnValidity warns that a CA certificate being trusted is not valid
+// now: every certificate it issued is refused until it is (or, expired,
+// for ever).
+func (e *env) warnValidity(ca *x509.Certificate) {
+	now := e.now()
+	switch {
+	case now.After(ca.NotAfter):
+		e.notice(fmt.Sprintf("the CA certificate expired at %s: certificates it issued are refused", ca.NotAfter.UTC().Format(time.RFC3339)))
+	case now.Before(ca.NotBefore):
+		e.notice(fmt.Sprintf("the CA certificate is not valid before %s: certificates it issued are refused until then", ca.NotBefore.UTC().Format(time.RFC3339)))
 	}
 }
 

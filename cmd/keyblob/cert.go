@@ -8,10 +8,13 @@ package main
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/keyblob/keyblob/cert"
+	"github.com/keyblob/keyblob/internal/inspect"
 	"github.com/spf13/cobra"
 )
 
@@ -153,7 +156,7 @@ func (e *env) issue(caFile, id, reqFile string, valid time.Duration, to outputTo
 	}
 	req, err := cert.ParseRequest(data)
 	if err != nil {
-		return fmt.Errorf("request %s: %w", reqFile, err)
+		return certInput(fmt.Errorf("request %s: %w", reqFile, err), data, reqFile, "certificate request")
 	}
 	der, err := cert.Issue(ca, ident, req, valid, e.now())
 	if err != nil {
@@ -171,7 +174,19 @@ func (e *env) readCert(file string) (*x509.Certificate, error) {
 	}
 	chain, err := cert.ParseChain(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, certInput(fmt.Errorf("%s: %w", file, err), data, file, "certificate")
 	}
 	return chain[0], nil
+}
+
+// certInput adds the hint for a certificate or request that does not
+// parse because the file is another kind of keyblob file (wrongInput's
+// hint, for package cert's ErrMalformed).
+func certInput(err error, data []byte, name, want string) error {
+	k := inspect.Classify(data).Readable()
+	if !errors.Is(err, cert.ErrMalformed) || k == nil || k.Name == want || k.Use == "" {
+		return err
+	}
+	use := strings.ReplaceAll(k.Use, "{file}", hintName(name))
+	return withHint(err, "%s is %s, not %s: %s", shownName(name), withArticle(k.Name), withArticle(want), use)
 }

@@ -119,8 +119,8 @@ var hints = []struct {
 
 // inspectKnows is the hint for a file that inspect does not know.
 const inspectKnows = "inspect knows identities, recipient lines and public keys, session keys, key blobs, " +
-	"encrypted files, sealed messages, the key store's files (NAME.id, NAME.gens, NAME.rcpt, NAME.blob) " +
-	"and the FILE.params of 'session derive'"
+	"encrypted files, sealed messages, the key store's files (NAME.id, NAME.gens, NAME.rcpt, NAME.blob), " +
+	"the FILE.params of 'session derive', and X.509 certificates and certificate requests (PEM)"
 
 // reportError prints err in the keyblob format and returns the exit
 // status. cmd is the command that failed (cmdName), "" if none ran. The

@@ -24,10 +24,13 @@ fingerprints), a session key (its serial, never the key), a key blob, an
 encrypted file, a sealed message, one of the key store's files (a stored
 identity NAME.id, read without unlocking it; its generation record
 NAME.gens; a contact NAME.rcpt, which is a recipient line; a stored key
-NAME.blob, which is a key blob), or the FILE.params that 'session derive
--o FILE' writes. inspect uses no key: who signed a blob or a message, and
-the public part of a stored identity, are checked by the commands that use
-them ('import --verify', 'open --from', unlocking the identity).
+NAME.blob, which is a key blob), the FILE.params that 'session derive
+-o FILE' writes, or an X.509 certificate (chain) or certificate request,
+PEM (subject, names, issuer, validity, whether it is a CA, and the
+recipient its keyblob extension carries). inspect uses no key: who signed
+a blob or a message, the public part of a stored identity, and who issued
+a certificate, are checked by the commands that use them ('import
+--verify', 'open --from', unlocking the identity, --server-ca).
 
 --json prints one JSON object, for programs. Its members are always
 present, in this order, null when the file has no such value:

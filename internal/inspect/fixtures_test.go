@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/keyblob/keyblob"
-	"github.com/keyblob/keyblob/cert"
 	"github.com/keyblob/keyblob/internal/format"
 	"github.com/keyblob/keyblob/keystore"
 	"github.com/keyblob/keyblob/password"
@@ -41,21 +40,6 @@ func fixtures(t testing.TB) []fixture {
 	fs = append(fs, storeFixtures(t)...)
 	fs = append(fs, certFixtures(t)...)
 	return append(fs, nearMisses(t)...)
-}
-
-// certFixtures are a certificate chain, a CA certificate without the
-// recipient extension's keyblob identity, and a request.
-func certFixtures(t testing.TB) []fixture {
-	id, err := keyblob.GenerateIdentity(keyblob.KindX25519)
-	check(t, err)
-	req, err := cert.Request(id, cert.Names{Email: []string{"alice@example.com"}})
-	check(t, err)
-	chain, err := os.ReadFile("../../testdata/cert/server-hybrid.pem")
-	check(t, err)
-	return []fixture{
-		{"server.pem", chain, "certificate", PEM, "certificate", ""},
-		{"req.csr", cert.EncodePEM(cert.PEMRequest, req), "certificate request", PEM, "certificate_request", ""},
-	}
 }
 
 // keyFixtures are an identity of kind and its recipient, in every form.
@@ -155,6 +139,7 @@ func nearMisses(t testing.TB) []fixture {
 		{"unknown type", header(0x7f), "", Binary, "", "a keyblob object of unknown type 0x7f, which this version"},
 		{"bare stored identity", header(format.TypeIdentity), "stored identity", Binary, "", "a stored identity without its armor"},
 		{"bad certificate", []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), "certificate", PEM, "", "certificate 1: malformed certificate"},
+		{"crl", []byte("-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"), "", PEM, "", `a PEM file of type "X509 CRL"`},
 		{"encrypted pkcs8", []byte("-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"), "encrypted private key", PEM, "", "an encrypted PKCS#8 private key"},
 		{"begin cut", []byte("-----BEGIN PRIVATE KEY\nAAAA\n"), "", PEM, "", "malformed PEM"},
 		{"lower-case label", []byte("-----BEGIN private key-----\nAAAA\n"), "", PEM, "", "malformed PEM"},

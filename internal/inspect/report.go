@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -80,9 +81,11 @@ var reportTypes = []struct {
 		"recipient", "generations", "params"}},
 	{"generation_record", "generation record of a stored identity", []string{"name", "fingerprints"}},
 	{"derive_parameters", "session derive parameters (not secret)", []string{"params"}},
-	{"certificate", "X.509 certificate (spec/cert.md)", []string{"subject", "issuer", "names", "not_before", "not_after",
-		"is_ca", "chain_length", "recipient"}},
-	{"certificate_request", "X.509 certificate request (PKCS #10)", []string{"subject", "names", "recipient"}},
+	{"certificate", "X.509 certificate", []string{"encoding", "subject", "dns_names", "emails",
+		"issuer", "serial", "not_before", "not_after", "is_ca", "ext_key_usage", "public_key_alg",
+		"sha256", "recipient", "recipient_valid", "chain"}},
+	{"certificate_request", "X.509 certificate request (PKCS #10)", []string{"encoding", "subject",
+		"dns_names", "emails", "public_key_alg", "recipient", "recipient_valid"}},
 }
 
 // setType records the type of the file, which comes first.
@@ -104,9 +107,9 @@ func SchemaHelp() string {
 	for i, ft := range reportTypes {
 		names[i] = ft.name
 	}
-	fmt.Fprintf(&b, "  %-18s %s\n", "type", wrap(strings.Join(names, " ")+"; then, by type:", 55, 21))
+	fmt.Fprintf(&b, "  %-19s %s\n", "type", wrap(strings.Join(names, " ")+"; then, by type:", 54, 22))
 	for _, ft := range reportTypes {
-		fmt.Fprintf(&b, "  %-18s %s\n", ft.name, wrap(strings.Join(ft.members, " "), 55, 21))
+		fmt.Fprintf(&b, "  %-19s %s\n", ft.name, wrap(strings.Join(ft.members, " "), 54, 22))
 	}
 	notes := fmt.Sprintf(`Keys (recipient, recipients, signer, and the recipient of each
 generation) are {%s}; a generation is {%s}; params are {%s}. origin is
@@ -119,7 +122,14 @@ post_quantum is then null: there is no key exchange);
 unknown_stanzas lists the types of the stanzas this keyblob does not know;
 a generation record's fingerprints are listed oldest first, as are a stored
 identity's generations, the last being the current one, which recipient
-is.`, memberNames(keyFacts{}.object()), memberNames(generationObject(time.Time{}, nil)), memberNames(paramsObject(password.Params{})))
+is. A certificate's recipient is the one its keyblob recipient extension
+carries, recipient_valid false if the extension is refused (recipient is
+then null) and null if there is none; its chain lists every certificate of
+the file, leaf first, each {%s}; sha256 is the hex SHA-256 of a
+certificate's DER, as 'keyblob ca list' prints it; ext_key_usage lists
+%s, or is null (any use); is_ca is true for a CA certificate. Nothing of a
+certificate is verified: the commands that trust a CA do that.`, memberNames(keyFacts{}.object()), memberNames(generationObject(time.Time{}, nil)), memberNames(paramsObject(password.Params{})),
+		memberNames(chainObject(&x509.Certificate{})), usageNames())
 	b.WriteString(wrap(notes, 76, 0))
 	return b.String()
 }
