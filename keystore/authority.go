@@ -284,3 +284,18 @@ func (s *Store) RemoveAuthority(name string) error {
 		return atomicfile.Remove(path)
 	})
 }
+
+// ParseAuthorityFile reads the contents of an authority file
+// (authorities/NAME.auth, spec/keystore.md section 5.1), as Authority
+// does, for a reader of the file alone (inspect). Name is left empty.
+func ParseAuthorityFile(data []byte) (*Authority, error) {
+	return decodeAuthority("", string(data))
+}
+
+// IsAuthorityFile reports whether head starts like an authority file: a
+// URL line, then a recipient line.
+func IsAuthorityFile(head []byte) bool {
+	first, rest, ok := strings.Cut(string(head), "\n")
+	return ok && (strings.HasPrefix(first, "https://") || strings.HasPrefix(first, "http://")) &&
+		strings.HasPrefix(rest, keyblob.RecipientPrefix)
+}

@@ -39,6 +39,7 @@ func fixtures(t testing.TB) []fixture {
 	fs = append(fs, objectFixtures(t)...)
 	fs = append(fs, storeFixtures(t)...)
 	fs = append(fs, certFixtures(t)...)
+	fs = append(fs, authorityFixtures(t)...)
 	return append(fs, nearMisses(t)...)
 }
 

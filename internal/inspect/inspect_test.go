@@ -81,7 +81,7 @@ func documentedMembers(typ string) []string {
 }
 
 // verbatim are the members that hold the file's own text, unchanged.
-var verbatim = map[string]bool{"description": true, "subject": true, "issuer": true}
+var verbatim = map[string]bool{"description": true, "subject": true, "issuer": true, "url": true, "authority": true}
 
 // checkNoProse checks that every string of the JSON form is a token, a
 // number-like value, a name of an algorithm, a time or the description:

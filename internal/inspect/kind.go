@@ -66,6 +66,8 @@ var kinds = []*Kind{
 	{Name: "generation record", match: keystore.IsGenerationRecord, describe: describeGenerationRecord},
 	{Name: "session derive parameters", Prefix: paramsPrefix, describe: describeParamsFile},
 	{Name: "encrypted private key", Label: "ENCRYPTED PRIVATE KEY", describe: refuseEncryptedKey},
+	{Name: "stored authority", match: keystore.IsAuthorityFile, describe: describeAuthority},
+	{Name: "authority receipt", match: isReceipt, describe: describeReceipt},
 	{Name: "certificate", Use: "use it with --cert {file} (channel), 'keyblob ca add NAME {file}' (a CA) or --ca {file}",
 		Label: cert.PEMCertificate, describe: describeCertificate},
 	{Name: "certificate request", Use: "'keyblob cert issue --ca CA-CERT -i CA-IDENTITY {file}' issues it",

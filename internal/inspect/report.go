@@ -81,6 +81,8 @@ var reportTypes = []struct {
 		"recipient", "generations", "params"}},
 	{"generation_record", "generation record of a stored identity", []string{"name", "fingerprints"}},
 	{"derive_parameters", "session derive parameters (not secret)", []string{"params"}},
+	{"stored_authority", "stored backup authority (spec/keystore.md 5.1)", []string{"url", "insecure_http", "ca_count", "recipient"}},
+	{"receipt", "backup authority receipt (spec/escrow-api.md 6.5)", []string{"authority", "authority_fingerprint", "seq", "kind", "time", "owner"}},
 	{"certificate", "X.509 certificate", []string{"encoding", "subject", "dns_names", "emails",
 		"issuer", "serial", "not_before", "not_after", "is_ca", "ext_key_usage", "public_key_alg",
 		"sha256", "recipient", "recipient_valid", "chain"}},
