@@ -275,6 +275,17 @@ type storedReceipt struct {
 	Receipt     api.ReceiptV1 `json:"receipt"`
 }
 
+// wireTime is a time of the API in the CLI's one form, RFC 3339 to the
+// second, UTC (the wire carries nanoseconds); a value that does not
+// parse is shown as it came.
+func wireTime(s string) any {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.UTC().Truncate(time.Second)
+}
+
 // keepReceipt writes rc to file, or, if file is "", replaces
 // $KEYBLOB_HOME/receipts/AUTHORITY/NAME.json, where AUTHORITY is the hex
 // of the first 8 bytes of the authority's fingerprint.
@@ -323,7 +334,7 @@ time and the deposit's. No one else's deposits are ever listed.`,
 			}
 			t := &table{columns: []string{"seq", "serial", "description", "created", "deposited"}}
 			for _, d := range ds {
-				t.add(d.Seq, d.Serial, d.Description, d.Created, d.Deposited)
+				t.add(d.Seq, d.Serial, d.Description, wireTime(d.Created), wireTime(d.Deposited))
 			}
 			return e.writeTable(t, asJSON)
 		},
