@@ -2,6 +2,7 @@ package authority
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/keyblob/keyblob"
@@ -85,4 +86,21 @@ func (s *Service) ConsoleEvent(ctx context.Context, kind api.AuditKind, actor ke
 	}
 	e, err = s.store.AppendAudit(ctx, e)
 	return e, storeErr(err)
+}
+
+// Approvals returns how many distinct operators of r's policy approved
+// r: the K of "K of N".
+func (s *Service) Approvals(r Recovery) int {
+	_, operators := s.requestPolicy(&r)
+	return approvals(r, operators)
+}
+
+// LookupOwner returns the owner that the signature-key fingerprint key
+// is, or was, bound to, or api.ErrNotFound.
+func (s *Service) LookupOwner(ctx context.Context, key keyblob.Fingerprint) (Owner, error) {
+	o, err := s.store.Owner(ctx, key)
+	if errors.Is(err, api.ErrNotFound) {
+		return o, api.ErrNotFound
+	}
+	return o, storeErr(err)
 }
