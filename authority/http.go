@@ -36,6 +36,10 @@ type HandlerOptions struct {
 	SourceBurst int
 	// Collectors are more metrics for /metrics (a Listener's).
 	Collectors []prometheus.Collector
+	// Console, if set, serves the operator console (authority/console)
+	// under /console/, logged and counted as every route; its sign-in
+	// links are limited per source as SourceRate says.
+	Console http.Handler
 }
 
 // Handler serves the protocol of spec/escrow-api.md over HTTP for a
@@ -70,6 +74,10 @@ func NewHandler(svc *Service, opts *HandlerOptions) *Handler {
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	h.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	h.routes()
+	if opts.Console != nil {
+		h.mux.Handle("/console/", opts.Console)
+		h.mux.HandleFunc("GET /console/login", h.limited(opts.Console.ServeHTTP))
+	}
 	return h
 }
 

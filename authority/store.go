@@ -67,6 +67,9 @@ import (
 // errors. A Store is closed once with Close; no method may be called
 // after it.
 type Store interface {
+	// Reports are the console's read queries (reports.go).
+	Reports
+
 	// UseNonce records the first use of n.Value by n.Signer, to be kept
 	// at least until n.Expires. It returns ErrReplay if that signer used
 	// that nonce before and the entry has not been purged.

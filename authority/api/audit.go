@@ -29,6 +29,9 @@ const (
 	AuditCancel          AuditKind = 8  // the owner cancelled a recovery request
 	AuditThrottleReset   AuditKind = 9  // an operator reset an owner's failed code checks
 	AuditPolicy          AuditKind = 10 // a recovery policy was stored (its owner is the authority)
+	AuditConsoleSignIn   AuditKind = 11 // an operator signed in to the console with a sign-in link
+	AuditConsoleSignOut  AuditKind = 12 // an operator signed out of the console
+	AuditConsoleRefused  AuditKind = 13 // a console sign-in link was refused
 )
 
 var auditKindNames = [...]string{
@@ -42,6 +45,9 @@ var auditKindNames = [...]string{
 	AuditCancel:          "cancel",
 	AuditThrottleReset:   "throttle_reset",
 	AuditPolicy:          "policy",
+	AuditConsoleSignIn:   "console_sign_in",
+	AuditConsoleSignOut:  "console_sign_out",
+	AuditConsoleRefused:  "console_refused",
 }
 
 // Valid reports whether k is one of the kinds above.

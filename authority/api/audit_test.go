@@ -363,7 +363,7 @@ func TestVerifyChainReadError(t *testing.T) {
 func TestChainInvalid(t *testing.T) {
 	bad := []AuditEntry{
 		{Time: time.Now(), Kind: 0, Owner: fp("a")},
-		{Time: time.Now(), Kind: 11, Owner: fp("a")},
+		{Time: time.Now(), Kind: 14, Owner: fp("a")},
 		{Time: time.Now(), Kind: AuditEnroll},
 		{Time: time.Unix(-1, 0), Kind: AuditEnroll, Owner: fp("a")},
 		{Time: time.Date(2263, 1, 1, 0, 0, 0, 0, time.UTC), Kind: AuditEnroll, Owner: fp("a")},
@@ -381,7 +381,7 @@ func TestChainInvalid(t *testing.T) {
 }
 
 func TestAuditKindNames(t *testing.T) {
-	for k := AuditEnroll; k <= AuditPolicy; k++ {
+	for k := AuditEnroll; k <= AuditConsoleRefused; k++ {
 		if got, err := ParseAuditKind(k.String()); err != nil || got != k {
 			t.Errorf("ParseAuditKind(%q) = %v, %v", k, got, err)
 		}
@@ -391,7 +391,7 @@ func TestAuditKindNames(t *testing.T) {
 			t.Errorf("ParseAuditKind(%q) = %v", name, err)
 		}
 	}
-	if AuditKind(0).Valid() || AuditKind(11).Valid() || AuditKind(12).String() != "AuditKind(12)" {
+	if AuditKind(0).Valid() || AuditKind(14).Valid() || AuditKind(15).String() != "AuditKind(15)" {
 		t.Error("kinds outside the table")
 	}
 }

@@ -73,6 +73,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"Durability", testDurability},
 		{"Instances", testInstances},
 		{"HostileStrings", testHostileStrings},
+		{"Reports", testReports},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

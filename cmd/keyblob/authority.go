@@ -46,7 +46,7 @@ const (
 func newAuthorityCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "authority",
-		Short: "Run a backup authority (init, serve, approve, audit verify), or name one (add)",
+		Short: "Run a backup authority (init, serve, approve, audit verify, console-login), or name one (add)",
 		Long: `keyblob authority runs a backup authority (CryptoAPI's "Using a Backup
 Authority", spec/escrow-api.md): a service that keeps session keys as key
 blobs wrapped to its own key and, once an owner proves who it is with its
@@ -62,7 +62,8 @@ names an authority for the escrow commands.`,
 	}
 	audit.AddCommand(newAuditVerifyCmd(e))
 	c.AddCommand(newAuthorityInitCmd(e), newAuthorityServeCmd(e), newAuthorityAddCmd(e),
-		newAuthorityListCmd(e), newAuthorityRmCmd(e), newAuthorityApproveCmd(e), audit, newAuthorityPolicyCmd(e), newThrottleResetCmd(e))
+		newAuthorityListCmd(e), newAuthorityRmCmd(e), newAuthorityApproveCmd(e), audit, newAuthorityPolicyCmd(e), newThrottleResetCmd(e),
+		newConsoleLoginCmd(e))
 	return c
 }
 
@@ -172,7 +173,7 @@ func (e *env) loadAuthorityIdentity(dir string) (*keyblob.Identity, error) {
 type authServe struct {
 	dir, listen, tlsCert, tlsKey, operators, addrFile string
 	db                                                dbValue
-	requireApproval                                   bool
+	requireApproval, console                          bool
 	quorum, maxConns                                  int
 	delay, throttleBase, throttleMax                  time.Duration
 	throttleAfter                                     int
@@ -184,8 +185,8 @@ func newAuthorityServeCmd(e *env) *cobra.Command {
 	o := authServe{quorum: 1, delay: 24 * time.Hour, throttleAfter: authority.DefaultThrottleAfter,
 		throttleBase: time.Minute, throttleMax: 24 * time.Hour, maxConns: maxConnsDefault()}
 	c := &cobra.Command{
-		Use:   "serve --dir DIR --listen ADDR [--db sqlite:PATH | --db postgres://...] [--tls-cert FILE --tls-key FILE] [--require-approval --operators FILE [--quorum K]] [--recovery-delay D] [--throttle-after N --throttle-base D --throttle-max D] [--addr-file FILE]",
-		Short: "Serve the backup authority of DIR over HTTP (JSON; /metrics, /healthz)",
+		Use:   "serve --dir DIR --listen ADDR [--db sqlite:PATH | --db postgres://...] [--tls-cert FILE --tls-key FILE] [--require-approval --operators FILE [--quorum K]] [--recovery-delay D] [--throttle-after N --throttle-base D --throttle-max D] [--console --operators FILE] [--addr-file FILE]",
+		Short: "Serve the backup authority of DIR over HTTP (JSON; /metrics, /healthz; the operator console)",
 		Long: `serve runs the backup authority whose identity authority init made in DIR:
 the JSON protocol of spec/escrow-api.md over HTTP (HTTPS with --tls-cert and
 --tls-key), with Prometheus metrics at /metrics and /healthz. Its records
@@ -206,6 +207,11 @@ check waits --throttle-base (default 1m), doubling with each further wrong
 code up to --throttle-max (default 24h); requests meanwhile get 429 and
 cost no Argon2id; the right code resets the count. Nothing ever locks an
 owner out.
+
+With --console it also serves the operator console under /console/ on the
+same listener (HTTPS with --tls-cert): the log, recovery requests, owners
+and the audit log, for the operators of --operators, who sign in with a
+link from 'keyblob authority console-login' (no passwords).
 
 Once listening it prints "keyblob: listening on ADDR" on stderr (and writes
 ADDR to --addr-file), then logs every request there (log/slog): method,
@@ -237,7 +243,8 @@ request, or 2 minutes between requests, is closed.`,
 	f.Float64Var(&o.sourceRate, "source-rate", authority.DefaultSourceRate, "enrolments and recovery requests per second from one IPv4 /24 or IPv6 /64 (`RATE`; 0: no limit, as behind a proxy that limits)")
 	f.IntVar(&o.sourceBurst, "source-burst", authority.DefaultSourceBurst, "how many of them at once (`N`)")
 	f.IntVar(&o.maxConns, "max-conns", o.maxConns, "keep at most `N` connections open (the open-file limit less 64, at least 16)")
-	requireWith(c, "operators", "require-approval")
+	f.BoolVar(&o.console, "console", false, "serve the operator console under /console/ (needs --operators)")
+	requireWith(c, "operators", "require-approval", "console")
 	requireWith(c, "quorum", "require-approval")
 	return c
 }
@@ -251,6 +258,8 @@ func checkServeFlags(c *cobra.Command, o *authServe) error {
 		return usagef("--tls-cert and --tls-key go together (see '%s --help')", c.CommandPath())
 	case o.requireApproval && o.operators == "":
 		return usagef("--require-approval needs --operators FILE (see '%s --help')", c.CommandPath())
+	case o.console && o.operators == "":
+		return usagef("%v (see '%s --help')", errNoConsoleOperators, c.CommandPath())
 	case o.quorum < 1:
 		return usagef("--quorum must be at least 1, not %d", o.quorum)
 	case o.maxConns < 1:
@@ -402,10 +411,15 @@ func (e *env) runAuthority(ctx context.Context, svc *authority.Service, what str
 	if err != nil {
 		return err
 	}
+	cons, err := e.consoleHandler(o, svc, tlsConfig != nil)
+	if err != nil {
+		tcp.Close()
+		return err
+	}
 	ln := authority.NewListener(tcp, &authority.ListenerOptions{MaxConns: o.maxConns, Logger: log})
 	srv := &http.Server{
 		Handler: authority.NewHandler(svc, &authority.HandlerOptions{Logger: log, Collectors: []prometheus.Collector{ln},
-			SourceRate: sourceRate(o.sourceRate), SourceBurst: o.sourceBurst}),
+			SourceRate: sourceRate(o.sourceRate), SourceBurst: o.sourceBurst, Console: cons}),
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -424,7 +438,7 @@ func (e *env) runAuthority(ctx context.Context, svc *authority.Service, what str
 	}
 	log.Info("backup authority serving", "fingerprint", svc.Fingerprint().String(), "db", what,
 		"tls", tlsConfig != nil, "approvals_required", policy.Quorum, "recovery_delay", policy.Delay.String(),
-		"policy", policy.Version, "max_conns", o.maxConns)
+		"policy", policy.Version, "max_conns", o.maxConns, "console", o.console)
 	served := make(chan error, 1)
 	go func() { served <- serveHTTP(srv, ln, tlsConfig != nil) }()
 	go svc.Run(ctx)
@@ -566,6 +580,9 @@ func (e *env) verifyAudit(ctx context.Context, dir string, db *dbValue, files []
 	}
 	defer store.Close()
 	head, err := authority.VerifyLog(ctx, store, cps)
+	if rerr := recordVerify(dir, head, err); rerr != nil {
+		e.notice(fmt.Sprintf("could not record the result for the console: %v", rerr))
+	}
 	if err != nil {
 		return err
 	}
