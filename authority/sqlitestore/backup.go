@@ -45,7 +45,11 @@ func Backup(ctx context.Context, dbPath, out string) error {
 // vacuumInto copies the database with VACUUM INTO over a read-only
 // connection.
 func vacuumInto(ctx context.Context, dbPath, to string) error {
-	u := url.URL{Scheme: "file", Path: dbPath, RawQuery: "mode=ro&_pragma=busy_timeout(10000)"}
+	abs, err := filepath.Abs(dbPath)
+	if err != nil {
+		return err
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: "mode=ro&_pragma=busy_timeout(10000)"}
 	db, err := sql.Open("sqlite", u.String())
 	if err != nil {
 		return err

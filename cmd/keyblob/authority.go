@@ -63,7 +63,7 @@ names an authority for the escrow commands.`,
 	audit.AddCommand(newAuditVerifyCmd(e))
 	c.AddCommand(newAuthorityInitCmd(e), newAuthorityServeCmd(e), newAuthorityAddCmd(e),
 		newAuthorityListCmd(e), newAuthorityRmCmd(e), newAuthorityApproveCmd(e), audit, newAuthorityPolicyCmd(e), newThrottleResetCmd(e),
-		newConsoleLoginCmd(e))
+		newConsoleLoginCmd(e), newAuthorityBackupCmd(e))
 	return c
 }
 
