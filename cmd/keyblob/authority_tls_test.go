@@ -98,10 +98,18 @@ func writePEM(t *testing.T, name string, mode os.FileMode, typ string, ders ...[
 // new authority in dir, and returns its address.
 func startHTTPSAuthority(t *testing.T, dir string, p *testPKI) string {
 	t.Helper()
+	return startHTTPSAuthorityWith(t, dir, p, nil, nil)
+}
+
+// startHTTPSAuthorityWith is startHTTPSAuthority with extra flags for
+// authority init and authority serve.
+func startHTTPSAuthorityWith(t *testing.T, dir string, p *testPKI, initFlags, serveFlags []string) string {
+	t.Helper()
 	authDir, addrFile := filepath.Join(dir, "auth"), filepath.Join(dir, "auth.addr")
-	mustRun(t, "authority", "init", "--dir", authDir)
-	cmd := exec.Command(keyblobCommand(t), "authority", "serve", "--dir", authDir, "--listen", "127.0.0.1:0",
-		"--addr-file", addrFile, "--tls-cert", p.certFile, "--tls-key", p.keyFile)
+	mustRun(t, append([]string{"authority", "init", "--dir", authDir}, initFlags...)...)
+	args := append([]string{"authority", "serve", "--dir", authDir, "--listen", "127.0.0.1:0",
+		"--addr-file", addrFile, "--tls-cert", p.certFile, "--tls-key", p.keyFile}, serveFlags...)
+	cmd := exec.Command(keyblobCommand(t), args...)
 	var log bytes.Buffer
 	cmd.Stderr = &log
 	if err := cmd.Start(); err != nil {
@@ -158,6 +166,60 @@ func TestAuthorityHTTPS(t *testing.T) {
 	}
 	if code, _, stderr := runCmd(t, "escrow", "list", "--authority", base, "--authority-key", pub, "-i", id); code != 1 {
 		t.Errorf("escrow list by URL without --ca-file: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestAuthorityHTTPSPassphraseRecovery runs the whole escrow over HTTPS
+// with an authority identity kept under a passphrase (authority init -p):
+// the server reads the passphrase from KEYBLOB_PASSPHRASE_FILE, and a
+// client trusting the private CA (--ca-file) enrols, deposits, loses its
+// identity and recovers the key to a new one, which decrypts what the
+// old key encrypted.
+func TestAuthorityHTTPSPassphraseRecovery(t *testing.T) {
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	passFile := filepath.Join(dir, "pass")
+	if err := os.WriteFile(passFile, []byte("correct horse battery staple\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KEYBLOB_HOME", home)
+	t.Setenv(passphraseEnv, passFile)
+	pki := newTestPKI(t, dir, "private")
+	addr := startHTTPSAuthorityWith(t, dir, pki, []string{"-p"}, []string{"--recovery-delay", "0s"})
+	key := readFile(filepath.Join(dir, "auth", "authority.key"))
+	if !bytes.Contains(key, []byte("ENCRYPTED")) && bytes.Contains(key, []byte("BEGIN PRIVATE KEY")) {
+		t.Fatalf("authority init -p left the identity in the clear:\n%s", key)
+	}
+	pub := filepath.Join(dir, "auth", authorityPubFile)
+	mustRun(t, "authority", "add", "backup", "https://"+addr, pub, "--ca-file", pki.caFile)
+
+	id, idPub := filepath.Join(dir, "me.key"), filepath.Join(dir, "me.pub")
+	if err := os.WriteFile(idPub, []byte(mustRun(t, "keygen", "-o", id)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	codeFile := filepath.Join(dir, "code")
+	if err := os.WriteFile(codeFile, []byte(mustRun(t, "escrow", "enroll", "--authority", "backup", "-i", id)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	skey, plain, enc := filepath.Join(dir, "a.skey"), filepath.Join(dir, "plain"), filepath.Join(dir, "plain.enc")
+	mustRun(t, "session", "new", "-o", skey)
+	if err := os.WriteFile(plain, []byte("kept by the authority"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, "encrypt", "-k", skey, "-o", enc, plain)
+	serial := strings.TrimSpace(mustRun(t, "escrow", "deposit", "--authority", "backup", "-i", id, "-k", skey))
+	os.Remove(id)
+	os.Remove(skey)
+
+	mustRun(t, "id", "new", "again")
+	out := filepath.Join(dir, "recovered")
+	mustRun(t, "escrow", "recover", "--authority", "backup", "--owner", idPub, "--recovery-code-file", codeFile, "--to", "again", "-o", out)
+	got := filepath.Join(dir, "got.skey")
+	mustRun(t, "import", "-i", "again", "--verify", pub, "-o", got, filepath.Join(out, serial+".blob"))
+	back := filepath.Join(dir, "back")
+	mustRun(t, "decrypt", "-k", got, "-o", back, enc)
+	if !bytes.Equal(readFile(back), []byte("kept by the authority")) {
+		t.Fatal("the recovered key does not decrypt what the lost one encrypted")
 	}
 }
 
