@@ -70,14 +70,18 @@ func CheckAuthorityURL(u string) error {
 	p, err := url.Parse(u)
 	switch {
 	case len(u) > MaxAuthorityURL || strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f }):
-		return fmt.Errorf("%w authority URL (at most %d bytes, no spaces or control characters)", keyblob.ErrMalformed, MaxAuthorityURL)
+		return fmt.Errorf("%w (at most %d bytes, no spaces or control characters)", ErrAuthorityURL, MaxAuthorityURL)
 	case err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "":
-		return fmt.Errorf("%w authority URL %q (want http://HOST[:PORT][/PATH] or https://…)", keyblob.ErrMalformed, u)
+		return fmt.Errorf("%w %q (want http://HOST[:PORT][/PATH] or https://…)", ErrAuthorityURL, u)
 	case p.RawQuery != "" || p.Fragment != "" || p.User != nil || strings.Contains(u, "#"):
-		return fmt.Errorf("%w authority URL %q: no query, fragment or user name", keyblob.ErrMalformed, u)
+		return fmt.Errorf("%w %q: no query, fragment or user name", ErrAuthorityURL, u)
 	}
 	return nil
 }
+
+// ErrAuthorityURL is wrapped by the error of a URL that cannot name an
+// authority. It is a keyblob.ErrMalformed too.
+var ErrAuthorityURL = fmt.Errorf("%w authority URL", keyblob.ErrMalformed)
 
 // CheckAuthority reports whether a can be stored (its Name is not
 // checked): its URL passes CheckAuthorityURL, its recipient has an

@@ -154,6 +154,9 @@ func (c *Client) do(ctx context.Context, method, target string, raw []byte, sign
 	if err != nil {
 		return 0, err
 	}
+	if err := httpsOnly(resp, b, req); err != nil {
+		return resp.StatusCode, err
+	}
 	if resp.StatusCode >= 300 {
 		e := &APIError{Status: resp.StatusCode, Code: "internal", Message: http.StatusText(resp.StatusCode)}
 		if secs, err := strconv.ParseUint(resp.Header.Get("Retry-After"), 10, 32); err == nil {
@@ -166,6 +169,16 @@ func (c *Client) do(ctx context.Context, method, target string, raw []byte, sign
 		return resp.StatusCode, fmt.Errorf("%w response from the authority: %v", keyblob.ErrMalformed, err)
 	}
 	return resp.StatusCode, nil
+}
+
+// httpsOnly is the error of a plain http:// request that reached an
+// HTTPS port: Go's TLS server answers it with a 400 and this text, which
+// is no API error.
+func httpsOnly(resp *http.Response, body []byte, req *http.Request) error {
+	if resp.StatusCode == http.StatusBadRequest && bytes.HasPrefix(body, []byte("Client sent an HTTP request to an HTTPS server")) {
+		return fmt.Errorf("%s answers in HTTPS, not plain HTTP: use its https:// URL", req.URL.Host)
+	}
+	return nil
 }
 
 // errorTarget decodes an ErrorV1 body into an APIError.

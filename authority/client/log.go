@@ -155,6 +155,9 @@ func (c *Client) fetchCheckpoint(ctx context.Context) ([]byte, error) {
 	case err != nil:
 		return nil, err
 	case resp.StatusCode != http.StatusOK:
+		if err := httpsOnly(resp, b, req); err != nil {
+			return nil, err
+		}
 		return nil, &APIError{Status: resp.StatusCode, Code: "internal", Message: "no checkpoint"}
 	case len(b) > api.MaxCheckpoint:
 		return nil, fmt.Errorf("%w checkpoint: more than %d bytes", keyblob.ErrMalformed, api.MaxCheckpoint)

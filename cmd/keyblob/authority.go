@@ -457,10 +457,12 @@ func drain(ctx context.Context, srv *http.Server, log *slog.Logger) error {
 	log.Info("shutting down", "signal", fmt.Sprint(sig), "grace", shutdownGrace.String())
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer scancel()
+	start := time.Now()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("grace period over: closed the remaining connections", "err", err)
 		srv.Close()
 	}
+	log.Info("stopped", "drained_in", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }
 

@@ -167,6 +167,9 @@ func TestAuthorityHTTPS(t *testing.T) {
 	if code, _, stderr := runCmd(t, "escrow", "list", "--authority", base, "--authority-key", pub, "-i", id); code != 1 {
 		t.Errorf("escrow list by URL without --ca-file: exit %d\n%s", code, stderr)
 	}
+	if code, _, stderr := runCmd(t, "escrow", "list", "--authority", "http://"+addr, "--authority-key", pub, "-i", id); code != 1 || !strings.Contains(stderr, "answers in HTTPS") || strings.Contains(stderr, "internal") {
+		t.Errorf("plain http:// to the HTTPS port: exit %d\n%s", code, stderr)
+	}
 }
 
 // TestAuthorityHTTPSPassphraseRecovery runs the whole escrow over HTTPS

@@ -43,6 +43,7 @@ var hints = []struct {
 	hint  string
 }{
 	// The key store.
+	{keystore.ErrAuthorityURL, anyScope, "an authority URL is https://HOST[:PORT][/PATH] (plain http:// only to a loopback address, or with --insecure-http)"},
 	{keystore.ErrNoStore, anyScope, "'keyblob id new NAME' creates one; " + homeEnv + " chooses where it is"},
 	{keystore.ErrLocked, anyScope, "another keyblob is writing to the store; try again, or find the process holding it"},
 	{keystore.ErrPassphrase, storeScope, "check the passphrase (--passphrase-file, " + passphraseEnv + ", or the terminal prompt)"},
