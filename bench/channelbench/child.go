@@ -18,7 +18,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/keyblob/keyblob"
@@ -325,16 +324,6 @@ func waitIdle(quiet time.Duration) bool {
 		}
 	}
 	return false
-}
-
-// cpuTime is this process's user and system CPU time so far, all its
-// threads.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		panic("channelbench: getrusage: " + err.Error())
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // loadMain is channelbench load: it runs the clients of load against a
