@@ -83,7 +83,7 @@ type protocol struct {
 
 type setup struct {
 	v2, v2Mutual, v2Cert, seedIdentity, seedPool, tls13, tcp protocol
-	closers                                          []func()
+	closers                                                  []func()
 }
 
 func run(o options) error {
