@@ -313,3 +313,18 @@ func Recipient(c *x509.Certificate) (*keyblob.Recipient, error) {
 func RequestRecipient(req *x509.CertificateRequest) (*keyblob.Recipient, error) {
 	return recipientOf(req.Extensions, req.PublicKey)
 }
+
+// Certify is Request and Issue in one step, for a CA that holds the
+// identity it certifies (a test, a bench, a CA certifying its own
+// server): a certificate (DER) of id for names.
+func Certify(ca *x509.Certificate, caID, id *keyblob.Identity, names Names, validity time.Duration, now time.Time) ([]byte, error) {
+	der, err := Request(id, names)
+	if err != nil {
+		return nil, err
+	}
+	req, err := x509.ParseCertificateRequest(der)
+	if err != nil {
+		return nil, err
+	}
+	return Issue(ca, caID, req, validity, now)
+}

@@ -55,6 +55,24 @@ func ParseChain(data []byte) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
+// ParseDERChain parses a chain given as DER certificates, leaf first, as
+// a protocol carries them (spec/channel.md sections 3.9 and 4.8), with the
+// bounds of ParseChain: 1 to MaxChainLength certificates, each at most
+// MaxCertificateSize; all errors are ErrMalformed.
+func ParseDERChain(chain [][]byte) ([]*x509.Certificate, error) {
+	if len(chain) == 0 || len(chain) > MaxChainLength {
+		return nil, fmt.Errorf("%w certificate chain: %d certificates, want 1 to %d", ErrMalformed, len(chain), MaxChainLength)
+	}
+	certs := make([]*x509.Certificate, len(chain))
+	for i, der := range chain {
+		var err error
+		if certs[i], err = parseCertificate(der); err != nil {
+			return nil, fmt.Errorf("certificate %d: %w", i+1, err)
+		}
+	}
+	return certs, nil
+}
+
 // parseCertificate parses one DER certificate, bounded.
 func parseCertificate(der []byte) (*x509.Certificate, error) {
 	if len(der) > MaxCertificateSize {

@@ -33,15 +33,7 @@ func newTestCA(t testing.TB, key string) *testCA {
 // issue certifies id for names and returns its chain (leaf, CA).
 func (ca *testCA) issue(t testing.TB, id *keyblob.Identity, names cert.Names) [][]byte {
 	t.Helper()
-	reqDER, err := cert.Request(id, names)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := x509.ParseCertificateRequest(reqDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := cert.Issue(ca.cert, ca.id, req, time.Hour, time.Now())
+	leaf, err := cert.Certify(ca.cert, ca.id, id, names, time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,13 +44,9 @@ func (ca *testCA) issue(t testing.TB, id *keyblob.Identity, names cert.Names) []
 // CLI does.
 func (ca *testCA) verifier(name string, usage cert.Usage) func([][]byte) (*Certified, error) {
 	return func(chain [][]byte) (*Certified, error) {
-		var certs []*x509.Certificate
-		for _, der := range chain {
-			c, err := x509.ParseCertificate(der)
-			if err != nil {
-				return nil, err
-			}
-			certs = append(certs, c)
+		certs, err := cert.ParseDERChain(chain)
+		if err != nil {
+			return nil, err
 		}
 		v, err := cert.Verify(certs, cert.VerifyOptions{Roots: []*x509.Certificate{ca.cert}, Name: name, Usage: usage})
 		if err != nil {

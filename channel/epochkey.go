@@ -195,12 +195,14 @@ func (s *epochSource) make(ends time.Time) (*seedEpoch, error) {
 }
 
 // epochSourceKey names a source: the identity (not kept alive by the
-// table), the key size and the epoch length.
+// table), the key size, the epoch length and the certificate chain (by
+// the address of its slice's first element, so that the key costs no
+// work per handshake).
 type epochSourceKey struct {
 	id    weak.Pointer[keyblob.Identity]
 	bits  int
 	life  time.Duration
-	chain string // the certificate chain's bytes
+	chain *[]byte // the certificate chain's first element: Configs copied share it
 }
 
 // epochSources is the process's table of epoch sources, so that every
@@ -213,7 +215,10 @@ var epochSources = struct {
 
 // epochSourceOf returns the source of c's identity-mode epochs.
 func (c *Config) epochSourceOf() (*epochSource, error) {
-	k := epochSourceKey{weak.Make(c.Identity), c.rsaBits(), c.seedEpoch(), string(marshalSeedChainOrNil(c.Certificate))}
+	k := epochSourceKey{id: weak.Make(c.Identity), bits: c.rsaBits(), life: c.seedEpoch()}
+	if len(c.Certificate) > 0 {
+		k.chain = &c.Certificate[0]
+	}
 	epochSources.Lock()
 	defer epochSources.Unlock()
 	if s := epochSources.m[k]; s != nil {
@@ -232,13 +237,6 @@ func (c *Config) epochSourceOf() (*epochSource, error) {
 	s := &epochSource{id: c.Identity, bits: k.bits, life: k.life, chain: c.Certificate}
 	epochSources.m[k] = s
 	return s, nil
-}
-
-func marshalSeedChainOrNil(chain [][]byte) []byte {
-	if chain == nil {
-		return nil
-	}
-	return marshalSeedChain(chain)
 }
 
 func (c *Config) seedEpoch() time.Duration { return cmp.Or(c.SeedEpoch, DefaultSeedEpoch) }

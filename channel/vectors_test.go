@@ -744,15 +744,7 @@ func certifyVector(tb testing.TB, client, server *Config, now time.Time) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	reqDER, err := cert.Request(server.Identity, cert.Names{DNS: []string{"db.example.com"}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	req, err := x509.ParseCertificateRequest(reqDER)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	leaf, err := cert.Issue(ca, caID, req, 99*365*24*time.Hour, now)
+	leaf, err := cert.Certify(ca, caID, server.Identity, cert.Names{DNS: []string{"db.example.com"}}, 99*365*24*time.Hour, now)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -783,13 +775,9 @@ func (v *vector) certifiedConfigs(tb testing.TB, client, server *Config) {
 // fixed time.
 func verifierAt(ca *x509.Certificate, at time.Time) func([][]byte) (*Certified, error) {
 	return func(chain [][]byte) (*Certified, error) {
-		var certs []*x509.Certificate
-		for _, der := range chain {
-			c, err := x509.ParseCertificate(der)
-			if err != nil {
-				return nil, err
-			}
-			certs = append(certs, c)
+		certs, err := cert.ParseDERChain(chain)
+		if err != nil {
+			return nil, err
 		}
 		vf, err := cert.Verify(certs, cert.VerifyOptions{Roots: []*x509.Certificate{ca}, Name: "db.example.com", Usage: cert.Server, Time: at})
 		if err != nil {

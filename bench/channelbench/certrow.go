@@ -29,26 +29,14 @@ func v2CertProto(server *keyblob.Identity) (protocol, error) {
 	if err != nil {
 		return protocol{}, err
 	}
-	reqDER, err := cert.Request(server, cert.Names{DNS: []string{"db.example.com"}})
-	if err != nil {
-		return protocol{}, err
-	}
-	req, err := x509.ParseCertificateRequest(reqDER)
-	if err != nil {
-		return protocol{}, err
-	}
-	leaf, err := cert.Issue(ca, caID, req, time.Hour, now)
+	leaf, err := cert.Certify(ca, caID, server, cert.Names{DNS: []string{"db.example.com"}}, time.Hour, now)
 	if err != nil {
 		return protocol{}, err
 	}
 	verify := func(chain [][]byte) (*channel.Certified, error) {
-		var certs []*x509.Certificate
-		for _, der := range chain {
-			c, err := x509.ParseCertificate(der)
-			if err != nil {
-				return nil, err
-			}
-			certs = append(certs, c)
+		certs, err := cert.ParseDERChain(chain)
+		if err != nil {
+			return nil, err
 		}
 		v, err := cert.Verify(certs, cert.VerifyOptions{Roots: []*x509.Certificate{ca}, Name: "db.example.com", Usage: cert.Server})
 		if err != nil {

@@ -47,7 +47,7 @@ func (e *env) loadTrust(ca string, crls []string) (*trust, error) {
 
 // loadRoots reads a CA file, or else a stored CA of that name.
 func (e *env) loadRoots(ca string) ([]*x509.Certificate, error) {
-	if _, err := os.Stat(ca); err == nil {
+	if storedCAName(ca) == "" {
 		data, err := e.readLimited(ca, "CA certificate", cert.MaxChainSize)
 		if err != nil {
 			return nil, err
@@ -72,19 +72,33 @@ func (e *env) loadRoots(ca string) ([]*x509.Certificate, error) {
 	return []*x509.Certificate{c.Cert}, nil
 }
 
-// verify checks a chain (PEM or DER data) for name and usage, now.
+// verifyChain checks a chain (PEM or DER data) for name and usage, now;
+// any name if name is "".
 func (e *env) verifyChain(t *trust, data []byte, name string, usage cert.Usage) (*cert.Verified, error) {
 	chain, err := cert.ParseChain(data)
 	if err != nil {
 		return nil, err
 	}
+	return e.verifyParsed(t, chain, name, usage)
+}
+
+// verifyDER is verifyChain of a chain a handshake carried, as DER.
+func (e *env) verifyDER(t *trust, der [][]byte, name string, usage cert.Usage) (*cert.Verified, error) {
+	chain, err := cert.ParseDERChain(der)
+	if err != nil {
+		return nil, err
+	}
+	return e.verifyParsed(t, chain, name, usage)
+}
+
+func (e *env) verifyParsed(t *trust, chain []*x509.Certificate, name string, usage cert.Usage) (*cert.Verified, error) {
 	return cert.Verify(chain, cert.VerifyOptions{
 		Roots: t.roots, CRLs: t.crls, Name: name, AnyName: name == "", Usage: usage, Time: e.now(),
 	})
 }
 
 // storedCAName returns the name of the stored CA that --ca CA names, or
-// "" when CA names a file (as loadRoots decides).
+// "" when CA names a file: the one rule loadRoots and contact add share.
 func storedCAName(ca string) string {
 	if _, err := os.Stat(ca); err == nil {
 		return ""

@@ -48,15 +48,6 @@ func (e *env) ownChain(file string, id *keyblob.Identity) ([][]byte, error) {
 	return der, nil
 }
 
-// chainData joins a chain's DER for cert.ParseChain.
-func chainData(chain [][]byte) []byte {
-	var out []byte
-	for _, c := range chain {
-		out = append(out, c...)
-	}
-	return out
-}
-
 // serverVerifier checks a server's chain for --server-name.
 func (e *env) serverVerifier(f *certFlags) (func([][]byte) (*channel.Certified, error), error) {
 	if f.peerName == "" {
@@ -67,7 +58,7 @@ func (e *env) serverVerifier(f *certFlags) (func([][]byte) (*channel.Certified, 
 		return nil, err
 	}
 	return func(chain [][]byte) (*channel.Certified, error) {
-		v, err := e.verifyChain(t, chainData(chain), f.peerName, cert.Server)
+		v, err := e.verifyDER(t, chain, f.peerName, cert.Server)
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +77,7 @@ func (e *env) clientVerifier(f *certFlags) (func([][]byte) (*channel.Certified, 
 		return nil, err
 	}
 	return func(chain [][]byte) (*channel.Certified, error) {
-		v, err := e.verifyChain(t, chainData(chain), "", cert.Client)
+		v, err := e.verifyDER(t, chain, "", cert.Client)
 		if err != nil {
 			return nil, err
 		}

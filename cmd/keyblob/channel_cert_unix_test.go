@@ -51,15 +51,7 @@ func (f *certFixture) write(t *testing.T, name string, data []byte) string {
 func (f *certFixture) certify(t *testing.T, name string, names cert.Names) (*keyblob.Identity, string) {
 	t.Helper()
 	id := newIdentityFile(t, f.dir, name+".key")
-	reqDER, err := cert.Request(id, names)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := x509.ParseCertificateRequest(reqDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := cert.Issue(f.ca, f.caID, req, time.Hour, time.Now())
+	leaf, err := cert.Certify(f.ca, f.caID, id, names, time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
